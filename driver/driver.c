@@ -1,0 +1,289 @@
+/* The pipeline behind the command line (SPEC section 5): read the source, run
+ * the front end, then the one action asked for. Outputs go through a temporary
+ * file and a rename, so a failure never leaves half a file. */
+#include "driver.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "frontend/frontend.h"
+#include "ir/report.h"
+
+typedef enum { EMIT_EXE, EMIT_OBJ, EMIT_ASM, EMIT_LLVM, EMIT_BC, EMIT_DOT } Emit;
+typedef enum { ACT_COMPILE, ACT_CHECK, ACT_REPORT_TEXT, ACT_REPORT_JSON } Action;
+
+typedef struct Options {
+    const char *input, *output, *weights, *target, *cpu;
+    Emit emit;
+    Action action;
+    int opt_level;
+    bool no_fuse;
+} Options;
+
+static const char *const usage_text =
+    "usage: cnnc [options] FILE.cnn\n"
+    "\n"
+    "Compiles a convolutional network described in the .cnn language, or reports\n"
+    "its shapes, parameters and multiply-accumulates (MACs).\n"
+    "\n"
+    "  --check            parse and shape-check only\n"
+    "  --report[=json]    print the per-layer report (a table, or JSON) and stop\n"
+    "  --emit=KIND        exe (default) | obj | asm | llvm | bc | dot\n"
+    "  -c / -S            same as --emit=obj / --emit=asm\n"
+    "  -o PATH            output path (default: the network's file name, in .)\n"
+    "  --weights FILE     safetensors weights to embed\n"
+    "  -O0 -O1 -O2 -O3    optimisation level (default -O2)\n"
+    "  --target=TRIPLE    LLVM target triple (default: this machine)\n"
+    "  --cpu=NAME         target CPU (default: this machine's)\n"
+    "  --no-fuse          compile every layer on its own\n"
+    "  --version, --help\n"
+    "\n"
+    "The language, by example (one layer per line; '#' or '//' comments):\n"
+    "\n"
+    "  network lenet {                      # NAME prefixes the C symbols\n"
+    "      input 28x28x1                    # width x height x depth; first, once\n"
+    "      conv1: conv filters=6 size=5 pad=2   # NAME: is optional (default conv1..)\n"
+    "      relu\n"
+    "      pool max size=2                  # stride defaults to size\n"
+    "      conv filters=16 size=5 stride=1  # stride=S pad=P bias=false round=floor|ceil\n"
+    "      relu; pool avg size=2            # ';' separates layers too\n"
+    "      fc 120                           # fully connected, 120 outputs\n"
+    "      dropout p=0.5                    # identity at inference\n"
+    "      fc 10\n"
+    "      softmax\n"
+    "  }\n"
+    "\n"
+    "Shapes follow W2 = (W1 - F + 2P)/S + 1 (and the same for H); D2 = K for conv.\n"
+    "The division must be exact unless the layer says round=floor or round=ceil.\n"
+    "input also takes mean=... and std=... (one value or one per channel); conv and\n"
+    "fc take inline weights=[...] and biases=[...] in PyTorch's layout.\n"
+    "\n"
+    "Exit status: 0 success, 1 an error in the input, 2 a bad command line.\n";
+
+static int usage_error(FILE *err, const char *fmt, const char *arg)
+{
+    fputs("cnnc: error: ", err);
+    fprintf(err, fmt, arg);
+    fputs("\ncnnc: try 'cnnc --help'\n", err);
+    return 2;
+}
+
+/* --key=VALUE or --key VALUE; NULL when argv[*i] is not --key. */
+static const char *long_value(int argc, char **argv, int *i, const char *key, bool *missing)
+{
+    size_t n = strlen(key);
+    const char *a = argv[*i];
+    if (strncmp(a, key, n) != 0)
+        return NULL;
+    if (a[n] == '=')
+        return a + n + 1;
+    if (a[n] != '\0')
+        return NULL;
+    if (*i + 1 >= argc) {
+        *missing = true;
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+static int parse_options(int argc, char **argv, Options *o, FILE *out, FILE *err, bool *done)
+{
+    static const char *const emits[] = {"exe", "obj", "asm", "llvm", "bc", "dot"};
+    o->opt_level = 2;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        bool missing = false;
+        const char *v;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(usage_text, out);
+            *done = true;
+            return 0;
+        } else if (strcmp(a, "--version") == 0) {
+            fprintf(out, "cnnc %s\n", CNNC_VERSION);
+            *done = true;
+            return 0;
+        } else if (strcmp(a, "--check") == 0) {
+            o->action = ACT_CHECK;
+        } else if (strcmp(a, "--report") == 0 || strcmp(a, "--report=text") == 0) {
+            o->action = ACT_REPORT_TEXT;
+        } else if (strcmp(a, "--report=json") == 0) {
+            o->action = ACT_REPORT_JSON;
+        } else if (strncmp(a, "--report=", 9) == 0) {
+            return usage_error(err, "unknown report format '%s' (use --report or --report=json)", a + 9);
+        } else if (strcmp(a, "-c") == 0) {
+            o->emit = EMIT_OBJ;
+        } else if (strcmp(a, "-S") == 0) {
+            o->emit = EMIT_ASM;
+        } else if (strcmp(a, "--no-fuse") == 0) {
+            o->no_fuse = true;
+        } else if (a[0] == '-' && a[1] == 'O') {
+            if (a[2] < '0' || a[2] > '3' || a[3] != '\0')
+                return usage_error(err, "unknown optimisation level '%s' (use -O0, -O1, -O2 or -O3)", a);
+            o->opt_level = a[2] - '0';
+        } else if (strcmp(a, "-o") == 0) {
+            if (i + 1 >= argc)
+                return usage_error(err, "%s needs a path", a);
+            o->output = argv[++i];
+        } else if ((v = long_value(argc, argv, &i, "--emit", &missing)) != NULL) {
+            size_t k = 0;
+            while (k < sizeof emits / sizeof *emits && strcmp(v, emits[k]) != 0)
+                k++;
+            if (k == sizeof emits / sizeof *emits)
+                return usage_error(err, "unknown --emit kind '%s' (exe, obj, asm, llvm, bc or dot)", v);
+            o->emit = (Emit)k;
+        } else if ((v = long_value(argc, argv, &i, "--weights", &missing)) != NULL) {
+            o->weights = v;
+        } else if ((v = long_value(argc, argv, &i, "--target", &missing)) != NULL) {
+            o->target = v;
+        } else if ((v = long_value(argc, argv, &i, "--cpu", &missing)) != NULL) {
+            o->cpu = v;
+        } else if (missing) {
+            return usage_error(err, "%s needs a value", a);
+        } else if (a[0] == '-' && a[1] != '\0') {
+            return usage_error(err, "unknown option '%s'", a);
+        } else if (o->input) {
+            return usage_error(err, "one source file at a time ('%s' is a second one)", a);
+        } else {
+            o->input = a;
+        }
+    }
+    if (!o->input)
+        return usage_error(err, "%s", "no input file");
+    return 0;
+}
+
+/* The whole file, NUL-terminated (the scanner does not need it; messages do). */
+static char *read_source(const char *path, size_t *len, FILE *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(err, "cnnc: error: cannot open '%s': %s\n", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fprintf(err, "cnnc: error: '%s' is a directory, not a .cnn source\n", path);
+        fclose(f);
+        return NULL;
+    }
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        if (n + 1 >= cap) {
+            if (cap > ((size_t)1 << 31)) {
+                fprintf(err, "cnnc: error: '%s' is larger than 2 GiB\n", path);
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
+            char *bigger = realloc(buf, cap * 2);
+            if (!bigger) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = bigger;
+            cap *= 2;
+        }
+        size_t got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    if (!buf || ferror(f)) {
+        fprintf(err, "cnnc: error: cannot read '%s': %s\n", path, buf ? strerror(errno) : "out of memory");
+        free(buf);
+        fclose(f);
+        return NULL;
+    }
+    fclose(f);
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+typedef void (*Writer)(const IrGraph *g, FILE *out);
+
+/* Writes to path through a temporary file beside it and a rename; to out when
+ * path is NULL. */
+static int write_output(const char *path, Writer fn, const IrGraph *g, FILE *out, FILE *err)
+{
+    if (!path) {
+        fn(g, out);
+        fflush(out);
+        return ferror(out) ? 1 : 0;
+    }
+    size_t n = strlen(path);
+    char *tmp = malloc(n + 16);
+    if (!tmp)
+        return 1;
+    snprintf(tmp, n + 16, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        fprintf(err, "cnnc: error: cannot write '%s': %s\n", path, strerror(errno));
+        free(tmp);
+        return 1;
+    }
+    FILE *f = fdopen(fd, "w");
+    int rc = 0;
+    if (!f) {
+        close(fd);
+        rc = 1;
+    } else {
+        fn(g, f);
+        if (fflush(f) != 0 || ferror(f))
+            rc = 1;
+        if (fclose(f) != 0)
+            rc = 1;
+    }
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = 1;
+    if (rc != 0) {
+        fprintf(err, "cnnc: error: cannot write '%s': %s\n", path, strerror(errno));
+        unlink(tmp);
+    }
+    free(tmp);
+    return rc;
+}
+
+int cnnc_main(int argc, char **argv, FILE *out, FILE *err)
+{
+    Options o = {0};
+    bool done = false;
+    int rc = parse_options(argc, argv, &o, out, err, &done);
+    if (rc != 0 || done)
+        return rc;
+
+    size_t len = 0;
+    char *src = read_source(o.input, &len, err);
+    if (!src)
+        return 1;
+    IrArena *arena = ir_arena_new();
+    IrDiag diag;
+    ir_diag_init(&diag, o.input, src, len, err);
+    diag.color = err == stderr && isatty(fileno(err)) && !getenv("NO_COLOR");
+    IrGraph *g = fe_compile(arena, &diag, src, len);
+
+    if (!g) {
+        rc = 1;
+    } else if (o.action == ACT_CHECK) {
+        rc = 0;
+    } else if (o.action == ACT_REPORT_TEXT) {
+        rc = write_output(o.output, ir_report_text, g, out, err);
+    } else if (o.action == ACT_REPORT_JSON) {
+        rc = write_output(o.output, ir_report_json, g, out, err);
+    } else if (o.emit == EMIT_DOT) {
+        rc = write_output(o.output, ir_report_dot, g, out, err);
+    } else {
+        fprintf(err, "cnnc: error: this build of cnnc has no code generator yet; it can --check, "
+                     "--report[=json] and --emit=dot\n");
+        rc = 2;
+    }
+    ir_arena_free(arena);
+    free(src);
+    return rc;
+}

@@ -1,0 +1,504 @@
+/* From syntax to IR: layer kinds, names (explicit and default), keys and their
+ * values, and the rules on where the input layer goes (SPEC sections 1, 8).
+ * Every independent error is reported; the graph is returned only when none. */
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ast.h"
+#include "frontend.h"
+
+typedef struct Build {
+    IrArena *arena;
+    IrDiag *diag;
+    IrGraph *g;
+    const AstLayer *layer; /* the layer being built */
+    const char *const *keys; /* its known keys, NULL-terminated */
+    const char *suggested[8]; /* keys offered for misspellings: not also "missing" */
+    int nsuggested;
+    bool ok;
+    /* Names claimed so far (open addressing over node indices, so 100,000
+     * layers do not cost n^2 compares) and the default-name ordinals. */
+    int32_t *names; /* node index + 1; 0 = empty */
+    size_t names_mask;
+    int64_t ordinal[IR_OP_COUNT];
+} Build;
+
+/* ---- looking up arguments ---------------------------------------------- */
+
+static const AstArg *find_arg(const Build *b, const char *key)
+{
+    for (size_t i = 0; i < b->layer->nargs; i++) {
+        const AstArg *a = &b->layer->args[i];
+        if (a->key && strcmp(a->key, key) == 0)
+            return a;
+    }
+    return NULL;
+}
+
+static const AstArg *positional(const Build *b)
+{
+    for (size_t i = 0; i < b->layer->nargs; i++)
+        if (!b->layer->args[i].key)
+            return &b->layer->args[i];
+    return NULL;
+}
+
+static void fail(Build *b, SrcSpan at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void fail(Build *b, SrcSpan at, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    ir_diag_error(b->diag, at, "%s", msg);
+    b->ok = false;
+}
+
+static size_t count_words(const char *const *words)
+{
+    size_t n = 0;
+    while (words[n])
+        n++;
+    return n;
+}
+
+/* Unknown and repeated keys, and positional values the kind does not take. */
+static void check_keys(Build *b, const char *const *keys, int positionals, const char *usage)
+{
+    const AstLayer *l = b->layer;
+    int seen_positional = 0;
+    b->keys = keys;
+    b->nsuggested = 0;
+    for (size_t i = 0; i < l->nargs; i++) {
+        const AstArg *a = &l->args[i];
+        if (!a->key) {
+            if (++seen_positional > positionals)
+                fail(b, a->value->span, "unexpected value '%s' for %s; %s",
+                     a->value->text ? a->value->text : "[...]", l->kind, usage);
+            continue;
+        }
+        bool known = false;
+        for (size_t k = 0; keys[k]; k++)
+            known |= strcmp(keys[k], a->key) == 0;
+        if (!known) {
+            const char *near = ir_nearest_word(a->key, keys, count_words(keys));
+            if (near && b->nsuggested < 8)
+                b->suggested[b->nsuggested++] = near;
+            if (near)
+                fail(b, a->key_span, "unknown key '%s' for %s; did you mean '%s'?", a->key, l->kind, near);
+            else if (keys[0])
+                fail(b, a->key_span, "unknown key '%s' for %s; %s", a->key, l->kind, usage);
+            else
+                fail(b, a->key_span, "%s takes no keys", l->kind);
+            continue;
+        }
+        for (size_t j = 0; j < i; j++) {
+            const AstArg *prev = &l->args[j];
+            if (prev->key && strcmp(prev->key, a->key) == 0) {
+                fail(b, a->key_span, "key '%s' given twice", a->key);
+                ir_diag_note(b->diag, prev->key_span, "first given here");
+                break;
+            }
+        }
+    }
+    if (positionals > 0 && seen_positional == 0)
+        fail(b, l->kind_span, "%s is missing its value; %s", l->kind, usage);
+}
+
+static const char *shown(const AstValue *v)
+{
+    return v->text ? v->text : "[...]";
+}
+
+/* key=INTEGER >= min; *out keeps its default when the key is absent. */
+static void int_value(Build *b, const AstValue *v, const char *what, int64_t min, int64_t *out)
+{
+    if (v->kind != AST_NUM || !v->is_int) {
+        if (v->kind == AST_NUM && v->f >= (double)min && strchr(v->text, '-') == NULL &&
+            v->f == floor(v->f))
+            fail(b, v->span, "%s takes a whole number written with digits only, got '%s'", what, shown(v));
+        else if (v->kind == AST_NUM && v->f < (double)min)
+            fail(b, v->span, "%s=%s is out of range; it must be at least %" PRId64, what, shown(v), min);
+        else
+            fail(b, v->span, "%s takes a whole number, got '%s'", what, shown(v));
+        return;
+    }
+    if (v->too_big) {
+        fail(b, v->span, "%s=%s is too large (the limit is 2^63-1)", what, v->text);
+        return;
+    }
+    if (v->i < min) {
+        fail(b, v->span, "%s=%s is out of range; it must be at least %" PRId64, what, v->text, min);
+        return;
+    }
+    *out = v->i;
+}
+
+static void int_arg(Build *b, const char *key, bool required, const char *hint, int64_t min, int64_t *out)
+{
+    const AstArg *a = find_arg(b, key);
+    if (!a) {
+        bool suggested = false;
+        for (int i = 0; i < b->nsuggested; i++)
+            suggested |= strcmp(b->suggested[i], key) == 0;
+        if (required && !suggested)
+            fail(b, b->layer->kind_span, "%s needs %s", b->layer->kind, hint);
+        return;
+    }
+    int_value(b, a->value, key, min, out);
+}
+
+static void bool_arg(Build *b, const char *key, bool *out)
+{
+    const AstArg *a = find_arg(b, key);
+    if (!a)
+        return;
+    const AstValue *v = a->value;
+    if (v->kind == AST_WORD && strcmp(v->text, "true") == 0)
+        *out = true;
+    else if (v->kind == AST_WORD && strcmp(v->text, "false") == 0)
+        *out = false;
+    else
+        fail(b, v->span, "%s takes true or false, got '%s'", key, shown(v));
+}
+
+/* A word from a fixed set; returns its index, or -1 after an error. */
+static int word_value(Build *b, const AstValue *v, const char *what, const char *const *choices)
+{
+    if (v->kind == AST_WORD) {
+        for (int i = 0; choices[i]; i++)
+            if (strcmp(v->text, choices[i]) == 0)
+                return i;
+        const char *near = ir_nearest_word(v->text, choices, count_words(choices));
+        if (near) {
+            fail(b, v->span, "unknown %s '%s'; did you mean '%s'?", what, v->text, near);
+            return -1;
+        }
+    }
+    char list[128] = "";
+    for (int i = 0; choices[i]; i++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
+                 i == 0 ? "" : choices[i + 1] ? ", " : " or ", choices[i]);
+    fail(b, v->span, "%s must be %s, got '%s'", what, list, shown(v));
+    return -1;
+}
+
+static void round_arg(Build *b, IrRound *out)
+{
+    static const char *const choices[] = {"floor", "ceil", NULL};
+    const AstArg *a = find_arg(b, "round");
+    if (!a)
+        return;
+    int i = word_value(b, a->value, "round", choices);
+    if (i >= 0)
+        *out = i == 0 ? IR_ROUND_FLOOR : IR_ROUND_CEIL;
+}
+
+/* A number where a float is expected, finite. */
+static bool float_value(Build *b, const AstValue *v, const char *what, double *out)
+{
+    if (v->kind != AST_NUM) {
+        fail(b, v->span, "%s takes a number, got '%s'", what, shown(v));
+        return false;
+    }
+    if (!isfinite(v->f) || fabs(v->f) > 3.4028234663852886e38) {
+        fail(b, v->span, "%s value %s is out of the range of float32", what, v->text);
+        return false;
+    }
+    *out = v->f;
+    return true;
+}
+
+/* One number, a,b,c or [a, b, c]: the items of v as a flat array. */
+static const AstValue *const *items_of(const AstValue *const *one, const AstValue *v, size_t *n)
+{
+    if (v->kind == AST_LIST) {
+        *n = v->nitems;
+        return (const AstValue *const *)v->items;
+    }
+    *n = 1;
+    return one;
+}
+
+static void float_list_arg(Build *b, const char *key, double **out, size_t *count, SrcSpan *span,
+                           bool positive)
+{
+    const AstArg *a = find_arg(b, key);
+    if (!a)
+        return;
+    const AstValue *one[1] = {a->value};
+    size_t n;
+    const AstValue *const *items = items_of(one, a->value, &n);
+    *span = a->value->span;
+    if (n == 0) {
+        fail(b, a->value->span, "%s= needs at least one value", key);
+        return;
+    }
+    double *vals = ir_arena_alloc(b->arena, n, sizeof *vals);
+    for (size_t i = 0; i < n; i++) {
+        if (!float_value(b, items[i], key, &vals[i]))
+            return;
+        if (positive && !(vals[i] > 0)) {
+            fail(b, items[i]->span, "%s values must be greater than 0, got %s", key, items[i]->text);
+            return;
+        }
+    }
+    *out = vals;
+    *count = n;
+}
+
+static void params_arg(Build *b, const char *key, IrParamList *out)
+{
+    const AstArg *a = find_arg(b, key);
+    if (!a)
+        return;
+    const AstValue *one[1] = {a->value};
+    size_t n;
+    const AstValue *const *items = items_of(one, a->value, &n);
+    float *vals = ir_arena_alloc(b->arena, n ? n : 1, sizeof *vals);
+    for (size_t i = 0; i < n; i++) {
+        double d;
+        if (!float_value(b, items[i], key, &d))
+            return;
+        vals[i] = (float)d;
+    }
+    *out = (IrParamList){.given = true, .data = vals, .count = n, .span = a->value->span};
+}
+
+/* weights= needs biases= unless bias=false; biases= with bias=false is wrong. */
+static void check_inline_pair(Build *b, bool bias, const IrParamList *w, const IrParamList *bs)
+{
+    if (!bias && bs->given) {
+        fail(b, find_arg(b, "biases")->key_span, "biases= given with bias=false");
+        return;
+    }
+    if (w->given && bias && !bs->given)
+        fail(b, b->layer->kind_span,
+             "inline weights= need biases= as well (or bias=false for a layer without bias)");
+    if (bs->given && !w->given)
+        fail(b, find_arg(b, "biases")->key_span, "biases= given without weights=");
+}
+
+/* ---- one builder per op ------------------------------------------------- */
+
+static void build_input(Build *b, IrNode *n)
+{
+    static const char *const keys[] = {"mean", "std", NULL};
+    check_keys(b, keys, 1, "write the input's shape as WxHxD, e.g. 'input 28x28x1'");
+    const AstArg *a = positional(b);
+    IrInputAttr *in = &n->attr.input;
+    if (a) {
+        const AstValue *v = a->value;
+        if (v->kind != AST_DIMS || v->ndims != 3) {
+            fail(b, v->span, "input shape must be WxHxD (width x height x depth, e.g. 32x32x3), got '%s'",
+                 shown(v));
+        } else if (v->too_big) {
+            fail(b, v->span, "input shape %s has a size past 2^63-1", v->text);
+        } else if (v->dims[0] < 1 || v->dims[1] < 1 || v->dims[2] < 1) {
+            fail(b, v->span, "input sizes must be at least 1, got %s", v->text);
+        } else {
+            in->shape = (IrShape){v->dims[0], v->dims[1], v->dims[2]};
+        }
+    }
+    float_list_arg(b, "mean", &in->mean, &in->nmean, &in->mean_span, false);
+    float_list_arg(b, "std", &in->std, &in->nstd, &in->std_span, true);
+}
+
+static void build_conv(Build *b, IrNode *n)
+{
+    static const char *const keys[] = {"filters", "size", "stride", "pad", "bias", "round",
+                                       "weights", "biases", NULL};
+    check_keys(b, keys, 0, "conv takes filters=K size=F [stride=S] [pad=P] [bias=true|false] "
+                           "[round=floor|ceil] [weights=[...]] [biases=[...]]");
+    IrConvAttr *c = &n->attr.conv;
+    c->stride = 1;
+    c->bias = true;
+    int_arg(b, "filters", true, "filters=K, the number of filters", 1, &c->filters);
+    int_arg(b, "size", true, "size=F, the filters' width and height", 1, &c->size);
+    int_arg(b, "stride", false, NULL, 1, &c->stride);
+    int_arg(b, "pad", false, NULL, 0, &c->pad);
+    bool_arg(b, "bias", &c->bias);
+    round_arg(b, &c->round);
+    params_arg(b, "weights", &c->weights);
+    params_arg(b, "biases", &c->biases);
+    check_inline_pair(b, c->bias, &c->weights, &c->biases);
+}
+
+static void build_pool(Build *b, IrNode *n)
+{
+    static const char *const keys[] = {"size", "stride", "pad", "round", NULL};
+    static const char *const modes[] = {"max", "avg", NULL};
+    check_keys(b, keys, 1, "write 'pool max size=F' or 'pool avg size=F' [stride=S] [pad=P] [round=floor|ceil]");
+    IrPoolAttr *p = &n->attr.pool;
+    const AstArg *a = positional(b);
+    if (a) {
+        int mode = word_value(b, a->value, "pool mode", modes);
+        p->mode = mode == 1 ? IR_POOL_AVG : IR_POOL_MAX;
+    }
+    int_arg(b, "size", true, "size=F, the window's width and height", 1, &p->size);
+    p->stride = p->size;
+    int_arg(b, "stride", false, NULL, 1, &p->stride);
+    int_arg(b, "pad", false, NULL, 0, &p->pad);
+    round_arg(b, &p->round);
+}
+
+static void build_fc(Build *b, IrNode *n)
+{
+    static const char *const keys[] = {"bias", "weights", "biases", NULL};
+    check_keys(b, keys, 1, "write 'fc K' with K the number of outputs [bias=true|false] [weights=[...]] [biases=[...]]");
+    IrFcAttr *f = &n->attr.fc;
+    f->bias = true;
+    const AstArg *a = positional(b);
+    if (a)
+        int_value(b, a->value, "fc's output count", 1, &f->outputs);
+    bool_arg(b, "bias", &f->bias);
+    params_arg(b, "weights", &f->weights);
+    params_arg(b, "biases", &f->biases);
+    check_inline_pair(b, f->bias, &f->weights, &f->biases);
+}
+
+static void build_dropout(Build *b, IrNode *n)
+{
+    static const char *const keys[] = {"p", NULL};
+    check_keys(b, keys, 0, "dropout takes [p=0.5], the drop probability");
+    n->attr.dropout.p = 0.5;
+    const AstArg *a = find_arg(b, "p");
+    double p;
+    if (a && float_value(b, a->value, "p", &p)) {
+        if (p < 0 || p >= 1)
+            fail(b, a->value->span, "dropout p=%s is out of range; it must be in [0, 1)", a->value->text);
+        else
+            n->attr.dropout.p = p;
+    }
+}
+
+static void build_plain(Build *b, IrNode *n)
+{
+    static const char *const keys[] = {NULL};
+    char usage[64];
+    snprintf(usage, sizeof usage, "%s takes no arguments", ir_op_word(n->op));
+    check_keys(b, keys, 0, usage);
+}
+
+static void build_relu(Build *b, IrNode *n) { build_plain(b, n); }
+static void build_softmax(Build *b, IrNode *n) { build_plain(b, n); }
+static void build_flatten(Build *b, IrNode *n) { build_plain(b, n); }
+
+typedef void (*BuildFn)(Build *, IrNode *);
+static const BuildFn builders[IR_OP_COUNT] = {
+#define IR_OP(id, word) [IR_OP_##id] = build_##word,
+#include "ir/ops.def"
+#undef IR_OP
+};
+
+/* ---- names --------------------------------------------------------------- */
+
+static uint64_t hash_name(const char *s)
+{
+    uint64_t h = 1469598103934665603u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211u;
+    return h;
+}
+
+/* Gives the node just added its name (the written one, or kind + ordinal
+ * counting every layer of that kind) and reports a clash with an earlier one. */
+static void claim_name(Build *b, IrNode *n)
+{
+    IrGraph *g = b->g;
+    int32_t index = (int32_t)(g->count - 1);
+    b->ordinal[n->op]++;
+    if (!n->named)
+        n->name = n->op == IR_OP_INPUT
+                      ? "input"
+                      : ir_arena_printf(b->arena, "%s%" PRId64, ir_op_word(n->op), b->ordinal[n->op]);
+    for (size_t i = hash_name(n->name) & b->names_mask;; i = (i + 1) & b->names_mask) {
+        int32_t slot = b->names[i];
+        if (slot == 0) {
+            b->names[i] = index + 1;
+            return;
+        }
+        const IrNode *f = &g->nodes[slot - 1];
+        if (strcmp(f->name, n->name) != 0)
+            continue;
+        if (n->named)
+            fail(b, n->name_span, "layer name '%s' is already used", n->name);
+        else
+            fail(b, n->span, "this layer's default name '%s' is already used; give it a name of its own",
+                 n->name);
+        ir_diag_note(b->diag, f->named ? f->name_span : f->span, "'%s' is %s here", f->name,
+                     f->named ? "first used" : "the default name of the layer");
+        return;
+    }
+}
+
+/* ---- the network ---------------------------------------------------------- */
+
+IrGraph *fe_build(IrArena *a, IrDiag *diag, const AstNetwork *net)
+{
+    Build b = {.arena = a, .diag = diag, .ok = true};
+    b.g = ir_graph_new(a, net->name);
+    b.g->name_span = net->name_span;
+    if (strchr(net->name, '.'))
+        fail(&b, net->name_span, "network name '%s' may not contain dots; it prefixes C symbols",
+             net->name);
+
+    size_t cap = 16;
+    while (cap < 2 * net->nlayers)
+        cap *= 2;
+    b.names = ir_arena_alloc(a, cap, sizeof *b.names);
+    b.names_mask = cap - 1;
+
+    const AstLayer *first_input = NULL;
+    bool any_layer = false;
+    for (size_t i = 0; i < net->nlayers && !ir_diag_full(diag); i++) {
+        const AstLayer *l = &net->layers[i];
+        if (l->broken)
+            continue;
+        any_layer = true;
+        IrOp op;
+        if (!ir_op_from_word(l->kind, &op)) {
+            const char *near = ir_nearest_word(l->kind, ir_op_words, IR_OP_COUNT);
+            if (near)
+                fail(&b, l->kind_span, "unknown layer kind '%s'; did you mean '%s'?", l->kind, near);
+            else
+                fail(&b, l->kind_span,
+                     "unknown layer kind '%s'; the kinds are input, conv, relu, pool, fc, softmax, "
+                     "flatten and dropout", l->kind);
+            continue;
+        }
+        if (op == IR_OP_INPUT) {
+            if (first_input) {
+                fail(&b, l->kind_span, "a network has one input layer; this is a second one");
+                ir_diag_note(diag, first_input->kind_span, "the first input layer is here");
+            } else if (b.g->count > 0 || i > 0) {
+                fail(&b, l->kind_span, "the input layer must come first");
+                first_input = l;
+            } else {
+                first_input = l;
+            }
+        } else if (!first_input && b.g->count == 0 && i == 0) {
+            fail(&b, l->kind_span, "the network must start with an input layer, e.g. 'input 28x28x1'");
+        }
+        IrNode *n = ir_graph_add(b.g, op);
+        n->span = l->kind_span;
+        n->named = l->name != NULL;
+        n->name = l->name;
+        n->name_span = l->name ? l->name_span : l->kind_span;
+        if (b.g->count > 1) {
+            n->inputs[0] = (int32_t)(b.g->count - 2);
+            n->ninputs = 1;
+        }
+        claim_name(&b, n);
+        b.layer = l;
+        builders[op](&b, n);
+    }
+    if (!any_layer && diag->errors == 0)
+        fail(&b, net->close_span, "network '%s' has no layers; it must start with 'input WxHxD'", net->name);
+    return b.ok && diag->errors == 0 ? b.g : NULL;
+}

@@ -1,0 +1,213 @@
+/* The .cnn grammar (SPEC section 1): a pure parser with locations. Syntax
+ * errors name what was found and what was expected; recovery skips to the end
+ * of the layer so errors on later lines are reported too. */
+%code requires {
+#include "ast.h"
+/* A rule's span runs from its first symbol's start to its last symbol's end. */
+#define YYLLOC_DEFAULT(Cur, Rhs, N)                                                 \
+    do {                                                                            \
+        if (N) {                                                                    \
+            (Cur) = YYRHSLOC(Rhs, 1);                                               \
+            size_t end_ = YYRHSLOC(Rhs, N).off + YYRHSLOC(Rhs, N).len;              \
+            (Cur).len = (uint32_t)(end_ - (Cur).off);                               \
+        } else {                                                                    \
+            (Cur) = YYRHSLOC(Rhs, 0);                                               \
+            (Cur).off += (Cur).len;                                                 \
+            (Cur).col += (Cur).len;                                                 \
+            (Cur).len = 0;                                                          \
+        }                                                                           \
+    } while (0)
+}
+
+%code provides {
+int yylex(YYSTYPE *lval, YYLTYPE *lloc, void *scanner);
+}
+
+%code {
+#include <stdio.h>
+#include <string.h>
+
+static void yyerror(YYLTYPE *loc, void *scanner, FeParse *p, const char *msg)
+{
+    (void)scanner;
+    ir_diag_error(p->diag, *loc, "%s", msg);
+}
+}
+
+%define api.pure full
+%define api.location.type {SrcSpan}
+%define parse.error custom
+%define parse.lac full
+%locations
+%param {void *scanner}
+%parse-param {FeParse *p}
+
+%union {
+    char *name;
+    AstValue *value;
+}
+
+%token NETWORK "'network'"
+%token <name> NAME "name"
+%token <value> NUM "number"
+%token <value> DIMS "shape"
+%token SEP "newline"
+%token '{' "'{'" '}' "'}'" ':' "':'" '=' "'='" ',' "','" '[' "'['" ']' "']'"
+
+%type <value> value scalar list items
+
+%%
+
+/* file: [seps] 'network' NAME [seps] '{' body '}' [seps] */
+file
+    : seps_opt NETWORK NAME seps_opt '{' body '}' seps_opt {
+          p->net->name = $3;
+          p->net->name_span = @3;
+          p->net->close_span = @7;
+      }
+    ;
+
+/* body: {[layer] SEP} [layer] -- a layer with a syntax error is skipped up to
+ * the end of its line, so the next line's errors are found too. */
+body
+    : lines
+    | lines layer
+    ;
+
+lines
+    : %empty
+    | lines layer SEP
+    | lines SEP
+    | lines error SEP {
+          yyerrok;
+          if (ir_diag_full(p->diag))
+              YYABORT;
+      }
+    ;
+
+seps
+    : SEP
+    | seps SEP
+    ;
+
+seps_opt
+    : %empty
+    | seps
+    ;
+
+/* layer: [NAME ':'] KIND {arg} */
+layer
+    : NAME ':' NAME { fe_layer_open(p, $1, @1, $3, @3); } args
+    | NAME { fe_layer_open(p, NULL, @1, $1, @1); } args
+    ;
+
+/* args: {NAME '=' value | scalar}, appended to the layer just opened */
+args
+    : %empty
+    | args NAME '=' value {
+          fe_layer_push_arg(p, &p->net->layers[p->net->nlayers - 1], $2, @2, $4);
+      }
+    | args scalar {
+          SrcSpan none = {0};
+          fe_layer_push_arg(p, &p->net->layers[p->net->nlayers - 1], NULL, none, $2);
+      }
+    ;
+
+/* value: scalar {',' scalar} -- mean=0.5,0.5,0.5 */
+value
+    : scalar
+    | value ',' scalar {
+          if ($1->kind == AST_LIST && !$1->bracketed) {
+              $$ = $1;
+          } else {
+              $$ = fe_value_new(p, AST_LIST, @1, NULL, 0);
+              fe_list_push(p, $$, $1);
+          }
+          fe_list_push(p, $$, $3);
+          $$->span.len = @$.len;
+      }
+    ;
+
+scalar
+    : NUM
+    | DIMS
+    | NAME { $$ = fe_value_new(p, AST_WORD, @1, $1, strlen($1)); }
+    | list
+    ;
+
+/* list: '[' [NUM {',' NUM}] ']' -- lists may span lines and do not nest */
+list
+    : '[' ']' {
+          $$ = fe_value_new(p, AST_LIST, @$, NULL, 0);
+          $$->bracketed = true;
+      }
+    | '[' items ']' {
+          $$ = $2;
+          $$->span = @$;
+          $$->bracketed = true;
+      }
+    ;
+
+items
+    : NUM {
+          $$ = fe_value_new(p, AST_LIST, @1, NULL, 0);
+          fe_list_push(p, $$, $1);
+      }
+    | items ',' NUM {
+          $$ = $1;
+          fe_list_push(p, $$, $3);
+      }
+    ;
+
+%%
+
+static const char *symbol_text(yysymbol_kind_t sym, char *buf, size_t size)
+{
+    /* Aliases come quoted ("\"name\""); print them without the outer quotes. */
+    const char *name = yysymbol_name(sym);
+    size_t n = strlen(name);
+    if (n >= 2 && name[0] == '"' && name[n - 1] == '"') {
+        snprintf(buf, size, "%.*s", (int)(n - 2), name + 1);
+        return buf;
+    }
+    return name;
+}
+
+static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, FeParse *p)
+{
+    (void)scanner;
+    enum { MAX_EXPECTED = 6 };
+    char msg[512], buf[64];
+    size_t used = 0;
+    yysymbol_kind_t tok = yypcontext_token(ctx);
+    const YYLTYPE *loc = yypcontext_location(ctx);
+    if (p->net->nlayers > 0) {
+        AstLayer *last = &p->net->layers[p->net->nlayers - 1];
+        long long sep = p->sep_off[tok == YYSYMBOL_SEP ? 1 : 0];
+        if ((long long)last->kind_span.off > sep)
+            last->broken = true;
+    }
+    const char *what = symbol_text(tok, buf, sizeof buf);
+    if (tok == YYSYMBOL_SEP && loc->off < p->len && p->src[loc->off] == ';')
+        what = "';'";
+    used += (size_t)snprintf(msg, sizeof msg, "unexpected %s", what);
+    if (tok == YYSYMBOL_NAME || tok == YYSYMBOL_NUM || tok == YYSYMBOL_DIMS) {
+        unsigned shown = loc->len > 40 ? 40 : loc->len;
+        used += (size_t)snprintf(msg + used, sizeof msg - used, " '%.*s%s'", (int)shown,
+                                 p->src + loc->off, shown < loc->len ? "..." : "");
+    }
+    yysymbol_kind_t expected[MAX_EXPECTED];
+    int n = yypcontext_expected_tokens(ctx, expected, MAX_EXPECTED);
+    if (n > 0) {
+        used += (size_t)snprintf(msg + used, sizeof msg - used, "; expected ");
+        for (int i = 0; i < n && used < sizeof msg; i++)
+            used += (size_t)snprintf(msg + used, sizeof msg - used, "%s%s",
+                                     i == 0 ? "" : i == n - 1 ? " or " : ", ",
+                                     symbol_text(expected[i], buf, sizeof buf));
+        /* The usual slip before the header is a misspelled keyword. */
+        if (tok == YYSYMBOL_NAME && expected[0] == YYSYMBOL_NETWORK && used < sizeof msg)
+            snprintf(msg + used, sizeof msg - used, " (a file starts with 'network NAME {')");
+    }
+    ir_diag_error(p->diag, *loc, "%s", msg);
+    return 0;
+}

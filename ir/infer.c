@@ -1,0 +1,186 @@
+/* Shape inference over the graph in topological order: dispatches to the per-op
+ * rules of ops/ and adds up the totals the reports show (SPEC sections 2, 3). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ops/ops.h"
+#include "window.h"
+
+typedef bool (*InferFn)(IrInfer *, IrNode *, const IrShape *);
+
+static const InferFn infer_fns[IR_OP_COUNT] = {
+#define IR_OP(id, word) [IR_OP_##id] = ir_infer_##word,
+#include "ops.def"
+#undef IR_OP
+};
+
+bool ir_mul_checked(IrInfer *cx, const IrNode *n, int64_t *acc, int64_t factor, const char *what)
+{
+    if (__builtin_mul_overflow(*acc, factor, acc)) {
+        ir_diag_error(cx->diag, n->span, "%s of layer '%s' overflows 64 bits", what, n->name);
+        return false;
+    }
+    return true;
+}
+
+bool ir_add_checked(IrInfer *cx, const IrNode *n, int64_t *acc, int64_t v, const char *what)
+{
+    if (__builtin_add_overflow(*acc, v, acc)) {
+        ir_diag_error(cx->diag, n->span, "%s overflows 64 bits at layer '%s'", what, n->name);
+        return false;
+    }
+    return true;
+}
+
+bool ir_check_inline(IrInfer *cx, const IrNode *n, const IrParamList *list, int64_t expected,
+                     const char *what, const char *formula)
+{
+    if (!list->given || (uint64_t)expected == list->count)
+        return true;
+    ir_diag_error(cx->diag, list->span, "layer '%s' needs %" PRId64 " %s (%s), the list has %zu",
+                  n->name, expected, what, formula, list->count);
+    return false;
+}
+
+/* Prints x as a short decimal: 12.5, 8.67, 7. */
+static void fmt_ratio(char *buf, size_t size, int64_t num, int64_t den, int64_t plus)
+{
+    double v = (double)num / (double)den + (double)plus;
+    snprintf(buf, size, "%.2f", v);
+    char *dot = strchr(buf, '.');
+    if (dot) {
+        char *end = buf + strlen(buf) - 1;
+        while (end > dot && *end == '0')
+            *end-- = '\0';
+        if (end == dot)
+            *end = '\0';
+    }
+}
+
+/* Looks for the nearest pad and the largest smaller stride that make the
+ * division exact, so the error can name a fix that works. */
+static void suggest_fix(const IrWindow *w, bool is_pool, const char *dim, char *buf, size_t size)
+{
+    int64_t best_pad = -1;
+    for (int64_t delta = 1; delta <= w->stride && best_pad < 0; delta++) {
+        int64_t cands[2] = {w->pad - delta, w->pad + delta};
+        for (int k = 0; k < 2 && best_pad < 0; k++) {
+            int64_t p = cands[k];
+            if (p < 0 || (is_pool && p > w->size / 2))
+                continue;
+            IrWindow t = *w;
+            t.pad = p;
+            t.round = IR_ROUND_EXACT;
+            if (ir_window_solve(&t) == IR_WINDOW_OK)
+                best_pad = p;
+        }
+    }
+    int64_t best_stride = -1;
+    for (int64_t s = w->stride - 1; s >= 1; s--) {
+        if (w->num % s == 0) {
+            best_stride = s;
+            break;
+        }
+    }
+    size_t used = 0;
+    used += (size_t)snprintf(buf + used, size - used, "try ");
+    if (best_pad >= 0)
+        used += (size_t)snprintf(buf + used, size - used, "pad=%" PRId64 " (%s %" PRId64 "), ",
+                                 best_pad, dim, (w->in - w->size + 2 * best_pad) / w->stride + 1);
+    if (best_stride >= 1 && used < size)
+        used += (size_t)snprintf(buf + used, size - used, "stride=%" PRId64 " (%s %" PRId64 "), ",
+                                 best_stride, dim, w->num / best_stride + 1);
+    if (used < size)
+        snprintf(buf + used, size - used,
+                 "or round=floor to drop the last partial window as PyTorch does (%s %" PRId64 ")",
+                 dim, w->num / w->stride + 1);
+}
+
+static bool solve_dim(IrInfer *cx, const IrNode *n, IrWindow *w, const char *dim)
+{
+    bool is_pool = n->op == IR_OP_POOL;
+    switch (ir_window_solve(w)) {
+    case IR_WINDOW_OK:
+        return true;
+    case IR_WINDOW_OVERFLOW:
+        ir_diag_error(cx->diag, n->span, "%s %" PRId64 " + 2*%" PRId64 " overflows 64 bits", dim,
+                      w->in, w->pad);
+        return false;
+    case IR_WINDOW_TOO_BIG:
+        ir_diag_error(cx->diag, n->span,
+                      "%s window size=%" PRId64 " does not fit: the padded %s is only %" PRId64
+                      " + 2*%" PRId64 " = %" PRId64,
+                      is_pool ? "pooling" : "filter", w->size, dim, w->in, w->pad,
+                      w->in + 2 * w->pad);
+        return false;
+    case IR_WINDOW_NOT_WHOLE: {
+        char value[64], fix[256];
+        fmt_ratio(value, sizeof value, w->num, w->stride, 1);
+        suggest_fix(w, is_pool, dim, fix, sizeof fix);
+        ir_diag_error(cx->diag, n->span,
+                      "%s (%" PRId64 " - %" PRId64 " + 2*%" PRId64 ")/%" PRId64
+                      " + 1 = %s is not a whole number; %s",
+                      dim, w->in, w->size, w->pad, w->stride, value, fix);
+        return false;
+    }
+    }
+    return false;
+}
+
+bool ir_infer_window(IrInfer *cx, const IrNode *n, IrShape in, int64_t size, int64_t stride,
+                     int64_t pad, IrRound round, IrShape *out)
+{
+    IrWindow w = {.in = in.w, .size = size, .stride = stride, .pad = pad, .round = round};
+    IrWindow h = {.in = in.h, .size = size, .stride = stride, .pad = pad, .round = round};
+    if (!solve_dim(cx, n, &w, "width"))
+        return false;
+    if (!solve_dim(cx, n, &h, "height"))
+        return false;
+    out->w = w.out;
+    out->h = h.out;
+    return true;
+}
+
+
+bool ir_graph_infer(IrGraph *g, IrDiag *diag)
+{
+    IrInfer cx = {.g = g, .diag = diag};
+    int64_t params = 0, macs = 0, peak = 0;
+    g->shaped = false;
+    for (size_t i = 0; i < g->count; i++) {
+        IrNode *n = &g->nodes[i];
+        const IrShape *in = n->ninputs ? &g->nodes[n->inputs[0]].out : NULL;
+        n->params = n->macs = 0;
+        if (!infer_fns[n->op](&cx, n, in))
+            return false;
+        /* Activation memory W2*H2*D2*4 bytes must itself be a 64-bit number. */
+        int64_t bytes = ir_shape_elems(n->out);
+        if (bytes < 0 || __builtin_mul_overflow(bytes, 4, &bytes)) {
+            ir_diag_error(diag, n->span,
+                          "output %" PRId64 "x%" PRId64 "x%" PRId64 " of layer '%s' is too large: "
+                          "its size in bytes overflows 64 bits",
+                          n->out.w, n->out.h, n->out.d, n->name);
+            return false;
+        }
+        /* Until memory planning lands, the peak is the largest layer's input
+         * plus output; the input layer alone counts its own tensor. */
+        int64_t live = bytes;
+        if (in && !ir_add_checked(&cx, n, &live, ir_shape_elems(*in) * 4, "the activation memory"))
+            return false;
+        if (live > peak)
+            peak = live;
+        if (!ir_add_checked(&cx, n, &params, n->params, "the network's parameter count") ||
+            !ir_add_checked(&cx, n, &macs, n->macs, "the network's MAC count"))
+            return false;
+    }
+    if (__builtin_mul_overflow(params, 4, &g->weights_bytes)) {
+        ir_diag_error(diag, g->name_span, "the network's weights overflow 64 bits of bytes");
+        return false;
+    }
+    g->total_params = params;
+    g->total_macs = macs;
+    g->peak_activation_bytes = peak;
+    g->shaped = true;
+    return true;
+}

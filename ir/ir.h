@@ -1,0 +1,120 @@
+/* The dataflow-graph IR: a dense array of nodes in topological order, each node
+ * its op, typed attributes, the indices of its inputs, its source span and,
+ * after ir_graph_infer, its output shape, params and MACs (SPEC section 2). */
+#ifndef CNNC_IR_IR_H
+#define CNNC_IR_IR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "diag.h"
+
+typedef enum {
+#define IR_OP(id, word) IR_OP_##id,
+#include "ops.def"
+#undef IR_OP
+    IR_OP_COUNT
+} IrOp;
+
+typedef enum { IR_ROUND_EXACT, IR_ROUND_FLOOR, IR_ROUND_CEIL } IrRound;
+typedef enum { IR_POOL_MAX, IR_POOL_AVG } IrPoolMode;
+
+/* W x H x D as the slides write it; every size is 64-bit (SPEC section 2). */
+typedef struct IrShape {
+    int64_t w, h, d;
+} IrShape;
+
+/* Parameters written in the source (weights=[...], biases=[...]). */
+typedef struct IrParamList {
+    bool given;
+    float *data;
+    size_t count;
+    SrcSpan span; /* the list, for count errors */
+} IrParamList;
+
+typedef struct IrInputAttr {
+    IrShape shape;
+    double *mean, *std; /* NULL when not given; else nmean / nstd values */
+    size_t nmean, nstd;
+    SrcSpan mean_span, std_span;
+} IrInputAttr;
+
+typedef struct IrConvAttr {
+    int64_t filters, size, stride, pad; /* K, F, S, P */
+    bool bias;
+    IrRound round;
+    IrParamList weights, biases;
+} IrConvAttr;
+
+typedef struct IrPoolAttr {
+    IrPoolMode mode;
+    int64_t size, stride, pad; /* F, S, P */
+    IrRound round;
+} IrPoolAttr;
+
+typedef struct IrFcAttr {
+    int64_t outputs; /* K */
+    bool bias;
+    IrParamList weights, biases;
+} IrFcAttr;
+
+typedef struct IrDropoutAttr {
+    double p;
+} IrDropoutAttr;
+
+enum { IR_MAX_INPUTS = 2 };
+
+typedef struct IrNode {
+    IrOp op;
+    const char *name;
+    SrcSpan span;      /* the kind word: shape errors and missing keys point here */
+    SrcSpan name_span; /* the explicit name, or the kind word for default names */
+    bool named;        /* the name was written in the source */
+    int32_t inputs[IR_MAX_INPUTS];
+    uint32_t ninputs;
+    union {
+        IrInputAttr input;
+        IrConvAttr conv;
+        IrPoolAttr pool;
+        IrFcAttr fc;
+        IrDropoutAttr dropout;
+    } attr;
+    /* Filled by ir_graph_infer. */
+    IrShape out;
+    int64_t params, macs;
+    int32_t group; /* fused group, or -1: fusion is code generation's and not yet built */
+} IrNode;
+
+typedef struct IrGraph {
+    const char *name;
+    SrcSpan name_span;
+    IrNode *nodes;
+    size_t count, cap;
+    IrArena *arena;
+    /* Filled by ir_graph_infer. */
+    bool shaped;
+    int64_t total_params, total_macs, weights_bytes, peak_activation_bytes;
+} IrGraph;
+
+IrGraph *ir_graph_new(IrArena *a, const char *name);
+/* Appends a node with no inputs; the pointer is valid until the next add. */
+IrNode *ir_graph_add(IrGraph *g, IrOp op);
+
+const char *ir_op_word(IrOp op);
+/* The op whose kind word is word; false when there is none. */
+bool ir_op_from_word(const char *word, IrOp *op);
+extern const char *const ir_op_words[IR_OP_COUNT];
+
+/* Shapes, params and MACs of every node, in order; stops at the first node whose
+ * shape fails (later shapes depend on it) and reports it. */
+__attribute__((warn_unused_result)) bool ir_graph_infer(IrGraph *g, IrDiag *diag);
+
+/* Checks the graph's invariants; a failure is an internal error and aborts. */
+void ir_graph_verify(const IrGraph *g);
+
+/* Elements of a shape, or -1 when the product overflows. */
+int64_t ir_shape_elems(IrShape s);
+
+#endif

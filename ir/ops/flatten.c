@@ -1,0 +1,9 @@
+/* flatten: W x H x D -> 1 x 1 x (W*H*D), in fc's C, H, W order (SPEC section 1). */
+#include "ops.h"
+
+bool ir_infer_flatten(IrInfer *cx, IrNode *n, const IrShape *in)
+{
+    (void)cx;
+    n->out = (IrShape){1, 1, ir_shape_elems(*in)};
+    return true;
+}

@@ -1,0 +1,30 @@
+/* Shared by the per-op shape rules (the files in ops/) and their driver (infer.c); not
+ * part of the IR's public API. */
+#ifndef CNNC_IR_OPS_H
+#define CNNC_IR_OPS_H
+
+#include "../ir.h"
+
+typedef struct IrInfer {
+    IrGraph *g;
+    IrDiag *diag;
+} IrInfer;
+
+/* One rule per op: sets n->out, n->params, n->macs from the input shape (NULL
+ * for the input layer); reports and returns false when the shape fails. */
+#define IR_OP(id, word) bool ir_infer_##word(IrInfer *cx, IrNode *n, const IrShape *in);
+#include "../ops.def"
+#undef IR_OP
+
+/* The W2 rule in both dimensions, with the SPEC's arithmetic in the errors. */
+bool ir_infer_window(IrInfer *cx, const IrNode *n, IrShape in, int64_t size, int64_t stride,
+                     int64_t pad, IrRound round, IrShape *out);
+/* *acc *= factor, or an overflow error naming what was being computed. */
+bool ir_mul_checked(IrInfer *cx, const IrNode *n, int64_t *acc, int64_t factor, const char *what);
+/* *acc += v, or an overflow error naming what was being computed. */
+bool ir_add_checked(IrInfer *cx, const IrNode *n, int64_t *acc, int64_t v, const char *what);
+/* Inline parameters must number exactly expected (formula says how it is made up). */
+bool ir_check_inline(IrInfer *cx, const IrNode *n, const IrParamList *list, int64_t expected,
+                     const char *what, const char *formula);
+
+#endif

@@ -1,0 +1,330 @@
+/* Reports (SPEC section 3). All three read the same shaped graph; the text one
+ * is for people (aligned, thousands separators, human units beside exact
+ * figures), the JSON one for programs (exact integers), DOT for pictures. */
+#include "report.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *ir_fmt_thousands(int64_t v, char *buf)
+{
+    char digits[24];
+    int n = snprintf(digits, sizeof digits, "%" PRIu64, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v);
+    char *o = buf;
+    if (v < 0)
+        *o++ = '-';
+    for (int i = 0; i < n; i++) {
+        if (i > 0 && (n - i) % 3 == 0)
+            *o++ = ',';
+        *o++ = digits[i];
+    }
+    *o = '\0';
+    return buf;
+}
+
+/* 247,000 bytes -> "241.2 KiB". */
+static const char *fmt_bytes(int64_t v, char *buf, size_t size)
+{
+    static const char *const units[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    double x = (double)v;
+    int u = 0;
+    while (x >= 1024 && u < 6) {
+        x /= 1024;
+        u++;
+    }
+    if (u == 0)
+        snprintf(buf, size, "%" PRId64 " bytes", v);
+    else
+        snprintf(buf, size, "%.1f %s", x, units[u]);
+    return buf;
+}
+
+/* 15,470,264,320 -> "15.5 G". */
+static const char *fmt_count(int64_t v, char *buf, size_t size)
+{
+    static const char *const units[] = {"", "K", "M", "G", "T", "P", "E"};
+    double x = (double)v;
+    int u = 0;
+    while (x >= 1000 && u < 6) {
+        x /= 1000;
+        u++;
+    }
+    if (u == 0)
+        snprintf(buf, size, "%" PRId64, v);
+    else
+        snprintf(buf, size, "%.1f %s", x, units[u]);
+    return buf;
+}
+
+static const char *fmt_shape(IrShape s, char *buf, size_t size)
+{
+    snprintf(buf, size, "%" PRId64 "x%" PRId64 "x%" PRId64, s.w, s.h, s.d);
+    return buf;
+}
+
+static const char *round_word(IrRound r)
+{
+    return r == IR_ROUND_FLOOR ? "floor" : r == IR_ROUND_CEIL ? "ceil" : "exact";
+}
+
+/* The hyper-parameters in the SPEC's letters: K=6 F=5 S=1 P=2. */
+static const char *fmt_hyper(const IrNode *n, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    switch (n->op) {
+    case IR_OP_INPUT: {
+        const IrInputAttr *a = &n->attr.input;
+        snprintf(buf, size, "%s", a->mean || a->std ? "normalised" : "");
+        break;
+    }
+    case IR_OP_CONV: {
+        const IrConvAttr *c = &n->attr.conv;
+        snprintf(buf, size, "K=%" PRId64 " F=%" PRId64 " S=%" PRId64 " P=%" PRId64 "%s%s%s%s",
+                 c->filters, c->size, c->stride, c->pad, c->bias ? "" : " no-bias",
+                 c->round ? " " : "", c->round ? round_word(c->round) : "",
+                 c->weights.given ? " inline" : "");
+        break;
+    }
+    case IR_OP_POOL: {
+        const IrPoolAttr *p = &n->attr.pool;
+        snprintf(buf, size, "%s F=%" PRId64 " S=%" PRId64 " P=%" PRId64 "%s%s",
+                 p->mode == IR_POOL_MAX ? "max" : "avg", p->size, p->stride, p->pad,
+                 p->round ? " " : "", p->round ? round_word(p->round) : "");
+        break;
+    }
+    case IR_OP_FC: {
+        const IrFcAttr *f = &n->attr.fc;
+        snprintf(buf, size, "K=%" PRId64 "%s%s", f->outputs, f->bias ? "" : " no-bias",
+                 f->weights.given ? " inline" : "");
+        break;
+    }
+    case IR_OP_DROPOUT:
+        snprintf(buf, size, "p=%g", n->attr.dropout.p);
+        break;
+    default:
+        break;
+    }
+    return buf;
+}
+
+/* ---- text ----------------------------------------------------------------- */
+
+enum { COLS = 8 };
+
+typedef struct Row {
+    char cell[COLS][96];
+} Row;
+
+void ir_report_text(const IrGraph *g, FILE *out)
+{
+    IR_ASSERT(g->shaped && g->count > 0);
+    static const char *const head[COLS] = {"#", "layer", "kind", "hyper-parameters", "output",
+                                           "params", "MACs", "line"};
+    /* Numbers are right-aligned, words left-aligned. */
+    static const bool right[COLS] = {true, false, false, false, false, true, true, true};
+    size_t width[COLS];
+    for (int c = 0; c < COLS; c++)
+        width[c] = strlen(head[c]);
+    Row *rows = calloc(g->count, sizeof *rows);
+    if (!rows)
+        IR_DIE("out of memory");
+    for (size_t i = 0; i < g->count; i++) {
+        const IrNode *n = &g->nodes[i];
+        Row *r = &rows[i];
+        snprintf(r->cell[0], sizeof r->cell[0], "%zu", i);
+        snprintf(r->cell[1], sizeof r->cell[1], "%s", n->name);
+        snprintf(r->cell[2], sizeof r->cell[2], "%s", ir_op_word(n->op));
+        fmt_hyper(n, r->cell[3], sizeof r->cell[3]);
+        fmt_shape(n->out, r->cell[4], sizeof r->cell[4]);
+        ir_fmt_thousands(n->params, r->cell[5]);
+        ir_fmt_thousands(n->macs, r->cell[6]);
+        snprintf(r->cell[7], sizeof r->cell[7], "%u", n->span.line);
+        for (int c = 0; c < COLS; c++) {
+            size_t len = strlen(r->cell[c]);
+            if (len > width[c])
+                width[c] = len;
+        }
+    }
+    const IrNode *last = &g->nodes[g->count - 1];
+    char a[48], b[48], c[48], d[48];
+    fprintf(out, "network %s: %s -> %s, %zu layers\n\n", g->name,
+            fmt_shape(g->nodes[0].out, a, sizeof a), fmt_shape(last->out, b, sizeof b), g->count);
+    for (size_t i = 0; i <= g->count; i++) {
+        const char *const *cells = NULL;
+        const char *ptrs[COLS];
+        if (i == 0) {
+            cells = head;
+        } else {
+            for (int k = 0; k < COLS; k++)
+                ptrs[k] = rows[i - 1].cell[k];
+            cells = ptrs;
+        }
+        for (int k = 0; k < COLS; k++) {
+            int w = (int)width[k];
+            const char *sep = k == 0 ? "" : "  ";
+            if (k == COLS - 1 && !right[k])
+                fprintf(out, "%s%s", sep, cells[k]);
+            else
+                fprintf(out, right[k] ? "%s%*s" : "%s%-*s", sep, w, cells[k]);
+        }
+        fputc('\n', out);
+    }
+    free(rows);
+
+    int64_t flops = g->total_macs <= INT64_MAX / 2 ? 2 * g->total_macs : -1;
+    fprintf(out, "\nparams           %s (%s as float32)\n", ir_fmt_thousands(g->total_params, a),
+            fmt_bytes(g->weights_bytes, b, sizeof b));
+    fprintf(out, "weights          %s bytes\n", ir_fmt_thousands(g->weights_bytes, a));
+    fprintf(out, "MACs             %s (%s)", ir_fmt_thousands(g->total_macs, a),
+            fmt_count(g->total_macs, b, sizeof b));
+    if (flops >= 0)
+        fprintf(out, "; FLOPs = 2 x MACs = %s (%s)", ir_fmt_thousands(flops, c),
+                fmt_count(flops, d, sizeof d));
+    fputc('\n', out);
+    fprintf(out, "peak activation  %s bytes (%s; the largest layer input + output, one image)\n",
+            ir_fmt_thousands(g->peak_activation_bytes, a),
+            fmt_bytes(g->peak_activation_bytes, b, sizeof b));
+    fprintf(out, "fused groups     none\n");
+}
+
+/* ---- JSON ----------------------------------------------------------------- */
+
+static void json_string(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            fprintf(out, "\\%c", ch);
+        else if (ch < 0x20)
+            fprintf(out, "\\u%04x", ch);
+        else
+            fputc(ch, out);
+    }
+    fputc('"', out);
+}
+
+static void json_shape(FILE *out, IrShape s)
+{
+    fprintf(out, "[%" PRId64 ", %" PRId64 ", %" PRId64 "]", s.w, s.h, s.d);
+}
+
+static void json_doubles(FILE *out, const double *v, size_t n)
+{
+    fputc('[', out);
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "%s%.9g", i ? ", " : "", v[i]);
+    fputc(']', out);
+}
+
+static void json_attrs(FILE *out, const IrNode *n)
+{
+    switch (n->op) {
+    case IR_OP_INPUT:
+        if (n->attr.input.mean) {
+            fprintf(out, ", \"mean\": ");
+            json_doubles(out, n->attr.input.mean, n->attr.input.nmean);
+        }
+        if (n->attr.input.std) {
+            fprintf(out, ", \"std\": ");
+            json_doubles(out, n->attr.input.std, n->attr.input.nstd);
+        }
+        break;
+    case IR_OP_CONV: {
+        const IrConvAttr *c = &n->attr.conv;
+        fprintf(out,
+                ", \"filters\": %" PRId64 ", \"size\": %" PRId64 ", \"stride\": %" PRId64
+                ", \"pad\": %" PRId64 ", \"bias\": %s, \"round\": \"%s\", \"inline_weights\": %s",
+                c->filters, c->size, c->stride, c->pad, c->bias ? "true" : "false",
+                round_word(c->round), c->weights.given ? "true" : "false");
+        break;
+    }
+    case IR_OP_POOL: {
+        const IrPoolAttr *p = &n->attr.pool;
+        fprintf(out,
+                ", \"pool\": \"%s\", \"size\": %" PRId64 ", \"stride\": %" PRId64 ", \"pad\": %" PRId64
+                ", \"round\": \"%s\"",
+                p->mode == IR_POOL_MAX ? "max" : "avg", p->size, p->stride, p->pad, round_word(p->round));
+        break;
+    }
+    case IR_OP_FC: {
+        const IrFcAttr *f = &n->attr.fc;
+        fprintf(out, ", \"outputs\": %" PRId64 ", \"bias\": %s, \"inline_weights\": %s", f->outputs,
+                f->bias ? "true" : "false", f->weights.given ? "true" : "false");
+        break;
+    }
+    case IR_OP_DROPOUT:
+        fprintf(out, ", \"p\": %.9g", n->attr.dropout.p);
+        break;
+    default:
+        break;
+    }
+}
+
+void ir_report_json(const IrGraph *g, FILE *out)
+{
+    IR_ASSERT(g->shaped && g->count > 0);
+    fprintf(out, "{\n  \"network\": ");
+    json_string(out, g->name);
+    fprintf(out, ",\n  \"input\": ");
+    json_shape(out, g->nodes[0].out);
+    fprintf(out, ",\n  \"output\": ");
+    json_shape(out, g->nodes[g->count - 1].out);
+    fprintf(out, ",\n  \"layers\": [\n");
+    for (size_t i = 0; i < g->count; i++) {
+        const IrNode *n = &g->nodes[i];
+        fprintf(out, "    {\"name\": ");
+        json_string(out, n->name);
+        fprintf(out, ", \"op\": \"%s\", \"line\": %u, \"col\": %u, \"output\": ", ir_op_word(n->op),
+                n->span.line, n->span.col);
+        json_shape(out, n->out);
+        fprintf(out, ", \"params\": %" PRId64 ", \"macs\": %" PRId64, n->params, n->macs);
+        json_attrs(out, n);
+        fprintf(out, "}%s\n", i + 1 < g->count ? "," : "");
+    }
+    fprintf(out, "  ],\n");
+    fprintf(out, "  \"total_params\": %" PRId64 ",\n", g->total_params);
+    fprintf(out, "  \"total_macs\": %" PRId64 ",\n", g->total_macs);
+    if (g->total_macs <= INT64_MAX / 2)
+        fprintf(out, "  \"total_flops\": %" PRId64 ",\n", 2 * g->total_macs);
+    fprintf(out, "  \"weights_bytes\": %" PRId64 ",\n", g->weights_bytes);
+    fprintf(out, "  \"peak_activation_bytes\": %" PRId64 "\n}\n", g->peak_activation_bytes);
+}
+
+/* ---- DOT ------------------------------------------------------------------ */
+
+/* Inside a quoted DOT string only '"' and '\' need escaping. */
+static void dot_text(FILE *out, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            fputc('\\', out);
+        fputc(*s, out);
+    }
+}
+
+void ir_report_dot(const IrGraph *g, FILE *out)
+{
+    IR_ASSERT(g->shaped && g->count > 0);
+    char shape[64], hyper[128];
+    fprintf(out, "digraph \"");
+    dot_text(out, g->name);
+    fprintf(out, "\" {\n  rankdir=TB;\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n");
+    for (size_t i = 0; i < g->count; i++) {
+        const IrNode *n = &g->nodes[i];
+        fprintf(out, "  n%zu [label=\"", i);
+        dot_text(out, n->name);
+        fprintf(out, "\\n%s", ir_op_word(n->op));
+        fmt_hyper(n, hyper, sizeof hyper);
+        if (hyper[0])
+            fprintf(out, " %s", hyper);
+        fprintf(out, "\\n%s\"];\n", fmt_shape(n->out, shape, sizeof shape));
+    }
+    for (size_t i = 0; i < g->count; i++) {
+        const IrNode *n = &g->nodes[i];
+        for (uint32_t k = 0; k < n->ninputs; k++)
+            fprintf(out, "  n%d -> n%zu;\n", n->inputs[k], i);
+    }
+    fprintf(out, "}\n");
+}
