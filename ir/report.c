@@ -116,67 +116,65 @@ typedef struct Row {
     char cell[COLS][96];
 } Row;
 
+static void fill_row(const IrGraph *g, size_t i, Row *r)
+{
+    const IrNode *n = &g->nodes[i];
+    snprintf(r->cell[0], sizeof r->cell[0], "%zu", i);
+    snprintf(r->cell[1], sizeof r->cell[1], "%s", n->name);
+    snprintf(r->cell[2], sizeof r->cell[2], "%s", ir_op_word(n->op));
+    fmt_hyper(n, r->cell[3], sizeof r->cell[3]);
+    fmt_shape(n->out, r->cell[4], sizeof r->cell[4]);
+    ir_fmt_thousands(n->params, r->cell[5]);
+    ir_fmt_thousands(n->macs, r->cell[6]);
+    snprintf(r->cell[7], sizeof r->cell[7], "%u", n->span.line);
+}
+
+static void print_row(FILE *out, const char *const cells[COLS], const size_t width[COLS])
+{
+    /* Numbers are right-aligned, words left-aligned. */
+    static const bool right[COLS] = {true, false, false, false, false, true, true, true};
+    for (int k = 0; k < COLS; k++)
+        fprintf(out, right[k] ? "%s%*s" : "%s%-*s", k ? "  " : "", (int)width[k], cells[k]);
+    fputc('\n', out);
+}
+
 void ir_report_text(const IrGraph *g, FILE *out)
 {
     IR_ASSERT(g->shaped && g->count > 0);
     static const char *const head[COLS] = {"#", "layer", "kind", "hyper-parameters", "output",
                                            "params", "MACs", "line"};
-    /* Numbers are right-aligned, words left-aligned. */
-    static const bool right[COLS] = {true, false, false, false, false, true, true, true};
+    /* Two passes over the rows, widths then text, so a million layers cost no
+     * more memory than one row. */
     size_t width[COLS];
-    for (int c = 0; c < COLS; c++)
-        width[c] = strlen(head[c]);
-    Row *rows = calloc(g->count, sizeof *rows);
-    if (!rows)
-        IR_DIE("out of memory");
+    Row r;
+    const char *cells[COLS];
+    for (int k = 0; k < COLS; k++) {
+        width[k] = strlen(head[k]);
+        cells[k] = r.cell[k];
+    }
     for (size_t i = 0; i < g->count; i++) {
-        const IrNode *n = &g->nodes[i];
-        Row *r = &rows[i];
-        snprintf(r->cell[0], sizeof r->cell[0], "%zu", i);
-        snprintf(r->cell[1], sizeof r->cell[1], "%s", n->name);
-        snprintf(r->cell[2], sizeof r->cell[2], "%s", ir_op_word(n->op));
-        fmt_hyper(n, r->cell[3], sizeof r->cell[3]);
-        fmt_shape(n->out, r->cell[4], sizeof r->cell[4]);
-        ir_fmt_thousands(n->params, r->cell[5]);
-        ir_fmt_thousands(n->macs, r->cell[6]);
-        snprintf(r->cell[7], sizeof r->cell[7], "%u", n->span.line);
-        for (int c = 0; c < COLS; c++) {
-            size_t len = strlen(r->cell[c]);
-            if (len > width[c])
-                width[c] = len;
+        fill_row(g, i, &r);
+        for (int k = 0; k < COLS; k++) {
+            size_t len = strlen(r.cell[k]);
+            if (len > width[k])
+                width[k] = len;
         }
     }
     const IrNode *last = &g->nodes[g->count - 1];
     char a[48], b[48], c[48], d[48];
     fprintf(out, "network %s: %s -> %s, %zu layers\n\n", g->name,
             fmt_shape(g->nodes[0].out, a, sizeof a), fmt_shape(last->out, b, sizeof b), g->count);
-    for (size_t i = 0; i <= g->count; i++) {
-        const char *const *cells = NULL;
-        const char *ptrs[COLS];
-        if (i == 0) {
-            cells = head;
-        } else {
-            for (int k = 0; k < COLS; k++)
-                ptrs[k] = rows[i - 1].cell[k];
-            cells = ptrs;
-        }
-        for (int k = 0; k < COLS; k++) {
-            int w = (int)width[k];
-            const char *sep = k == 0 ? "" : "  ";
-            if (k == COLS - 1 && !right[k])
-                fprintf(out, "%s%s", sep, cells[k]);
-            else
-                fprintf(out, right[k] ? "%s%*s" : "%s%-*s", sep, w, cells[k]);
-        }
-        fputc('\n', out);
+    print_row(out, head, width);
+    for (size_t i = 0; i < g->count; i++) {
+        fill_row(g, i, &r);
+        print_row(out, cells, width);
     }
-    free(rows);
 
     int64_t flops = g->total_macs <= INT64_MAX / 2 ? 2 * g->total_macs : -1;
-    fprintf(out, "\nparams           %s (%s as float32)\n", ir_fmt_thousands(g->total_params, a),
+    fprintf(out, "\nparams           %s params (%s as float32)\n", ir_fmt_thousands(g->total_params, a),
             fmt_bytes(g->weights_bytes, b, sizeof b));
     fprintf(out, "weights          %s bytes\n", ir_fmt_thousands(g->weights_bytes, a));
-    fprintf(out, "MACs             %s (%s)", ir_fmt_thousands(g->total_macs, a),
+    fprintf(out, "MACs             %s MACs (%s)", ir_fmt_thousands(g->total_macs, a),
             fmt_count(g->total_macs, b, sizeof b));
     if (flops >= 0)
         fprintf(out, "; FLOPs = 2 x MACs = %s (%s)", ir_fmt_thousands(flops, c),
