@@ -10,7 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "codegen/cg.h"
 #include "frontend/frontend.h"
+#include "ir/params.h"
 #include "ir/report.h"
 
 typedef enum { EMIT_EXE, EMIT_OBJ, EMIT_ASM, EMIT_LLVM, EMIT_BC, EMIT_DOT } Emit;
@@ -208,6 +210,52 @@ static char *read_source(const char *path, size_t *len, FILE *err)
 
 typedef void (*Writer)(const IrGraph *g, FILE *out);
 
+/* Writes size bytes to path through a temporary file beside it and a rename. */
+static int write_file_atomic(const char *path, const void *data, size_t size, FILE *err)
+{
+    size_t n = strlen(path);
+    char *tmp = malloc(n + 16);
+    if (!tmp)
+        return 1;
+    snprintf(tmp, n + 16, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        fprintf(err, "cnnc: error: cannot write '%s': %s\n", path, strerror(errno));
+        free(tmp);
+        return 1;
+    }
+    const char *p = data;
+    size_t left = size;
+    int rc = 0;
+    while (left > 0) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            rc = 1;
+            break;
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+    if (close(fd) != 0)
+        rc = 1;
+    if (rc == 0) {
+        /* Keep the permissions a new file would get, not mkstemp's 0600. */
+        mode_t mask = umask(0);
+        umask(mask);
+        chmod(tmp, 0666 & ~mask);
+        if (rename(tmp, path) != 0)
+            rc = 1;
+    }
+    if (rc != 0) {
+        fprintf(err, "cnnc: error: cannot write '%s': %s\n", path, strerror(errno));
+        unlink(tmp);
+    }
+    free(tmp);
+    return rc;
+}
+
 /* Writes to path through a temporary file beside it and a rename; to out when
  * path is NULL. */
 static int write_output(const char *path, Writer fn, const IrGraph *g, FILE *out, FILE *err)
@@ -250,6 +298,95 @@ static int write_output(const char *path, Writer fn, const IrGraph *g, FILE *out
     return rc;
 }
 
+/* The input's base name without directories or .cnn, plus suffix: default
+ * outputs go to the current directory (SPEC section 8). */
+static char *default_output(const char *input, const char *suffix)
+{
+    const char *base = strrchr(input, '/');
+    base = base ? base + 1 : input;
+    size_t n = strlen(base);
+    if (n > 4 && strcmp(base + n - 4, ".cnn") == 0)
+        n -= 4;
+    char *path = malloc(n + strlen(suffix) + 1);
+    if (path) {
+        memcpy(path, base, n);
+        strcpy(path + n, suffix);
+    }
+    return path;
+}
+
+/* NAME.h beside the object at obj_path. */
+static char *header_path(const char *obj_path, const char *name)
+{
+    const char *slash = strrchr(obj_path, '/');
+    size_t dir = slash ? (size_t)(slash - obj_path) + 1 : 0;
+    char *path = malloc(dir + strlen(name) + 3);
+    if (path) {
+        memcpy(path, obj_path, dir);
+        sprintf(path + dir, "%s.h", name);
+    }
+    return path;
+}
+
+static int compile(const Options *o, IrGraph *g, IrArena *arena, FILE *err)
+{
+    static const char *const suffixes[] = {[EMIT_EXE] = "", [EMIT_OBJ] = ".o", [EMIT_ASM] = ".s",
+                                           [EMIT_LLVM] = ".ll", [EMIT_BC] = ".bc"};
+    static const CgEmit kinds[] = {[EMIT_EXE] = CG_EMIT_OBJ, [EMIT_OBJ] = CG_EMIT_OBJ,
+                                   [EMIT_ASM] = CG_EMIT_ASM, [EMIT_LLVM] = CG_EMIT_LLVM,
+                                   [EMIT_BC] = CG_EMIT_BC};
+    size_t nparams;
+    IrParam *params = ir_graph_params(g, arena, &nparams);
+    const float **weights = ir_arena_alloc(arena, nparams ? nparams : 1, sizeof *weights);
+    size_t missing = 0;
+    for (size_t i = 0; i < nparams; i++) {
+        weights[i] = params[i].inline_data;
+        missing += weights[i] == NULL;
+    }
+    if (o->weights) {
+        fprintf(err, "cnnc: error: --weights is not supported by this build yet\n");
+        return 2;
+    }
+    if (missing && o->emit != EMIT_EXE) {
+        size_t first = 0;
+        while (weights[first])
+            first++;
+        fprintf(err,
+                "cnnc: error: %s: this output needs every parameter, but %zu of %zu tensors have no "
+                "values (the first is '%s'); give them with --weights FILE\n",
+                o->input, missing, nparams, params[first].name);
+        return 1;
+    }
+    if (o->emit == EMIT_EXE) {
+        fprintf(err, "cnnc: error: linking executables is not supported by this build yet; use -c\n");
+        return 2;
+    }
+    char *path = o->output ? strdup(o->output) : default_output(o->input, suffixes[o->emit]);
+    CgOptions co = {.opt_level = o->opt_level, .triple = o->target, .cpu = o->cpu,
+                    .executable = o->emit == EMIT_EXE};
+    CgOutput result = {0};
+    char msg[512];
+    int rc = 0;
+    if (!cg_compile(g, params, nparams, weights, &co, kinds[o->emit], &result, msg, sizeof msg)) {
+        fprintf(err, "cnnc: error: %s\n", msg);
+        rc = 1;
+    } else {
+        rc = write_file_atomic(path, result.data, result.size, err);
+        if (rc == 0 && o->emit == EMIT_OBJ) {
+            char *hpath = header_path(path, g->name);
+            char *text = cg_header_text(g);
+            rc = write_file_atomic(hpath, text, strlen(text), err);
+            if (rc != 0)
+                unlink(path); /* an object without its header is half an output */
+            free(text);
+            free(hpath);
+        }
+    }
+    cg_output_free(&result);
+    free(path);
+    return rc;
+}
+
 int cnnc_main(int argc, char **argv, FILE *out, FILE *err)
 {
     Options o = {0};
@@ -279,9 +416,7 @@ int cnnc_main(int argc, char **argv, FILE *out, FILE *err)
     } else if (o.emit == EMIT_DOT) {
         rc = write_output(o.output, ir_report_dot, g, out, err);
     } else {
-        fprintf(err, "cnnc: error: this build of cnnc has no code generator yet; it can --check, "
-                     "--report[=json] and --emit=dot\n");
-        rc = 2;
+        rc = compile(&o, g, arena, err);
     }
     ir_arena_free(arena);
     free(src);

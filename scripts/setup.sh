@@ -4,6 +4,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config   # C11 compiler, CMake + CTest
   flex bison                         # the .cnn scanner and parser
+  llvm-19-dev libzstd-dev zlib1g-dev # code generation (LLVM's CMake package needs zstd, zlib)
   check                              # unit tests
   libcjson-dev                       # JSON parsing in tests
   clang libclang-rt-14-dev           # the ASan+UBSan build

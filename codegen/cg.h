@@ -1,0 +1,48 @@
+/* Code generation's public API: a shaped IR graph in, LLVM-compiled output out
+ * (SPEC sections 4 and 5). Only codegen/ includes <llvm-c/...>. */
+#ifndef CNNC_CODEGEN_CG_H
+#define CNNC_CODEGEN_CG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ir/ir.h"
+#include "ir/params.h"
+
+typedef enum { CG_EMIT_OBJ, CG_EMIT_ASM, CG_EMIT_LLVM, CG_EMIT_BC } CgEmit;
+
+typedef struct CgOptions {
+    int opt_level;        /* 0..3 */
+    const char *triple;   /* NULL: this machine */
+    const char *cpu;      /* NULL: this machine's for the host triple, else "generic" */
+    const char *features; /* NULL: this machine's for the host triple, else "" */
+    /* An executable's object also defines cnnrt_model for the runtime's main;
+     * an AOT object defines only NAME_infer and NAME_workspace_size. */
+    bool executable;
+} CgOptions;
+
+/* What was emitted, in memory; free with cg_output_free. */
+typedef struct CgOutput {
+    char *data;
+    size_t size;
+} CgOutput;
+
+/* Compiles g. weights[i] holds params[i]'s floats (inline or from a file) or NULL
+ * when the program will read them at run time (executables only). On failure
+ * writes a message to err and returns false. */
+__attribute__((warn_unused_result)) bool cg_compile(const IrGraph *g, const IrParam *params,
+                                                    size_t nparams, const float *const *weights,
+                                                    const CgOptions *o, CgEmit kind, CgOutput *out,
+                                                    char *err, size_t errlen);
+void cg_output_free(CgOutput *out);
+
+/* Bytes of workspace the generated code asks for one call on batch images. */
+size_t cg_workspace_size(const IrGraph *g, size_t batch);
+
+/* The C header of SPEC section 5 for an AOT object, as text. */
+char *cg_header_text(const IrGraph *g);
+
+/* The host's default triple, for messages and the report. Free with free(). */
+char *cg_host_triple(void);
+
+#endif

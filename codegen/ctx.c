@@ -1,0 +1,179 @@
+/* The compilation context and the steps around lowering: a target machine for
+ * the host or --target, the module's triple and data layout set before any
+ * code, verification, the new pass manager, and emission to memory. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <llvm-c/Analysis.h>
+#include <llvm-c/BitWriter.h>
+#include <llvm-c/Target.h>
+#include <llvm-c/Transforms/PassBuilder.h>
+
+#include "ctx.h"
+
+static void init_llvm(void)
+{
+    static bool done;
+    if (done)
+        return;
+    LLVMInitializeAllTargetInfos();
+    LLVMInitializeAllTargets();
+    LLVMInitializeAllTargetMCs();
+    LLVMInitializeAllAsmPrinters();
+    done = true;
+}
+
+char *cg_host_triple(void)
+{
+    char *t = LLVMGetDefaultTargetTriple();
+    char *copy = strdup(t);
+    LLVMDisposeMessage(t);
+    return copy;
+}
+
+static bool make_target(CgCtx *c, const CgOptions *o, char *err, size_t errlen)
+{
+    char *host = LLVMGetDefaultTargetTriple();
+    char *triple = o->triple ? LLVMNormalizeTargetTriple(o->triple) : LLVMGetDefaultTargetTriple();
+    bool native = !o->triple || strcmp(triple, host) == 0;
+    char *cpu = NULL, *features = NULL;
+    if (native) {
+        cpu = o->cpu ? strdup(o->cpu) : LLVMGetHostCPUName();
+        features = o->features ? strdup(o->features) : LLVMGetHostCPUFeatures();
+    }
+    LLVMTargetRef target;
+    char *msg = NULL;
+    bool ok = LLVMGetTargetFromTriple(triple, &target, &msg) == 0;
+    if (!ok) {
+        snprintf(err, errlen, "unknown target '%s': %s", triple, msg ? msg : "");
+    } else {
+        LLVMCodeGenOptLevel level = o->opt_level == 0   ? LLVMCodeGenLevelNone
+                                    : o->opt_level == 1 ? LLVMCodeGenLevelLess
+                                    : o->opt_level == 2 ? LLVMCodeGenLevelDefault
+                                                        : LLVMCodeGenLevelAggressive;
+        const char *cpu_name = cpu ? cpu : (o->cpu ? o->cpu : "generic");
+        const char *feat = features ? features : (o->features ? o->features : "");
+        /* Position-independent, so the object links into PIE programs. */
+        c->tm = LLVMCreateTargetMachine(target, triple, cpu_name, feat, level, LLVMRelocPIC,
+                                        LLVMCodeModelDefault);
+        if (!c->tm) {
+            snprintf(err, errlen, "cannot create a target machine for '%s' (cpu '%s')", triple, cpu_name);
+            ok = false;
+        } else {
+            c->td = LLVMCreateTargetDataLayout(c->tm);
+            LLVMSetTarget(c->mod, triple);
+            LLVMSetModuleDataLayout(c->mod, c->td);
+        }
+    }
+    if (msg)
+        LLVMDisposeMessage(msg);
+    LLVMDisposeMessage(host);
+    LLVMDisposeMessage(triple);
+    if (native) {
+        if (o->cpu)
+            free(cpu);
+        else
+            LLVMDisposeMessage(cpu);
+        if (o->features)
+            free(features);
+        else
+            LLVMDisposeMessage(features);
+    }
+    return ok;
+}
+
+static void dispose(CgCtx *c)
+{
+    if (c->b)
+        LLVMDisposeBuilder(c->b);
+    if (c->td)
+        LLVMDisposeTargetData(c->td);
+    if (c->tm)
+        LLVMDisposeTargetMachine(c->tm);
+    if (c->mod)
+        LLVMDisposeModule(c->mod);
+    if (c->ctx)
+        LLVMContextDispose(c->ctx);
+}
+
+static bool copy_out(CgOutput *out, const char *data, size_t size)
+{
+    out->data = malloc(size ? size : 1);
+    if (!out->data)
+        return false;
+    memcpy(out->data, data, size);
+    out->size = size;
+    return true;
+}
+
+static bool emit(CgCtx *c, CgEmit kind, CgOutput *out, char *err, size_t errlen)
+{
+    if (kind == CG_EMIT_LLVM) {
+        char *text = LLVMPrintModuleToString(c->mod);
+        bool ok = copy_out(out, text, strlen(text));
+        LLVMDisposeMessage(text);
+        return ok;
+    }
+    LLVMMemoryBufferRef mb = NULL;
+    if (kind == CG_EMIT_BC) {
+        mb = LLVMWriteBitcodeToMemoryBuffer(c->mod);
+    } else {
+        char *msg = NULL;
+        LLVMCodeGenFileType ft = kind == CG_EMIT_ASM ? LLVMAssemblyFile : LLVMObjectFile;
+        if (LLVMTargetMachineEmitToMemoryBuffer(c->tm, c->mod, ft, &msg, &mb)) {
+            snprintf(err, errlen, "LLVM could not emit code: %s", msg ? msg : "");
+            LLVMDisposeMessage(msg);
+            return false;
+        }
+    }
+    bool ok = mb && copy_out(out, LLVMGetBufferStart(mb), LLVMGetBufferSize(mb));
+    if (mb)
+        LLVMDisposeMemoryBuffer(mb);
+    return ok;
+}
+
+bool cg_compile(const IrGraph *g, const IrParam *params, size_t nparams, const float *const *weights,
+                const CgOptions *o, CgEmit kind, CgOutput *out, char *err, size_t errlen)
+{
+    IR_ASSERT(g->shaped && g->count > 0);
+    init_llvm();
+    CgCtx c = {.g = g, .params = params, .nparams = nparams, .executable = o->executable};
+    c.ctx = LLVMContextCreate();
+    c.mod = LLVMModuleCreateWithNameInContext(g->name, c.ctx);
+    c.b = LLVMCreateBuilderInContext(c.ctx);
+    c.i1 = LLVMInt1TypeInContext(c.ctx);
+    c.i8 = LLVMInt8TypeInContext(c.ctx);
+    c.i32 = LLVMInt32TypeInContext(c.ctx);
+    c.i64 = LLVMInt64TypeInContext(c.ctx);
+    c.f32 = LLVMFloatTypeInContext(c.ctx);
+    c.ptr = LLVMPointerTypeInContext(c.ctx, 0);
+    c.void_t = LLVMVoidTypeInContext(c.ctx);
+    bool ok = make_target(&c, o, err, errlen);
+    if (ok) {
+        cg_build_module(&c, weights);
+        char *msg = NULL;
+        if (LLVMVerifyModule(c.mod, LLVMReturnStatusAction, &msg))
+            IR_DIE("the generated module does not verify: %s", msg);
+        LLVMDisposeMessage(msg);
+        char passes[32];
+        snprintf(passes, sizeof passes, "default<O%d>", o->opt_level);
+        LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
+        LLVMErrorRef e = LLVMRunPasses(c.mod, passes, c.tm, po);
+        LLVMDisposePassBuilderOptions(po);
+        if (e) {
+            char *em = LLVMGetErrorMessage(e);
+            IR_DIE("LLVM passes failed: %s", em);
+        }
+        ok = emit(&c, kind, out, err, errlen);
+    }
+    dispose(&c);
+    return ok;
+}
+
+void cg_output_free(CgOutput *out)
+{
+    free(out->data);
+    out->data = NULL;
+    out->size = 0;
+}

@@ -1,0 +1,64 @@
+/* Internal to codegen/: the one context that owns the LLVM objects of a
+ * compilation, and thin helpers that make lowering read like the math. */
+#ifndef CNNC_CODEGEN_CTX_H
+#define CNNC_CODEGEN_CTX_H
+
+#include <llvm-c/Core.h>
+#include <llvm-c/TargetMachine.h>
+
+#include "cg.h"
+
+typedef struct CgCtx {
+    LLVMContextRef ctx;
+    LLVMModuleRef mod;
+    LLVMBuilderRef b;
+    LLVMTargetMachineRef tm;
+    LLVMTargetDataRef td;
+    LLVMTypeRef i1, i8, i32, i64, f32, ptr, void_t;
+    const IrGraph *g;
+    const IrParam *params;
+    size_t nparams;
+    LLVMValueRef fn; /* the function being built */
+    bool executable; /* also define cnnrt_model */
+} CgCtx;
+
+/* A counted loop for i in [lo, hi): cg_loop_begin returns i, the body follows,
+ * cg_loop_end closes it and leaves the builder after the loop. */
+typedef struct CgLoop {
+    LLVMBasicBlockRef head, exit;
+    LLVMValueRef i;
+} CgLoop;
+
+LLVMValueRef cg_loop_begin(CgCtx *c, CgLoop *l, LLVMValueRef lo, LLVMValueRef hi, const char *name);
+void cg_loop_end(CgCtx *c, CgLoop *l);
+
+LLVMValueRef cg_i64(CgCtx *c, int64_t v);
+LLVMValueRef cg_f32(CgCtx *c, double v);
+LLVMValueRef cg_add(CgCtx *c, LLVMValueRef a, LLVMValueRef b);
+LLVMValueRef cg_sub(CgCtx *c, LLVMValueRef a, LLVMValueRef b);
+LLVMValueRef cg_mul(CgCtx *c, LLVMValueRef a, LLVMValueRef b);
+LLVMValueRef cg_smax(CgCtx *c, LLVMValueRef a, LLVMValueRef b);
+LLVMValueRef cg_smin(CgCtx *c, LLVMValueRef a, LLVMValueRef b);
+/* base[index] for a float pointer, as an address and as a value. */
+LLVMValueRef cg_at(CgCtx *c, LLVMValueRef base, LLVMValueRef index);
+LLVMValueRef cg_load(CgCtx *c, LLVMValueRef base, LLVMValueRef index);
+void cg_store(CgCtx *c, LLVMValueRef v, LLVMValueRef base, LLVMValueRef index);
+/* A float variable in the entry block (SROA/mem2reg turn it into registers). */
+LLVMValueRef cg_var(CgCtx *c, const char *name);
+/* The float pointer params[index] of the table passed to every layer. */
+LLVMValueRef cg_param(CgCtx *c, LLVMValueRef table, size_t index);
+/* Index of the parameter named node.weight / node.bias in the table. */
+size_t cg_param_index(const CgCtx *c, size_t node, bool bias);
+
+/* Builds the whole module: layers, NAME_run, weights, entry points. */
+void cg_build_module(CgCtx *c, const float *const *weights);
+
+/* One lowering per op: one image, x its input (D1 x H1 x W1), y its output
+ * (D2 x H2 x W2), table the parameter pointers. x and y may be the same buffer
+ * only for ops that run in place (relu, softmax, dropout, flatten). */
+#define IR_OP(id, word)                                                                  \
+    void cg_lower_##word(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValueRef table);
+#include "ir/ops.def"
+#undef IR_OP
+
+#endif

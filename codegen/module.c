@@ -1,0 +1,301 @@
+/* The module of one network: a function per layer, NAME_run that calls them in
+ * order for every image of the batch, the weights as aligned constant blobs,
+ * and the entry points -- NAME_infer and NAME_workspace_size for AOT users, and
+ * the cnnrt_model descriptor for an executable's runtime (runtime/cnnrt.h). */
+#include <stdio.h>
+#include <string.h>
+
+#include "ctx.h"
+
+typedef void (*LowerFn)(CgCtx *, size_t, LLVMValueRef, LLVMValueRef, LLVMValueRef);
+static const LowerFn lowerings[IR_OP_COUNT] = {
+#define IR_OP(id, word) [IR_OP_##id] = cg_lower_##word,
+#include "ir/ops.def"
+#undef IR_OP
+};
+
+/* Where a layer's output lives for one image: the caller's input or output, or
+ * one of two workspace halves used in turn. Ops that can run in place stay in
+ * their input's half. */
+typedef enum { BUF_INPUT, BUF_OUTPUT, BUF_A, BUF_B } Buf;
+
+static bool in_place(IrOp op)
+{
+    return op == IR_OP_RELU || op == IR_OP_SOFTMAX || op == IR_OP_DROPOUT || op == IR_OP_FLATTEN;
+}
+
+static Buf *plan_buffers(const IrGraph *g, Buf *buf, int64_t *half_elems)
+{
+    *half_elems = 0;
+    buf[0] = BUF_INPUT;
+    for (size_t i = 1; i < g->count; i++) {
+        Buf from = buf[g->nodes[i].inputs[0]];
+        if (i == g->count - 1)
+            buf[i] = BUF_OUTPUT;
+        else if (in_place(g->nodes[i].op) && (from == BUF_A || from == BUF_B))
+            buf[i] = from;
+        else
+            buf[i] = from == BUF_A ? BUF_B : BUF_A;
+        if ((buf[i] == BUF_A || buf[i] == BUF_B) && ir_shape_elems(g->nodes[i].out) > *half_elems)
+            *half_elems = ir_shape_elems(g->nodes[i].out);
+    }
+    return buf;
+}
+
+/* Each half rounded up to 64 bytes, so both start aligned. */
+static int64_t half_bytes(int64_t elems)
+{
+    return (elems * 4 + 63) / 64 * 64;
+}
+
+size_t cg_workspace_size(const IrGraph *g, size_t batch)
+{
+    if (batch == 0 || g->count == 0)
+        return 0;
+    Buf *buf = ir_arena_alloc(g->arena, g->count, sizeof *buf);
+    int64_t half;
+    plan_buffers(g, buf, &half);
+    return (size_t)(2 * half_bytes(half));
+}
+
+static LLVMValueRef layer_function(CgCtx *c, size_t node, bool same)
+{
+    const IrNode *n = &c->g->nodes[node];
+    char name[64];
+    snprintf(name, sizeof name, "layer%zu.%s", node, ir_op_word(n->op));
+    LLVMTypeRef args[3] = {c->ptr, c->ptr, c->ptr};
+    LLVMValueRef fn = LLVMAddFunction(c->mod, name, LLVMFunctionType(c->void_t, args, 3, 0));
+    LLVMSetLinkage(fn, LLVMInternalLinkage);
+    if (!same) {
+        /* Distinct buffers: tell LLVM, so it may keep values in registers. */
+        unsigned kind = LLVMGetEnumAttributeKindForName("noalias", 7);
+        LLVMAddAttributeAtIndex(fn, 1, LLVMCreateEnumAttribute(c->ctx, kind, 0));
+        LLVMAddAttributeAtIndex(fn, 2, LLVMCreateEnumAttribute(c->ctx, kind, 0));
+    }
+    c->fn = fn;
+    LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->ctx, fn, "entry"));
+    LLVMValueRef x = LLVMGetParam(fn, 0), y = same ? LLVMGetParam(fn, 0) : LLVMGetParam(fn, 1);
+    lowerings[n->op](c, node, x, y, LLVMGetParam(fn, 2));
+    LLVMBuildRetVoid(c->b);
+    return fn;
+}
+
+/* i32 NAME_run(ptr in, ptr out, i64 batch, ptr workspace, ptr params) */
+static LLVMValueRef run_function(CgCtx *c)
+{
+    const IrGraph *g = c->g;
+    Buf *buf = ir_arena_alloc(g->arena, g->count, sizeof *buf);
+    int64_t half;
+    plan_buffers(g, buf, &half);
+    LLVMValueRef *layers = ir_arena_alloc(g->arena, g->count, sizeof *layers);
+    for (size_t i = 1; i < g->count; i++)
+        layers[i] = layer_function(c, i, buf[i] == buf[g->nodes[i].inputs[0]]);
+
+    char name[256];
+    snprintf(name, sizeof name, "%s_run", g->name);
+    LLVMTypeRef args[5] = {c->ptr, c->ptr, c->i64, c->ptr, c->ptr};
+    LLVMTypeRef ft = LLVMFunctionType(c->i32, args, 5, 0);
+    LLVMValueRef fn = LLVMAddFunction(c->mod, name, ft);
+    LLVMSetLinkage(fn, LLVMInternalLinkage);
+    c->fn = fn;
+    LLVMValueRef in = LLVMGetParam(fn, 0), out = LLVMGetParam(fn, 1), batch = LLVMGetParam(fn, 2);
+    LLVMValueRef ws = LLVMGetParam(fn, 3), table = LLVMGetParam(fn, 4);
+    LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(c->ctx, fn, "entry");
+    LLVMBasicBlockRef bad = LLVMAppendBasicBlockInContext(c->ctx, fn, "bad_arguments");
+    LLVMBasicBlockRef work = LLVMAppendBasicBlockInContext(c->ctx, fn, "work");
+    LLVMPositionBuilderAtEnd(c->b, entry);
+
+    /* SPEC section 8: non-zero for a NULL pointer, batch 0 or a misaligned workspace. */
+    LLVMValueRef null = LLVMConstPointerNull(c->ptr);
+    LLVMValueRef wsint = LLVMBuildPtrToInt(c->b, ws, c->i64, "");
+    LLVMValueRef wrong = LLVMBuildOr(c->b, LLVMBuildICmp(c->b, LLVMIntEQ, in, null, ""),
+                                     LLVMBuildICmp(c->b, LLVMIntEQ, out, null, ""), "");
+    wrong = LLVMBuildOr(c->b, wrong, LLVMBuildICmp(c->b, LLVMIntEQ, table, null, ""), "");
+    wrong = LLVMBuildOr(c->b, wrong, LLVMBuildICmp(c->b, LLVMIntEQ, batch, cg_i64(c, 0), ""), "");
+    if (half > 0)
+        wrong = LLVMBuildOr(c->b, wrong, LLVMBuildICmp(c->b, LLVMIntEQ, ws, null, ""), "");
+    LLVMValueRef misaligned = LLVMBuildICmp(c->b, LLVMIntNE,
+                                            LLVMBuildAnd(c->b, wsint, cg_i64(c, 63), ""), cg_i64(c, 0), "");
+    wrong = LLVMBuildOr(c->b, wrong, misaligned, "");
+    LLVMBuildCondBr(c->b, wrong, bad, work);
+    LLVMPositionBuilderAtEnd(c->b, bad);
+    LLVMBuildRet(c->b, LLVMConstInt(c->i32, 1, 0));
+
+    LLVMPositionBuilderAtEnd(c->b, work);
+    int64_t in_elems = ir_shape_elems(g->nodes[0].out);
+    int64_t out_elems = ir_shape_elems(g->nodes[g->count - 1].out);
+    LLVMValueRef half_b = cg_i64(c, half_bytes(half));
+    LLVMValueRef buf_b = LLVMBuildInBoundsGEP2(c->b, c->i8, ws, &half_b, 1, "ws_b");
+    CgLoop lb;
+    LLVMValueRef img = cg_loop_begin(c, &lb, cg_i64(c, 0), batch, "image");
+    LLVMValueRef ptrs[4];
+    ptrs[BUF_INPUT] = cg_at(c, in, cg_mul(c, img, cg_i64(c, in_elems)));
+    ptrs[BUF_OUTPUT] = cg_at(c, out, cg_mul(c, img, cg_i64(c, out_elems)));
+    ptrs[BUF_A] = ws;
+    ptrs[BUF_B] = buf_b;
+    if (g->count == 1)
+        LLVMBuildMemMove(c->b, ptrs[BUF_OUTPUT], 4, ptrs[BUF_INPUT], 4, cg_i64(c, in_elems * 4));
+    LLVMTypeRef largs[3] = {c->ptr, c->ptr, c->ptr};
+    LLVMTypeRef lft = LLVMFunctionType(c->void_t, largs, 3, 0);
+    for (size_t i = 1; i < g->count; i++) {
+        LLVMValueRef call_args[3] = {ptrs[buf[g->nodes[i].inputs[0]]], ptrs[buf[i]], table};
+        LLVMBuildCall2(c->b, lft, layers[i], call_args, 3, "");
+    }
+    cg_loop_end(c, &lb);
+    LLVMBuildRet(c->b, LLVMConstInt(c->i32, 0, 0));
+    return fn;
+}
+
+/* A private constant holding bytes as they are: one blob per tensor, never one
+ * LLVM constant per float, so VGG-16's 553 MB embed quickly. */
+static LLVMValueRef blob(CgCtx *c, const char *name, const void *data, size_t bytes)
+{
+    IR_ASSERT(bytes < (size_t)UINT32_MAX);
+    LLVMValueRef init = LLVMConstStringInContext(c->ctx, data, (unsigned)bytes, 1);
+    LLVMValueRef gv = LLVMAddGlobal(c->mod, LLVMTypeOf(init), name);
+    LLVMSetInitializer(gv, init);
+    LLVMSetGlobalConstant(gv, 1);
+    LLVMSetLinkage(gv, LLVMPrivateLinkage);
+    LLVMSetUnnamedAddr(gv, 1);
+    LLVMSetAlignment(gv, 64);
+    return gv;
+}
+
+static LLVMValueRef cstring(CgCtx *c, const char *name, const char *s)
+{
+    LLVMValueRef init = LLVMConstStringInContext(c->ctx, s, (unsigned)strlen(s), 0);
+    LLVMValueRef gv = LLVMAddGlobal(c->mod, LLVMTypeOf(init), name);
+    LLVMSetInitializer(gv, init);
+    LLVMSetGlobalConstant(gv, 1);
+    LLVMSetLinkage(gv, LLVMPrivateLinkage);
+    LLVMSetUnnamedAddr(gv, 1);
+    return gv;
+}
+
+static LLVMValueRef floats(CgCtx *c, const char *name, const double *v, size_t n)
+{
+    float tmp[256];
+    IR_ASSERT(n <= 256);
+    for (size_t i = 0; i < n; i++)
+        tmp[i] = (float)v[i];
+    return blob(c, name, tmp, n * sizeof(float));
+}
+
+/* size_t NAME_workspace_size(size_t batch): 0 for batch 0, else the two halves. */
+static LLVMValueRef workspace_function(CgCtx *c)
+{
+    char name[256];
+    snprintf(name, sizeof name, "%s_workspace_size", c->g->name);
+    LLVMValueRef fn = LLVMAddFunction(c->mod, name, LLVMFunctionType(c->i64, &c->i64, 1, 0));
+    c->fn = fn;
+    LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->ctx, fn, "entry"));
+    LLVMValueRef zero = LLVMBuildICmp(c->b, LLVMIntEQ, LLVMGetParam(fn, 0), cg_i64(c, 0), "");
+    LLVMValueRef size = cg_i64(c, (int64_t)cg_workspace_size(c->g, 1));
+    LLVMBuildRet(c->b, LLVMBuildSelect(c->b, zero, cg_i64(c, 0), size, ""));
+    return fn;
+}
+
+static LLVMValueRef param_struct(CgCtx *c, LLVMTypeRef ty, const IrParam *p, LLVMValueRef name,
+                                 LLVMValueRef data)
+{
+    LLVMValueRef dims[4];
+    for (int k = 0; k < 4; k++)
+        dims[k] = cg_i64(c, k < p->rank ? p->shape[k] : 0);
+    LLVMValueRef fields[6] = {
+        name,
+        LLVMConstInt(c->i32, (unsigned long long)p->rank, 0),
+        LLVMConstArray2(c->i64, dims, 4),
+        cg_i64(c, p->count),
+        data ? data : LLVMConstPointerNull(c->ptr),
+        LLVMConstInt(c->i32, p->inline_data != NULL, 0),
+    };
+    return LLVMConstNamedStruct(ty, fields, 6);
+}
+
+/* const CnnrtModel cnnrt_model, laid out as runtime/cnnrt.h declares it. */
+static void model_descriptor(CgCtx *c, LLVMValueRef *blobs, LLVMValueRef run, LLVMValueRef wsfn)
+{
+    const IrGraph *g = c->g;
+    LLVMTypeRef pfields[6] = {c->ptr, c->i32, LLVMArrayType2(c->i64, 4), c->i64, c->ptr, c->i32};
+    LLVMTypeRef pty = LLVMStructCreateNamed(c->ctx, "CnnrtParam");
+    LLVMStructSetBody(pty, pfields, 6, 0);
+    LLVMValueRef *ps = ir_arena_alloc(g->arena, c->nparams ? c->nparams : 1, sizeof *ps);
+    for (size_t i = 0; i < c->nparams; i++) {
+        char nm[64];
+        snprintf(nm, sizeof nm, "param.name.%zu", i);
+        ps[i] = param_struct(c, pty, &c->params[i], cstring(c, nm, c->params[i].name), blobs[i]);
+    }
+    LLVMValueRef parr = LLVMConstArray2(pty, ps, c->nparams);
+    LLVMValueRef pgv = LLVMAddGlobal(c->mod, LLVMTypeOf(parr), "params.info");
+    LLVMSetInitializer(pgv, parr);
+    LLVMSetGlobalConstant(pgv, 1);
+    LLVMSetLinkage(pgv, LLVMPrivateLinkage);
+
+    const IrInputAttr *in = &g->nodes[0].attr.input;
+    IrShape is = g->nodes[0].out, os = g->nodes[g->count - 1].out;
+    LLVMValueRef null = LLVMConstPointerNull(c->ptr);
+    LLVMTypeRef mfields[16] = {c->i32, c->ptr, c->i64, c->i64, c->i64, c->i64, c->i64, c->i64,
+                               c->i32, c->i32, c->ptr, c->ptr, c->i32, c->ptr, c->ptr, c->ptr};
+    LLVMTypeRef mty = LLVMStructCreateNamed(c->ctx, "CnnrtModel");
+    LLVMStructSetBody(mty, mfields, 16, 0);
+    LLVMValueRef vals[16] = {
+        LLVMConstInt(c->i32, 1, 0), /* CNNRT_ABI_VERSION */
+        cstring(c, "model.name", g->name),
+        cg_i64(c, is.w), cg_i64(c, is.h), cg_i64(c, is.d),
+        cg_i64(c, os.w), cg_i64(c, os.h), cg_i64(c, os.d),
+        LLVMConstInt(c->i32, in->mean ? in->nmean : 0, 0),
+        LLVMConstInt(c->i32, in->std ? in->nstd : 0, 0),
+        in->mean ? floats(c, "model.mean", in->mean, in->nmean) : null,
+        in->std ? floats(c, "model.std", in->std, in->nstd) : null,
+        LLVMConstInt(c->i32, c->nparams, 0),
+        pgv, wsfn, run,
+    };
+    LLVMValueRef gv = LLVMAddGlobal(c->mod, mty, "cnnrt_model");
+    LLVMSetInitializer(gv, LLVMConstNamedStruct(mty, vals, 16));
+    LLVMSetGlobalConstant(gv, 1);
+}
+
+void cg_build_module(CgCtx *c, const float *const *weights)
+{
+    const IrGraph *g = c->g;
+    LLVMValueRef run = run_function(c);
+
+    /* The weights: a blob per tensor, and a table of pointers to them. */
+    bool all = true;
+    LLVMValueRef *blobs = ir_arena_alloc(g->arena, c->nparams ? c->nparams : 1, sizeof *blobs);
+    for (size_t i = 0; i < c->nparams; i++) {
+        if (!weights[i]) {
+            all = false;
+            continue;
+        }
+        char nm[64];
+        snprintf(nm, sizeof nm, "weights.%zu", i);
+        blobs[i] = blob(c, nm, weights[i], (size_t)c->params[i].count * sizeof(float));
+    }
+
+    LLVMValueRef wsfn = workspace_function(c);
+    if (all) {
+        /* int NAME_infer(const float *in, float *out, size_t batch, void *ws) */
+        LLVMValueRef *ptrs = ir_arena_alloc(g->arena, c->nparams ? c->nparams : 1, sizeof *ptrs);
+        for (size_t i = 0; i < c->nparams; i++)
+            ptrs[i] = blobs[i];
+        LLVMValueRef tinit = LLVMConstArray2(c->ptr, ptrs, c->nparams);
+        LLVMValueRef table = LLVMAddGlobal(c->mod, LLVMTypeOf(tinit), "weights.table");
+        LLVMSetInitializer(table, tinit);
+        LLVMSetGlobalConstant(table, 1);
+        LLVMSetLinkage(table, LLVMPrivateLinkage);
+        LLVMSetAlignment(table, 8);
+
+        char name[256];
+        snprintf(name, sizeof name, "%s_infer", g->name);
+        LLVMTypeRef args[4] = {c->ptr, c->ptr, c->i64, c->ptr};
+        LLVMValueRef fn = LLVMAddFunction(c->mod, name, LLVMFunctionType(c->i32, args, 4, 0));
+        c->fn = fn;
+        LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->ctx, fn, "entry"));
+        LLVMValueRef call[5] = {LLVMGetParam(fn, 0), LLVMGetParam(fn, 1), LLVMGetParam(fn, 2),
+                                LLVMGetParam(fn, 3), table};
+        LLVMBuildRet(c->b, LLVMBuildCall2(c->b, LLVMGlobalGetValueType(run), run, call, 5, ""));
+    }
+    if (c->executable)
+        model_descriptor(c, blobs, run, wsfn);
+}
