@@ -1,0 +1,215 @@
+/* Differential test of code generation: random chains of every op, with random
+ * sizes, strides, pads, rounding and bias, compiled at -O0 and -O2, loaded as
+ * shared objects and run at batch 1 and 7 against the reference interpreter
+ * (tests/ref). */
+#include <dlfcn.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "codegen/cg.h"
+#include "frontend/frontend.h"
+#include "tests/ref/ref.h"
+#include "tests/tolerance.h"
+
+static uint64_t rng_state = 88172645463325252u;
+static uint64_t rng(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+static int64_t pick(int64_t lo, int64_t hi) /* inclusive */
+{
+    return lo + (int64_t)(rng() % (uint64_t)(hi - lo + 1));
+}
+static float uniform(void)
+{
+    return (float)((double)(rng() >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+}
+
+/* A random layer line; the caller keeps it only if the network still checks. */
+static void random_layer(char *buf, size_t size)
+{
+    static const char *const rounds[] = {"", " round=floor", " round=ceil"};
+    switch (pick(0, 9)) {
+    case 0:
+    case 1:
+    case 2:
+        snprintf(buf, size, "conv filters=%" PRId64 " size=%" PRId64 " stride=%" PRId64 " pad=%" PRId64 "%s%s\n",
+                 pick(1, 6), pick(1, 4), pick(1, 3), pick(0, 2), pick(0, 2) ? "" : " bias=false",
+                 rounds[pick(0, 2)]);
+        break;
+    case 3:
+    case 4: {
+        int64_t f = pick(1, 3);
+        snprintf(buf, size, "pool %s size=%" PRId64 " stride=%" PRId64 " pad=%" PRId64 "%s\n",
+                 pick(0, 1) ? "max" : "avg", f, pick(1, 3), pick(0, f / 2), rounds[pick(0, 2)]);
+        break;
+    }
+    case 5:
+        snprintf(buf, size, "fc %" PRId64 "%s\n", pick(1, 12), pick(0, 3) ? "" : " bias=false");
+        break;
+    case 6:
+        snprintf(buf, size, "relu\n");
+        break;
+    case 7:
+        snprintf(buf, size, "softmax\n");
+        break;
+    case 8:
+        snprintf(buf, size, "dropout p=0.3\n");
+        break;
+    default:
+        snprintf(buf, size, "flatten\n");
+        break;
+    }
+}
+
+static IrGraph *try_compile(IrArena *a, const char *src, FILE *sink)
+{
+    IrDiag d;
+    ir_diag_init(&d, "random.cnn", src, strlen(src), sink);
+    return fe_compile(a, &d, src, strlen(src));
+}
+
+/* Builds a random network that passes the shape check; returns its source. */
+static char *random_network(int index, FILE *sink)
+{
+    static char src[8192];
+    int len = snprintf(src, sizeof src, "network rnd%d {\ninput %" PRId64 "x%" PRId64 "x%" PRId64 "\n", index,
+                       pick(1, 14), pick(1, 14), pick(1, 4));
+    int layers = (int)pick(1, 7);
+    for (int l = 0, tries = 0; l < layers && tries < 200; tries++) {
+        char line[256];
+        random_layer(line, sizeof line);
+        int n = snprintf(src + len, sizeof src - (size_t)len, "%s}\n", line);
+        IrArena *a = ir_arena_new();
+        bool ok = try_compile(a, src, sink) != NULL;
+        ir_arena_free(a);
+        if (ok) {
+            len += n - 2; /* keep the layer, drop the "}\n" */
+            l++;
+        }
+        src[len] = '\0';
+    }
+    snprintf(src + len, sizeof src - (size_t)len, "}\n");
+    return src;
+}
+
+typedef int (*InferFn)(const float *, float *, size_t, void *);
+typedef size_t (*WsFn)(size_t);
+
+/* Compiles g to a shared object and returns the loaded handle. */
+static void *build_and_load(const IrGraph *g, const IrParam *params, size_t np, const float *const *w,
+                            int opt, const char *dir)
+{
+    CgOptions o = {.opt_level = opt};
+    CgOutput out;
+    char err[256];
+    if (!cg_compile(g, params, np, w, &o, CG_EMIT_OBJ, &out, err, sizeof err)) {
+        fprintf(stderr, "cg_compile: %s\n", err);
+        return NULL;
+    }
+    char obj[512], so[512], cmd[1200];
+    snprintf(obj, sizeof obj, "%s/%s-O%d.o", dir, g->name, opt);
+    snprintf(so, sizeof so, "%s/%s-O%d.so", dir, g->name, opt);
+    FILE *f = fopen(obj, "wb");
+    if (!f || fwrite(out.data, 1, out.size, f) != out.size) {
+        perror(obj);
+        return NULL;
+    }
+    fclose(f);
+    cg_output_free(&out);
+    snprintf(cmd, sizeof cmd, "cc -shared -o %s %s -lm", so, obj);
+    if (system(cmd) != 0)
+        return NULL;
+    return dlopen(so, RTLD_NOW | RTLD_LOCAL);
+}
+
+static int check_network(const char *src, const char *dir, FILE *sink)
+{
+    IrArena *a = ir_arena_new();
+    IrGraph *g = try_compile(a, src, sink);
+    if (!g) {
+        fprintf(stderr, "generated network does not check:\n%s", src);
+        return 1;
+    }
+    size_t np;
+    IrParam *params = ir_graph_params(g, a, &np);
+    float **w = ir_arena_alloc(a, np ? np : 1, sizeof *w);
+    for (size_t i = 0; i < np; i++) {
+        w[i] = ir_arena_alloc(a, (size_t)params[i].count, sizeof(float));
+        for (int64_t k = 0; k < params[i].count; k++)
+            w[i][k] = uniform();
+    }
+    size_t in_n = (size_t)ir_shape_elems(g->nodes[0].out), out_n = (size_t)ir_shape_elems(g->nodes[g->count - 1].out);
+    int failures = 0;
+    for (int opt = 0; opt <= 2; opt += 2) {
+        void *h = build_and_load(g, params, np, (const float *const *)w, opt, dir);
+        if (!h) {
+            fprintf(stderr, "cannot build or load %s at -O%d: %s\n", g->name, opt, dlerror());
+            failures++;
+            continue;
+        }
+        char sym[300];
+        snprintf(sym, sizeof sym, "%s_infer", g->name);
+        InferFn infer = (InferFn)dlsym(h, sym);
+        snprintf(sym, sizeof sym, "%s_workspace_size", g->name);
+        WsFn wsize = (WsFn)dlsym(h, sym);
+        for (size_t batch = 1; batch <= 7; batch += 6) {
+            float *in = malloc(batch * in_n * sizeof *in);
+            float *got = malloc(batch * out_n * sizeof *got);
+            float *want = malloc(batch * out_n * sizeof *want);
+            for (size_t i = 0; i < batch * in_n; i++)
+                in[i] = uniform();
+            size_t wsn = wsize(batch);
+            void *ws = aligned_alloc(64, (wsn + 63) / 64 * 64 + 64);
+            int rc = infer(in, got, batch, ws);
+            ref_run(g, params, np, (const float *const *)w, in, want, batch);
+            double ratio = cnnc_error_ratio(got, want, batch * out_n);
+            if (rc != 0 || !(ratio <= 1.0)) {
+                fprintf(stderr, "MISMATCH %s -O%d batch %zu: rc %d, error %.3g of the tolerance\n%s",
+                        g->name, opt, batch, rc, ratio, src);
+                failures++;
+            }
+            /* SPEC section 8: bad arguments are refused. */
+            if (infer(in, got, 0, ws) == 0 || infer(NULL, got, batch, ws) == 0 ||
+                (wsn > 0 && infer(in, got, batch, (char *)ws + 4) == 0) || wsize(0) != 0) {
+                fprintf(stderr, "%s accepted bad arguments\n", g->name);
+                failures++;
+            }
+            free(ws);
+            free(in);
+            free(got);
+            free(want);
+        }
+        dlclose(h);
+    }
+    ir_arena_free(a);
+    return failures;
+}
+
+int main(int argc, char **argv)
+{
+    int count = argc > 1 ? atoi(argv[1]) : 40;
+    char dir[] = "/tmp/cnnc-diff-XXXXXX";
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 2;
+    }
+    FILE *sink = fopen("/dev/null", "w");
+    int failures = 0;
+    for (int i = 0; i < count; i++)
+        failures += check_network(random_network(i, sink), dir, sink) != 0;
+    fclose(sink);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+    printf("%d random networks, %d failed\n", count, failures);
+    return failures ? 1 : 0;
+}
