@@ -3,6 +3,7 @@
  * shared objects and run at batch 1 and 7 against the reference interpreter
  * (tests/ref). */
 #include <dlfcn.h>
+#include <stdbool.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -46,7 +47,7 @@ static void random_layer(char *buf, size_t size)
         break;
     case 3:
     case 4: {
-        int64_t f = pick(1, 3);
+        int64_t f = pick(1, 4);
         snprintf(buf, size, "pool %s size=%" PRId64 " stride=%" PRId64 " pad=%" PRId64 "%s\n",
                  pick(0, 1) ? "max" : "avg", f, pick(1, 3), pick(0, f / 2), rounds[pick(0, 2)]);
         break;
@@ -203,8 +204,23 @@ int main(int argc, char **argv)
     }
     FILE *sink = fopen("/dev/null", "w");
     int failures = 0;
-    for (int i = 0; i < count; i++)
-        failures += check_network(random_network(i, sink), dir, sink) != 0;
+    /* Replaying one network: diff_codegen 0 FILE.cnn */
+    for (int i = 2; i < argc; i++) {
+        FILE *f = fopen(argv[i], "rb");
+        static char src[65536];
+        size_t n = f ? fread(src, 1, sizeof src - 1, f) : 0;
+        if (f)
+            fclose(f);
+        src[n] = '\0';
+        failures += check_network(src, dir, sink) != 0;
+    }
+    bool show = getenv("CNNC_DIFF_SHOW") != NULL; /* print the networks, to see what is covered */
+    for (int i = 0; i < count; i++) {
+        const char *src = random_network(i, sink);
+        if (show)
+            fputs(src, stdout);
+        failures += check_network(src, dir, sink) != 0;
+    }
     fclose(sink);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
