@@ -226,6 +226,6 @@ int main(int argc, char **argv)
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", dir);
-    printf("%d random networks, %d failed\n", count, failures);
+    printf("%d random networks and %d given ones, %d failed\n", count, argc > 2 ? argc - 2 : 0, failures);
     return failures ? 1 : 0;
 }
