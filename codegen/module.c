@@ -2,6 +2,7 @@
  * order for every image of the batch, the weights as aligned constant blobs,
  * and the entry points -- NAME_infer and NAME_workspace_size for AOT users, and
  * the cnnrt_model descriptor for an executable's runtime (runtime/cnnrt.h). */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -55,6 +56,8 @@ size_t cg_workspace_size(const IrGraph *g, size_t batch)
     Buf *buf = ir_arena_alloc(g->arena, g->count, sizeof *buf);
     int64_t half;
     plan_buffers(g, buf, &half);
+    if (half > INT64_MAX / 16)
+        return SIZE_MAX; /* no machine has it; the caller refuses by size */
     return (size_t)(2 * half_bytes(half));
 }
 

@@ -7,8 +7,12 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <spawn.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+extern char **environ;
 
 #include "codegen/cg.h"
 #include "frontend/frontend.h"
@@ -298,6 +302,93 @@ static int write_output(const char *path, Writer fn, const IrGraph *g, FILE *out
     return rc;
 }
 
+/* libcnnrt.a: $CNNC_RUNTIME, beside the cnnc binary, or where the build put it. */
+static char *find_runtime(void)
+{
+    const char *env = getenv("CNNC_RUNTIME");
+    if (env && *env)
+        return strdup(env);
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 32);
+    if (n > 0) {
+        self[n] = '\0';
+        char *slash = strrchr(self, '/');
+        if (slash) {
+            strcpy(slash + 1, "libcnnrt.a");
+            if (access(self, R_OK) == 0)
+                return strdup(self);
+            strcpy(slash + 1, "../lib/cnnc/libcnnrt.a");
+            if (access(self, R_OK) == 0)
+                return strdup(self);
+        }
+    }
+    return strdup(CNNC_RUNTIME_LIB);
+}
+
+/* Runs argv, waiting for it; true when it exits 0. */
+static bool run_command(char *const argv[], FILE *err)
+{
+    pid_t pid;
+    int rc = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
+    if (rc != 0) {
+        fprintf(err, "cnnc: error: cannot run '%s': %s\n", argv[0], strerror(rc));
+        return false;
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR)
+            return false;
+    }
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/* Links the object with libcnnrt into path, through a temporary name. */
+static int link_executable(const char *path, const CgOutput *obj, FILE *err)
+{
+    /* The C compiler driver takes a file without a known suffix as an object. */
+    char objpath[] = "/tmp/cnnc-object-XXXXXX";
+    int fd = mkstemp(objpath);
+    if (fd < 0) {
+        fprintf(err, "cnnc: error: cannot create a temporary object: %s\n", strerror(errno));
+        return 1;
+    }
+    close(fd);
+    int rc = write_file_atomic(objpath, obj->data, obj->size, err);
+    char *runtime = find_runtime();
+    size_t n = strlen(path);
+    char *tmp = malloc(n + 16);
+    if (rc == 0 && access(runtime, R_OK) != 0) {
+        fprintf(err, "cnnc: error: cannot find the runtime library '%s' (set CNNC_RUNTIME)\n", runtime);
+        rc = 1;
+    }
+    if (rc == 0 && tmp) {
+        snprintf(tmp, n + 16, "%s.tmp.XXXXXX", path);
+        int tfd = mkstemp(tmp);
+        if (tfd < 0) {
+            fprintf(err, "cnnc: error: cannot write '%s': %s\n", path, strerror(errno));
+            rc = 1;
+        } else {
+            close(tfd);
+            const char *cc = getenv("CC");
+            char *argv[] = {(char *)(cc && *cc ? cc : "cc"), "-o", tmp, objpath, runtime,
+                            "-lcjson", "-lm", "-lpthread", NULL};
+            if (!run_command(argv, err)) {
+                fprintf(err, "cnnc: error: linking '%s' with the C compiler '%s' failed\n", path, argv[0]);
+                rc = 1;
+            } else if (rename(tmp, path) != 0) {
+                fprintf(err, "cnnc: error: cannot write '%s': %s\n", path, strerror(errno));
+                rc = 1;
+            }
+            if (rc != 0)
+                unlink(tmp);
+        }
+    }
+    unlink(objpath);
+    free(tmp);
+    free(runtime);
+    return rc;
+}
+
 /* The input's base name without directories or .cnn, plus suffix: default
  * outputs go to the current directory (SPEC section 8). */
 static char *default_output(const char *input, const char *suffix)
@@ -357,9 +448,20 @@ static int compile(const Options *o, IrGraph *g, IrArena *arena, FILE *err)
                 o->input, missing, nparams, params[first].name);
         return 1;
     }
-    if (o->emit == EMIT_EXE) {
-        fprintf(err, "cnnc: error: linking executables is not supported by this build yet; use -c\n");
-        return 2;
+    /* SPEC section 8: refuse what cannot fit this machine's memory, by name. */
+    size_t workspace = cg_workspace_size(g, 1);
+    int64_t need;
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (workspace > INT64_MAX || __builtin_add_overflow(g->weights_bytes, (int64_t)workspace, &need))
+        need = INT64_MAX;
+    if (pages > 0 && page > 0 && need / page > pages) {
+        char a[32], b[32], c[32];
+        fprintf(err,
+                "cnnc: error: %s: network '%s' needs %s bytes (%s bytes of weights plus one "
+                "image's workspace), more than this machine's %s bytes of memory\n",
+                o->input, g->name, ir_fmt_thousands(need, a), ir_fmt_thousands(g->weights_bytes, b),
+                ir_fmt_thousands((int64_t)pages * page, c));
+        return 1;
     }
     char *path = o->output ? strdup(o->output) : default_output(o->input, suffixes[o->emit]);
     CgOptions co = {.opt_level = o->opt_level, .triple = o->target, .cpu = o->cpu,
@@ -371,7 +473,10 @@ static int compile(const Options *o, IrGraph *g, IrArena *arena, FILE *err)
         fprintf(err, "cnnc: error: %s\n", msg);
         rc = 1;
     } else {
-        rc = write_file_atomic(path, result.data, result.size, err);
+        if (o->emit == EMIT_EXE)
+            rc = link_executable(path, &result, err);
+        else
+            rc = write_file_atomic(path, result.data, result.size, err);
         if (rc == 0 && o->emit == EMIT_OBJ) {
             char *hpath = header_path(path, g->name);
             char *text = cg_header_text(g);

@@ -261,13 +261,15 @@ static void params_arg(Build *b, const char *key, IrParamList *out)
     size_t n;
     const AstValue *const *items = items_of(one, a->value, &n);
     float *vals = ir_arena_alloc(b->arena, n ? n : 1, sizeof *vals);
+    /* Given even when a value is bad, so the weights=/biases= pairing rule
+     * does not echo the error as "biases= given without weights=". */
+    *out = (IrParamList){.given = true, .data = vals, .count = n, .span = a->value->span};
     for (size_t i = 0; i < n; i++) {
         double d;
         if (!float_value(b, items[i], key, &d))
             return;
         vals[i] = (float)d;
     }
-    *out = (IrParamList){.given = true, .data = vals, .count = n, .span = a->value->span};
 }
 
 /* weights= needs biases= unless bias=false; biases= with bias=false is wrong. */
@@ -355,7 +357,7 @@ static void build_fc(Build *b, IrNode *n)
     f->bias = true;
     const AstArg *a = positional(b);
     if (a)
-        int_value(b, a->value, "fc's output count", 1, &f->outputs);
+        int_value(b, a->value, "fc K", 1, &f->outputs);
     bool_arg(b, "bias", &f->bias);
     params_arg(b, "weights", &f->weights);
     params_arg(b, "biases", &f->biases);
@@ -454,6 +456,12 @@ IrGraph *fe_build(IrArena *a, IrDiag *diag, const AstNetwork *net)
     b.names = ir_arena_alloc(a, cap, sizeof *b.names);
     b.names_mask = cap - 1;
 
+    /* An input layer further down is reported there, as misplaced, rather
+     * than also as missing at the first layer. */
+    bool has_input = false;
+    for (size_t i = 0; i < net->nlayers; i++)
+        has_input |= !net->layers[i].broken && strcmp(net->layers[i].kind, "input") == 0;
+
     const AstLayer *first_input = NULL;
     bool any_layer = false;
     for (size_t i = 0; i < net->nlayers && !ir_diag_full(diag); i++) {
@@ -472,17 +480,20 @@ IrGraph *fe_build(IrArena *a, IrDiag *diag, const AstNetwork *net)
                      "flatten and dropout", l->kind);
             continue;
         }
+        bool second_input = false;
         if (op == IR_OP_INPUT) {
             if (first_input) {
                 fail(&b, l->kind_span, "a network has one input layer; this is a second one");
                 ir_diag_note(diag, first_input->kind_span, "the first input layer is here");
+                second_input = true;
             } else if (b.g->count > 0 || i > 0) {
                 fail(&b, l->kind_span, "the input layer must come first");
+                ir_diag_note(diag, net->layers[0].kind_span, "the network starts here");
                 first_input = l;
             } else {
                 first_input = l;
             }
-        } else if (!first_input && b.g->count == 0 && i == 0) {
+        } else if (!first_input && !has_input && b.g->count == 0 && i == 0) {
             fail(&b, l->kind_span, "the network must start with an input layer, e.g. 'input 28x28x1'");
         }
         IrNode *n = ir_graph_add(b.g, op);
@@ -494,7 +505,10 @@ IrGraph *fe_build(IrArena *a, IrDiag *diag, const AstNetwork *net)
             n->inputs[0] = (int32_t)(b.g->count - 2);
             n->ninputs = 1;
         }
-        claim_name(&b, n);
+        if (second_input)
+            n->name = l->name ? l->name : "input"; /* its clash with the first is the error above */
+        else
+            claim_name(&b, n);
         b.layer = l;
         builders[op](&b, n);
     }
