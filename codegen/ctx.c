@@ -38,8 +38,10 @@ static bool make_target(CgCtx *c, const CgOptions *o, char *err, size_t errlen)
     char *triple = o->triple ? LLVMNormalizeTargetTriple(o->triple) : LLVMGetDefaultTargetTriple();
     bool native = !o->triple || strcmp(triple, host) == 0;
     char *cpu = NULL, *features = NULL;
-    if (native) {
-        cpu = o->cpu ? strdup(o->cpu) : LLVMGetHostCPUName();
+    /* This machine's CPU and features by default; a named CPU brings its own. */
+    bool host_cpu = native && !o->cpu;
+    if (host_cpu) {
+        cpu = LLVMGetHostCPUName();
         features = o->features ? strdup(o->features) : LLVMGetHostCPUFeatures();
     }
     LLVMTargetRef target;
@@ -70,11 +72,8 @@ static bool make_target(CgCtx *c, const CgOptions *o, char *err, size_t errlen)
         LLVMDisposeMessage(msg);
     LLVMDisposeMessage(host);
     LLVMDisposeMessage(triple);
-    if (native) {
-        if (o->cpu)
-            free(cpu);
-        else
-            LLVMDisposeMessage(cpu);
+    if (host_cpu) {
+        LLVMDisposeMessage(cpu);
         if (o->features)
             free(features);
         else

@@ -63,6 +63,8 @@ typedef struct FeParse {
     /* Offsets of the last two separators scanned (-1: none), so a syntax error
      * can tell whether it fell inside the layer opened last. */
     long long sep_off[2];
+    /* The last '{' and '[' scanned, so "expected '}'" can name the one to close. */
+    SrcSpan open_brace, open_bracket;
     AstNetwork *net;
 } FeParse;
 

@@ -72,6 +72,7 @@ file
 body
     : lines
     | lines layer
+    | lines error /* the '}' ends the skipping too: no second error at the end of file */
     ;
 
 lines
@@ -173,6 +174,47 @@ static const char *symbol_text(yysymbol_kind_t sym, char *buf, size_t size)
     return name;
 }
 
+static bool is_name_byte(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.';
+}
+
+static size_t skip_blanks_back(const char *s, size_t i)
+{
+    while (i > 0 && (s[i - 1] == ' ' || s[i - 1] == '\t' || s[i - 1] == '\r'))
+        i--;
+    return i;
+}
+
+/* 'key= other=...': the value was left out, so the next key was read as the
+ * value and its '=' is the unexpected token at eq. Finds the start of that
+ * next key (where the value should have been) and the key left without one. */
+static bool missing_value(const FeParse *p, size_t eq, size_t *word, size_t *key, size_t *key_len)
+{
+    const char *s = p->src;
+    size_t i = eq;
+    if (i > 0 && !is_name_byte(s[i - 1]))
+        return false; /* 'key=floor =2' is another mistake */
+    while (i > 0 && is_name_byte(s[i - 1]))
+        i--;
+    if (i == eq || !(s[i] == '_' || (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')))
+        return false;
+    *word = i;
+    i = skip_blanks_back(s, i);
+    if (i == *word || i == 0 || s[i - 1] != '=')
+        return false;
+    size_t end = skip_blanks_back(s, i - 1);
+    i = end;
+    while (i > 0 && is_name_byte(s[i - 1]))
+        i--;
+    if (i == end)
+        return false;
+    *key = i;
+    *key_len = end - i;
+    return true;
+}
+
 static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, FeParse *p)
 {
     (void)scanner;
@@ -186,6 +228,16 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, FeParse
         long long sep = p->sep_off[tok == YYSYMBOL_SEP ? 1 : 0];
         if ((long long)last->kind_span.off > sep)
             last->broken = true;
+    }
+    size_t word, key, key_len;
+    if (tok == YYTRANSLATE('=') && missing_value(p, loc->off, &word, &key, &key_len)) {
+        SrcSpan at = *loc;
+        at.col -= (uint32_t)(loc->off - word);
+        at.off = word;
+        at.len = (uint32_t)(loc->off - word);
+        ir_diag_error(p->diag, at, "missing value after '%.*s='", (int)(key_len > 40 ? 40 : key_len),
+                      p->src + key);
+        return 0;
     }
     const char *what = symbol_text(tok, buf, sizeof buf);
     if (tok == YYSYMBOL_SEP && loc->off < p->len && p->src[loc->off] == ';')
@@ -204,8 +256,22 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, FeParse
             used += (size_t)snprintf(msg + used, sizeof msg - used, "%s%s",
                                      i == 0 ? "" : i == n - 1 ? " or " : ", ",
                                      symbol_text(expected[i], buf, sizeof buf));
-        /* The usual slip before the header is a misspelled keyword. */
-        if (tok == YYSYMBOL_NAME && expected[0] == YYSYMBOL_NETWORK && used < sizeof msg)
+        /* Name the bracket to close, as it may be many lines up. */
+        bool closes_list = false, closes_body = false;
+        for (int i = 0; i < n; i++) {
+            closes_list |= expected[i] == YYTRANSLATE(']');
+            closes_body |= expected[i] == YYTRANSLATE('}');
+        }
+        if (closes_list && used < sizeof msg)
+            used += (size_t)snprintf(msg + used, sizeof msg - used, " to close the '[' at line %u",
+                                     p->open_bracket.line);
+        else if (closes_body && tok == YYSYMBOL_YYEOF && used < sizeof msg)
+            used += (size_t)snprintf(msg + used, sizeof msg - used, " to close the '{' at line %u",
+                                     p->open_brace.line);
+        /* The usual slips before the header: a misspelled keyword, or no
+         * header (or nothing) at all. */
+        if ((tok == YYSYMBOL_NAME || tok == YYSYMBOL_YYEOF) && expected[0] == YYSYMBOL_NETWORK &&
+            used < sizeof msg)
             snprintf(msg + used, sizeof msg - used, " (a file starts with 'network NAME {')");
     }
     ir_diag_error(p->diag, *loc, "%s", msg);
