@@ -23,8 +23,10 @@ typedef struct CgOptions {
 
 /* What was emitted, in memory; free with cg_output_free. */
 typedef struct CgOutput {
-    char *data;
+    const char *data;
     size_t size;
+    void *owner; /* what holds data: LLVM's buffer (no copy of a 500 MB object) or a string */
+    bool llvm_buffer;
 } CgOutput;
 
 /* Compiles g. weights[i] holds params[i]'s floats (inline or from a file) or NULL

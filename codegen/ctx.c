@@ -96,23 +96,12 @@ static void dispose(CgCtx *c)
         LLVMContextDispose(c->ctx);
 }
 
-static bool copy_out(CgOutput *out, const char *data, size_t size)
-{
-    out->data = malloc(size ? size : 1);
-    if (!out->data)
-        return false;
-    memcpy(out->data, data, size);
-    out->size = size;
-    return true;
-}
-
 static bool emit(CgCtx *c, CgEmit kind, CgOutput *out, char *err, size_t errlen)
 {
     if (kind == CG_EMIT_LLVM) {
         char *text = LLVMPrintModuleToString(c->mod);
-        bool ok = copy_out(out, text, strlen(text));
-        LLVMDisposeMessage(text);
-        return ok;
+        *out = (CgOutput){.data = text, .size = strlen(text), .owner = text};
+        return true;
     }
     LLVMMemoryBufferRef mb = NULL;
     if (kind == CG_EMIT_BC) {
@@ -126,10 +115,13 @@ static bool emit(CgCtx *c, CgEmit kind, CgOutput *out, char *err, size_t errlen)
             return false;
         }
     }
-    bool ok = mb && copy_out(out, LLVMGetBufferStart(mb), LLVMGetBufferSize(mb));
-    if (mb)
-        LLVMDisposeMemoryBuffer(mb);
-    return ok;
+    if (!mb) {
+        snprintf(err, errlen, "LLVM could not write bitcode");
+        return false;
+    }
+    *out = (CgOutput){.data = LLVMGetBufferStart(mb), .size = LLVMGetBufferSize(mb), .owner = mb,
+                      .llvm_buffer = true};
+    return true;
 }
 
 bool cg_compile(const IrGraph *g, const IrParam *params, size_t nparams, const float *const *weights,
@@ -172,7 +164,9 @@ bool cg_compile(const IrGraph *g, const IrParam *params, size_t nparams, const f
 
 void cg_output_free(CgOutput *out)
 {
-    free(out->data);
-    out->data = NULL;
-    out->size = 0;
+    if (out->owner && out->llvm_buffer)
+        LLVMDisposeMemoryBuffer(out->owner);
+    else if (out->owner)
+        LLVMDisposeMessage(out->owner);
+    *out = (CgOutput){0};
 }

@@ -260,8 +260,7 @@ static int write_file_atomic(const char *path, const void *data, size_t size, FI
     return rc;
 }
 
-/* Writes to path through a temporary file beside it and a rename; to out when
- * path is NULL. */
+/* A report to out, or rendered in memory and written to path atomically. */
 static int write_output(const char *path, Writer fn, const IrGraph *g, FILE *out, FILE *err)
 {
     if (!path) {
@@ -269,36 +268,17 @@ static int write_output(const char *path, Writer fn, const IrGraph *g, FILE *out
         fflush(out);
         return ferror(out) ? 1 : 0;
     }
-    size_t n = strlen(path);
-    char *tmp = malloc(n + 16);
-    if (!tmp)
-        return 1;
-    snprintf(tmp, n + 16, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        fprintf(err, "cnnc: error: cannot write '%s': %s\n", path, strerror(errno));
-        free(tmp);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    if (!mem) {
+        fprintf(err, "cnnc: error: out of memory\n");
         return 1;
     }
-    FILE *f = fdopen(fd, "w");
-    int rc = 0;
-    if (!f) {
-        close(fd);
-        rc = 1;
-    } else {
-        fn(g, f);
-        if (fflush(f) != 0 || ferror(f))
-            rc = 1;
-        if (fclose(f) != 0)
-            rc = 1;
-    }
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = 1;
-    if (rc != 0) {
-        fprintf(err, "cnnc: error: cannot write '%s': %s\n", path, strerror(errno));
-        unlink(tmp);
-    }
-    free(tmp);
+    fn(g, mem);
+    fclose(mem);
+    int rc = write_file_atomic(path, text, len, err);
+    free(text);
     return rc;
 }
 
