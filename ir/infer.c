@@ -43,28 +43,30 @@ bool ir_check_inline(IrInfer *cx, const IrNode *n, const IrParamList *list, int6
     return false;
 }
 
-/* Prints x as a short decimal: 12.5, 8.67, 7. */
-static void fmt_ratio(char *buf, size_t size, int64_t num, int64_t den, int64_t plus)
+/* num/den + 1 for a division that is not exact, as a short decimal (12.5,
+ * 8.67), or as a whole part and a fraction (1 + 23/5000) when two decimals
+ * would round it to a whole number and hide the problem. */
+static void fmt_ratio(char *buf, size_t size, int64_t num, int64_t den)
 {
-    double v = (double)num / (double)den + (double)plus;
+    int64_t whole = num / den + 1, rem = num % den;
+    double v = (double)num / (double)den + 1.0;
     snprintf(buf, size, "%.2f", v);
-    char *dot = strchr(buf, '.');
-    if (dot) {
-        char *end = buf + strlen(buf) - 1;
-        while (end > dot && *end == '0')
-            *end-- = '\0';
-        if (end == dot)
-            *end = '\0';
-    }
+    char *end = buf + strlen(buf) - 1;
+    while (*end == '0')
+        *end-- = '\0';
+    if (*end == '.')
+        snprintf(buf, size, "%" PRId64 " + %" PRId64 "/%" PRId64, whole, rem, den);
 }
 
 /* Looks for the nearest pad and the largest smaller stride that make the
  * division exact, so the error can name a fix that works. */
 static void suggest_fix(const IrWindow *w, bool is_pool, const char *dim, char *buf, size_t size)
 {
+    /* Both searches are bounded: a stride of 2^63-1 must not take 2^63 steps. */
+    enum { SEARCH_LIMIT = 4096 };
     int64_t best_pad = -1;
-    for (int64_t delta = 1; delta <= w->stride && best_pad < 0; delta++) {
-        int64_t cands[2] = {w->pad - delta, w->pad + delta};
+    for (int64_t delta = 1; delta <= w->stride && delta <= SEARCH_LIMIT && best_pad < 0; delta++) {
+        int64_t cands[2] = {w->pad - delta, w->pad > INT64_MAX - delta ? -1 : w->pad + delta};
         for (int k = 0; k < 2 && best_pad < 0; k++) {
             int64_t p = cands[k];
             if (p < 0 || (is_pool && p > w->size / 2))
@@ -77,7 +79,9 @@ static void suggest_fix(const IrWindow *w, bool is_pool, const char *dim, char *
         }
     }
     int64_t best_stride = -1;
-    for (int64_t s = w->stride - 1; s >= 1; s--) {
+    if (w->num > 0 && w->num < w->stride)
+        best_stride = w->num; /* the largest divisor of num below S is num itself */
+    for (int64_t s = w->stride - 1; best_stride < 0 && s >= 1 && w->stride - s <= SEARCH_LIMIT; s--) {
         if (w->num % s == 0) {
             best_stride = s;
             break;
@@ -116,7 +120,7 @@ static bool solve_dim(IrInfer *cx, const IrNode *n, IrWindow *w, const char *dim
         return false;
     case IR_WINDOW_NOT_WHOLE: {
         char value[64], fix[256];
-        fmt_ratio(value, sizeof value, w->num, w->stride, 1);
+        fmt_ratio(value, sizeof value, w->num, w->stride);
         suggest_fix(w, is_pool, dim, fix, sizeof fix);
         ir_diag_error(cx->diag, n->span,
                       "%s (%" PRId64 " - %" PRId64 " + 2*%" PRId64 ")/%" PRId64
