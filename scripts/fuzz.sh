@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang (ASan + UBSan) and runs each for a
+# given time: scripts/fuzz.sh [SECONDS] [TARGET...]. Corpora live in
+# build-fuzz/corpus/TARGET, seeded from the examples and tests; crashes are
+# written to build-fuzz/findings/ and should become regression tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-60}
+shift || true
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_frontend)
+
+cmake -S . -B build-fuzz -DCNNC_FUZZ=ON -DCMAKE_C_COMPILER=clang -DBUILD_TESTING=OFF >/dev/null
+cmake --build build-fuzz -j"$(nproc)" --target "${targets[@]}"
+mkdir -p build-fuzz/findings
+for t in "${targets[@]}"; do
+  corpus=build-fuzz/corpus/$t
+  mkdir -p "$corpus"
+  case $t in
+    fuzz_frontend) cp -n examples/*.cnn examples/*/*.cnn tests/diff/corners/*.cnn tests/cli/bad/*.cnn "$corpus"/ 2>/dev/null || true ;;
+  esac
+  echo "== $t for ${seconds}s"
+  ASAN_OPTIONS=detect_leaks=1 ./build-fuzz/tests/fuzz/"$t" -max_total_time="$seconds" -timeout=10 \
+    -rss_limit_mb=2048 -max_len=65536 -artifact_prefix=build-fuzz/findings/"$t"- "$corpus" 2>&1 |
+    grep -E "^#[0-9]+ +(DONE|INITED)|ERROR|SUMMARY|Done" || true
+done
