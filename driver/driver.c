@@ -20,7 +20,7 @@ extern char **environ;
 #include "ir/report.h"
 
 typedef enum { EMIT_EXE, EMIT_OBJ, EMIT_ASM, EMIT_LLVM, EMIT_BC, EMIT_DOT } Emit;
-typedef enum { ACT_COMPILE, ACT_CHECK, ACT_REPORT_TEXT, ACT_REPORT_JSON } Action;
+typedef enum { ACT_COMPILE, ACT_CHECK, ACT_REPORT_TEXT, ACT_REPORT_JSON, ACT_DUMP_IR } Action;
 
 typedef struct Options {
     const char *input, *output, *weights, *target, *cpu;
@@ -46,6 +46,7 @@ static const char *const usage_text =
     "  --target=TRIPLE    LLVM target triple (default: this machine)\n"
     "  --cpu=NAME         target CPU (default: this machine's)\n"
     "  --no-fuse          compile every layer on its own\n"
+    "  --dump=ir          print the shaped IR graph, one node a line (debugging)\n"
     "  --version, --help\n"
     "\n"
     "The language, by example (one layer per line; '#' or '//' comments):\n"
@@ -120,6 +121,10 @@ static int parse_options(int argc, char **argv, Options *o, FILE *out, FILE *err
             o->action = ACT_REPORT_JSON;
         } else if (strncmp(a, "--report=", 9) == 0) {
             return usage_error(err, "unknown report format '%s' (use --report or --report=json)", a + 9);
+        } else if (strcmp(a, "--dump=ir") == 0) {
+            o->action = ACT_DUMP_IR;
+        } else if (strncmp(a, "--dump", 6) == 0) {
+            return usage_error(err, "unknown dump '%s' (use --dump=ir)", a);
         } else if (strcmp(a, "-c") == 0) {
             o->emit = EMIT_OBJ;
         } else if (strcmp(a, "-S") == 0) {
@@ -496,6 +501,8 @@ int cnnc_main(int argc, char **argv, FILE *out, FILE *err)
         rc = 0;
     } else if (o.action == ACT_REPORT_TEXT) {
         rc = write_output(o.output, ir_report_text, g, out, err);
+    } else if (o.action == ACT_DUMP_IR) {
+        rc = write_output(o.output, ir_graph_dump, g, out, err);
     } else if (o.action == ACT_REPORT_JSON) {
         rc = write_output(o.output, ir_report_json, g, out, err);
     } else if (o.emit == EMIT_DOT) {

@@ -326,3 +326,23 @@ void ir_report_dot(const IrGraph *g, FILE *out)
     }
     fprintf(out, "}\n");
 }
+
+/* ---- dump ----------------------------------------------------------------- */
+
+void ir_graph_dump(const IrGraph *g, FILE *out)
+{
+    char shape[64], hyper[128];
+    fprintf(out, "graph %s (%zu nodes%s)\n", g->name, g->count, g->shaped ? ", shaped" : "");
+    for (size_t i = 0; i < g->count; i++) {
+        const IrNode *n = &g->nodes[i];
+        fprintf(out, "  %%%zu %s = %s(", i, n->name, ir_op_word(n->op));
+        for (uint32_t k = 0; k < n->ninputs; k++)
+            fprintf(out, "%s%%%d", k ? ", " : "", n->inputs[k]);
+        fmt_hyper(n, hyper, sizeof hyper);
+        fprintf(out, ")%s%s", hyper[0] ? " " : "", hyper);
+        if (g->shaped)
+            fprintf(out, " -> %s params=%" PRId64 " macs=%" PRId64, fmt_shape(n->out, shape, sizeof shape),
+                    n->params, n->macs);
+        fprintf(out, "  ; line %u\n", n->span.line);
+    }
+}
