@@ -82,6 +82,25 @@ void *ir_arena_alloc(IrArena *a, size_t count, size_t size)
     return p;
 }
 
+/* A big array lives alone in its chunk; growing it reallocs that chunk, so a
+ * million-layer network does not keep every smaller copy of its node array. */
+static void *grow_solo(IrArena *a, void *old, size_t old_bytes, size_t new_bytes)
+{
+    Chunk **link = &a->head;
+    while (*link && (*link)->data != (unsigned char *)old)
+        link = &(*link)->next;
+    Chunk *c = *link;
+    if (!c || c->used != old_bytes || c->cap != old_bytes)
+        return NULL;
+    Chunk *bigger = realloc(c, sizeof(Chunk) + new_bytes);
+    if (!bigger)
+        IR_DIE("out of memory (asked for %zu bytes)", new_bytes);
+    memset(bigger->data + old_bytes, 0, new_bytes - old_bytes);
+    bigger->used = bigger->cap = new_bytes;
+    *link = bigger;
+    return bigger->data;
+}
+
 void *ir_arena_grow(IrArena *a, void *old, size_t used, size_t *cap, size_t want, size_t size)
 {
     if (want <= *cap)
@@ -91,6 +110,17 @@ void *ir_arena_grow(IrArena *a, void *old, size_t used, size_t *cap, size_t want
         if (ncap > SIZE_MAX / 2)
             IR_DIE("array too large");
         ncap *= 2;
+    }
+    size_t old_bytes = *cap * size, new_bytes;
+    if (__builtin_mul_overflow(ncap, size, &new_bytes))
+        IR_DIE("array too large");
+    old_bytes = (old_bytes + ALIGN - 1) & ~(size_t)(ALIGN - 1);
+    if (old && old_bytes >= CHUNK_MIN && new_bytes % ALIGN == 0) {
+        void *q = grow_solo(a, old, old_bytes, new_bytes);
+        if (q) {
+            *cap = ncap;
+            return q;
+        }
     }
     void *p = ir_arena_alloc(a, ncap, size);
     if (used)
