@@ -239,6 +239,24 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, FeParse
                       p->src + key);
         return 0;
     }
+    /* 'key=' then the end of the layer: the error goes just after the '='. */
+    size_t eq = skip_blanks_back(p->src, loc->off);
+    if ((tok == YYSYMBOL_SEP || tok == YYSYMBOL_YYEOF || tok == YYTRANSLATE('}')) && eq > 0 &&
+        p->src[eq - 1] == '=') {
+        size_t end = skip_blanks_back(p->src, eq - 1);
+        size_t start = end;
+        while (start > 0 && is_name_byte(p->src[start - 1]))
+            start--;
+        if (start < end) {
+            SrcSpan at = *loc;
+            at.col -= (uint32_t)(loc->off - eq);
+            at.off = eq;
+            at.len = 0;
+            ir_diag_error(p->diag, at, "missing value after '%.*s='", (int)(end - start > 40 ? 40 : end - start),
+                          p->src + start);
+            return 0;
+        }
+    }
     const char *what = symbol_text(tok, buf, sizeof buf);
     if (tok == YYSYMBOL_SEP && loc->off < p->len && p->src[loc->off] == ';')
         what = "';'";
@@ -268,6 +286,8 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, FeParse
         else if (closes_body && tok == YYSYMBOL_YYEOF && used < sizeof msg)
             used += (size_t)snprintf(msg + used, sizeof msg - used, " to close the '{' at line %u",
                                      p->open_brace.line);
+        if (tok == YYSYMBOL_NETWORK && expected[0] == YYSYMBOL_YYEOF && used < sizeof msg)
+            used += (size_t)snprintf(msg + used, sizeof msg - used, " (a file holds one network)");
         /* The usual slips before the header: a misspelled keyword, or no
          * header (or nothing) at all. */
         if ((tok == YYSYMBOL_NAME || tok == YYSYMBOL_YYEOF) && expected[0] == YYSYMBOL_NETWORK &&

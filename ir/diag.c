@@ -3,6 +3,7 @@
  * does not flood the terminal. */
 #include "diag.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +102,9 @@ void ir_diag_error(IrDiag *d, SrcSpan at, const char *fmt, ...)
     if (d->limit && d->errors >= d->limit) {
         fprintf(d->out, "%s: note: stopping after %d errors\n", d->file, d->errors);
         d->stopped = true;
+        /* This error's notes would come after the line above, cut off from
+         * it; the line ends the output. */
+        d->mute = true;
     }
 }
 
@@ -148,7 +152,9 @@ static size_t edit_distance(const char *a, const char *b)
         row[0] = i;
         for (size_t j = 1; j <= lb; j++) {
             size_t up = row[j];
-            size_t best = diag + (a[i - 1] != b[j - 1]);
+            /* Case does not count: 'ReLU' and 'Conv', PyTorch's spellings,
+             * still find 'relu' and 'conv'. */
+            size_t best = diag + (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
             if (row[j] + 1 < best)
                 best = row[j] + 1;
             if (row[j - 1] + 1 < best)

@@ -112,21 +112,26 @@ static const char *fmt_hyper(const IrNode *n, char *buf, size_t size)
 
 enum { COLS = 8 };
 
+/* The layer's name is shown from the node (names have no length limit); the
+ * other cells are formatted into buf, wide enough for four 19-digit numbers. */
 typedef struct Row {
-    char cell[COLS][96];
+    char buf[COLS][128];
+    const char *cell[COLS];
 } Row;
 
 static void fill_row(const IrGraph *g, size_t i, Row *r)
 {
     const IrNode *n = &g->nodes[i];
-    snprintf(r->cell[0], sizeof r->cell[0], "%zu", i);
-    snprintf(r->cell[1], sizeof r->cell[1], "%s", n->name);
-    snprintf(r->cell[2], sizeof r->cell[2], "%s", ir_op_word(n->op));
-    fmt_hyper(n, r->cell[3], sizeof r->cell[3]);
-    fmt_shape(n->out, r->cell[4], sizeof r->cell[4]);
-    ir_fmt_thousands(n->params, r->cell[5]);
-    ir_fmt_thousands(n->macs, r->cell[6]);
-    snprintf(r->cell[7], sizeof r->cell[7], "%u", n->span.line);
+    for (int k = 0; k < COLS; k++)
+        r->cell[k] = r->buf[k];
+    snprintf(r->buf[0], sizeof r->buf[0], "%zu", i);
+    r->cell[1] = n->name;
+    snprintf(r->buf[2], sizeof r->buf[2], "%s", ir_op_word(n->op));
+    fmt_hyper(n, r->buf[3], sizeof r->buf[3]);
+    fmt_shape(n->out, r->buf[4], sizeof r->buf[4]);
+    ir_fmt_thousands(n->params, r->buf[5]);
+    ir_fmt_thousands(n->macs, r->buf[6]);
+    snprintf(r->buf[7], sizeof r->buf[7], "%u", n->span.line);
 }
 
 static void print_row(FILE *out, const char *const cells[COLS], const size_t width[COLS])
@@ -147,11 +152,8 @@ void ir_report_text(const IrGraph *g, FILE *out)
      * more memory than one row. */
     size_t width[COLS];
     Row r;
-    const char *cells[COLS];
-    for (int k = 0; k < COLS; k++) {
+    for (int k = 0; k < COLS; k++)
         width[k] = strlen(head[k]);
-        cells[k] = r.cell[k];
-    }
     for (size_t i = 0; i < g->count; i++) {
         fill_row(g, i, &r);
         for (int k = 0; k < COLS; k++) {
@@ -162,12 +164,13 @@ void ir_report_text(const IrGraph *g, FILE *out)
     }
     const IrNode *last = &g->nodes[g->count - 1];
     char a[48], b[48], c[48], d[48];
-    fprintf(out, "network %s: %s -> %s, %zu layers\n\n", g->name,
-            fmt_shape(g->nodes[0].out, a, sizeof a), fmt_shape(last->out, b, sizeof b), g->count);
+    fprintf(out, "network %s: %s -> %s, %zu layer%s\n\n", g->name,
+            fmt_shape(g->nodes[0].out, a, sizeof a), fmt_shape(last->out, b, sizeof b), g->count,
+            g->count == 1 ? "" : "s");
     print_row(out, head, width);
     for (size_t i = 0; i < g->count; i++) {
         fill_row(g, i, &r);
-        print_row(out, cells, width);
+        print_row(out, r.cell, width);
     }
 
     int64_t flops = g->total_macs <= INT64_MAX / 2 ? 2 * g->total_macs : -1;

@@ -24,11 +24,16 @@ IrWindowStatus ir_window_solve(IrWindow *w)
         break;
     case IR_ROUND_CEIL:
         /* PyTorch's ceil_mode: round up, but the last window must start inside
-         * the input or its left padding, i.e. before W1 + P. */
-        w->out = w->num / w->stride + (w->rem != 0) + 1;
-        int64_t start;
-        if (__builtin_mul_overflow(w->out - 1, w->stride, &start) || start >= w->in + w->pad)
-            w->out--;
+         * the input or its left padding, i.e. before W1 + P. Only the window
+         * rounding added is dropped: on an exact division ceil changes nothing
+         * (SPEC section 8), even where conv's pad >= F puts whole windows in
+         * the right padding (pooling's pad <= F/2 never does). */
+        w->out = w->num / w->stride + 1;
+        if (w->rem != 0) {
+            int64_t start;
+            if (!__builtin_mul_overflow(w->out, w->stride, &start) && start < w->in + w->pad)
+                w->out++;
+        }
         break;
     }
     return IR_WINDOW_OK;

@@ -1,0 +1,389 @@
+/* The reports of SPEC section 3 (ir/report.c): the JSON object parsed back
+ * with cJSON and every field the SPEC names checked; the text table's header,
+ * alignment and thousands separators; the DOT digraph's nodes and edges. */
+#include <check.h>
+#include <cjson/cJSON.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ir/report.h"
+#include "unit_util.h"
+
+/* SPEC section 1's LeNet-5, one layer a line from line 2. */
+static const char lenet_src[] =
+    "network lenet {\n"
+    "    input  28x28x1\n"
+    "    conv1: conv filters=6 size=5 pad=2\n"
+    "    relu\n"
+    "    pool max size=2\n"
+    "    conv2: conv filters=16 size=5\n"
+    "    relu\n"
+    "    pool avg size=2\n"
+    "    fc1: fc 120\n"
+    "    relu\n"
+    "    fc2: fc 84\n"
+    "    relu\n"
+    "    fc3: fc 10\n"
+    "    softmax\n"
+    "}\n";
+
+typedef struct LayerRow {
+    const char *name, *op, *pool;
+    int line;
+    int64_t w, h, d, params, macs;
+} LayerRow;
+
+/* Worked by hand (see test_params.c for the arithmetic). */
+static const LayerRow lenet_rows[] = {
+    {"input", "input", NULL, 2, 28, 28, 1, 0, 0},
+    {"conv1", "conv", NULL, 3, 28, 28, 6, 156, 117600},
+    {"relu1", "relu", NULL, 4, 28, 28, 6, 0, 0},
+    {"pool1", "pool", "max", 5, 14, 14, 6, 0, 0},
+    {"conv2", "conv", NULL, 6, 10, 10, 16, 2416, 240000},
+    {"relu2", "relu", NULL, 7, 10, 10, 16, 0, 0},
+    {"pool2", "pool", "avg", 8, 5, 5, 16, 0, 0},
+    {"fc1", "fc", NULL, 9, 1, 1, 120, 48120, 48000},
+    {"relu3", "relu", NULL, 10, 1, 1, 120, 0, 0},
+    {"fc2", "fc", NULL, 11, 1, 1, 84, 10164, 10080},
+    {"relu4", "relu", NULL, 12, 1, 1, 84, 0, 0},
+    {"fc3", "fc", NULL, 13, 1, 1, 10, 850, 840},
+    {"softmax1", "softmax", NULL, 14, 1, 1, 10, 0, 0},
+};
+enum { LENET_LAYERS = sizeof lenet_rows / sizeof lenet_rows[0] };
+
+typedef void (*ReportFn)(const IrGraph *, FILE *);
+
+/* Runs one report on LeNet; the caller frees the text. */
+static char *report(ReportFn fn)
+{
+    Unit u;
+    IrGraph *g = unit_compile(&u, lenet_src);
+    ck_assert_msg(g != NULL, "%s", unit_text(&u));
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&buf, &size);
+    ck_assert_ptr_nonnull(f);
+    fn(g, f);
+    fclose(f);
+    unit_close(&u);
+    return buf;
+}
+
+/* ---- JSON -------------------------------------------------------------------- */
+
+static void assert_int(const cJSON *obj, const char *key, int64_t want)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    ck_assert_msg(cJSON_IsNumber(v), "%s is not a number", key);
+    ck_assert_msg(v->valuedouble == (double)want, "%s = %.17g, expected %lld", key, v->valuedouble, (long long)want);
+}
+
+static void assert_shape(const cJSON *obj, const char *key, int64_t w, int64_t h, int64_t d)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    ck_assert_msg(cJSON_IsArray(v) && cJSON_GetArraySize(v) == 3, "%s is not [W, H, D]", key);
+    const int64_t want[3] = {w, h, d};
+    for (int k = 0; k < 3; k++) {
+        const cJSON *x = cJSON_GetArrayItem(v, k);
+        ck_assert(cJSON_IsNumber(x));
+        ck_assert_msg(x->valuedouble == (double)want[k], "%s[%d] = %g", key, k, x->valuedouble);
+    }
+}
+
+static void assert_str(const cJSON *obj, const char *key, const char *want)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    ck_assert_msg(cJSON_IsString(v), "%s is not a string", key);
+    ck_assert_str_eq(v->valuestring, want);
+}
+
+START_TEST(json_lenet)
+{
+    char *text = report(ir_report_json);
+    cJSON *root = cJSON_Parse(text);
+    ck_assert_msg(root != NULL, "not JSON:\n%s", text);
+    ck_assert(cJSON_IsObject(root));
+    assert_str(root, "network", "lenet");
+    assert_shape(root, "input", 28, 28, 1);
+    assert_shape(root, "output", 1, 1, 10);
+    const cJSON *layers = cJSON_GetObjectItemCaseSensitive(root, "layers");
+    ck_assert(cJSON_IsArray(layers));
+    ck_assert_int_eq(cJSON_GetArraySize(layers), LENET_LAYERS);
+    for (int i = 0; i < LENET_LAYERS; i++) {
+        const LayerRow *r = &lenet_rows[i];
+        const cJSON *l = cJSON_GetArrayItem(layers, i);
+        ck_assert(cJSON_IsObject(l));
+        assert_str(l, "name", r->name);
+        assert_str(l, "op", r->op);
+        assert_int(l, "line", r->line);
+        assert_shape(l, "output", r->w, r->h, r->d);
+        assert_int(l, "params", r->params);
+        assert_int(l, "macs", r->macs);
+        if (r->pool)
+            assert_str(l, "pool", r->pool);
+        else
+            ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(l, "pool"));
+    }
+    assert_int(root, "total_params", 61706);
+    assert_int(root, "total_macs", 416520);
+    assert_int(root, "weights_bytes", 4 * 61706);
+    /* The largest input + output live at once is relu1's: 28*28*6*4 bytes
+     * twice = 37,632 (conv1 has 3,136 + 18,816; pool1 18,816 + 4,704). This
+     * is the plan while every layer runs on its own ("fused groups none");
+     * once conv1+relu1 fuse, relu1's buffer pair goes and this figure with it. */
+    assert_int(root, "peak_activation_bytes", 37632);
+    cJSON_Delete(root);
+    free(text);
+}
+END_TEST
+
+/* Integers are exact JSON integers: no exponent, no fraction, even at 16e9. */
+START_TEST(json_exact_integers)
+{
+    static const char src[] = "network big {\n input 200x200x1\n fc 400000\n}\n";
+    Unit u;
+    IrGraph *g = unit_compile(&u, src);
+    ck_assert_ptr_nonnull(g);
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&buf, &size);
+    ir_report_json(g, f);
+    fclose(f);
+    ck_assert_msg(strstr(buf, "\"total_params\": 16000400000,") != NULL, "%s", buf);
+    ck_assert_msg(strstr(buf, "\"total_macs\": 16000000000,") != NULL, "%s", buf);
+    ck_assert_msg(strstr(buf, "\"weights_bytes\": 64001600000,") != NULL, "%s", buf);
+    cJSON *root = cJSON_Parse(buf);
+    ck_assert_ptr_nonnull(root);
+    assert_int(root, "total_params", 16000400000LL);
+    /* input 160,000 bytes + fc's 1,600,000 */
+    assert_int(root, "peak_activation_bytes", 1760000);
+    cJSON_Delete(root);
+    free(buf);
+    unit_close(&u);
+}
+END_TEST
+
+/* ---- text ----------------------------------------------------------------------- */
+
+typedef struct ThousandsCase {
+    int64_t v;
+    const char *text;
+} ThousandsCase;
+
+static const ThousandsCase thousands_cases[] = {
+    {0, "0"},
+    {999, "999"},
+    {1000, "1,000"},
+    {61706, "61,706"},
+    {416520, "416,520"},
+    {1000000, "1,000,000"},
+    {16000400000LL, "16,000,400,000"},
+    {-1234567, "-1,234,567"},
+    {INT64_MAX, "9,223,372,036,854,775,807"},
+    {INT64_MIN, "-9,223,372,036,854,775,808"},
+};
+
+START_TEST(thousands)
+{
+    char buf[32];
+    ck_assert_str_eq(ir_fmt_thousands(thousands_cases[_i].v, buf), thousands_cases[_i].text);
+}
+END_TEST
+
+/* The lines of s, split in place; returns how many. */
+static size_t split_lines(char *s, char **lines, size_t max)
+{
+    size_t n = 0;
+    for (char *p = s; *p && n < max;) {
+        lines[n++] = p;
+        char *nl = strchr(p, '\n');
+        if (!nl)
+            break;
+        *nl = '\0';
+        p = nl + 1;
+    }
+    return n;
+}
+
+START_TEST(text_lenet)
+{
+    char *text = report(ir_report_text);
+    char *lines[64];
+    size_t n = split_lines(text, lines, 64);
+    ck_assert_uint_ge(n, 2 + 1 + LENET_LAYERS);
+    ck_assert_str_eq(lines[0], "network lenet: 28x28x1 -> 1x1x10, 13 layers");
+    ck_assert_str_eq(lines[1], "");
+    /* The column heads, then a row per layer, every row as wide as the head:
+     * words start under their head, numbers end under theirs. */
+    const char *head = lines[2];
+    const char *layer_col = strstr(head, "layer"), *kind_col = strstr(head, "kind");
+    const char *out_col = strstr(head, "output"), *params_end = strstr(head, "params");
+    const char *macs_end = strstr(head, "MACs");
+    ck_assert(layer_col && kind_col && out_col && params_end && macs_end);
+    size_t at_layer = (size_t)(layer_col - head), at_kind = (size_t)(kind_col - head);
+    size_t at_out = (size_t)(out_col - head);
+    size_t end_params = (size_t)(params_end - head) + strlen("params");
+    size_t end_macs = (size_t)(macs_end - head) + strlen("MACs");
+    for (int i = 0; i < LENET_LAYERS; i++) {
+        const LayerRow *r = &lenet_rows[i];
+        const char *row = lines[3 + i];
+        ck_assert_msg(strlen(row) == strlen(head), "row %d is not as wide as the head:\n%s\n%s", i, head, row);
+        ck_assert_msg(strncmp(row + at_layer, r->name, strlen(r->name)) == 0 && row[at_layer - 1] == ' ',
+                      "row %d: name not under 'layer':\n%s\n%s", i, head, row);
+        ck_assert_msg(strncmp(row + at_kind, r->op, strlen(r->op)) == 0, "row %d: kind:\n%s\n%s", i, head, row);
+        char shape[64], num[32];
+        snprintf(shape, sizeof shape, "%lldx%lldx%lld", (long long)r->w, (long long)r->h, (long long)r->d);
+        ck_assert_msg(strncmp(row + at_out, shape, strlen(shape)) == 0, "row %d: output:\n%s\n%s", i, head, row);
+        ir_fmt_thousands(r->params, num);
+        ck_assert_msg(strncmp(row + end_params - strlen(num), num, strlen(num)) == 0 &&
+                          row[end_params - strlen(num) - 1] == ' ',
+                      "row %d: params %s not right-aligned under 'params':\n%s\n%s", i, num, head, row);
+        ir_fmt_thousands(r->macs, num);
+        ck_assert_msg(strncmp(row + end_macs - strlen(num), num, strlen(num)) == 0 &&
+                          row[end_macs - strlen(num) - 1] == ' ',
+                      "row %d: MACs %s not right-aligned under 'MACs':\n%s\n%s", i, num, head, row);
+    }
+    /* fc1's 48,120 and conv2's 240,000 MACs carry separators in the rows. */
+    ck_assert_ptr_nonnull(strstr(lines[3 + 7], "48,120"));
+    ck_assert_ptr_nonnull(strstr(lines[3 + 4], "240,000"));
+    /* The totals. */
+    bool params = false, macs = false, weights = false, peak = false;
+    for (size_t i = 3 + LENET_LAYERS; i < n; i++) {
+        params |= strncmp(lines[i], "params", 6) == 0 && strstr(lines[i], " 61,706 params") != NULL;
+        weights |= strncmp(lines[i], "weights", 7) == 0 && strstr(lines[i], " 246,824 bytes") != NULL;
+        macs |= strncmp(lines[i], "MACs", 4) == 0 && strstr(lines[i], " 416,520 MACs") != NULL &&
+                strstr(lines[i], "833,040") != NULL; /* FLOPs = 2 x MACs */
+        peak |= strncmp(lines[i], "peak activation", 15) == 0 && strstr(lines[i], " 37,632 bytes") != NULL;
+    }
+    ck_assert_msg(params && macs && weights && peak, "totals missing: params %d MACs %d weights %d peak %d",
+                  params, macs, weights, peak);
+    free(text);
+}
+END_TEST
+
+/* Cells are never cut: a 150-byte layer name and the widest hyper-parameters
+ * (19-digit K, S and P, no-bias and ceil: 97 bytes, past the 96 a cell held) show whole, and
+ * the rows stay aligned under their heads. */
+START_TEST(text_wide_cells)
+{
+    char name[151];
+    memset(name, 'a', 150);
+    name[150] = '\0';
+    char src[1024];
+    snprintf(src, sizeof src,
+             "network w {\n input 1x1x1\n %s: relu\n"
+             " conv filters=2305843009213693950 size=1 stride=9223372036854775807 pad=4611686018427387903"
+             " bias=false round=ceil\n}\n",
+             name);
+    Unit u;
+    IrGraph *g = unit_compile(&u, src);
+    ck_assert_msg(g != NULL, "%s", unit_text(&u));
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&buf, &size);
+    ir_report_text(g, f);
+    fclose(f);
+    char *lines[16];
+    size_t n = split_lines(buf, lines, 16);
+    ck_assert_uint_ge(n, 6);
+    const char *head = lines[2];
+    size_t at_layer = (size_t)(strstr(head, "layer") - head);
+    size_t at_hyper = (size_t)(strstr(head, "hyper-parameters") - head);
+    /* W2 = (1 - 1 + 2P)/S + 1 = (2^63 - 2)/(2^63 - 1) + 1: ceil makes it 2,
+     * but the second window would start at S = 2^63 - 1 >= W1 + P, so 1. */
+    static const char hyper[] = "K=2305843009213693950 F=1 S=9223372036854775807 P=4611686018427387903 no-bias ceil";
+    ck_assert_msg(strncmp(lines[4] + at_layer, name, 150) == 0 && lines[4][at_layer + 150] == ' ',
+                  "the name is cut:\n%s\n%s", head, lines[4]);
+    ck_assert_msg(strncmp(lines[5] + at_hyper, hyper, strlen(hyper)) == 0 &&
+                      lines[5][at_hyper + strlen(hyper)] == ' ',
+                  "the hyper-parameters are cut:\n%s\n%s", head, lines[5]);
+    for (int i = 3; i <= 5; i++)
+        ck_assert_uint_eq(strlen(lines[i]), strlen(head));
+    free(buf);
+    unit_close(&u);
+}
+END_TEST
+
+/* The header line counts layers in English: "1 layer", "2 layers". */
+typedef struct HeaderCase {
+    const char *src, *header;
+} HeaderCase;
+
+static const HeaderCase header_cases[] = {
+    {"network one { input 4x4x1 }", "network one: 4x4x1 -> 4x4x1, 1 layer"},
+    {"network two { input 4x4x2; fc 3 }", "network two: 4x4x2 -> 1x1x3, 2 layers"},
+};
+
+START_TEST(text_header)
+{
+    const HeaderCase *c = &header_cases[_i];
+    Unit u;
+    IrGraph *g = unit_compile(&u, c->src);
+    ck_assert_msg(g != NULL, "%s", unit_text(&u));
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&buf, &size);
+    ir_report_text(g, f);
+    fclose(f);
+    char *lines[16];
+    ck_assert_uint_ge(split_lines(buf, lines, 16), 1);
+    ck_assert_str_eq(lines[0], c->header);
+    free(buf);
+    unit_close(&u);
+}
+END_TEST
+
+/* ---- DOT ------------------------------------------------------------------------ */
+
+START_TEST(dot_lenet)
+{
+    char *text = report(ir_report_dot);
+    ck_assert_msg(strncmp(text, "digraph \"lenet\" {\n", 18) == 0, "%s", text);
+    size_t len = strlen(text);
+    ck_assert(len > 2 && strcmp(text + len - 2, "}\n") == 0);
+    /* a node per layer, labelled with its name and output shape */
+    for (int i = 0; i < LENET_LAYERS; i++) {
+        const LayerRow *r = &lenet_rows[i];
+        char node[96], shape[64];
+        snprintf(node, sizeof node, "  n%d [label=\"%s\\n%s", i, r->name, r->op);
+        ck_assert_msg(strstr(text, node) != NULL, "no node %s in\n%s", node, text);
+        snprintf(shape, sizeof shape, "\\n%lldx%lldx%lld\"];\n", (long long)r->w, (long long)r->h, (long long)r->d);
+        const char *at = strstr(text, node);
+        const char *end = strchr(at, '\n');
+        ck_assert_msg(strncmp(end + 1 - strlen(shape), shape, strlen(shape)) == 0, "node %d's shape in\n%s", i, text);
+    }
+    char extra[32];
+    snprintf(extra, sizeof extra, "  n%d [", LENET_LAYERS);
+    ck_assert_ptr_null(strstr(text, extra));
+    /* the chain's edges, each once, and no others */
+    int edges = 0;
+    for (const char *p = text; (p = strstr(p, " -> ")) != NULL; p += 4)
+        edges++;
+    ck_assert_int_eq(edges, LENET_LAYERS - 1);
+    for (int i = 1; i < LENET_LAYERS; i++) {
+        char edge[32];
+        snprintf(edge, sizeof edge, "  n%d -> n%d;\n", i - 1, i);
+        ck_assert_msg(strstr(text, edge) != NULL, "no edge %s", edge);
+    }
+    free(text);
+}
+END_TEST
+
+static Suite *report_suite(void)
+{
+    Suite *s = suite_create("report");
+    TCase *tc = tcase_create("report");
+    tcase_add_test(tc, json_lenet);
+    tcase_add_test(tc, json_exact_integers);
+    tcase_add_loop_test(tc, thousands, 0, (int)(sizeof thousands_cases / sizeof thousands_cases[0]));
+    tcase_add_test(tc, text_lenet);
+    tcase_add_test(tc, text_wide_cells);
+    tcase_add_loop_test(tc, text_header, 0, (int)(sizeof header_cases / sizeof header_cases[0]));
+    tcase_add_test(tc, dot_lenet);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+UNIT_MAIN(report_suite)
