@@ -1,0 +1,178 @@
+/* Internal file helpers of libcnnrt (see rtio.h). Every reader and writer of
+ * the runtime goes through these, so directory, size and rename handling is
+ * written once. */
+#include "runtime/rtio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int rt_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+bool rt_mul_i64(int64_t a, int64_t b, int64_t *out)
+{
+    if (a < 0 || b < 0)
+        return false;
+    if (a != 0 && b > INT64_MAX / a)
+        return false;
+    *out = a * b;
+    return true;
+}
+
+bool rt_mul_size(size_t a, size_t b, size_t *out)
+{
+    if (a != 0 && b > SIZE_MAX / a)
+        return false;
+    *out = a * b;
+    return true;
+}
+
+bool rt_host_little(void)
+{
+    const uint16_t one = 1;
+    unsigned char b;
+    memcpy(&b, &one, 1);
+    return b == 1;
+}
+
+int rt_read_file(const char *path, unsigned char **data, size_t *len, char *err, size_t errlen)
+{
+    *data = NULL;
+    *len = 0;
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return rt_fail(err, errlen, "cannot open '%s': %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return rt_fail(err, errlen, "cannot read '%s': %s", path, strerror(e));
+    }
+    if (S_ISDIR(st.st_mode)) {
+        close(fd);
+        return rt_fail(err, errlen, "'%s' is a directory, not a file", path);
+    }
+    /* Grow as we go: a pipe or /proc file has no meaningful st_size. */
+    size_t cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 4096;
+    size_t n = 0;
+    unsigned char *buf = malloc(cap);
+    if (!buf) {
+        close(fd);
+        return rt_fail(err, errlen, "'%s': out of memory reading %zu bytes", path, cap);
+    }
+    for (;;) {
+        if (n + 1 >= cap) {
+            size_t ncap;
+            if (!rt_mul_size(cap, 2, &ncap)) {
+                free(buf);
+                close(fd);
+                return rt_fail(err, errlen, "'%s' is too large", path);
+            }
+            unsigned char *nb = realloc(buf, ncap);
+            if (!nb) {
+                free(buf);
+                close(fd);
+                return rt_fail(err, errlen, "'%s': out of memory reading it", path);
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        ssize_t r = read(fd, buf + n, cap - 1 - n);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            int e = errno;
+            free(buf);
+            close(fd);
+            return rt_fail(err, errlen, "cannot read '%s': %s", path, strerror(e));
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    buf[n] = '\0';
+    *data = buf;
+    *len = n;
+    return 0;
+}
+
+int rt_out_open(RtOut *out, const char *path, char *err, size_t errlen)
+{
+    out->f = NULL;
+    out->path = path;
+    size_t n = strlen(path);
+    out->tmp = malloc(n + 16);
+    if (!out->tmp)
+        return rt_fail(err, errlen, "cannot write '%s': out of memory", path);
+    snprintf(out->tmp, n + 16, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(out->tmp);
+    if (fd < 0) {
+        int e = errno;
+        free(out->tmp);
+        out->tmp = NULL;
+        return rt_fail(err, errlen, "cannot write '%s': %s", path, strerror(e));
+    }
+    /* mkstemp makes the file 0600; the output should look like any other new
+     * file, 0666 less the umask. */
+    mode_t mask = umask(0);
+    umask(mask);
+    (void)fchmod(fd, 0666 & ~mask);
+    out->f = fdopen(fd, "wb");
+    if (!out->f) {
+        int e = errno;
+        close(fd);
+        unlink(out->tmp);
+        free(out->tmp);
+        out->tmp = NULL;
+        return rt_fail(err, errlen, "cannot write '%s': %s", path, strerror(e));
+    }
+    return 0;
+}
+
+void rt_out_abort(RtOut *out)
+{
+    if (out->f)
+        fclose(out->f);
+    if (out->tmp) {
+        unlink(out->tmp);
+        free(out->tmp);
+    }
+    out->f = NULL;
+    out->tmp = NULL;
+}
+
+int rt_out_commit(RtOut *out, char *err, size_t errlen)
+{
+    bool bad = ferror(out->f) != 0;
+    int e = errno;
+    if (fclose(out->f) != 0 && !bad) {
+        bad = true;
+        e = errno;
+    }
+    out->f = NULL;
+    if (!bad && rename(out->tmp, out->path) != 0) {
+        bad = true;
+        e = errno;
+    }
+    if (bad) {
+        rt_out_abort(out);
+        return rt_fail(err, errlen, "cannot write '%s': %s", out->path, strerror(e ? e : EIO));
+    }
+    free(out->tmp);
+    out->tmp = NULL;
+    return 0;
+}

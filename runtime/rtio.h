@@ -1,0 +1,42 @@
+/* Internal file helpers of libcnnrt: whole-file reads that refuse directories,
+ * formatted error messages into a caller's buffer, overflow-checked sizes, and
+ * outputs written through a temporary file renamed on success (SPEC section 7:
+ * an error leaves no partial output behind). Not part of the public API. */
+#ifndef CNNC_RUNTIME_RTIO_H
+#define CNNC_RUNTIME_RTIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Formats a message into err (errlen bytes, may be 0); returns -1 so callers
+ * can write `return rt_fail(...)`. */
+int rt_fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* a * b and a + b for non-negative sizes; false on overflow (or negatives). */
+bool rt_mul_i64(int64_t a, int64_t b, int64_t *out);
+bool rt_mul_size(size_t a, size_t b, size_t *out);
+
+/* Reads a regular file whole into a malloc'd buffer (NUL-terminated, not
+ * counted in *len). Refuses directories with a message naming the path. */
+int rt_read_file(const char *path, unsigned char **data, size_t *len, char *err, size_t errlen);
+
+/* A file being written: a temporary beside the target, renamed over it by
+ * rt_out_commit, removed by rt_out_abort. */
+typedef struct RtOut {
+    FILE *f;
+    char *tmp;
+    const char *path;
+} RtOut;
+
+int rt_out_open(RtOut *out, const char *path, char *err, size_t errlen);
+/* Flushes, closes and renames; on any failure removes the temporary. */
+int rt_out_commit(RtOut *out, char *err, size_t errlen);
+void rt_out_abort(RtOut *out);
+
+/* True on a little-endian host. */
+bool rt_host_little(void);
+
+#endif
