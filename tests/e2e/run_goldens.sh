@@ -1,0 +1,276 @@
+#!/bin/bash
+# End-to-end goldens: compiles whole networks with cnnc, runs the programs and
+# compares their outputs with what PyTorch computed (scripts/make_goldens.py,
+# scripts/make_filter_images.py, scripts/train_digits.py wrote the data).
+#
+#   tests/e2e/run_goldens.sh CNNC_BINARY DATA_DIR        (DATA_DIR is tests/data)
+#
+# For each DATA_DIR/<net>/ and DATA_DIR/random/<net>/ whose network is found
+# (examples/<net>.cnn or DATA_DIR/random/<net>.cnn):
+# - with <net>.safetensors: builds the program with embedded weights and
+#   with weights read at run time (--weights), at -O0 and -O2, and runs
+#   in1.npy and in7.npy (batch 1 and 7) with --output; any further
+#   <net>.<dtype>.safetensors (F16, BF16, F64 copies) are run at -O2 both ways;
+# - with a file synth_weights (VGG-16, AlexNet: too big to commit): makes the
+#   weights with scripts/synth_weights.py, then checks -O2, batch 1, weights
+#   read at run time (the naive code may take a minute for VGG-16);
+# - with only inline weights (edge, emboss): -O0 and -O2 on the ascent photo
+#   (examples/images/ascent.pgm): --output .npy, --output .pgm, and a batch
+#   of the photo twice;
+# - digits (examples/digits/): the whole data set (all.npy) must be classified
+#   with PyTorch's accuracy (torch_accuracy.json), and each digit-<label>-<i>.pgm
+#   as <label> (--json), embedded and run-time weights, at -O0 and -O2.
+# Every comparison uses the one tolerance of tests/tolerance.h:
+#   max|out - ref| <= 1e-4 x max(1, max|ref|)   (tests/e2e/check_output.py).
+#
+# Prints one line per check and a summary; exits 1 if any check failed,
+# 2 on a usage error. Environment: PYTHON (a python3 with numpy; default
+# /usr/bin/python3, else python3), E2E_ONLY (a regex: run only networks whose
+# name matches), E2E_BIG=0 (skip VGG-16 and AlexNet), E2E_KEEP=1 (keep the
+# scratch directory).
+
+set -u
+
+if [ $# -ne 2 ]; then
+    echo "usage: $0 CNNC_BINARY DATA_DIR" >&2
+    exit 2
+fi
+CNNC=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+DATA=$(cd "$2" && pwd)
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$DATA/../.." && pwd)
+EXAMPLES=$ROOT/examples
+CHECK=$HERE/check_output.py
+SYNTH=$ROOT/scripts/synth_weights.py
+ONLY=${E2E_ONLY:-.}
+BIG=${E2E_BIG:-1}
+
+if [ ! -x "$CNNC" ]; then
+    echo "$0: $1: no such executable" >&2
+    exit 2
+fi
+PY=${PYTHON:-}
+if [ -z "$PY" ]; then
+    for p in /usr/bin/python3 python3; do
+        if "$p" -c 'import numpy' 2>/dev/null; then PY=$p; break; fi
+    done
+fi
+if [ -z "$PY" ]; then
+    echo "$0: needs a python3 with numpy (set PYTHON)" >&2
+    exit 2
+fi
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/cnnc-e2e.XXXXXX")
+if [ "${E2E_KEEP:-0}" = 1 ]; then
+    echo "scratch directory: $WORK"
+else
+    trap 'rm -rf "$WORK"' EXIT
+fi
+
+PASS=0
+FAIL=0
+FAILED=()
+pass() { PASS=$((PASS + 1)); echo "PASS $1${2:+: $2}"; }
+fail() { FAIL=$((FAIL + 1)); FAILED+=("$1"); echo "FAIL $1${2:+: $2}"; }
+
+# The first line of a command's error output, for a FAIL line.
+first_error() { grep -m1 -v '^\s*$' "$1" | cut -c1-200; }
+
+# runq CMD...: runs CMD under a time limit; its status is left in RC.
+runq() {
+    timeout 900 "$@"
+    RC=$?
+    return $RC
+}
+
+# compile TAG PROG ARGS...: cnnc ARGS -o PROG; records a failure under TAG.
+compile() {
+    local tag=$1 prog=$2
+    shift 2
+    rm -f "$prog"
+    timeout 900 "$CNNC" "$@" -o "$prog" >"$WORK/cc.out" 2>"$WORK/cc.err"
+    local rc=$?
+    if [ $rc -ne 0 ]; then
+        fail "$tag compile" "cnnc $* exited $rc: $(first_error "$WORK/cc.err")"
+        return 1
+    fi
+    if [ ! -x "$prog" ]; then
+        fail "$tag compile" "cnnc $* made no executable $prog"
+        return 1
+    fi
+    return 0
+}
+
+# run_check TAG REF PROG ARGS...: PROG ARGS --output out.npy, compared with REF.
+run_check() {
+    local tag=$1 ref=$2 prog=$3 out=$WORK/out.npy detail
+    shift 3
+    rm -f "$out"
+    timeout 900 "$prog" "$@" --output "$out" >"$WORK/run.out" 2>"$WORK/run.err"
+    local rc=$?
+    if [ $rc -ne 0 ]; then
+        fail "$tag" "$(basename "$prog") exited $rc: $(first_error "$WORK/run.err")"
+        return
+    fi
+    if detail=$("$PY" "$CHECK" close "$out" "$ref" 2>&1); then
+        pass "$tag" "$detail"
+    else
+        fail "$tag" "$detail"
+    fi
+}
+
+# batches TAG DIR PROG ARGS...: batch 1 and, when there is one, batch 7.
+batches() {
+    local tag=$1 dir=$2 prog=$3 n
+    shift 3
+    for n in 1 7; do
+        [ -f "$dir/in$n.npy" ] || continue
+        run_check "$tag batch$n" "$dir/out$n.npy" "$prog" "$@" "$dir/in$n.npy"
+    done
+}
+
+# A network whose weights are in DIR/NET.safetensors (and maybe other dtypes).
+check_weights_file() {
+    local name=$1 cnn=$2 dir=$3 st=$dir/$1.safetensors opt prog f dt
+    for opt in -O0 -O2; do
+        prog=$WORK/$name-embedded$opt
+        if compile "$name $opt embedded" "$prog" "$cnn" --weights "$st" "$opt"; then
+            batches "$name $opt embedded" "$dir" "$prog"
+        fi
+        prog=$WORK/$name-runtime$opt
+        if compile "$name $opt runtime" "$prog" "$cnn" "$opt"; then
+            batches "$name $opt runtime" "$dir" "$prog" --weights "$st"
+        fi
+    done
+    for f in "$dir/$name".*.safetensors; do
+        [ -f "$f" ] || continue
+        dt=${f%.safetensors}
+        dt=${dt##*.}
+        prog=$WORK/$name-runtime-O2
+        if [ -x "$prog" ]; then
+            batches "$name -O2 runtime $dt" "$dir" "$prog" --weights "$f"
+        fi
+        prog=$WORK/$name-$dt-O2
+        if compile "$name -O2 embedded $dt" "$prog" "$cnn" --weights "$f" -O2; then
+            batches "$name -O2 embedded $dt" "$dir" "$prog"
+        fi
+    done
+}
+
+# VGG-16, AlexNet: weights made at test time, -O2, batch 1, read at run time.
+check_synth() {
+    local name=$1 cnn=$2 dir=$3 st=$WORK/$1.safetensors seed prog=$WORK/$1-O2
+    if [ "$BIG" = 0 ]; then
+        echo "SKIP $name (E2E_BIG=0)"
+        return
+    fi
+    seed=$(grep -v '^#' "$dir/synth_weights" | head -1)
+    if ! "$PY" "$SYNTH" "$cnn" "$st" --seed "$seed" 2>"$WORK/synth.err"; then
+        fail "$name synth_weights" "$(first_error "$WORK/synth.err")"
+        return
+    fi
+    if compile "$name -O2 runtime" "$prog" "$cnn" -O2; then
+        run_check "$name -O2 runtime batch1" "$dir/out1.npy" "$prog" --weights "$st" "$dir/in1.npy"
+    fi
+    rm -f "$st"
+}
+
+# edge, emboss: inline weights, checked on the ascent photo.
+check_image() {
+    local name=$1 cnn=$2 dir=$3 img=$EXAMPLES/images/ascent.pgm opt prog detail
+    for opt in -O0 -O2; do
+        prog=$WORK/$name$opt
+        compile "$name $opt" "$prog" "$cnn" "$opt" || continue
+        run_check "$name $opt ascent.pgm -> npy" "$dir/ascent_$name.npy" "$prog" "$img"
+        rm -f "$WORK/out.pgm"
+        if ! runq "$prog" --output "$WORK/out.pgm" "$img" >"$WORK/run.out" 2>"$WORK/run.err"; then
+            fail "$name $opt ascent.pgm -> pgm" "exited $RC: $(first_error "$WORK/run.err")"
+        elif detail=$("$PY" "$CHECK" pgm "$WORK/out.pgm" "$dir/ascent_$name.pgm" 2>&1); then
+            pass "$name $opt ascent.pgm -> pgm" "$detail"
+        else
+            fail "$name $opt ascent.pgm -> pgm" "$detail"
+        fi
+        # Two inputs make a batch: (2, 1, 512, 512), each the photo's output.
+        rm -f "$WORK/out.npy"
+        if ! runq "$prog" --output "$WORK/out.npy" "$img" "$img" >"$WORK/run.out" 2>"$WORK/run.err"; then
+            fail "$name $opt batch2 of pgm" "exited $RC: $(first_error "$WORK/run.err")"
+        else
+            "$PY" -c 'import numpy as np, sys; r = np.load(sys.argv[1]); np.save(sys.argv[2], np.concatenate([r, r]))' \
+                "$dir/ascent_$name.npy" "$WORK/ref2.npy"
+            if detail=$("$PY" "$CHECK" close "$WORK/out.npy" "$WORK/ref2.npy" 2>&1); then
+                pass "$name $opt batch2 of pgm" "$detail"
+            else
+                fail "$name $opt batch2 of pgm" "$detail"
+            fi
+        fi
+    done
+}
+
+# digits: accuracy over the whole set, and the sample PGMs by name.
+check_digits() {
+    local dir=$1 ex=$EXAMPLES/digits st=$EXAMPLES/digits/digits.safetensors opt mode prog detail
+    local -a at_compile at_run
+    for opt in -O0 -O2; do
+        for mode in embedded runtime; do
+            prog=$WORK/digits-$mode$opt
+            at_compile=() at_run=()
+            if [ $mode = embedded ]; then at_compile=(--weights "$st"); else at_run=(--weights "$st"); fi
+            compile "digits $opt $mode" "$prog" "$ex/digits.cnn" "${at_compile[@]}" "$opt" || continue
+            rm -f "$WORK/out.npy"
+            if ! runq "$prog" "${at_run[@]}" --output "$WORK/out.npy" "$dir/all.npy" >"$WORK/run.out" 2>"$WORK/run.err"; then
+                fail "digits $opt $mode accuracy" "exited $RC: $(first_error "$WORK/run.err")"
+            elif detail=$("$PY" "$CHECK" accuracy "$WORK/out.npy" "$dir/labels.npy" "$dir/torch_accuracy.json" 2>&1); then
+                pass "digits $opt $mode accuracy" "$detail"
+            else
+                fail "digits $opt $mode accuracy" "$detail"
+            fi
+            if ! runq "$prog" "${at_run[@]}" --json --labels "$ex/labels.txt" "$ex"/digit-*.pgm >"$WORK/run.json" 2>"$WORK/run.err"; then
+                fail "digits $opt $mode pgm samples" "exited $RC: $(first_error "$WORK/run.err")"
+            elif detail=$("$PY" "$CHECK" top1 "$WORK/run.json" "$dir/torch_accuracy.json" 2>&1); then
+                pass "digits $opt $mode pgm samples" "$detail"
+            else
+                fail "digits $opt $mode pgm samples" "$detail"
+            fi
+        done
+    done
+}
+
+for dir in "$DATA"/*/ "$DATA"/random/*/; do
+    dir=${dir%/}
+    [ -d "$dir" ] || continue
+    name=$(basename "$dir")
+    [ "$name" = random ] && continue
+    echo "$name" | grep -Eq -- "$ONLY" || continue
+    if [ "$name" = digits ]; then
+        check_digits "$dir"
+        continue
+    fi
+    if [ -f "$dir/../$name.cnn" ]; then
+        cnn=$(cd "$dir/.." && pwd)/$name.cnn
+    elif [ -f "$EXAMPLES/$name.cnn" ]; then
+        cnn=$EXAMPLES/$name.cnn
+    else
+        echo "SKIP $name (no $name.cnn in examples/ or beside $dir)"
+        continue
+    fi
+    if [ -f "$dir/$name.safetensors" ]; then
+        check_weights_file "$name" "$cnn" "$dir"
+    elif [ -f "$dir/synth_weights" ]; then
+        check_synth "$name" "$cnn" "$dir"
+    elif [ -f "$dir/ascent_$name.npy" ]; then
+        check_image "$name" "$cnn" "$dir"
+    elif [ -f "$dir/in1.npy" ]; then   # inline weights only
+        for opt in -O0 -O2; do
+            compile "$name $opt" "$WORK/$name$opt" "$cnn" "$opt" && batches "$name $opt" "$dir" "$WORK/$name$opt"
+        done
+    else
+        echo "SKIP $name (no goldens in $dir)"
+    fi
+done
+
+echo "e2e goldens: $PASS passed, $FAIL failed"
+if [ "$FAIL" -gt 0 ]; then
+    printf '  failed: %s\n' "${FAILED[@]}"
+    exit 1
+fi
+exit 0
