@@ -18,6 +18,7 @@ extern char **environ;
 #include "frontend/frontend.h"
 #include "ir/params.h"
 #include "ir/report.h"
+#include "runtime/safetensors.h"
 
 typedef enum { EMIT_EXE, EMIT_OBJ, EMIT_ASM, EMIT_LLVM, EMIT_BC, EMIT_DOT } Emit;
 typedef enum { ACT_COMPILE, ACT_CHECK, ACT_REPORT_TEXT, ACT_REPORT_JSON, ACT_DUMP_IR } Action;
@@ -217,6 +218,14 @@ static char *read_source(const char *path, size_t *len, FILE *err)
     return buf;
 }
 
+/* umask has no read-only query; set and restore it. */
+static mode_t current_umask(void)
+{
+    mode_t mask = umask(0);
+    umask(mask);
+    return mask;
+}
+
 typedef void (*Writer)(const IrGraph *g, FILE *out);
 
 /* Writes size bytes to path through a temporary file beside it and a rename. */
@@ -251,10 +260,7 @@ static int write_file_atomic(const char *path, const void *data, size_t size, FI
         rc = 1;
     if (rc == 0) {
         /* Keep the permissions a new file would get, not mkstemp's 0600. */
-        mode_t mask = umask(0);
-        umask(mask);
-        chmod(tmp, 0666 & ~mask);
-        if (rename(tmp, path) != 0)
+        if (chmod(tmp, 0666 & ~current_umask()) != 0 || rename(tmp, path) != 0)
             rc = 1;
     }
     if (rc != 0) {
@@ -355,12 +361,14 @@ static int link_executable(const char *path, const CgOutput *obj, FILE *err)
         } else {
             close(tfd);
             const char *cc = getenv("CC");
-            char *argv[] = {(char *)(cc && *cc ? cc : "cc"), "-o", tmp, objpath, runtime,
-                            "-lcjson", "-lm", "-lpthread", NULL};
+            char *argv[] = {(char *)(cc && *cc ? cc : CNNC_LINK_CC), "-o", tmp, objpath, runtime,
+                            "-lcjson", "-lm", "-lpthread", CNNC_LINK_EXTRA, NULL};
+            if (!*CNNC_LINK_EXTRA)
+                argv[8] = NULL;
             if (!run_command(argv, err)) {
                 fprintf(err, "cnnc: error: linking '%s' with the C compiler '%s' failed\n", path, argv[0]);
                 rc = 1;
-            } else if (rename(tmp, path) != 0) {
+            } else if (chmod(tmp, 0777 & ~current_umask()) != 0 || rename(tmp, path) != 0) {
                 fprintf(err, "cnnc: error: cannot write '%s': %s\n", path, strerror(errno));
                 rc = 1;
             }
@@ -404,6 +412,48 @@ static char *header_path(const char *obj_path, const char *name)
     return path;
 }
 
+static void weights_diag(void *ctx, int severity, const char *text)
+{
+    fprintf((FILE *)ctx, "cnnc: %s: %s\n", severity == CNNRT_ERROR ? "error" : "warning", text);
+}
+
+/* Reads the safetensors file at path with the runtime's reader, so the
+ * compiler and the programs it builds check weights by the same rules. Fills
+ * weights[i] for every parameter not written inline; *storage holds them.
+ * Returns the number of errors (all reported). */
+static int bind_weights(const char *path, const IrParam *params, size_t nparams,
+                        const float **weights, float **storage, FILE *err)
+{
+    char msg[512];
+    CnnrtSt *st = cnnrt_st_open(path, msg, sizeof msg);
+    if (!st) {
+        fprintf(err, "cnnc: error: %s\n", msg);
+        return 1;
+    }
+    CnnrtParam *rp = calloc(nparams ? nparams : 1, sizeof *rp);
+    if (!rp) {
+        cnnrt_st_close(st);
+        fprintf(err, "cnnc: error: out of memory\n");
+        return 1;
+    }
+    for (size_t i = 0; i < nparams; i++) {
+        rp[i].name = params[i].name;
+        rp[i].rank = params[i].rank;
+        memcpy(rp[i].shape, params[i].shape, sizeof rp[i].shape);
+        rp[i].count = params[i].count;
+        rp[i].embedded = params[i].inline_data;
+        rp[i].fixed = params[i].inline_data != NULL;
+    }
+    int bad = nparams > INT32_MAX ? 1
+                                  : cnnrt_st_bind(st, rp, (int32_t)nparams, weights, storage,
+                                                  weights_diag, err);
+    if (bad < 0)
+        bad = 1;
+    free(rp);
+    cnnrt_st_close(st);
+    return bad;
+}
+
 static int compile(const Options *o, IrGraph *g, IrArena *arena, FILE *err)
 {
     static const char *const suffixes[] = {[EMIT_EXE] = "", [EMIT_OBJ] = ".o", [EMIT_ASM] = ".s",
@@ -419,9 +469,12 @@ static int compile(const Options *o, IrGraph *g, IrArena *arena, FILE *err)
         weights[i] = params[i].inline_data;
         missing += weights[i] == NULL;
     }
+    float *storage = NULL;
     if (o->weights) {
-        fprintf(err, "cnnc: error: --weights is not supported by this build yet\n");
-        return 2;
+        int bad = bind_weights(o->weights, params, nparams, weights, &storage, err);
+        if (bad != 0)
+            return 1;
+        missing = 0;
     }
     if (missing && o->emit != EMIT_EXE) {
         size_t first = 0;
@@ -473,6 +526,7 @@ static int compile(const Options *o, IrGraph *g, IrArena *arena, FILE *err)
         }
     }
     cg_output_free(&result);
+    free(storage);
     free(path);
     return rc;
 }

@@ -260,7 +260,9 @@ CnnrtSt *cnnrt_st_open(const char *path, char *err, size_t errlen)
         return NULL;
     }
     st->fd = -1;
-    int fd = open(path, O_RDONLY);
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer; it is then
+     * refused below like every file that cannot be mapped. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK);
     if (fd < 0) {
         rt_fail(err, errlen, "cannot open weights '%s': %s", path, strerror(errno));
         cnnrt_st_close(st);
@@ -272,7 +274,7 @@ CnnrtSt *cnnrt_st_open(const char *path, char *err, size_t errlen)
         if (ok && S_ISDIR(sb.st_mode))
             rt_fail(err, errlen, "%s: is a directory, not a safetensors file", path);
         else
-            rt_fail(err, errlen, "%s: not a regular file", path);
+            rt_fail(err, errlen, "%s: not a regular file (a pipe or a device), not a safetensors file", path);
         close(fd);
         cnnrt_st_close(st);
         return NULL;

@@ -6,9 +6,9 @@ packages=(
   flex bison                         # the .cnn scanner and parser
   llvm-19-dev libzstd-dev zlib1g-dev # code generation (LLVM's CMake package needs zstd, zlib)
   check                              # unit tests
-  libcjson-dev                       # JSON parsing in tests
+  libcjson-dev                       # safetensors headers, JSON reports in tests
   clang libclang-rt-14-dev           # the ASan+UBSan build
-  python3                            # golden-report comparisons (standard library only)
+  python3 python3-numpy              # golden comparisons (tests/golden, tests/e2e)
 )
 if [ "$(id -u)" -ne 0 ]; then
   echo "setup.sh: run as root (it calls apt-get)" >&2

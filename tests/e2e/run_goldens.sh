@@ -13,7 +13,8 @@
 #   <net>.<dtype>.safetensors (F16, BF16, F64 copies) are run at -O2 both ways;
 # - with a file synth_weights (VGG-16, AlexNet: too big to commit): makes the
 #   weights with scripts/synth_weights.py, then checks -O2, batch 1, weights
-#   read at run time (the naive code may take a minute for VGG-16);
+#   read at run time and embedded (the naive code may take a minute for
+#   VGG-16);
 # - with only inline weights (edge, emboss): -O0 and -O2 on the ascent photo
 #   (examples/images/ascent.pgm): --output .npy, --output .pgm, and a batch
 #   of the photo twice;
@@ -172,7 +173,14 @@ check_synth() {
     if compile "$name -O2 runtime" "$prog" "$cnn" -O2; then
         run_check "$name -O2 runtime batch1" "$dir/out1.npy" "$prog" --weights "$st" "$dir/in1.npy"
     fi
-    rm -f "$st"
+    rm -f "$prog"
+    # Embedding hundreds of MB must stay a matter of seconds (raw blobs).
+    local t0=$SECONDS
+    if compile "$name -O2 embedded" "$prog" "$cnn" -O2 --weights "$st"; then
+        echo "  compiled $name with embedded weights in $((SECONDS - t0)) s"
+        run_check "$name -O2 embedded batch1" "$dir/out1.npy" "$prog" "$dir/in1.npy"
+    fi
+    rm -f "$st" "$prog"
 }
 
 # edge, emboss: inline weights, checked on the ascent photo.
