@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_frontend)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_frontend fuzz_safetensors fuzz_npy fuzz_image)
 
 cmake -S . -B build-fuzz -DCNNC_FUZZ=ON -DCMAKE_C_COMPILER=clang -DBUILD_TESTING=OFF >/dev/null
 cmake --build build-fuzz -j"$(nproc)" --target "${targets[@]}"
@@ -18,9 +18,20 @@ for t in "${targets[@]}"; do
   mkdir -p "$corpus"
   case $t in
     fuzz_frontend) cp -n examples/*.cnn examples/*/*.cnn tests/diff/corners/*.cnn tests/cli/bad/*.cnn "$corpus"/ 2>/dev/null || true ;;
+    fuzz_safetensors)
+      cp -n tests/data/*/*.safetensors examples/digits/*.safetensors "$corpus"/ 2>/dev/null || true
+      python3 tests/runtime/fixtures.py make "$corpus" >/dev/null
+      find "$corpus" -type f ! -name '*.safetensors' -delete ;;
+    fuzz_npy)
+      mkdir -p build-fuzz/fixtures && python3 tests/runtime/fixtures.py make build-fuzz/fixtures >/dev/null
+      cp -n build-fuzz/fixtures/*.npy tests/data/lenet/in1.npy tests/data/random/r0*/in1.npy "$corpus"/ 2>/dev/null || true
+      i=0; for f in tests/data/random/r0*/in1.npy; do i=$((i + 1)); cp "$f" "$corpus/r$i.npy"; done ;;
+    fuzz_image)
+      mkdir -p build-fuzz/fixtures && python3 tests/runtime/fixtures.py make build-fuzz/fixtures >/dev/null
+      cp -n build-fuzz/fixtures/*.p?m examples/digits/*.pgm "$corpus"/ 2>/dev/null || true ;;
   esac
   echo "== $t for ${seconds}s"
-  ASAN_OPTIONS=detect_leaks=1 ./build-fuzz/tests/fuzz/"$t" -max_total_time="$seconds" -timeout=10 \
+  ASAN_OPTIONS=detect_leaks=1 ./build-fuzz/tests/fuzz/"$t" -max_total_time="$seconds" -timeout=10 -print_final_stats=1 \
     -rss_limit_mb=2048 -max_len=65536 -artifact_prefix=build-fuzz/findings/"$t"- "$corpus" 2>&1 |
-    grep -E "^#[0-9]+ +(DONE|INITED)|ERROR|SUMMARY|Done" || true
+    grep -E "^#[0-9]+[[:space:]]+(DONE|INITED)|ERROR|SUMMARY|Done|stat::" || true
 done

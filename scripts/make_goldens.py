@@ -25,7 +25,7 @@ networks; .npy inputs bypass the input layer's mean/std (SPEC section 8).
 
 Too big to commit: VGG-16 (553 MB of weights) and AlexNet (244 MB) get no
 weights file but a file `synth_weights` saying how to make it at test time
-(scripts/synth_weights.py NET.cnn OUT --seed NAME), and batch 1 only.
+(scripts/synth_weights.py NET.cnn OUT --seed NAME).
 Skipped: disaster.cnn (64 GB of weights); edge.cnn and emboss.cnn, whose
 512x512 goldens are the ascent photo's (scripts/make_filter_images.py).
 slides gets three more copies of its weights, slides.{f16,bf16,f64}.safetensors,
@@ -272,9 +272,8 @@ def examples():
             params = {k: (np.round(v * 256) / 256).astype(np.float32) for k, v in params.items()}
         w, h, d = net["input"]
         rng = np.random.default_rng(sum(map(ord, name)))
-        inputs = {"1": rng.random((1, d, h, w), dtype=np.float32)}
-        if not big:
-            inputs["7"] = rng.random((7, d, h, w), dtype=np.float32)
+        inputs = {"1": rng.random((1, d, h, w), dtype=np.float32),
+                  "7": rng.random((7, d, h, w), dtype=np.float32)}
         make(net, os.path.join(DATA, name), params, inputs, write_weights=not big,
              naive=not big, seed=name, extra_dtypes=(name == "slides"))
 
