@@ -18,6 +18,7 @@ extern char **environ;
 #include "frontend/frontend.h"
 #include "ir/params.h"
 #include "ir/report.h"
+#include "runtime/rtio.h"
 #include "runtime/safetensors.h"
 
 typedef enum { EMIT_EXE, EMIT_OBJ, EMIT_ASM, EMIT_LLVM, EMIT_BC, EMIT_DOT } Emit;
@@ -242,6 +243,7 @@ static int write_file_atomic(const char *path, const void *data, size_t size, FI
         free(tmp);
         return 1;
     }
+    int slot = rt_tmp_track(tmp);
     const char *p = data;
     size_t left = size;
     int rc = 0;
@@ -267,6 +269,7 @@ static int write_file_atomic(const char *path, const void *data, size_t size, FI
         fprintf(err, "cnnc: error: cannot write '%s': %s\n", path, strerror(errno));
         unlink(tmp);
     }
+    rt_tmp_untrack(slot);
     free(tmp);
     return rc;
 }
@@ -344,6 +347,7 @@ static int link_executable(const char *path, const CgOutput *obj, FILE *err)
         return 1;
     }
     close(fd);
+    int objslot = rt_tmp_track(objpath), tmpslot = -1;
     int rc = write_file_atomic(objpath, obj->data, obj->size, err);
     char *runtime = find_runtime();
     size_t n = strlen(path);
@@ -355,6 +359,7 @@ static int link_executable(const char *path, const CgOutput *obj, FILE *err)
     if (rc == 0 && tmp) {
         snprintf(tmp, n + 16, "%s.tmp.XXXXXX", path);
         int tfd = mkstemp(tmp);
+        tmpslot = tfd < 0 ? -1 : rt_tmp_track(tmp);
         if (tfd < 0) {
             fprintf(err, "cnnc: error: cannot write '%s': %s\n", path, strerror(errno));
             rc = 1;
@@ -377,6 +382,8 @@ static int link_executable(const char *path, const CgOutput *obj, FILE *err)
         }
     }
     unlink(objpath);
+    rt_tmp_untrack(objslot);
+    rt_tmp_untrack(tmpslot);
     free(tmp);
     free(runtime);
     return rc;
@@ -487,16 +494,20 @@ static int compile(const Options *o, IrGraph *g, IrArena *arena, FILE *err)
         return 1;
     }
     /* SPEC section 8: refuse what cannot fit this machine's memory, by name. */
+    /* A run holds the weights, the workspace and one image's input and
+     * output (the caller's buffers, but memory all the same). */
     size_t workspace = cg_workspace_size(g, 1);
-    int64_t need;
+    int64_t need, in_elems = ir_shape_elems(g->nodes[0].out), out_elems = ir_shape_elems(g->nodes[g->count - 1].out);
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-    if (workspace > INT64_MAX || __builtin_add_overflow(g->weights_bytes, (int64_t)workspace, &need))
+    if (workspace > INT64_MAX || __builtin_add_overflow(g->weights_bytes, (int64_t)workspace, &need) ||
+        in_elems > INT64_MAX / 8 || out_elems > INT64_MAX / 8 ||
+        __builtin_add_overflow(need, 4 * (in_elems + out_elems), &need))
         need = INT64_MAX;
     if (pages > 0 && page > 0 && need / page > pages) {
         char a[32], b[32], c[32];
         fprintf(err,
                 "cnnc: error: %s: network '%s' needs %s bytes (%s bytes of weights plus one "
-                "image's workspace), more than this machine's %s bytes of memory\n",
+                "image's input, output and workspace), more than this machine's %s bytes of memory\n",
                 o->input, g->name, ir_fmt_thousands(need, a), ir_fmt_thousands(g->weights_bytes, b),
                 ir_fmt_thousands((int64_t)pages * page, c));
         return 1;
@@ -516,11 +527,15 @@ static int compile(const Options *o, IrGraph *g, IrArena *arena, FILE *err)
         else
             rc = write_file_atomic(path, result.data, result.size, err);
         if (rc == 0 && o->emit == EMIT_OBJ) {
+            /* An object without its header is half an output, after an
+             * error or a signal alike. */
+            int objslot = rt_tmp_track(path);
             char *hpath = header_path(path, g->name);
             char *text = cg_header_text(g);
             rc = write_file_atomic(hpath, text, strlen(text), err);
             if (rc != 0)
-                unlink(path); /* an object without its header is half an output */
+                unlink(path);
+            rt_tmp_untrack(objslot);
             free(text);
             free(hpath);
         }

@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,10 +112,61 @@ int rt_read_file(const char *path, unsigned char **data, size_t *len, char *err,
     return 0;
 }
 
+/* Paths are copied into static slots: the handler may only call
+ * async-signal-safe functions, so it reads plain arrays and unlinks. */
+static char tmp_paths[RT_TMP_SLOTS][PATH_MAX];
+static volatile sig_atomic_t tmp_used[RT_TMP_SLOTS];
+static const int fatal_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGXFSZ};
+
+static void remove_tmp_and_die(int sig)
+{
+    for (int i = 0; i < RT_TMP_SLOTS; i++) {
+        if (tmp_used[i])
+            unlink(tmp_paths[i]);
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+int rt_tmp_track(const char *path)
+{
+    static bool installed;
+    if (!installed) {
+        installed = true;
+        for (size_t i = 0; i < sizeof fatal_signals / sizeof fatal_signals[0]; i++) {
+            struct sigaction sa, old;
+            memset(&sa, 0, sizeof sa);
+            sa.sa_handler = remove_tmp_and_die;
+            sigemptyset(&sa.sa_mask);
+            /* A signal the caller ignores (nohup, trap '') stays ignored. */
+            if (sigaction(fatal_signals[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+                sigaction(fatal_signals[i], &sa, NULL);
+        }
+    }
+    size_t n = strlen(path);
+    if (n >= PATH_MAX)
+        return -1;
+    for (int i = 0; i < RT_TMP_SLOTS; i++) {
+        if (!tmp_used[i]) {
+            memcpy(tmp_paths[i], path, n + 1);
+            tmp_used[i] = 1;
+            return i;
+        }
+    }
+    return -1;
+}
+
+void rt_tmp_untrack(int slot)
+{
+    if (slot >= 0 && slot < RT_TMP_SLOTS)
+        tmp_used[slot] = 0;
+}
+
 int rt_out_open(RtOut *out, const char *path, char *err, size_t errlen)
 {
     out->f = NULL;
     out->path = path;
+    out->slot = -1;
     size_t n = strlen(path);
     out->tmp = malloc(n + 16);
     if (!out->tmp)
@@ -126,6 +179,7 @@ int rt_out_open(RtOut *out, const char *path, char *err, size_t errlen)
         out->tmp = NULL;
         return rt_fail(err, errlen, "cannot write '%s': %s", path, strerror(e));
     }
+    out->slot = rt_tmp_track(out->tmp);
     /* mkstemp makes the file 0600; the output should look like any other new
      * file, 0666 less the umask. */
     mode_t mask = umask(0);
@@ -136,6 +190,8 @@ int rt_out_open(RtOut *out, const char *path, char *err, size_t errlen)
         int e = errno;
         close(fd);
         unlink(out->tmp);
+        rt_tmp_untrack(out->slot);
+        out->slot = -1;
         free(out->tmp);
         out->tmp = NULL;
         return rt_fail(err, errlen, "cannot write '%s': %s", path, strerror(e));
@@ -151,6 +207,8 @@ void rt_out_abort(RtOut *out)
         unlink(out->tmp);
         free(out->tmp);
     }
+    rt_tmp_untrack(out->slot);
+    out->slot = -1;
     out->f = NULL;
     out->tmp = NULL;
 }
@@ -172,6 +230,8 @@ int rt_out_commit(RtOut *out, char *err, size_t errlen)
         rt_out_abort(out);
         return rt_fail(err, errlen, "cannot write '%s': %s", out->path, strerror(e ? e : EIO));
     }
+    rt_tmp_untrack(out->slot);
+    out->slot = -1;
     free(out->tmp);
     out->tmp = NULL;
     return 0;

@@ -28,6 +28,7 @@ int rt_read_file(const char *path, unsigned char **data, size_t *len, char *err,
 typedef struct RtOut {
     FILE *f;
     char *tmp;
+    int slot; /* rt_tmp_track's */
     const char *path;
 } RtOut;
 
@@ -35,6 +36,15 @@ int rt_out_open(RtOut *out, const char *path, char *err, size_t errlen);
 /* Flushes, closes and renames; on any failure removes the temporary. */
 int rt_out_commit(RtOut *out, char *err, size_t errlen);
 void rt_out_abort(RtOut *out);
+
+/* Temporary files that a fatal signal (INT, TERM, HUP, QUIT, PIPE, XFSZ)
+ * must not leave behind: rt_tmp_track registers a path (copied; at most
+ * RT_TMP_SLOTS at once, returns a slot or -1), rt_tmp_untrack forgets it once
+ * renamed or removed. The first track installs the handlers, which unlink
+ * every tracked path and re-raise the signal. */
+#define RT_TMP_SLOTS 8
+int rt_tmp_track(const char *path);
+void rt_tmp_untrack(int slot);
 
 /* True on a little-endian host. */
 bool rt_host_little(void);

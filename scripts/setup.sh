@@ -9,6 +9,7 @@ packages=(
   libcjson-dev                       # safetensors headers, JSON reports in tests
   clang libclang-rt-14-dev           # the ASan+UBSan build
   python3 python3-numpy              # golden comparisons (tests/golden, tests/e2e)
+  time                               # /usr/bin/time: the limits table's memory figures
 )
 if [ "$(id -u)" -ne 0 ]; then
   echo "setup.sh: run as root (it calls apt-get)" >&2
