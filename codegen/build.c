@@ -107,3 +107,15 @@ size_t cg_param_index(const CgCtx *c, size_t node, bool bias)
             return i;
     IR_DIE("layer %zu has no %s parameter", node, bias ? "bias" : "weight");
 }
+
+LLVMValueRef cg_relu(CgCtx *c, LLVMValueRef v)
+{
+    LLVMValueRef neg = LLVMBuildFCmp(c->b, LLVMRealOLT, v, cg_f32(c, 0), "");
+    return LLVMBuildSelect(c->b, neg, cg_f32(c, 0), v, "");
+}
+
+LLVMValueRef cg_max_nan(CgCtx *c, LLVMValueRef cur, LLVMValueRef v)
+{
+    LLVMValueRef keep = LLVMBuildFCmp(c->b, LLVMRealOGE, cur, v, "");
+    return LLVMBuildSelect(c->b, keep, cur, v, "");
+}

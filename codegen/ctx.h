@@ -7,6 +7,8 @@
 #include <llvm-c/TargetMachine.h>
 
 #include "cg.h"
+#include "ir/fuse.h"
+#include "ir/plan.h"
 
 typedef struct CgCtx {
     LLVMContextRef ctx;
@@ -45,6 +47,11 @@ LLVMValueRef cg_load(CgCtx *c, LLVMValueRef base, LLVMValueRef index);
 void cg_store(CgCtx *c, LLVMValueRef v, LLVMValueRef base, LLVMValueRef index);
 /* A float variable in the entry block (SROA/mem2reg turn it into registers). */
 LLVMValueRef cg_var(CgCtx *c, const char *name);
+
+/* max(v, 0) keeping NaN, as PyTorch's relu does. */
+LLVMValueRef cg_relu(CgCtx *c, LLVMValueRef v);
+/* The running maximum of a max pool: v unless cur >= v, so NaN propagates. */
+LLVMValueRef cg_max_nan(CgCtx *c, LLVMValueRef cur, LLVMValueRef v);
 /* The float pointer params[index] of the table passed to every layer. */
 LLVMValueRef cg_param(CgCtx *c, LLVMValueRef table, size_t index);
 /* Index of the parameter named node.weight / node.bias in the table. */

@@ -15,57 +15,26 @@ static const LowerFn lowerings[IR_OP_COUNT] = {
 #undef IR_OP
 };
 
-/* Where a layer's output lives for one image: the caller's input or output, or
- * one of two workspace halves used in turn. Ops that can run in place stay in
- * their input's half. */
-typedef enum { BUF_INPUT, BUF_OUTPUT, BUF_A, BUF_B } Buf;
-
-static bool in_place(IrOp op)
-{
-    return op == IR_OP_RELU || op == IR_OP_SOFTMAX || op == IR_OP_DROPOUT || op == IR_OP_FLATTEN;
-}
-
-static Buf *plan_buffers(const IrGraph *g, Buf *buf, int64_t *half_elems)
-{
-    *half_elems = 0;
-    buf[0] = BUF_INPUT;
-    for (size_t i = 1; i < g->count; i++) {
-        Buf from = buf[g->nodes[i].inputs[0]];
-        if (i == g->count - 1)
-            buf[i] = BUF_OUTPUT;
-        else if (in_place(g->nodes[i].op) && (from == BUF_A || from == BUF_B))
-            buf[i] = from;
-        else
-            buf[i] = from == BUF_A ? BUF_B : BUF_A;
-        if ((buf[i] == BUF_A || buf[i] == BUF_B) && ir_shape_elems(g->nodes[i].out) > *half_elems)
-            *half_elems = ir_shape_elems(g->nodes[i].out);
-    }
-    return buf;
-}
-
-/* Each half rounded up to 64 bytes, so both start aligned. */
-static int64_t half_bytes(int64_t elems)
-{
-    return (elems * 4 + 63) / 64 * 64;
-}
-
 size_t cg_workspace_size(const IrGraph *g, size_t batch)
 {
+    IR_ASSERT(g->planned);
+    /* Images run one after another in the same workspace (ir/plan.c). */
     if (batch == 0 || g->count == 0)
         return 0;
-    Buf *buf = ir_arena_alloc(g->arena, g->count, sizeof *buf);
-    int64_t half;
-    plan_buffers(g, buf, &half);
-    if (half > INT64_MAX / 16)
-        return SIZE_MAX; /* no machine has it; the caller refuses by size */
-    return (size_t)(2 * half_bytes(half));
+    return (size_t)g->workspace_bytes;
 }
 
+/* One function per kernel: a node on its own, or a fused group, named after
+ * its first node and lowered by that node's op. */
 static LLVMValueRef layer_function(CgCtx *c, size_t node, bool same)
 {
     const IrNode *n = &c->g->nodes[node];
     char name[64];
-    snprintf(name, sizeof name, "layer%zu.%s", node, ir_op_word(n->op));
+    size_t tail = ir_group_tail(c->g, node);
+    if (tail > node)
+        snprintf(name, sizeof name, "layer%zu-%zu.%s.fused", node, tail, ir_op_word(n->op));
+    else
+        snprintf(name, sizeof name, "layer%zu.%s", node, ir_op_word(n->op));
     LLVMTypeRef args[3] = {c->ptr, c->ptr, c->ptr};
     LLVMValueRef fn = LLVMAddFunction(c->mod, name, LLVMFunctionType(c->void_t, args, 3, 0));
     LLVMSetLinkage(fn, LLVMInternalLinkage);
@@ -83,16 +52,30 @@ static LLVMValueRef layer_function(CgCtx *c, size_t node, bool same)
     return fn;
 }
 
+/* Where a buffer of the plan (ir/plan.h) is, for the current image. */
+static LLVMValueRef buffer_at(CgCtx *c, int64_t buffer, LLVMValueRef in_img, LLVMValueRef out_img, LLVMValueRef ws)
+{
+    IR_ASSERT(buffer != IR_BUF_FUSED);
+    if (buffer == IR_BUF_INPUT)
+        return in_img;
+    if (buffer == IR_BUF_OUTPUT)
+        return out_img;
+    LLVMValueRef off = cg_i64(c, buffer);
+    return LLVMBuildInBoundsGEP2(c->b, c->i8, ws, &off, 1, "");
+}
+
 /* i32 NAME_run(ptr in, ptr out, i64 batch, ptr workspace, ptr params) */
 static LLVMValueRef run_function(CgCtx *c)
 {
     const IrGraph *g = c->g;
-    Buf *buf = ir_arena_alloc(g->arena, g->count, sizeof *buf);
-    int64_t half;
-    plan_buffers(g, buf, &half);
+    IR_ASSERT(g->planned);
     LLVMValueRef *layers = ir_arena_alloc(g->arena, g->count, sizeof *layers);
-    for (size_t i = 1; i < g->count; i++)
-        layers[i] = layer_function(c, i, buf[i] == buf[g->nodes[i].inputs[0]]);
+    for (size_t i = 1; i < g->count; i++) {
+        if (g->nodes[i].group >= 0 && g->nodes[i].group != (int32_t)i)
+            continue; /* inside the group lowered at its first node */
+        int64_t from = g->nodes[g->nodes[i].inputs[0]].buffer, to = g->nodes[ir_group_tail(g, i)].buffer;
+        layers[i] = layer_function(c, i, from == to);
+    }
 
     char name[256];
     snprintf(name, sizeof name, "%s_run", g->name);
@@ -115,7 +98,7 @@ static LLVMValueRef run_function(CgCtx *c)
                                      LLVMBuildICmp(c->b, LLVMIntEQ, out, null, ""), "");
     wrong = LLVMBuildOr(c->b, wrong, LLVMBuildICmp(c->b, LLVMIntEQ, table, null, ""), "");
     wrong = LLVMBuildOr(c->b, wrong, LLVMBuildICmp(c->b, LLVMIntEQ, batch, cg_i64(c, 0), ""), "");
-    if (half > 0)
+    if (g->workspace_bytes > 0)
         wrong = LLVMBuildOr(c->b, wrong, LLVMBuildICmp(c->b, LLVMIntEQ, ws, null, ""), "");
     LLVMValueRef misaligned = LLVMBuildICmp(c->b, LLVMIntNE,
                                             LLVMBuildAnd(c->b, wsint, cg_i64(c, 63), ""), cg_i64(c, 0), "");
@@ -127,21 +110,20 @@ static LLVMValueRef run_function(CgCtx *c)
     LLVMPositionBuilderAtEnd(c->b, work);
     int64_t in_elems = ir_shape_elems(g->nodes[0].out);
     int64_t out_elems = ir_shape_elems(g->nodes[g->count - 1].out);
-    LLVMValueRef half_b = cg_i64(c, half_bytes(half));
-    LLVMValueRef buf_b = LLVMBuildInBoundsGEP2(c->b, c->i8, ws, &half_b, 1, "ws_b");
     CgLoop lb;
     LLVMValueRef img = cg_loop_begin(c, &lb, cg_i64(c, 0), batch, "image");
-    LLVMValueRef ptrs[4];
-    ptrs[BUF_INPUT] = cg_at(c, in, cg_mul(c, img, cg_i64(c, in_elems)));
-    ptrs[BUF_OUTPUT] = cg_at(c, out, cg_mul(c, img, cg_i64(c, out_elems)));
-    ptrs[BUF_A] = ws;
-    ptrs[BUF_B] = buf_b;
+    LLVMValueRef in_img = cg_at(c, in, cg_mul(c, img, cg_i64(c, in_elems)));
+    LLVMValueRef out_img = cg_at(c, out, cg_mul(c, img, cg_i64(c, out_elems)));
     if (g->count == 1)
-        LLVMBuildMemMove(c->b, ptrs[BUF_OUTPUT], 4, ptrs[BUF_INPUT], 4, cg_i64(c, in_elems * 4));
+        LLVMBuildMemMove(c->b, out_img, 4, in_img, 4, cg_i64(c, in_elems * 4));
     LLVMTypeRef largs[3] = {c->ptr, c->ptr, c->ptr};
     LLVMTypeRef lft = LLVMFunctionType(c->void_t, largs, 3, 0);
     for (size_t i = 1; i < g->count; i++) {
-        LLVMValueRef call_args[3] = {ptrs[buf[g->nodes[i].inputs[0]]], ptrs[buf[i]], table};
+        if (!layers[i])
+            continue;
+        int64_t from = g->nodes[g->nodes[i].inputs[0]].buffer, to = g->nodes[ir_group_tail(g, i)].buffer;
+        LLVMValueRef call_args[3] = {buffer_at(c, from, in_img, out_img, ws), buffer_at(c, to, in_img, out_img, ws),
+                                     table};
         LLVMBuildCall2(c->b, lft, layers[i], call_args, 3, "");
     }
     cg_loop_end(c, &lb);

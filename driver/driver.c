@@ -16,7 +16,9 @@ extern char **environ;
 
 #include "codegen/cg.h"
 #include "frontend/frontend.h"
+#include "ir/fuse.h"
 #include "ir/params.h"
+#include "ir/plan.h"
 #include "ir/report.h"
 #include "runtime/rtio.h"
 #include "runtime/safetensors.h"
@@ -563,6 +565,14 @@ int cnnc_main(int argc, char **argv, FILE *out, FILE *err)
     ir_diag_init(&diag, o.input, src, len, err);
     diag.color = err == stderr && isatty(fileno(err)) && !getenv("NO_COLOR");
     IrGraph *g = fe_compile(arena, &diag, src, len);
+    /* The passes after checking (STYLE.md): fuse, unless told not to, and
+     * plan memory; reports and code generation read the same result. */
+    if (g && !o.no_fuse)
+        ir_graph_fuse(g);
+    if (g && !ir_graph_plan(g)) {
+        fprintf(err, "cnnc: error: %s: the network's activation memory overflows 64 bits\n", o.input);
+        g = NULL;
+    }
 
     if (!g) {
         rc = 1;

@@ -41,6 +41,7 @@ IrNode *ir_graph_add(IrGraph *g, IrOp op)
     memset(n, 0, sizeof *n);
     n->op = op;
     n->group = -1;
+    n->buffer = IR_BUF_FUSED;
     return n;
 }
 

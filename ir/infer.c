@@ -150,7 +150,7 @@ bool ir_infer_window(IrInfer *cx, const IrNode *n, IrShape in, int64_t size, int
 bool ir_graph_infer(IrGraph *g, IrDiag *diag)
 {
     IrInfer cx = {.g = g, .diag = diag};
-    int64_t params = 0, macs = 0, peak = 0;
+    int64_t params = 0, macs = 0;
     g->shaped = false;
     for (size_t i = 0; i < g->count; i++) {
         IrNode *n = &g->nodes[i];
@@ -167,13 +167,6 @@ bool ir_graph_infer(IrGraph *g, IrDiag *diag)
                           n->out.w, n->out.h, n->out.d, n->name);
             return false;
         }
-        /* Until memory planning lands, the peak is the largest layer's input
-         * plus output; the input layer alone counts its own tensor. */
-        int64_t live = bytes;
-        if (in && !ir_add_checked(&cx, n, &live, ir_shape_elems(*in) * 4, "the activation memory"))
-            return false;
-        if (live > peak)
-            peak = live;
         if (!ir_add_checked(&cx, n, &params, n->params, "the network's parameter count") ||
             !ir_add_checked(&cx, n, &macs, n->macs, "the network's MAC count"))
             return false;
@@ -184,7 +177,6 @@ bool ir_graph_infer(IrGraph *g, IrDiag *diag)
     }
     g->total_params = params;
     g->total_macs = macs;
-    g->peak_activation_bytes = peak;
     g->shaped = true;
     return true;
 }

@@ -84,8 +84,19 @@ typedef struct IrNode {
     /* Filled by ir_graph_infer. */
     IrShape out;
     int64_t params, macs;
-    int32_t group; /* fused group, or -1: fusion is code generation's and not yet built */
+    /* Filled by ir_graph_fuse: the index of the first node of this node's
+     * fused group, or -1 when it runs on its own. */
+    int32_t group;
+    /* Filled by ir_graph_plan: where the output lives for one image. */
+    int64_t buffer; /* a byte offset in the workspace, or one of IR_BUF_* */
 } IrNode;
+
+/* Places of a node's output other than a workspace offset. */
+enum {
+    IR_BUF_INPUT = -1,  /* the caller's input (the input layer) */
+    IR_BUF_OUTPUT = -2, /* the caller's output (the last node) */
+    IR_BUF_FUSED = -3,  /* never written: inside a fused group */
+};
 
 typedef struct IrGraph {
     const char *name;
@@ -95,7 +106,10 @@ typedef struct IrGraph {
     IrArena *arena;
     /* Filled by ir_graph_infer. */
     bool shaped;
-    int64_t total_params, total_macs, weights_bytes, peak_activation_bytes;
+    int64_t total_params, total_macs, weights_bytes;
+    /* Filled by ir_graph_plan (ir/plan.h). */
+    bool planned;
+    int64_t workspace_bytes, peak_activation_bytes;
 } IrGraph;
 
 IrGraph *ir_graph_new(IrArena *a, const char *name);

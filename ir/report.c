@@ -3,6 +3,8 @@
  * figures), the JSON one for programs (exact integers), DOT for pictures. */
 #include "report.h"
 
+#include "fuse.h"
+
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,7 +147,7 @@ static void print_row(FILE *out, const char *const cells[COLS], const size_t wid
 
 void ir_report_text(const IrGraph *g, FILE *out)
 {
-    IR_ASSERT(g->shaped && g->count > 0);
+    IR_ASSERT(g->shaped && g->planned && g->count > 0);
     static const char *const head[COLS] = {"#", "layer", "kind", "hyper-parameters", "output",
                                            "params", "MACs", "line"};
     /* Two passes over the rows, widths then text, so a million layers cost no
@@ -183,10 +185,26 @@ void ir_report_text(const IrGraph *g, FILE *out)
         fprintf(out, "; FLOPs = 2 x MACs = %s (%s)", ir_fmt_thousands(flops, c),
                 fmt_count(flops, d, sizeof d));
     fputc('\n', out);
-    fprintf(out, "peak activation  %s bytes (%s; the largest layer input + output, one image)\n",
-            ir_fmt_thousands(g->peak_activation_bytes, a),
-            fmt_bytes(g->peak_activation_bytes, b, sizeof b));
-    fprintf(out, "fused groups     none\n");
+    fprintf(out, "peak activation  %s bytes (%s: input, output and a %s workspace, one image)\n",
+            ir_fmt_thousands(g->peak_activation_bytes, a), fmt_bytes(g->peak_activation_bytes, b, sizeof b),
+            fmt_bytes(g->workspace_bytes, c, sizeof c));
+    size_t groups = ir_graph_group_count(g);
+    if (groups == 0) {
+        fprintf(out, "fused groups     none\n");
+        return;
+    }
+    /* One group per line: a million-layer network gets a long list, never a
+     * long line. */
+    fprintf(out, "fused groups     %zu (each runs as one kernel)\n", groups);
+    for (size_t i = 0; i < g->count; i++) {
+        if (g->nodes[i].group != (int32_t)i)
+            continue;
+        size_t tail = ir_group_tail(g, i);
+        fprintf(out, "                 ");
+        for (size_t k = i; k <= tail; k++)
+            fprintf(out, "%s%s", k > i ? " + " : "", g->nodes[k].name);
+        fputc('\n', out);
+    }
 }
 
 /* ---- JSON ----------------------------------------------------------------- */
@@ -265,7 +283,7 @@ static void json_attrs(FILE *out, const IrNode *n)
 
 void ir_report_json(const IrGraph *g, FILE *out)
 {
-    IR_ASSERT(g->shaped && g->count > 0);
+    IR_ASSERT(g->shaped && g->planned && g->count > 0);
     fprintf(out, "{\n  \"network\": ");
     json_string(out, g->name);
     fprintf(out, ",\n  \"input\": ");
@@ -281,6 +299,8 @@ void ir_report_json(const IrGraph *g, FILE *out)
                 n->span.line, n->span.col);
         json_shape(out, n->out);
         fprintf(out, ", \"params\": %" PRId64 ", \"macs\": %" PRId64, n->params, n->macs);
+        if (n->group >= 0)
+            fprintf(out, ", \"fused_with\": \"%s\"", g->nodes[n->group].name);
         json_attrs(out, n);
         fprintf(out, "}%s\n", i + 1 < g->count ? "," : "");
     }
@@ -290,7 +310,23 @@ void ir_report_json(const IrGraph *g, FILE *out)
     if (g->total_macs <= INT64_MAX / 2)
         fprintf(out, "  \"total_flops\": %" PRId64 ",\n", 2 * g->total_macs);
     fprintf(out, "  \"weights_bytes\": %" PRId64 ",\n", g->weights_bytes);
-    fprintf(out, "  \"peak_activation_bytes\": %" PRId64 "\n}\n", g->peak_activation_bytes);
+    fprintf(out, "  \"workspace_bytes\": %" PRId64 ",\n", g->workspace_bytes);
+    fprintf(out, "  \"peak_activation_bytes\": %" PRId64 ",\n", g->peak_activation_bytes);
+    fprintf(out, "  \"fused_groups\": [");
+    bool first = true;
+    for (size_t i = 0; i < g->count; i++) {
+        if (g->nodes[i].group != (int32_t)i)
+            continue;
+        fprintf(out, "%s\n    [", first ? "" : ",");
+        first = false;
+        for (size_t k = i, tail = ir_group_tail(g, i); k <= tail; k++) {
+            if (k > i)
+                fprintf(out, ", ");
+            json_string(out, g->nodes[k].name);
+        }
+        fputc(']', out);
+    }
+    fprintf(out, "%s]\n}\n", first ? "" : "\n  ");
 }
 
 /* ---- DOT ------------------------------------------------------------------ */
@@ -314,6 +350,9 @@ void ir_report_dot(const IrGraph *g, FILE *out)
     fprintf(out, "\" {\n  rankdir=TB;\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n");
     for (size_t i = 0; i < g->count; i++) {
         const IrNode *n = &g->nodes[i];
+        if (n->group == (int32_t)i) {
+            fprintf(out, "  subgraph cluster_%zu {\n    label=\"fused\"; style=dashed;\n", i);
+        }
         fprintf(out, "  n%zu [label=\"", i);
         dot_text(out, n->name);
         fprintf(out, "\\n%s", ir_op_word(n->op));
@@ -321,6 +360,8 @@ void ir_report_dot(const IrGraph *g, FILE *out)
         if (hyper[0])
             fprintf(out, " %s", hyper);
         fprintf(out, "\\n%s\"];\n", fmt_shape(n->out, shape, sizeof shape));
+        if (n->group >= 0 && ir_group_tail(g, i) == i)
+            fprintf(out, "  }\n");
     }
     for (size_t i = 0; i < g->count; i++) {
         const IrNode *n = &g->nodes[i];
@@ -335,7 +376,10 @@ void ir_report_dot(const IrGraph *g, FILE *out)
 void ir_graph_dump(const IrGraph *g, FILE *out)
 {
     char shape[64], hyper[128];
-    fprintf(out, "graph %s (%zu nodes%s)\n", g->name, g->count, g->shaped ? ", shaped" : "");
+    fprintf(out, "graph %s (%zu nodes%s", g->name, g->count, g->shaped ? ", shaped" : "");
+    if (g->planned)
+        fprintf(out, ", planned: workspace %" PRId64 " bytes", g->workspace_bytes);
+    fprintf(out, ")\n");
     for (size_t i = 0; i < g->count; i++) {
         const IrNode *n = &g->nodes[i];
         fprintf(out, "  %%%zu %s = %s(", i, n->name, ir_op_word(n->op));
@@ -346,6 +390,14 @@ void ir_graph_dump(const IrGraph *g, FILE *out)
         if (g->shaped)
             fprintf(out, " -> %s params=%" PRId64 " macs=%" PRId64, fmt_shape(n->out, shape, sizeof shape),
                     n->params, n->macs);
+        if (n->group >= 0)
+            fprintf(out, " group=%%%d", n->group);
+        if (g->planned) {
+            if (n->buffer >= 0)
+                fprintf(out, " buf=ws+%" PRId64, n->buffer);
+            else
+                fprintf(out, " buf=%s", n->buffer == IR_BUF_INPUT ? "input" : n->buffer == IR_BUF_OUTPUT ? "output" : "fused");
+        }
         fprintf(out, "  ; line %u\n", n->span.line);
     }
 }

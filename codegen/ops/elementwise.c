@@ -24,10 +24,7 @@ void cg_lower_relu(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMVa
     (void)table;
     CgLoop l;
     LLVMValueRef i = cg_loop_begin(c, &l, cg_i64(c, 0), cg_i64(c, ir_shape_elems(c->g->nodes[node].out)), "i");
-    LLVMValueRef v = cg_load(c, x, i);
-    /* max(x, 0), keeping NaN as PyTorch does */
-    LLVMValueRef neg = LLVMBuildFCmp(c->b, LLVMRealOLT, v, cg_f32(c, 0), "");
-    cg_store(c, LLVMBuildSelect(c->b, neg, cg_f32(c, 0), v, ""), y, i);
+    cg_store(c, cg_relu(c, cg_load(c, x, i)), y, i);
     cg_loop_end(c, &l);
 }
 

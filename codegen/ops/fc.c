@@ -1,5 +1,6 @@
 /* fc lowering (SPEC section 1): y[k] = b[k] + sum_n W[k][n] x[n], with x read
- * in its C, H, W order -- the same flatten order as PyTorch's. */
+ * in its C, H, W order -- the same flatten order as PyTorch's; and the relu
+ * fused after it, if any. */
 #include "../ctx.h"
 
 void cg_lower_fc(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValueRef table)
@@ -19,6 +20,10 @@ void cg_lower_fc(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValu
     LLVMValueRef prod = LLVMBuildFMul(c->b, cg_load(c, w, cg_add(c, row, i)), cg_load(c, x, i), "");
     LLVMBuildStore(c->b, LLVMBuildFAdd(c->b, LLVMBuildLoad2(c->b, c->f32, acc, ""), prod, ""), acc);
     cg_loop_end(c, &ln);
-    cg_store(c, LLVMBuildLoad2(c->b, c->f32, acc, ""), y, k);
+    LLVMValueRef v = LLVMBuildLoad2(c->b, c->f32, acc, "");
+    /* Fused (ir/fuse.c): a relu after the fc is applied before the store. */
+    if (ir_group_tail(c->g, node) != node)
+        v = cg_relu(c, v);
+    cg_store(c, v, y, k);
     cg_loop_end(c, &lk);
 }

@@ -47,9 +47,7 @@ void cg_lower_pool(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMVa
     LLVMValueRef cur = LLVMBuildLoad2(c->b, c->f32, acc, "");
     LLVMValueRef next;
     if (is_max) {
-        /* NaN propagates, as in PyTorch: take v unless it is ordered-less-or-equal. */
-        LLVMValueRef keep = LLVMBuildFCmp(c->b, LLVMRealOGE, cur, v, "");
-        next = LLVMBuildSelect(c->b, keep, cur, v, "");
+        next = cg_max_nan(c, cur, v);
     } else {
         next = LLVMBuildFAdd(c->b, cur, v, "");
     }

@@ -13,6 +13,8 @@
 
 #include "codegen/cg.h"
 #include "frontend/frontend.h"
+#include "ir/fuse.h"
+#include "ir/plan.h"
 #include "tests/ref/ref.h"
 #include "tests/tolerance.h"
 
@@ -131,12 +133,21 @@ static void *build_and_load(const IrGraph *g, const IrParam *params, size_t np, 
     return dlopen(so, RTLD_NOW | RTLD_LOCAL);
 }
 
-static int check_network(const char *src, const char *dir, FILE *sink)
+/* Checks one network, fused (ir/fuse.c) or every layer on its own. */
+static int check_network_as(const char *src, const char *dir, FILE *sink, bool fuse)
 {
     IrArena *a = ir_arena_new();
     IrGraph *g = try_compile(a, src, sink);
     if (!g) {
         fprintf(stderr, "generated network does not check:\n%s", src);
+        ir_arena_free(a);
+        return 1;
+    }
+    if (fuse)
+        ir_graph_fuse(g);
+    if (!ir_graph_plan(g)) {
+        fprintf(stderr, "cannot plan:\n%s", src);
+        ir_arena_free(a);
         return 1;
     }
     size_t np;
@@ -173,8 +184,8 @@ static int check_network(const char *src, const char *dir, FILE *sink)
             ref_run(g, params, np, (const float *const *)w, in, want, batch);
             double ratio = cnnc_error_ratio(got, want, batch * out_n);
             if (rc != 0 || !(ratio <= 1.0)) {
-                fprintf(stderr, "MISMATCH %s -O%d batch %zu: rc %d, error %.3g of the tolerance\n%s",
-                        g->name, opt, batch, rc, ratio, src);
+                fprintf(stderr, "MISMATCH %s -O%d batch %zu%s: rc %d, error %.3g of the tolerance\n%s",
+                        g->name, opt, batch, fuse ? " fused" : "", rc, ratio, src);
                 failures++;
             }
             /* SPEC section 8: bad arguments are refused. */
@@ -192,6 +203,11 @@ static int check_network(const char *src, const char *dir, FILE *sink)
     }
     ir_arena_free(a);
     return failures;
+}
+
+static int check_network(const char *src, const char *dir, FILE *sink)
+{
+    return check_network_as(src, dir, sink, false) + check_network_as(src, dir, sink, true);
 }
 
 int main(int argc, char **argv)

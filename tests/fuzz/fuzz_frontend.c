@@ -5,6 +5,8 @@
 #include <stdlib.h>
 
 #include "frontend/frontend.h"
+#include "ir/fuse.h"
+#include "ir/plan.h"
 #include "ir/report.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -18,6 +20,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     IrDiag diag;
     ir_diag_init(&diag, "fuzz.cnn", (const char *)data, size, sink);
     IrGraph *g = fe_compile(a, &diag, (const char *)data, size);
+    if (g) {
+        ir_graph_fuse(g);
+        if (!ir_graph_plan(g))
+            abort(); /* a shaped graph always plans */
+    }
     if (g) {
         if (diag.errors != 0)
             abort();

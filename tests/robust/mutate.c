@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "frontend/frontend.h"
+#include "ir/fuse.h"
+#include "ir/plan.h"
 #include "ir/report.h"
 
 /* xorshift64*: deterministic, so a failing mutation can be replayed by seed. */
@@ -126,6 +128,11 @@ static bool run_one(const char *src, size_t len, FILE *sink, int *ok_count)
     IrDiag diag;
     ir_diag_init(&diag, "mutant.cnn", src, len, sink);
     IrGraph *g = fe_compile(a, &diag, src, len);
+    if (g) {
+        ir_graph_fuse(g);
+        if (!ir_graph_plan(g))
+            abort(); /* a shaped graph always plans */
+    }
     bool fine = true;
     if (g) {
         /* Success means no errors, and every report can be written. */

@@ -1,0 +1,20 @@
+/* Operator fusion, the pass between shape checking and memory planning: marks
+ * groups of nodes that code generation runs as one kernel. */
+#ifndef CNNC_IR_FUSE_H
+#define CNNC_IR_FUSE_H
+
+#include "ir.h"
+
+/* Marks, in a shaped graph, every conv followed by relu and/or a max pool
+ * whose windows do not overlap, and every fc followed by relu: each node of a
+ * group gets group = the index of its first node. Nodes are kept, so reports
+ * and --no-fuse read the same graph; call ir_graph_plan afterwards. */
+void ir_graph_fuse(IrGraph *g);
+
+/* The last node of the group that node i belongs to (i itself when alone). */
+size_t ir_group_tail(const IrGraph *g, size_t i);
+
+/* Number of fused groups (of two nodes or more). */
+size_t ir_graph_group_count(const IrGraph *g);
+
+#endif

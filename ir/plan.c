@@ -1,0 +1,161 @@
+/* Memory planning (see plan.h). Each written output is a buffer alive from
+ * the step that writes it to the last step that reads it; a fused group's
+ * kernel runs at its first node's step, so its output is born there, while
+ * its input is still being read, and the two never share memory. Buffers are
+ * placed first-fit in one arena among those alive at the same time. A buffer
+ * whose last reader has run is dropped from the search for good, since steps
+ * only grow: a chain of a million layers keeps two or three in play. */
+#include "plan.h"
+
+#include <stdlib.h>
+
+#include "fuse.h"
+
+typedef struct Live {
+    int64_t offset, bytes;
+    size_t last;  /* last step that reads it */
+    size_t owner; /* the latest node living in it */
+} Live;
+
+static bool in_place_op(IrOp op)
+{
+    return op == IR_OP_RELU || op == IR_OP_DROPOUT || op == IR_OP_FLATTEN || op == IR_OP_SOFTMAX;
+}
+
+size_t ir_plan_step(const IrGraph *g, size_t i)
+{
+    int32_t grp = g->nodes[i].group;
+    return grp >= 0 ? (size_t)grp : i;
+}
+
+/* The last step that reads node i's output; i's own step when none does. */
+static size_t last_reader(const IrGraph *g, const size_t *last, size_t i)
+{
+    return last[i] ? last[i] : ir_plan_step(g, i);
+}
+
+static int64_t round64(int64_t bytes)
+{
+    return (bytes + 63) / 64 * 64;
+}
+
+bool ir_graph_plan(IrGraph *g)
+{
+    IR_ASSERT(g->shaped && g->count > 0);
+    size_t n = g->count;
+    size_t *last = calloc(n, sizeof *last), *readers = calloc(n, sizeof *readers);
+    size_t cap = 16, nlive = 0;
+    Live *live = malloc(cap * sizeof *live);
+    IR_ASSERT(last && readers && live);
+    for (size_t j = 0; j < n; j++) {
+        for (uint32_t t = 0; t < g->nodes[j].ninputs; t++) {
+            size_t i = (size_t)g->nodes[j].inputs[t];
+            last[i] = ir_plan_step(g, j);
+            readers[i]++;
+        }
+    }
+    /* The last node's own output is the caller's buffer; when it is an
+     * in-place op (softmax after fc, say), the node it overwrites can write
+     * straight into the caller's output too, and so on up the chain. */
+    bool *into_output = calloc(n, sizeof *into_output);
+    IR_ASSERT(into_output);
+    for (size_t j = n - 1; j > 0;) {
+        into_output[j] = true;
+        const IrNode *nd = &g->nodes[j];
+        size_t from = nd->ninputs == 1 ? (size_t)nd->inputs[0] : 0;
+        if (!in_place_op(nd->op) || nd->group >= 0 || from == 0 || readers[from] != 1)
+            break;
+        j = from;
+    }
+    /* Where a node's buffer was placed, to extend its life when a node
+     * writes over it in place: index into live[], or SIZE_MAX. */
+    size_t *slot = malloc(n * sizeof *slot);
+    IR_ASSERT(slot);
+    int64_t arena = 0;
+    bool ok = true;
+    for (size_t i = 0; i < n && ok; i++) {
+        IrNode *nd = &g->nodes[i];
+        slot[i] = SIZE_MAX;
+        if (i == 0) {
+            nd->buffer = IR_BUF_INPUT;
+            continue;
+        }
+        if (into_output[i] && ir_group_tail(g, i) == i) {
+            nd->buffer = IR_BUF_OUTPUT;
+            continue;
+        }
+        if (ir_group_tail(g, i) != i) {
+            nd->buffer = IR_BUF_FUSED;
+            continue;
+        }
+        size_t step = ir_plan_step(g, i), until = last_reader(g, last, i);
+        /* Drop buffers whose last reader ran before this step. */
+        for (size_t k = 0; k < nlive;) {
+            if (live[k].last < step) {
+                slot[live[k].owner] = SIZE_MAX;
+                live[k] = live[--nlive];
+                if (k < nlive)
+                    slot[live[k].owner] = k;
+            } else {
+                k++;
+            }
+        }
+        size_t from = (size_t)nd->inputs[0];
+        if (nd->ninputs == 1 && in_place_op(nd->op) && g->nodes[from].buffer >= 0 && readers[from] == 1 &&
+            slot[from] != SIZE_MAX && step == i) {
+            nd->buffer = g->nodes[from].buffer;
+            slot[i] = slot[from];
+            live[slot[i]].owner = i;
+            if (live[slot[i]].last < until)
+                live[slot[i]].last = until;
+            continue;
+        }
+        int64_t bytes = ir_shape_elems(nd->out);
+        if (bytes < 0 || __builtin_mul_overflow(bytes, 4, &bytes) || bytes > INT64_MAX - 63) {
+            ok = false;
+            break;
+        }
+        bytes = round64(bytes);
+        /* First fit: the lowest offset clear of every live buffer. Sorting by
+         * offset each time is fine: few buffers are live at once. */
+        int64_t at = 0;
+        for (bool moved = true; moved;) {
+            moved = false;
+            for (size_t k = 0; k < nlive; k++) {
+                if (at < live[k].offset + live[k].bytes && live[k].offset < at + bytes) {
+                    at = live[k].offset + live[k].bytes;
+                    moved = true;
+                }
+            }
+        }
+        if (nlive == cap) {
+            cap *= 2;
+            live = realloc(live, cap * sizeof *live);
+            IR_ASSERT(live);
+        }
+        live[nlive] = (Live){at, bytes, until, i};
+        slot[i] = nlive++;
+        nd->buffer = at;
+        if (__builtin_add_overflow(at, bytes, &at)) {
+            ok = false;
+            break;
+        }
+        if (at > arena)
+            arena = at;
+    }
+    free(into_output);
+    free(slot);
+    free(live);
+    free(readers);
+    free(last);
+    if (!ok)
+        return false;
+    int64_t in = ir_shape_elems(g->nodes[0].out) * 4, out = ir_shape_elems(g->nodes[n - 1].out) * 4;
+    int64_t peak = arena;
+    if (__builtin_add_overflow(peak, in, &peak) || (n > 1 && __builtin_add_overflow(peak, out, &peak)))
+        return false;
+    g->workspace_bytes = arena;
+    g->peak_activation_bytes = peak;
+    g->planned = true;
+    return true;
+}

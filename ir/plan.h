@@ -1,0 +1,21 @@
+/* Memory planning, after fusion: where each node's output lives for one image,
+ * and so the workspace a run needs and the report's peak activation memory --
+ * one computation for both (STYLE.md). */
+#ifndef CNNC_IR_PLAN_H
+#define CNNC_IR_PLAN_H
+
+#include "ir.h"
+
+/* Sets every node's buffer (a 64-byte aligned workspace offset or IR_BUF_*),
+ * g->workspace_bytes and g->peak_activation_bytes (input + output +
+ * workspace, one image). Buffers are reused once their last reader has run;
+ * relu, dropout, flatten and softmax write over their input when it is a
+ * workspace buffer no one else reads. Linear in the number of nodes for a
+ * chain. Returns false when a size overflows 64 bits (not for a shaped
+ * graph, whose every activation fits). */
+__attribute__((warn_unused_result)) bool ir_graph_plan(IrGraph *g);
+
+/* The step at which node i's code runs: its group's first node. */
+size_t ir_plan_step(const IrGraph *g, size_t i);
+
+#endif
