@@ -78,7 +78,7 @@ void cg_store(CgCtx *c, LLVMValueRef v, LLVMValueRef base, LLVMValueRef index)
     LLVMBuildStore(c->b, v, cg_at(c, base, index));
 }
 
-LLVMValueRef cg_var(CgCtx *c, const char *name)
+static LLVMValueRef entry_alloca(CgCtx *c, LLVMTypeRef t, const char *name)
 {
     /* Allocas belong at the top of the entry block, where mem2reg finds them. */
     LLVMBuilderRef eb = LLVMCreateBuilderInContext(c->ctx);
@@ -88,9 +88,89 @@ LLVMValueRef cg_var(CgCtx *c, const char *name)
         LLVMPositionBuilderBefore(eb, first);
     else
         LLVMPositionBuilderAtEnd(eb, entry);
-    LLVMValueRef v = LLVMBuildAlloca(eb, c->f32, name);
+    LLVMValueRef v = LLVMBuildAlloca(eb, t, name);
     LLVMDisposeBuilder(eb);
     return v;
+}
+
+LLVMValueRef cg_var(CgCtx *c, const char *name)
+{
+    return entry_alloca(c, c->f32, name);
+}
+
+LLVMValueRef cg_vvar(CgCtx *c, int width, const char *name)
+{
+    return entry_alloca(c, cg_vec_t(c, width), name);
+}
+
+void cg_target_vectors(CgCtx *c)
+{
+    char *triple = LLVMGetTargetMachineTriple(c->tm);
+    char *feat = LLVMGetTargetMachineFeatureString(c->tm);
+    char *cpu = LLVMGetTargetMachineCPU(c->tm);
+    /* A named CPU brings features the string does not list. */
+    bool x86 = strncmp(triple, "x86_64", 6) == 0 || strncmp(triple, "i686", 4) == 0;
+    bool has512 = strstr(feat, "+avx512f") != NULL ||
+                  (!strstr(feat, "-avx512f") && (strstr(cpu, "avx512") || strstr(cpu, "skylake-avx512") ||
+                                                 strstr(cpu, "icelake") || strstr(cpu, "sapphirerapids") ||
+                                                 strstr(cpu, "x86-64-v4") || strstr(cpu, "znver4")));
+    bool has256 = strstr(feat, "+avx") != NULL || (!strstr(feat, "-avx") && (strstr(cpu, "x86-64-v3") ||
+                                                   strstr(cpu, "haswell") || strstr(cpu, "znver")));
+    c->vec_width = 1;
+    c->vec_regs = 16;
+    if (x86 && has512) {
+        c->vec_width = 16;
+        c->vec_regs = 32;
+    } else if (x86 && has256) {
+        c->vec_width = 8;
+    } else if (x86) {
+        c->vec_width = 4; /* SSE is part of x86-64 */
+    } else if (strncmp(triple, "aarch64", 7) == 0 || strncmp(triple, "arm64", 5) == 0) {
+        c->vec_width = 4;
+        c->vec_regs = 32;
+    } else if (strncmp(triple, "wasm", 4) == 0 && strstr(feat, "+simd128")) {
+        c->vec_width = 4;
+    }
+    LLVMDisposeMessage(triple);
+    LLVMDisposeMessage(feat);
+    LLVMDisposeMessage(cpu);
+}
+
+LLVMTypeRef cg_vec_t(CgCtx *c, int width)
+{
+    return LLVMVectorType(c->f32, (unsigned)width);
+}
+
+LLVMValueRef cg_vload(CgCtx *c, int width, LLVMValueRef base, LLVMValueRef index)
+{
+    LLVMValueRef v = LLVMBuildLoad2(c->b, cg_vec_t(c, width), cg_at(c, base, index), "");
+    LLVMSetAlignment(v, 4);
+    return v;
+}
+
+void cg_vstore(CgCtx *c, LLVMValueRef v, LLVMValueRef base, LLVMValueRef index)
+{
+    LLVMValueRef st = LLVMBuildStore(c->b, v, cg_at(c, base, index));
+    LLVMSetAlignment(st, 4);
+}
+
+LLVMValueRef cg_splat(CgCtx *c, int width, LLVMValueRef scalar)
+{
+    LLVMTypeRef vt = cg_vec_t(c, width);
+    LLVMValueRef one = LLVMBuildInsertElement(c->b, LLVMGetPoison(vt), scalar, LLVMConstInt(c->i32, 0, 0), "");
+    LLVMValueRef zeros = LLVMConstNull(LLVMVectorType(c->i32, (unsigned)width));
+    return LLVMBuildShuffleVector(c->b, one, LLVMGetPoison(vt), zeros, "");
+}
+
+LLVMValueRef cg_fma(CgCtx *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef acc)
+{
+    /* llvm.fmuladd: one fused instruction where the target has one. */
+    LLVMTypeRef t = LLVMTypeOf(a);
+    unsigned id = LLVMLookupIntrinsicID("llvm.fmuladd", 12);
+    LLVMValueRef fn = LLVMGetIntrinsicDeclaration(c->mod, id, &t, 1);
+    LLVMTypeRef ft = LLVMIntrinsicGetType(c->ctx, id, &t, 1);
+    LLVMValueRef args[3] = {a, b, acc};
+    return LLVMBuildCall2(c->b, ft, fn, args, 3, "");
 }
 
 LLVMValueRef cg_param(CgCtx *c, LLVMValueRef table, size_t index)
@@ -110,8 +190,9 @@ size_t cg_param_index(const CgCtx *c, size_t node, bool bias)
 
 LLVMValueRef cg_relu(CgCtx *c, LLVMValueRef v)
 {
-    LLVMValueRef neg = LLVMBuildFCmp(c->b, LLVMRealOLT, v, cg_f32(c, 0), "");
-    return LLVMBuildSelect(c->b, neg, cg_f32(c, 0), v, "");
+    LLVMValueRef zero = LLVMConstNull(LLVMTypeOf(v));
+    LLVMValueRef neg = LLVMBuildFCmp(c->b, LLVMRealOLT, v, zero, "");
+    return LLVMBuildSelect(c->b, neg, zero, v, "");
 }
 
 LLVMValueRef cg_max_nan(CgCtx *c, LLVMValueRef cur, LLVMValueRef v)

@@ -129,7 +129,8 @@ bool cg_compile(const IrGraph *g, const IrParam *params, size_t nparams, const f
 {
     IR_ASSERT(g->shaped && g->count > 0);
     init_llvm();
-    CgCtx c = {.g = g, .params = params, .nparams = nparams, .executable = o->executable};
+    CgCtx c = {.g = g, .params = params, .nparams = nparams, .executable = o->executable,
+               .opt_level = o->opt_level};
     c.ctx = LLVMContextCreate();
     c.mod = LLVMModuleCreateWithNameInContext(g->name, c.ctx);
     c.b = LLVMCreateBuilderInContext(c.ctx);
@@ -142,6 +143,7 @@ bool cg_compile(const IrGraph *g, const IrParam *params, size_t nparams, const f
     c.void_t = LLVMVoidTypeInContext(c.ctx);
     bool ok = make_target(&c, o, err, errlen);
     if (ok) {
+        cg_target_vectors(&c);
         cg_build_module(&c, weights);
         char *msg = NULL;
         if (LLVMVerifyModule(c.mod, LLVMReturnStatusAction, &msg))

@@ -20,8 +20,13 @@ typedef struct CgCtx {
     const IrGraph *g;
     const IrParam *params;
     size_t nparams;
-    LLVMValueRef fn; /* the function being built */
+    LLVMValueRef fn;      /* the function being built */
+    LLVMValueRef scratch; /* a layer function's scratch (ir/plan.h), or NULL */
     bool executable; /* also define cnnrt_model */
+    int opt_level;
+    /* The target's SIMD (cg_target_vectors): floats per vector register and
+     * how many registers; vec_width 1 means no SIMD worth generating for. */
+    int vec_width, vec_regs;
 } CgCtx;
 
 /* A counted loop for i in [lo, hi): cg_loop_begin returns i, the body follows,
@@ -48,7 +53,22 @@ void cg_store(CgCtx *c, LLVMValueRef v, LLVMValueRef base, LLVMValueRef index);
 /* A float variable in the entry block (SROA/mem2reg turn it into registers). */
 LLVMValueRef cg_var(CgCtx *c, const char *name);
 
-/* max(v, 0) keeping NaN, as PyTorch's relu does. */
+/* Sets c->vec_width and c->vec_regs from the target machine's triple and
+ * features: AVX-512 16 x 32, AVX 8 x 16, SSE 4 x 16, NEON 4 x 32, wasm
+ * SIMD128 4 x 16, else 1 (scalar). */
+void cg_target_vectors(CgCtx *c);
+
+/* Vectors of c->vec_width floats or fewer: type, unaligned load/store of
+ * base[index..], a splat of a scalar, fused multiply-add a*b + acc, and a
+ * vector variable in the entry block. */
+LLVMTypeRef cg_vec_t(CgCtx *c, int width);
+LLVMValueRef cg_vload(CgCtx *c, int width, LLVMValueRef base, LLVMValueRef index);
+void cg_vstore(CgCtx *c, LLVMValueRef v, LLVMValueRef base, LLVMValueRef index);
+LLVMValueRef cg_splat(CgCtx *c, int width, LLVMValueRef scalar);
+LLVMValueRef cg_fma(CgCtx *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef acc);
+LLVMValueRef cg_vvar(CgCtx *c, int width, const char *name);
+
+/* max(v, 0) keeping NaN, as PyTorch's relu does (scalar or vector). */
 LLVMValueRef cg_relu(CgCtx *c, LLVMValueRef v);
 /* The running maximum of a max pool: v unless cur >= v, so NaN propagates. */
 LLVMValueRef cg_max_nan(CgCtx *c, LLVMValueRef cur, LLVMValueRef v);

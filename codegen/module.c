@@ -35,8 +35,8 @@ static LLVMValueRef layer_function(CgCtx *c, size_t node, bool same)
         snprintf(name, sizeof name, "layer%zu-%zu.%s.fused", node, tail, ir_op_word(n->op));
     else
         snprintf(name, sizeof name, "layer%zu.%s", node, ir_op_word(n->op));
-    LLVMTypeRef args[3] = {c->ptr, c->ptr, c->ptr};
-    LLVMValueRef fn = LLVMAddFunction(c->mod, name, LLVMFunctionType(c->void_t, args, 3, 0));
+    LLVMTypeRef args[4] = {c->ptr, c->ptr, c->ptr, c->ptr};
+    LLVMValueRef fn = LLVMAddFunction(c->mod, name, LLVMFunctionType(c->void_t, args, 4, 0));
     LLVMSetLinkage(fn, LLVMInternalLinkage);
     if (!same) {
         /* Distinct buffers: tell LLVM, so it may keep values in registers. */
@@ -44,10 +44,14 @@ static LLVMValueRef layer_function(CgCtx *c, size_t node, bool same)
         LLVMAddAttributeAtIndex(fn, 1, LLVMCreateEnumAttribute(c->ctx, kind, 0));
         LLVMAddAttributeAtIndex(fn, 2, LLVMCreateEnumAttribute(c->ctx, kind, 0));
     }
+    unsigned noalias = LLVMGetEnumAttributeKindForName("noalias", 7);
+    LLVMAddAttributeAtIndex(fn, 4, LLVMCreateEnumAttribute(c->ctx, noalias, 0)); /* scratch */
     c->fn = fn;
     LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->ctx, fn, "entry"));
     LLVMValueRef x = LLVMGetParam(fn, 0), y = same ? LLVMGetParam(fn, 0) : LLVMGetParam(fn, 1);
+    c->scratch = n->scratch >= 0 ? LLVMGetParam(fn, 3) : NULL;
     lowerings[n->op](c, node, x, y, LLVMGetParam(fn, 2));
+    c->scratch = NULL;
     LLVMBuildRetVoid(c->b);
     return fn;
 }
@@ -116,15 +120,18 @@ static LLVMValueRef run_function(CgCtx *c)
     LLVMValueRef out_img = cg_at(c, out, cg_mul(c, img, cg_i64(c, out_elems)));
     if (g->count == 1)
         LLVMBuildMemMove(c->b, out_img, 4, in_img, 4, cg_i64(c, in_elems * 4));
-    LLVMTypeRef largs[3] = {c->ptr, c->ptr, c->ptr};
-    LLVMTypeRef lft = LLVMFunctionType(c->void_t, largs, 3, 0);
+    LLVMTypeRef largs[4] = {c->ptr, c->ptr, c->ptr, c->ptr};
+    LLVMTypeRef lft = LLVMFunctionType(c->void_t, largs, 4, 0);
     for (size_t i = 1; i < g->count; i++) {
         if (!layers[i])
             continue;
         int64_t from = g->nodes[g->nodes[i].inputs[0]].buffer, to = g->nodes[ir_group_tail(g, i)].buffer;
-        LLVMValueRef call_args[3] = {buffer_at(c, from, in_img, out_img, ws), buffer_at(c, to, in_img, out_img, ws),
-                                     table};
-        LLVMBuildCall2(c->b, lft, layers[i], call_args, 3, "");
+        int64_t scratch = g->nodes[i].scratch;
+        LLVMValueRef call_args[4] = {buffer_at(c, from, in_img, out_img, ws), buffer_at(c, to, in_img, out_img, ws),
+                                     table,
+                                     scratch >= 0 ? buffer_at(c, scratch, in_img, out_img, ws)
+                                                  : LLVMConstPointerNull(c->ptr)};
+        LLVMBuildCall2(c->b, lft, layers[i], call_args, 4, "");
     }
     cg_loop_end(c, &lb);
     LLVMBuildRet(c->b, LLVMConstInt(c->i32, 0, 0));

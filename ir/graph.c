@@ -42,6 +42,7 @@ IrNode *ir_graph_add(IrGraph *g, IrOp op)
     n->op = op;
     n->group = -1;
     n->buffer = IR_BUF_FUSED;
+    n->scratch = -1;
     return n;
 }
 

@@ -88,7 +88,8 @@ typedef struct IrNode {
      * fused group, or -1 when it runs on its own. */
     int32_t group;
     /* Filled by ir_graph_plan: where the output lives for one image. */
-    int64_t buffer; /* a byte offset in the workspace, or one of IR_BUF_* */
+    int64_t buffer;  /* a byte offset in the workspace, or one of IR_BUF_* */
+    int64_t scratch; /* a workspace offset for the kernel's own use, or -1 */
 } IrNode;
 
 /* Places of a node's output other than a workspace offset. */

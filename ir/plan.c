@@ -14,7 +14,7 @@
 typedef struct Live {
     int64_t offset, bytes;
     size_t last;  /* last step that reads it */
-    size_t owner; /* the latest node living in it */
+    size_t owner; /* the latest node living in it; SIZE_MAX for scratch */
 } Live;
 
 static bool in_place_op(IrOp op)
@@ -37,6 +37,55 @@ static size_t last_reader(const IrGraph *g, const size_t *last, size_t i)
 static int64_t round64(int64_t bytes)
 {
     return (bytes + 63) / 64 * 64;
+}
+
+int64_t ir_plan_scratch_bytes(const IrGraph *g, size_t i)
+{
+    const IrNode *n = &g->nodes[i];
+    if (n->op != IR_OP_CONV || n->attr.conv.pad == 0)
+        return 0;
+    IrShape in = g->nodes[n->inputs[0]].out;
+    int64_t p2 = 2 * n->attr.conv.pad, w, h, bytes;
+    if (__builtin_add_overflow(in.w, p2, &w) || __builtin_add_overflow(in.h, p2, &h) ||
+        __builtin_mul_overflow(w, h, &bytes) || __builtin_mul_overflow(bytes, in.d, &bytes) ||
+        __builtin_mul_overflow(bytes, 4, &bytes) || bytes > INT64_MAX - 63)
+        return -1;
+    return round64(bytes);
+}
+
+/* Drops the buffers whose last reader ran before step; returns how many are
+ * left. slot[] follows the entries that move. */
+static size_t expire(Live *live, size_t nlive, size_t *slot, size_t step)
+{
+    for (size_t k = 0; k < nlive;) {
+        if (live[k].last < step) {
+            if (live[k].owner != SIZE_MAX)
+                slot[live[k].owner] = SIZE_MAX;
+            live[k] = live[--nlive];
+            if (k < nlive && live[k].owner != SIZE_MAX)
+                slot[live[k].owner] = k;
+        } else {
+            k++;
+        }
+    }
+    return nlive;
+}
+
+/* First fit: the lowest offset clear of every live buffer. A linear scan
+ * repeated until nothing moves: few buffers are live at once. */
+static int64_t first_fit(const Live *live, size_t nlive, int64_t bytes)
+{
+    int64_t at = 0;
+    for (bool moved = true; moved;) {
+        moved = false;
+        for (size_t k = 0; k < nlive; k++) {
+            if (at < live[k].offset + live[k].bytes && live[k].offset < at + bytes) {
+                at = live[k].offset + live[k].bytes;
+                moved = true;
+            }
+        }
+    }
+    return at;
 }
 
 bool ir_graph_plan(IrGraph *g)
@@ -80,6 +129,29 @@ bool ir_graph_plan(IrGraph *g)
             nd->buffer = IR_BUF_INPUT;
             continue;
         }
+        /* A kernel's scratch lives while its step runs, beside its input
+         * and its output (placed later, at the same step). */
+        nd->scratch = -1;
+        int64_t scratch = ir_plan_scratch_bytes(g, i);
+        if (scratch > 0) { /* < 0: too big to exist; the kernel does without */
+            size_t step = ir_plan_step(g, i);
+            nlive = expire(live, nlive, slot, step);
+            if (nlive == cap) {
+                cap *= 2;
+                live = realloc(live, cap * sizeof *live);
+                IR_ASSERT(live);
+            }
+            int64_t at = first_fit(live, nlive, scratch);
+            live[nlive++] = (Live){at, scratch, step, SIZE_MAX}; /* no node lives in it */
+            nd->scratch = at;
+            int64_t end;
+            if (__builtin_add_overflow(at, scratch, &end)) {
+                ok = false;
+                break;
+            }
+            if (end > arena)
+                arena = end;
+        }
         if (into_output[i] && ir_group_tail(g, i) == i) {
             nd->buffer = IR_BUF_OUTPUT;
             continue;
@@ -90,16 +162,7 @@ bool ir_graph_plan(IrGraph *g)
         }
         size_t step = ir_plan_step(g, i), until = last_reader(g, last, i);
         /* Drop buffers whose last reader ran before this step. */
-        for (size_t k = 0; k < nlive;) {
-            if (live[k].last < step) {
-                slot[live[k].owner] = SIZE_MAX;
-                live[k] = live[--nlive];
-                if (k < nlive)
-                    slot[live[k].owner] = k;
-            } else {
-                k++;
-            }
-        }
+        nlive = expire(live, nlive, slot, step);
         size_t from = (size_t)nd->inputs[0];
         if (nd->ninputs == 1 && in_place_op(nd->op) && g->nodes[from].buffer >= 0 && readers[from] == 1 &&
             slot[from] != SIZE_MAX && step == i) {
@@ -116,18 +179,7 @@ bool ir_graph_plan(IrGraph *g)
             break;
         }
         bytes = round64(bytes);
-        /* First fit: the lowest offset clear of every live buffer. Sorting by
-         * offset each time is fine: few buffers are live at once. */
-        int64_t at = 0;
-        for (bool moved = true; moved;) {
-            moved = false;
-            for (size_t k = 0; k < nlive; k++) {
-                if (at < live[k].offset + live[k].bytes && live[k].offset < at + bytes) {
-                    at = live[k].offset + live[k].bytes;
-                    moved = true;
-                }
-            }
-        }
+        int64_t at = first_fit(live, nlive, bytes);
         if (nlive == cap) {
             cap *= 2;
             live = realloc(live, cap * sizeof *live);

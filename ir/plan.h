@@ -15,6 +15,12 @@
  * graph, whose every activation fits). */
 __attribute__((warn_unused_result)) bool ir_graph_plan(IrGraph *g);
 
+/* Bytes of scratch node i's kernel needs while it runs: a conv with padding
+ * gets a zero-padded copy of its input, D1 x (H1 + 2P) x (W1 + 2P) floats,
+ * so its inner loops never test an edge (codegen/ops/conv.c). 0 for others,
+ * -1 when the size overflows (the kernel then does without). */
+int64_t ir_plan_scratch_bytes(const IrGraph *g, size_t i);
+
 /* The step at which node i's code runs: its group's first node. */
 size_t ir_plan_step(const IrGraph *g, size_t i);
 

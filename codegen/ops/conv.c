@@ -1,11 +1,23 @@
-/* conv lowering, the naive path (SPEC section 1): for every output cell, the
- * bias plus the dot product of the F x F x D1 window with one filter. The
- * window's rows and columns are clipped to the input instead of testing every
- * tap, so zero padding (and round=ceil's overhang) costs nothing.
+/* conv lowering (SPEC section 1), two paths.
+ *
+ * The naive path (-O0, and any conv the fast path does not take): for every
+ * output cell, the bias plus the dot product of the F x F x D1 window with one
+ * filter. The window's rows and columns are clipped to the input instead of
+ * testing every tap, so zero padding (and round=ceil's overhang) costs nothing.
+ *
+ * The fast path (-O1 and up, stride 1, F <= 7, a SIMD target): a
+ * register-blocked micro-kernel in explicit vectors of the target's width.
+ * For one output row it keeps kb filters x xb vectors of consecutive output
+ * columns in registers, and for every input channel and tap loads xb input
+ * vectors, broadcasts kb weights and issues kb x xb fused multiply-adds. The
+ * frame where windows reach into the padding is computed by the naive code;
+ * a row's last block is shifted left to end at the row's end rather than
+ * masked, recomputing a few columns.
  *
  * A fused group (ir/fuse.c) continues here: relu is applied to each value as
  * it is made, and a max pool whose windows tile the conv's output takes the
- * maximum of those values, so the unpooled map is never stored. */
+ * maximum of those values; the fast path makes the pool's rows for kb filters
+ * in a small stack buffer, so the unpooled map is never stored. */
 #include <math.h>
 
 #include "../ctx.h"
@@ -21,6 +33,7 @@ static void tap_range(CgCtx *c, LLVMValueRef o, int64_t stride, int64_t pad, int
 
 typedef struct Conv {
     const IrConvAttr *a;
+    int64_t pad; /* a->pad, or 0 when x is a zero-padded copy */
     IrShape in;
     LLVMValueRef x, w, bias, acc;
     bool relu; /* a fused relu follows */
@@ -31,8 +44,8 @@ static LLVMValueRef conv_value(CgCtx *c, const Conv *cv, LLVMValueRef k, LLVMVal
 {
     const IrConvAttr *a = cv->a;
     LLVMValueRef fy_lo, fy_hi, iy0, fx_lo, fx_hi, ix0;
-    tap_range(c, oy, a->stride, a->pad, a->size, cv->in.h, &fy_lo, &fy_hi, &iy0);
-    tap_range(c, ox, a->stride, a->pad, a->size, cv->in.w, &fx_lo, &fx_hi, &ix0);
+    tap_range(c, oy, a->stride, cv->pad, a->size, cv->in.h, &fy_lo, &fy_hi, &iy0);
+    tap_range(c, ox, a->stride, cv->pad, a->size, cv->in.w, &fx_lo, &fx_hi, &ix0);
     LLVMBuildStore(c->b, cv->bias ? cg_load(c, cv->bias, k) : cg_f32(c, 0), cv->acc);
 
     CgLoop lc, lfy, lfx;
@@ -58,7 +71,7 @@ static LLVMValueRef conv_value(CgCtx *c, const Conv *cv, LLVMValueRef k, LLVMVal
     return cv->relu ? cg_relu(c, v) : v;
 }
 
-void cg_lower_conv(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValueRef table)
+static void lower_naive(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValueRef table)
 {
     const IrGraph *g = c->g;
     const IrNode *n = &g->nodes[node];
@@ -66,6 +79,7 @@ void cg_lower_conv(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMVa
     const IrNode *pool = g->nodes[tail].op == IR_OP_POOL ? &g->nodes[tail] : NULL;
     Conv cv = {
         .a = &n->attr.conv,
+        .pad = n->attr.conv.pad,
         .in = g->nodes[n->inputs[0]].out,
         .x = x,
         .w = cg_param(c, table, cg_param_index(c, node, false)),
@@ -106,4 +120,275 @@ void cg_lower_conv(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMVa
     cg_loop_end(c, &lx);
     cg_loop_end(c, &ly);
     cg_loop_end(c, &lk);
+}
+
+/* ---- the fast path -------------------------------------------------------- */
+
+typedef struct Fast {
+    Conv cv;
+    IrShape out;      /* the conv's own output */
+    int64_t xl, xr;   /* interior columns: every tap inside the input */
+    int64_t yl, yr;   /* interior rows */
+    int v, xb, kb;    /* vector width, vectors per block, filters per block */
+} Fast;
+
+/* Where a conv value for filter k0 + kk, row oy, column ox goes. */
+typedef struct Dst {
+    LLVMValueRef base;
+    int64_t k_stride;  /* floats between filters */
+    int64_t row_stride, row_base_sub; /* row r at (oy - row_base) * row_stride */
+    LLVMValueRef row_base; /* subtracted from oy, or NULL */
+} Dst;
+
+static LLVMValueRef dst_index(CgCtx *c, const Dst *d, LLVMValueRef kk, LLVMValueRef oy, LLVMValueRef ox)
+{
+    LLVMValueRef r = d->row_base ? cg_sub(c, oy, d->row_base) : oy;
+    return cg_add(c, cg_add(c, cg_mul(c, kk, cg_i64(c, d->k_stride)), cg_mul(c, r, cg_i64(c, d->row_stride))), ox);
+}
+
+/* One block: kb filters from k0, row oy, columns [ox0, ox0 + xb*v). */
+static void micro_kernel(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMValueRef oy, LLVMValueRef ox0,
+                         const Dst *d, LLVMValueRef *acc)
+{
+    const Conv *cv = &f->cv;
+    const int64_t F = cv->a->size, P = cv->pad, C = cv->in.d, H = cv->in.h, W = cv->in.w;
+    for (int kk = 0; kk < kb; kk++) {
+        LLVMValueRef b = cv->bias ? cg_load(c, cv->bias, cg_add(c, k0, cg_i64(c, kk))) : cg_f32(c, 0);
+        LLVMValueRef bv = cg_splat(c, f->v, b);
+        for (int j = 0; j < f->xb; j++)
+            LLVMBuildStore(c->b, bv, acc[kk * f->xb + j]);
+    }
+    /* w[k][ch][fy][fx] = w[(k*C + ch)*F*F + fy*F + fx] */
+    LLVMValueRef wk0 = cg_mul(c, k0, cg_i64(c, C * F * F));
+    LLVMValueRef xrow0 = cg_sub(c, cg_add(c, cg_mul(c, cg_sub(c, oy, cg_i64(c, P)), cg_i64(c, W)), ox0), cg_i64(c, P));
+    CgLoop lc;
+    LLVMValueRef ch = cg_loop_begin(c, &lc, cg_i64(c, 0), cg_i64(c, C), "c");
+    LLVMValueRef xc = cg_add(c, xrow0, cg_mul(c, ch, cg_i64(c, H * W)));
+    LLVMValueRef wc = cg_add(c, wk0, cg_mul(c, ch, cg_i64(c, F * F)));
+    LLVMValueRef cur[64];
+    for (int q = 0; q < kb * f->xb; q++)
+        cur[q] = LLVMBuildLoad2(c->b, cg_vec_t(c, f->v), acc[q], "");
+    for (int64_t fy = 0; fy < F; fy++) {
+        for (int64_t fx = 0; fx < F; fx++) {
+            LLVMValueRef xv[8];
+            for (int j = 0; j < f->xb; j++)
+                xv[j] = cg_vload(c, f->v, cv->x, cg_add(c, xc, cg_i64(c, fy * W + fx + j * f->v)));
+            for (int kk = 0; kk < kb; kk++) {
+                LLVMValueRef w = cg_load(c, cv->w, cg_add(c, wc, cg_i64(c, kk * C * F * F + fy * F + fx)));
+                LLVMValueRef wv = cg_splat(c, f->v, w);
+                for (int j = 0; j < f->xb; j++)
+                    cur[kk * f->xb + j] = cg_fma(c, wv, xv[j], cur[kk * f->xb + j]);
+            }
+        }
+    }
+    for (int q = 0; q < kb * f->xb; q++)
+        LLVMBuildStore(c->b, cur[q], acc[q]);
+    cg_loop_end(c, &lc);
+    for (int kk = 0; kk < kb; kk++) {
+        for (int j = 0; j < f->xb; j++) {
+            LLVMValueRef val = LLVMBuildLoad2(c->b, cg_vec_t(c, f->v), acc[kk * f->xb + j], "");
+            if (cv->relu)
+                val = cg_relu(c, val);
+            LLVMValueRef ox = cg_add(c, ox0, cg_i64(c, j * f->v));
+            cg_vstore(c, val, d->base, dst_index(c, d, cg_i64(c, kk), oy, ox));
+        }
+    }
+}
+
+/* Naive values for kb filters from k0 at row oy, columns [lo, hi). */
+static void naive_cells(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMValueRef oy, int64_t lo, int64_t hi,
+                        const Dst *d)
+{
+    if (lo >= hi)
+        return;
+    CgLoop lk, lx;
+    LLVMValueRef kk = cg_loop_begin(c, &lk, cg_i64(c, 0), cg_i64(c, kb), "kk");
+    LLVMValueRef ox = cg_loop_begin(c, &lx, cg_i64(c, lo), cg_i64(c, hi), "ox");
+    LLVMValueRef v = conv_value(c, &f->cv, cg_add(c, k0, kk), oy, ox);
+    cg_store(c, v, d->base, dst_index(c, d, kk, oy, ox));
+    cg_loop_end(c, &lx);
+    cg_loop_end(c, &lk);
+}
+
+/* One output row oy for kb filters from k0: the micro-kernel over the
+ * interior columns of an interior row, the naive code elsewhere. */
+static void conv_row(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMValueRef oy, const Dst *d,
+                     LLVMValueRef *acc)
+{
+    LLVMValueRef inside = LLVMBuildAnd(c->b, LLVMBuildICmp(c->b, LLVMIntSGE, oy, cg_i64(c, f->yl), ""),
+                                       LLVMBuildICmp(c->b, LLVMIntSLT, oy, cg_i64(c, f->yr), ""), "");
+    LLVMBasicBlockRef fast = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "interior_row");
+    LLVMBasicBlockRef slow = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "border_row");
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "row_done");
+    LLVMBuildCondBr(c->b, inside, fast, slow);
+
+    LLVMPositionBuilderAtEnd(c->b, fast);
+    naive_cells(c, f, kb, k0, oy, 0, f->xl, d);
+    int64_t bw = (int64_t)f->v * f->xb, blocks = (f->xr - f->xl) / bw;
+    if (blocks > 0) {
+        CgLoop lb;
+        LLVMValueRef bi = cg_loop_begin(c, &lb, cg_i64(c, 0), cg_i64(c, blocks), "block");
+        micro_kernel(c, f, kb, k0, oy, cg_add(c, cg_i64(c, f->xl), cg_mul(c, bi, cg_i64(c, bw))), d, acc);
+        cg_loop_end(c, &lb);
+    }
+    if ((f->xr - f->xl) % bw != 0)
+        micro_kernel(c, f, kb, k0, oy, cg_i64(c, f->xr - bw), d, acc); /* the shifted last block */
+    naive_cells(c, f, kb, k0, oy, f->xr, f->out.w, d);
+    LLVMBuildBr(c->b, done);
+
+    LLVMPositionBuilderAtEnd(c->b, slow);
+    naive_cells(c, f, kb, k0, oy, 0, f->out.w, d);
+    LLVMBuildBr(c->b, done);
+    LLVMPositionBuilderAtEnd(c->b, done);
+}
+
+/* Filters [k_lo, k_hi) in blocks of kb: every row, into y, or through the
+ * pool's row buffer when a max pool is fused. */
+static void conv_blocks(CgCtx *c, const Fast *f, int kb, int64_t k_lo, int64_t k_hi, const IrNode *pool,
+                        LLVMValueRef y, LLVMValueRef rowbuf, IrShape pout)
+{
+    if (k_hi <= k_lo)
+        return;
+    LLVMValueRef acc[64];
+    for (int q = 0; q < kb * f->xb; q++)
+        acc[q] = cg_vvar(c, f->v, "acc");
+    CgLoop lk, ly;
+    LLVMValueRef kblk = cg_loop_begin(c, &lk, cg_i64(c, 0), cg_i64(c, (k_hi - k_lo) / kb), "kblock");
+    LLVMValueRef k0 = cg_add(c, cg_i64(c, k_lo), cg_mul(c, kblk, cg_i64(c, kb)));
+    if (!pool) {
+        Dst d = {cg_at(c, y, cg_mul(c, k0, cg_i64(c, f->out.h * f->out.w))), f->out.h * f->out.w, f->out.w, 0, NULL};
+        LLVMValueRef oy = cg_loop_begin(c, &ly, cg_i64(c, 0), cg_i64(c, f->out.h), "oy");
+        conv_row(c, f, kb, k0, oy, &d, acc);
+        cg_loop_end(c, &ly);
+    } else {
+        const IrPoolAttr *p = &pool->attr.pool;
+        LLVMValueRef py = cg_loop_begin(c, &ly, cg_i64(c, 0), cg_i64(c, pout.h), "py");
+        LLVMValueRef y0 = cg_mul(c, py, cg_i64(c, p->stride));
+        LLVMValueRef y1 = cg_smin(c, cg_add(c, y0, cg_i64(c, p->size)), cg_i64(c, f->out.h));
+        Dst d = {rowbuf, p->size * f->out.w, f->out.w, 0, y0};
+        CgLoop lr, lkk, lpx, lwy, lwx;
+        LLVMValueRef oy = cg_loop_begin(c, &lr, y0, y1, "cy");
+        conv_row(c, f, kb, k0, oy, &d, acc);
+        cg_loop_end(c, &lr);
+        /* Pool the rows just made: windows [px*S, min(px*S + F, W)). */
+        LLVMValueRef kk = cg_loop_begin(c, &lkk, cg_i64(c, 0), cg_i64(c, kb), "kk");
+        LLVMValueRef px = cg_loop_begin(c, &lpx, cg_i64(c, 0), cg_i64(c, pout.w), "px");
+        LLVMValueRef x0 = cg_mul(c, px, cg_i64(c, p->stride));
+        LLVMValueRef x1 = cg_smin(c, cg_add(c, x0, cg_i64(c, p->size)), cg_i64(c, f->out.w));
+        LLVMValueRef best = cg_var(c, "best");
+        LLVMBuildStore(c->b, cg_f32(c, -INFINITY), best);
+        LLVMValueRef r = cg_loop_begin(c, &lwy, cg_i64(c, 0), cg_sub(c, y1, y0), "r");
+        LLVMValueRef cx = cg_loop_begin(c, &lwx, x0, x1, "cx");
+        LLVMValueRef v = cg_load(c, rowbuf, dst_index(c, &d, kk, cg_add(c, r, y0), cx));
+        LLVMBuildStore(c->b, cg_max_nan(c, LLVMBuildLoad2(c->b, c->f32, best, ""), v), best);
+        cg_loop_end(c, &lwx);
+        cg_loop_end(c, &lwy);
+        LLVMValueRef at = cg_add(c, cg_mul(c, cg_add(c, cg_mul(c, cg_add(c, k0, kk), cg_i64(c, pout.h)), py),
+                                        cg_i64(c, pout.w)), px);
+        cg_store(c, LLVMBuildLoad2(c->b, c->f32, best, ""), y, at);
+        cg_loop_end(c, &lpx);
+        cg_loop_end(c, &lkk);
+        cg_loop_end(c, &ly);
+    }
+    cg_loop_end(c, &lk);
+}
+
+/* Copies the input into the scratch the plan gave this conv, with P zeros
+ * around every channel, and points the conv at the copy: the kernel then
+ * never meets an edge. The copy costs one pass over the input, against F*F*K
+ * multiply-adds per input value. */
+static void pad_input(CgCtx *c, Conv *cv)
+{
+    const int64_t P = cv->pad, H = cv->in.h, W = cv->in.w, Wp = W + 2 * P, Hp = H + 2 * P;
+    LLVMValueRef dst = c->scratch;
+    LLVMBuildMemSet(c->b, dst, LLVMConstInt(c->i8, 0, 0), cg_i64(c, cv->in.d * Hp * Wp * 4), 64);
+    CgLoop lc, ly;
+    LLVMValueRef ch = cg_loop_begin(c, &lc, cg_i64(c, 0), cg_i64(c, cv->in.d), "c");
+    LLVMValueRef iy = cg_loop_begin(c, &ly, cg_i64(c, 0), cg_i64(c, H), "iy");
+    LLVMValueRef from = cg_mul(c, cg_add(c, cg_mul(c, ch, cg_i64(c, H)), iy), cg_i64(c, W));
+    LLVMValueRef to = cg_add(c, cg_mul(c, cg_add(c, cg_mul(c, ch, cg_i64(c, Hp)), cg_add(c, iy, cg_i64(c, P))),
+                                       cg_i64(c, Wp)),
+                             cg_i64(c, P));
+    LLVMBuildMemCpy(c->b, cg_at(c, dst, to), 4, cg_at(c, cv->x, from), 4, cg_i64(c, W * 4));
+    cg_loop_end(c, &ly);
+    cg_loop_end(c, &lc);
+    cv->x = dst;
+    cv->in.w = Wp;
+    cv->in.h = Hp;
+    cv->pad = 0;
+}
+
+/* Chooses the blocking, or returns false for the naive path. */
+static bool plan_fast(CgCtx *c, const IrNode *n, const IrNode *pool, Fast *f)
+{
+    const IrConvAttr *a = &n->attr.conv;
+    if (c->opt_level < 1 || c->vec_width < 4 || a->stride != 1 || a->size > 7)
+        return false;
+    f->out = n->out;
+    /* Interior: o - P >= 0 and o - P + F <= in (all of it with a padded copy). */
+    f->xl = f->cv.pad;
+    f->xr = f->cv.in.w + f->cv.pad - a->size + 1;
+    f->yl = f->cv.pad;
+    f->yr = f->cv.in.h + f->cv.pad - a->size + 1;
+    if (f->xr > f->out.w)
+        f->xr = f->out.w; /* round=ceil may add columns past the interior */
+    if (f->yr > f->out.h)
+        f->yr = f->out.h;
+    int64_t width = f->xr - f->xl;
+    f->v = c->vec_width;
+    while (f->v >= 4 && f->v > width)
+        f->v /= 2;
+    if (f->v < 4)
+        return false;
+    /* Accumulators kb x xb in about two thirds of the registers, the rest
+     * for the input vectors and the broadcast weight. */
+    f->xb = width >= 2 * f->v ? 2 : 1;
+    f->kb = (c->vec_regs * 2 / 3) / f->xb;
+    if (f->kb > 8)
+        f->kb = 8;
+    if (f->kb > n->out.d)
+        f->kb = (int)n->out.d;
+    /* The fused pool's rows for kb filters live on the stack: keep it small. */
+    if (pool && (int64_t)f->kb * pool->attr.pool.size * f->out.w * 4 > 256 * 1024)
+        return false;
+    return true;
+}
+
+void cg_lower_conv(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValueRef table)
+{
+    const IrGraph *g = c->g;
+    const IrNode *n = &g->nodes[node];
+    size_t tail = ir_group_tail(g, node);
+    const IrNode *pool = g->nodes[tail].op == IR_OP_POOL ? &g->nodes[tail] : NULL;
+    Fast f = {.cv = {
+                  .a = &n->attr.conv,
+                  .pad = n->attr.conv.pad,
+                  .in = g->nodes[n->inputs[0]].out,
+                  .x = x,
+                  .w = cg_param(c, table, cg_param_index(c, node, false)),
+                  .bias = n->attr.conv.bias ? cg_param(c, table, cg_param_index(c, node, true)) : NULL,
+                  .acc = cg_var(c, "acc"),
+                  .relu = tail > node && g->nodes[node + 1].op == IR_OP_RELU,
+              }};
+    if (c->opt_level >= 1 && c->scratch && n->attr.conv.stride == 1 && n->attr.conv.size <= 7 &&
+        c->vec_width >= 4)
+        pad_input(c, &f.cv);
+    if (!plan_fast(c, n, pool, &f)) {
+        lower_naive(c, node, x, y, table);
+        return;
+    }
+    LLVMValueRef rowbuf = NULL;
+    IrShape pout = g->nodes[tail].out;
+    if (pool) {
+        int64_t floats = (int64_t)f.kb * pool->attr.pool.size * f.out.w;
+        LLVMBuilderRef eb = LLVMCreateBuilderInContext(c->ctx);
+        LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(c->fn);
+        LLVMPositionBuilderBefore(eb, LLVMGetFirstInstruction(entry));
+        rowbuf = LLVMBuildAlloca(eb, LLVMArrayType2(c->f32, (uint64_t)floats), "pool_rows");
+        LLVMSetAlignment(rowbuf, 64);
+        LLVMDisposeBuilder(eb);
+    }
+    int64_t K = f.out.d, main_k = K / f.kb * f.kb;
+    conv_blocks(c, &f, f.kb, 0, main_k, pool, y, rowbuf, pout);
+    conv_blocks(c, &f, (int)(K - main_k), main_k, K, pool, y, rowbuf, pout); /* the last filters */
 }
