@@ -16,10 +16,12 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "runtime/cnnrt.h"
 #include "runtime/image.h"
 #include "runtime/npy.h"
+#include "runtime/pool.h"
 #include "runtime/rtio.h"
 #include "runtime/safetensors.h"
 
@@ -87,7 +89,7 @@ static void help(const CnnrtModel *m)
            "  --json             print the results as a JSON array\n"
            "  --bench N          run N times and print latency and images per second\n"
            "                     (on zeros when there is no INPUT)\n"
-           "  --threads T        worker threads (this runtime uses one)\n"
+           "  --threads T        threads to run on (default: every core)\n"
            "  --help, --version\n"
            "\nExit status: 0 success, 1 a bad input or weights file, 2 a usage error.\n");
 }
@@ -639,6 +641,10 @@ int main(int argc, char **argv)
         goto done;
     }
 
+    /* --threads, or every core this process may run on. */
+    long threads = o.threads > 0 ? o.threads : sysconf(_SC_NPROCESSORS_ONLN);
+    cnnrt_pool_start(threads > 0 && threads < 4096 ? (int)threads : 1);
+
     size_t runs = o.bench > 0 ? (size_t)o.bench : 1;
     if (o.bench > 0) {
         times = malloc(runs * sizeof *times);
@@ -703,6 +709,7 @@ int main(int argc, char **argv)
     }
 
 done:
+    cnnrt_pool_stop();
     for (size_t i = 0; i < b.count; i++)
         free(b.names[i]);
     free(b.names);

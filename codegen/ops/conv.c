@@ -19,6 +19,7 @@
  * maximum of those values; the fast path makes the pool's rows for kb filters
  * in a small stack buffer, so the unpooled map is never stored. */
 #include <math.h>
+#include <stdio.h>
 
 #include "../ctx.h"
 
@@ -242,18 +243,16 @@ static void conv_row(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMValue
     LLVMPositionBuilderAtEnd(c->b, done);
 }
 
-/* Filters [k_lo, k_hi) in blocks of kb: every row, into y, or through the
- * pool's row buffer when a max pool is fused. */
-static void conv_blocks(CgCtx *c, const Fast *f, int kb, int64_t k_lo, int64_t k_hi, const IrNode *pool,
-                        LLVMValueRef y, LLVMValueRef rowbuf, IrShape pout)
+/* Filter blocks [blk_lo, blk_hi) of kb filters from k_lo: every row, into
+ * y, or through the pool's row buffer when a max pool is fused. */
+static void conv_blocks(CgCtx *c, const Fast *f, int kb, int64_t k_lo, LLVMValueRef blk_lo, LLVMValueRef blk_hi,
+                        const IrNode *pool, LLVMValueRef y, LLVMValueRef rowbuf, IrShape pout)
 {
-    if (k_hi <= k_lo)
-        return;
     LLVMValueRef acc[64];
     for (int q = 0; q < kb * f->xb; q++)
         acc[q] = cg_vvar(c, f->v, "acc");
     CgLoop lk, ly;
-    LLVMValueRef kblk = cg_loop_begin(c, &lk, cg_i64(c, 0), cg_i64(c, (k_hi - k_lo) / kb), "kblock");
+    LLVMValueRef kblk = cg_loop_begin(c, &lk, blk_lo, blk_hi, "kblock");
     LLVMValueRef k0 = cg_add(c, cg_i64(c, k_lo), cg_mul(c, kblk, cg_i64(c, kb)));
     if (!pool) {
         Dst d = {cg_at(c, y, cg_mul(c, k0, cg_i64(c, f->out.h * f->out.w))), f->out.h * f->out.w, f->out.w, 0, NULL};
@@ -354,6 +353,79 @@ static bool plan_fast(CgCtx *c, const IrNode *n, const IrNode *pool, Fast *f)
     return true;
 }
 
+/* The fused pool's rows for one block of filters, on the current function's
+ * stack; NULL without a pool. */
+static LLVMValueRef pool_rows(CgCtx *c, const Fast *f, const IrNode *pool)
+{
+    if (!pool)
+        return NULL;
+    int64_t floats = (int64_t)f->kb * pool->attr.pool.size * f->out.w;
+    LLVMBuilderRef eb = LLVMCreateBuilderInContext(c->ctx);
+    LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(c->fn);
+    LLVMValueRef first = LLVMGetFirstInstruction(entry);
+    if (first)
+        LLVMPositionBuilderBefore(eb, first);
+    else
+        LLVMPositionBuilderAtEnd(eb, entry);
+    LLVMValueRef rowbuf = LLVMBuildAlloca(eb, LLVMArrayType2(c->f32, (uint64_t)floats), "pool_rows");
+    LLVMSetAlignment(rowbuf, 64);
+    LLVMDisposeBuilder(eb);
+    return rowbuf;
+}
+
+/* Splits the filter blocks over the runtime's threads (runtime/pool.h): the
+ * blocks become a task function void(ctx, begin, end) that reads the input,
+ * output, weights and bias pointers from ctx, and the layer calls
+ * cnnrt_parallel_for with it. Only executables link the pool. */
+static void parallel_blocks(CgCtx *c, size_t node, const Fast *f, const IrNode *pool, LLVMValueRef y, IrShape pout,
+                            int64_t blocks)
+{
+    LLVMTypeRef targs[3] = {c->ptr, c->i64, c->i64};
+    LLVMTypeRef task_t = LLVMFunctionType(c->void_t, targs, 3, 0);
+    char name[64];
+    snprintf(name, sizeof name, "layer%zu.conv.task", node);
+    LLVMValueRef task = LLVMAddFunction(c->mod, name, task_t);
+    LLVMSetLinkage(task, LLVMInternalLinkage);
+
+    /* The context: four pointers in the layer's frame. */
+    LLVMTypeRef ctx_t = LLVMArrayType2(c->ptr, 4);
+    LLVMValueRef ctx = LLVMBuildAlloca(c->b, ctx_t, "task_ctx");
+    LLVMValueRef vals[4] = {f->cv.x, y, f->cv.w, f->cv.bias ? f->cv.bias : LLVMConstPointerNull(c->ptr)};
+    for (int i = 0; i < 4; i++) {
+        LLVMValueRef idx = cg_i64(c, i);
+        LLVMBuildStore(c->b, vals[i], LLVMBuildInBoundsGEP2(c->b, c->ptr, ctx, &idx, 1, ""));
+    }
+    LLVMValueRef pf = LLVMGetNamedFunction(c->mod, "cnnrt_parallel_for");
+    LLVMTypeRef pargs[3] = {c->ptr, c->ptr, c->i64};
+    LLVMTypeRef pf_t = LLVMFunctionType(c->void_t, pargs, 3, 0);
+    if (!pf)
+        pf = LLVMAddFunction(c->mod, "cnnrt_parallel_for", pf_t);
+    LLVMValueRef call[3] = {task, ctx, cg_i64(c, blocks)};
+    LLVMBuildCall2(c->b, pf_t, pf, call, 3, "");
+
+    /* The task's body, built aside and then the builder put back. */
+    LLVMBasicBlockRef resume = LLVMGetInsertBlock(c->b);
+    LLVMValueRef outer = c->fn;
+    c->fn = task;
+    LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->ctx, task, "entry"));
+    LLVMValueRef p[4];
+    for (int i = 0; i < 4; i++) {
+        LLVMValueRef idx = cg_i64(c, i);
+        p[i] = LLVMBuildLoad2(c->b, c->ptr, LLVMBuildInBoundsGEP2(c->b, c->ptr, LLVMGetParam(task, 0), &idx, 1, ""),
+                              "");
+    }
+    Fast t = *f;
+    t.cv.x = p[0];
+    t.cv.w = p[2];
+    t.cv.bias = f->cv.bias ? p[3] : NULL;
+    t.cv.acc = cg_var(c, "acc");
+    LLVMValueRef rowbuf = pool_rows(c, &t, pool);
+    conv_blocks(c, &t, t.kb, 0, LLVMGetParam(task, 1), LLVMGetParam(task, 2), pool, p[1], rowbuf, pout);
+    LLVMBuildRetVoid(c->b);
+    c->fn = outer;
+    LLVMPositionBuilderAtEnd(c->b, resume);
+}
+
 void cg_lower_conv(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValueRef table)
 {
     const IrGraph *g = c->g;
@@ -377,18 +449,14 @@ void cg_lower_conv(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMVa
         lower_naive(c, node, x, y, table);
         return;
     }
-    LLVMValueRef rowbuf = NULL;
     IrShape pout = g->nodes[tail].out;
-    if (pool) {
-        int64_t floats = (int64_t)f.kb * pool->attr.pool.size * f.out.w;
-        LLVMBuilderRef eb = LLVMCreateBuilderInContext(c->ctx);
-        LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(c->fn);
-        LLVMPositionBuilderBefore(eb, LLVMGetFirstInstruction(entry));
-        rowbuf = LLVMBuildAlloca(eb, LLVMArrayType2(c->f32, (uint64_t)floats), "pool_rows");
-        LLVMSetAlignment(rowbuf, 64);
-        LLVMDisposeBuilder(eb);
-    }
     int64_t K = f.out.d, main_k = K / f.kb * f.kb;
-    conv_blocks(c, &f, f.kb, 0, main_k, pool, y, rowbuf, pout);
-    conv_blocks(c, &f, (int)(K - main_k), main_k, K, pool, y, rowbuf, pout); /* the last filters */
+    LLVMValueRef rowbuf = pool_rows(c, &f, pool);
+    if (c->executable && main_k / f.kb >= 2) {
+        parallel_blocks(c, node, &f, pool, y, pout, main_k / f.kb);
+    } else if (main_k > 0) {
+        conv_blocks(c, &f, f.kb, 0, cg_i64(c, 0), cg_i64(c, main_k / f.kb), pool, y, rowbuf, pout);
+    }
+    if (K > main_k) /* the last filters, fewer than a block */
+        conv_blocks(c, &f, (int)(K - main_k), main_k, cg_i64(c, 0), cg_i64(c, 1), pool, y, rowbuf, pout);
 }

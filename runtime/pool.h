@@ -1,0 +1,31 @@
+/* libcnnrt's thread pool: the small C ABI through which the code cnnc
+ * generates for an executable splits a kernel's work over threads (issue:
+ * speed). AOT objects do not use it and stay single-threaded. */
+#ifndef CNNC_RUNTIME_POOL_H
+#define CNNC_RUNTIME_POOL_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A slice of a kernel's work: items [begin, end) of n. */
+typedef void (*CnnrtTask)(void *ctx, int64_t begin, int64_t end);
+
+/* Runs task over [0, n) split into one contiguous slice per thread, the
+ * calling thread taking the first, and returns when all are done (the
+ * barrier between a network's layers). Serial before cnnrt_pool_start, with
+ * one thread, or for n < 2. Not reentrant: one network runs at a time. */
+void cnnrt_parallel_for(CnnrtTask task, void *ctx, int64_t n);
+
+/* Starts threads - 1 workers; returns the number of threads in use (1 when
+ * none could be started). */
+int cnnrt_pool_start(int threads);
+void cnnrt_pool_stop(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
