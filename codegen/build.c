@@ -78,7 +78,7 @@ void cg_store(CgCtx *c, LLVMValueRef v, LLVMValueRef base, LLVMValueRef index)
     LLVMBuildStore(c->b, v, cg_at(c, base, index));
 }
 
-static LLVMValueRef entry_alloca(CgCtx *c, LLVMTypeRef t, const char *name)
+LLVMValueRef cg_entry_alloca(CgCtx *c, LLVMTypeRef t, const char *name)
 {
     /* Allocas belong at the top of the entry block, where mem2reg finds them. */
     LLVMBuilderRef eb = LLVMCreateBuilderInContext(c->ctx);
@@ -95,12 +95,12 @@ static LLVMValueRef entry_alloca(CgCtx *c, LLVMTypeRef t, const char *name)
 
 LLVMValueRef cg_var(CgCtx *c, const char *name)
 {
-    return entry_alloca(c, c->f32, name);
+    return cg_entry_alloca(c, c->f32, name);
 }
 
 LLVMValueRef cg_vvar(CgCtx *c, int width, const char *name)
 {
-    return entry_alloca(c, cg_vec_t(c, width), name);
+    return cg_entry_alloca(c, cg_vec_t(c, width), name);
 }
 
 void cg_target_vectors(CgCtx *c)

@@ -50,6 +50,8 @@ LLVMValueRef cg_smin(CgCtx *c, LLVMValueRef a, LLVMValueRef b);
 LLVMValueRef cg_at(CgCtx *c, LLVMValueRef base, LLVMValueRef index);
 LLVMValueRef cg_load(CgCtx *c, LLVMValueRef base, LLVMValueRef index);
 void cg_store(CgCtx *c, LLVMValueRef v, LLVMValueRef base, LLVMValueRef index);
+/* A variable of type t at the top of the entry block, where mem2reg finds it. */
+LLVMValueRef cg_entry_alloca(CgCtx *c, LLVMTypeRef t, const char *name);
 /* A float variable in the entry block (SROA/mem2reg turn it into registers). */
 LLVMValueRef cg_var(CgCtx *c, const char *name);
 

@@ -72,13 +72,12 @@ static LLVMValueRef conv_value(CgCtx *c, const Conv *cv, LLVMValueRef k, LLVMVal
     return cv->relu ? cg_relu(c, v) : v;
 }
 
-static void lower_naive(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValueRef table)
+/* The conv of node, reading x, with the parameters from table. */
+static Conv conv_of(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef table)
 {
     const IrGraph *g = c->g;
     const IrNode *n = &g->nodes[node];
-    size_t tail = ir_group_tail(g, node);
-    const IrNode *pool = g->nodes[tail].op == IR_OP_POOL ? &g->nodes[tail] : NULL;
-    Conv cv = {
+    return (Conv){
         .a = &n->attr.conv,
         .pad = n->attr.conv.pad,
         .in = g->nodes[n->inputs[0]].out,
@@ -86,8 +85,17 @@ static void lower_naive(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, L
         .w = cg_param(c, table, cg_param_index(c, node, false)),
         .bias = n->attr.conv.bias ? cg_param(c, table, cg_param_index(c, node, true)) : NULL,
         .acc = cg_var(c, "acc"),
-        .relu = tail > node && g->nodes[node + 1].op == IR_OP_RELU,
+        .relu = ir_group_tail(g, node) > node && g->nodes[node + 1].op == IR_OP_RELU,
     };
+}
+
+static void lower_naive(CgCtx *c, size_t node, const Conv *cvp, LLVMValueRef y)
+{
+    const IrGraph *g = c->g;
+    const IrNode *n = &g->nodes[node];
+    size_t tail = ir_group_tail(g, node);
+    const IrNode *pool = g->nodes[tail].op == IR_OP_POOL ? &g->nodes[tail] : NULL;
+    Conv cv = *cvp;
     IrShape out = g->nodes[tail].out; /* what this kernel stores */
 
     CgLoop lk, ly, lx;
@@ -360,16 +368,8 @@ static LLVMValueRef pool_rows(CgCtx *c, const Fast *f, const IrNode *pool)
     if (!pool)
         return NULL;
     int64_t floats = (int64_t)f->kb * pool->attr.pool.size * f->out.w;
-    LLVMBuilderRef eb = LLVMCreateBuilderInContext(c->ctx);
-    LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(c->fn);
-    LLVMValueRef first = LLVMGetFirstInstruction(entry);
-    if (first)
-        LLVMPositionBuilderBefore(eb, first);
-    else
-        LLVMPositionBuilderAtEnd(eb, entry);
-    LLVMValueRef rowbuf = LLVMBuildAlloca(eb, LLVMArrayType2(c->f32, (uint64_t)floats), "pool_rows");
+    LLVMValueRef rowbuf = cg_entry_alloca(c, LLVMArrayType2(c->f32, (uint64_t)floats), "pool_rows");
     LLVMSetAlignment(rowbuf, 64);
-    LLVMDisposeBuilder(eb);
     return rowbuf;
 }
 
@@ -389,7 +389,7 @@ static void parallel_blocks(CgCtx *c, size_t node, const Fast *f, const IrNode *
 
     /* The context: four pointers in the layer's frame. */
     LLVMTypeRef ctx_t = LLVMArrayType2(c->ptr, 4);
-    LLVMValueRef ctx = LLVMBuildAlloca(c->b, ctx_t, "task_ctx");
+    LLVMValueRef ctx = cg_entry_alloca(c, ctx_t, "task_ctx");
     LLVMValueRef vals[4] = {f->cv.x, y, f->cv.w, f->cv.bias ? f->cv.bias : LLVMConstPointerNull(c->ptr)};
     for (int i = 0; i < 4; i++) {
         LLVMValueRef idx = cg_i64(c, i);
@@ -432,21 +432,13 @@ void cg_lower_conv(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMVa
     const IrNode *n = &g->nodes[node];
     size_t tail = ir_group_tail(g, node);
     const IrNode *pool = g->nodes[tail].op == IR_OP_POOL ? &g->nodes[tail] : NULL;
-    Fast f = {.cv = {
-                  .a = &n->attr.conv,
-                  .pad = n->attr.conv.pad,
-                  .in = g->nodes[n->inputs[0]].out,
-                  .x = x,
-                  .w = cg_param(c, table, cg_param_index(c, node, false)),
-                  .bias = n->attr.conv.bias ? cg_param(c, table, cg_param_index(c, node, true)) : NULL,
-                  .acc = cg_var(c, "acc"),
-                  .relu = tail > node && g->nodes[node + 1].op == IR_OP_RELU,
-              }};
+    Conv direct = conv_of(c, node, x, table);
+    Fast f = {.cv = direct};
     if (c->opt_level >= 1 && c->scratch && n->attr.conv.stride == 1 && n->attr.conv.size <= 7 &&
         c->vec_width >= 4)
         pad_input(c, &f.cv);
     if (!plan_fast(c, n, pool, &f)) {
-        lower_naive(c, node, x, y, table);
+        lower_naive(c, node, &direct, y);
         return;
     }
     IrShape pout = g->nodes[tail].out;
