@@ -9,20 +9,14 @@
  * kernel compute shared conv values more than once. */
 #include "fuse.h"
 
-/* Node j consumes node i's output and nothing else does. */
-static bool sole_consumer(const IrGraph *g, size_t i, size_t j)
+#include <stdlib.h>
+
+/* Node j consumes node i's output and nothing else does (readers[i] counts
+ * the nodes that read i, computed once: a scan per pair would make a long
+ * network quadratic). */
+static bool sole_consumer(const IrGraph *g, const uint32_t *readers, size_t i, size_t j)
 {
-    if (j >= g->count || g->nodes[j].ninputs != 1 || g->nodes[j].inputs[0] != (int32_t)i)
-        return false;
-    for (size_t k = i + 1; k < g->count; k++) {
-        if (k == j)
-            continue;
-        for (uint32_t t = 0; t < g->nodes[k].ninputs; t++) {
-            if (g->nodes[k].inputs[t] == (int32_t)i)
-                return false;
-        }
-    }
-    return true;
+    return j < g->count && g->nodes[j].ninputs == 1 && g->nodes[j].inputs[0] == (int32_t)i && readers[i] == 1;
 }
 
 static bool fusable_pool(const IrNode *n)
@@ -34,16 +28,21 @@ static bool fusable_pool(const IrNode *n)
 void ir_graph_fuse(IrGraph *g)
 {
     IR_ASSERT(g->shaped);
-    for (size_t i = 0; i < g->count; i++)
+    uint32_t *readers = calloc(g->count, sizeof *readers);
+    IR_ASSERT(readers);
+    for (size_t i = 0; i < g->count; i++) {
         g->nodes[i].group = -1;
+        for (uint32_t t = 0; t < g->nodes[i].ninputs; t++)
+            readers[g->nodes[i].inputs[t]]++;
+    }
     for (size_t i = 0; i < g->count; i++) {
         IrOp op = g->nodes[i].op;
         if (op != IR_OP_CONV && op != IR_OP_FC)
             continue;
         size_t tail = i;
-        if (sole_consumer(g, tail, tail + 1) && g->nodes[tail + 1].op == IR_OP_RELU)
+        if (sole_consumer(g, readers, tail, tail + 1) && g->nodes[tail + 1].op == IR_OP_RELU)
             tail++;
-        if (op == IR_OP_CONV && sole_consumer(g, tail, tail + 1) && fusable_pool(&g->nodes[tail + 1]))
+        if (op == IR_OP_CONV && sole_consumer(g, readers, tail, tail + 1) && fusable_pool(&g->nodes[tail + 1]))
             tail++;
         if (tail == i)
             continue;
@@ -51,6 +50,7 @@ void ir_graph_fuse(IrGraph *g)
             g->nodes[k].group = (int32_t)i;
         i = tail;
     }
+    free(readers);
     g->planned = false;
 }
 
