@@ -78,7 +78,7 @@ def parse_args(argv):
                "  bash bench/run.sh --nets lenet,cifar10 --runs 50\n"
                "  bash bench/run.sh --no-build --cnnc /path/to/cnnc --peers ort\n"
                "\nnetworks: %s (examples/NET.cnn; any other examples/*.cnn name works too)\n"
-               "the whole default run takes about 10-30 minutes on 2 cores, most of it VGG-16."
+               "the whole default run takes about 8 minutes on 2 cores, most of it AlexNet and VGG-16."
                % ", ".join(ALL_NETS))
     ap.add_argument("--quick", action="store_true",
                     help="small networks only (%s), --runs 20, --budget 1" % ",".join(QUICK_NETS))
