@@ -5,7 +5,7 @@
  * filter. The window's rows and columns are clipped to the input instead of
  * testing every tap, so zero padding (and round=ceil's overhang) costs nothing.
  *
- * The fast path (-O1 and up, stride 1, F <= 7, a SIMD target): a
+ * The fast path (-O1 and up, F <= 11, stride <= 4, a SIMD target): a
  * register-blocked micro-kernel in explicit vectors of the target's width.
  * For one output row it keeps kb filters x xb vectors of consecutive output
  * columns in registers, and for every input channel and tap loads xb input
@@ -155,12 +155,27 @@ static LLVMValueRef dst_index(CgCtx *c, const Dst *d, LLVMValueRef kk, LLVMValue
     return cg_add(c, cg_add(c, cg_mul(c, kk, cg_i64(c, d->k_stride)), cg_mul(c, r, cg_i64(c, d->row_stride))), ox);
 }
 
+/* v floats at base[index], base[index + S], ...: for S > 1 one load of the
+ * (v - 1)*S + 1 floats that span them, no further (it may end the input),
+ * and a shuffle that keeps every S-th. */
+static LLVMValueRef strided_load(CgCtx *c, int v, int64_t S, LLVMValueRef base, LLVMValueRef index)
+{
+    if (S == 1)
+        return cg_vload(c, v, base, index);
+    int span = (int)((v - 1) * S + 1);
+    LLVMValueRef wide = cg_vload(c, span, base, index);
+    LLVMValueRef mask[16];
+    for (int i = 0; i < v; i++)
+        mask[i] = LLVMConstInt(c->i32, (unsigned long long)(i * S), 0);
+    return LLVMBuildShuffleVector(c->b, wide, LLVMGetPoison(LLVMTypeOf(wide)), LLVMConstVector(mask, (unsigned)v), "");
+}
+
 /* One block: kb filters from k0, row oy, columns [ox0, ox0 + xb*v). */
 static void micro_kernel(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMValueRef oy, LLVMValueRef ox0,
                          const Dst *d, LLVMValueRef *acc)
 {
     const Conv *cv = &f->cv;
-    const int64_t F = cv->a->size, P = cv->pad, C = cv->in.d, H = cv->in.h, W = cv->in.w;
+    const int64_t F = cv->a->size, P = cv->pad, C = cv->in.d, H = cv->in.h, W = cv->in.w, S = cv->a->stride;
     for (int kk = 0; kk < kb; kk++) {
         LLVMValueRef b = cv->bias ? cg_load(c, cv->bias, cg_add(c, k0, cg_i64(c, kk))) : cg_f32(c, 0);
         LLVMValueRef bv = cg_splat(c, f->v, b);
@@ -169,7 +184,10 @@ static void micro_kernel(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMV
     }
     /* w[k][ch][fy][fx] = w[(k*C + ch)*F*F + fy*F + fx] */
     LLVMValueRef wk0 = cg_mul(c, k0, cg_i64(c, C * F * F));
-    LLVMValueRef xrow0 = cg_sub(c, cg_add(c, cg_mul(c, cg_sub(c, oy, cg_i64(c, P)), cg_i64(c, W)), ox0), cg_i64(c, P));
+    /* x[ch][oy*S - P + fy][ox*S - P + fx] */
+    LLVMValueRef xrow0 = cg_sub(c, cg_add(c, cg_mul(c, cg_sub(c, cg_mul(c, oy, cg_i64(c, S)), cg_i64(c, P)), cg_i64(c, W)),
+                                          cg_mul(c, ox0, cg_i64(c, S))),
+                                cg_i64(c, P));
     CgLoop lc;
     LLVMValueRef ch = cg_loop_begin(c, &lc, cg_i64(c, 0), cg_i64(c, C), "c");
     LLVMValueRef xc = cg_add(c, xrow0, cg_mul(c, ch, cg_i64(c, H * W)));
@@ -181,7 +199,7 @@ static void micro_kernel(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMV
         for (int64_t fx = 0; fx < F; fx++) {
             LLVMValueRef xv[8];
             for (int j = 0; j < f->xb; j++)
-                xv[j] = cg_vload(c, f->v, cv->x, cg_add(c, xc, cg_i64(c, fy * W + fx + j * f->v)));
+                xv[j] = strided_load(c, f->v, S, cv->x, cg_add(c, xc, cg_i64(c, fy * W + fx + j * f->v * S)));
             for (int kk = 0; kk < kb; kk++) {
                 LLVMValueRef w = cg_load(c, cv->w, cg_add(c, wc, cg_i64(c, kk * C * F * F + fy * F + fx)));
                 LLVMValueRef wv = cg_splat(c, f->v, w);
@@ -325,18 +343,27 @@ static void pad_input(CgCtx *c, Conv *cv)
     cv->pad = 0;
 }
 
+/* Convs the micro-kernel takes: up to 11x11 windows (AlexNet's first), up
+ * to stride 4, on a SIMD target, at -O1 and up. */
+static bool fast_shape(const CgCtx *c, const IrConvAttr *a)
+{
+    return c->opt_level >= 1 && c->vec_width >= 4 && a->stride <= 4 && a->size <= 11;
+}
+
 /* Chooses the blocking, or returns false for the naive path. */
 static bool plan_fast(CgCtx *c, const IrNode *n, const IrNode *pool, Fast *f)
 {
     const IrConvAttr *a = &n->attr.conv;
-    if (c->opt_level < 1 || c->vec_width < 4 || a->stride != 1 || a->size > 7)
+    if (!fast_shape(c, a))
         return false;
     f->out = n->out;
-    /* Interior: o - P >= 0 and o - P + F <= in (all of it with a padded copy). */
-    f->xl = f->cv.pad;
-    f->xr = f->cv.in.w + f->cv.pad - a->size + 1;
-    f->yl = f->cv.pad;
-    f->yr = f->cv.in.h + f->cv.pad - a->size + 1;
+    /* Interior: o*S - P >= 0 and o*S - P + F <= in (all of it with a padded
+     * copy, but for round=ceil's overhang). */
+    const int64_t S = a->stride, P = f->cv.pad;
+    f->xl = (P + S - 1) / S;
+    f->xr = f->cv.in.w + P - a->size < 0 ? 0 : (f->cv.in.w + P - a->size) / S + 1;
+    f->yl = (P + S - 1) / S;
+    f->yr = f->cv.in.h + P - a->size < 0 ? 0 : (f->cv.in.h + P - a->size) / S + 1;
     if (f->xr > f->out.w)
         f->xr = f->out.w; /* round=ceil may add columns past the interior */
     if (f->yr > f->out.h)
@@ -437,8 +464,7 @@ void cg_lower_conv(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMVa
     const IrNode *pool = g->nodes[tail].op == IR_OP_POOL ? &g->nodes[tail] : NULL;
     Conv direct = conv_of(c, node, x, table);
     Fast f = {.cv = direct};
-    if (c->opt_level >= 1 && c->scratch && n->attr.conv.stride == 1 && n->attr.conv.size <= 7 &&
-        c->vec_width >= 4)
+    if (c->scratch && fast_shape(c, &n->attr.conv))
         pad_input(c, &f.cv);
     if (!plan_fast(c, n, pool, &f)) {
         lower_naive(c, node, &direct, y);
