@@ -3,6 +3,7 @@
 # (report, check, compile with embedded weights) and the programs it builds
 # (embedded and run-time weights, every input kind). Any error or definite
 # leak fails the run. usage: scripts/valgrind.sh [BUILD_DIR]   (default build)
+# VG_ONLY=REGEX runs only the examples whose name matches.
 # Programs are compiled for a generic x86-64-v2 CPU: valgrind does not
 # emulate AVX-512, which cnnc would otherwise use on such a host. VGG-16 and
 # AlexNet take several minutes each.
@@ -29,6 +30,7 @@ check() {
 
 for f in examples/*.cnn examples/digits/digits.cnn; do
   name=$(basename "$f" .cnn)
+  echo "$name" | grep -Eq -- "${VG_ONLY:-.}" || continue
   check "$name: cnnc --report=json" "$cnnc" --report=json "$f"
   check "$name: cnnc --emit=dot" "$cnnc" --emit=dot "$f"
   [ "$name" = disaster ] && continue # 64 GB of weights: report only
