@@ -200,3 +200,43 @@ LLVMValueRef cg_max_nan(CgCtx *c, LLVMValueRef cur, LLVMValueRef v)
     LLVMValueRef keep = LLVMBuildFCmp(c->b, LLVMRealOGE, cur, v, "");
     return LLVMBuildSelect(c->b, keep, cur, v, "");
 }
+
+void cg_parallel_for(CgCtx *c, const char *name, const LLVMValueRef *ptrs, int nptrs, int64_t n, CgTaskBody body,
+                     void *user)
+{
+    IR_ASSERT(nptrs > 0 && nptrs <= 8);
+    LLVMTypeRef targs[3] = {c->ptr, c->i64, c->i64};
+    LLVMValueRef task = LLVMAddFunction(c->mod, name, LLVMFunctionType(c->void_t, targs, 3, 0));
+    LLVMSetLinkage(task, LLVMInternalLinkage);
+
+    /* The context: the pointers, in the caller's frame. */
+    LLVMValueRef ctx = cg_entry_alloca(c, LLVMArrayType2(c->ptr, (uint64_t)nptrs), "task_ctx");
+    for (int i = 0; i < nptrs; i++) {
+        LLVMValueRef idx = cg_i64(c, i);
+        LLVMBuildStore(c->b, ptrs[i] ? ptrs[i] : LLVMConstPointerNull(c->ptr),
+                       LLVMBuildInBoundsGEP2(c->b, c->ptr, ctx, &idx, 1, ""));
+    }
+    LLVMTypeRef pargs[3] = {c->ptr, c->ptr, c->i64};
+    LLVMTypeRef pf_t = LLVMFunctionType(c->void_t, pargs, 3, 0);
+    LLVMValueRef pf = LLVMGetNamedFunction(c->mod, "cnnrt_parallel_for");
+    if (!pf)
+        pf = LLVMAddFunction(c->mod, "cnnrt_parallel_for", pf_t);
+    LLVMValueRef call[3] = {task, ctx, cg_i64(c, n)};
+    LLVMBuildCall2(c->b, pf_t, pf, call, 3, "");
+
+    /* The task's body, built aside; then the builder goes back. */
+    LLVMBasicBlockRef resume = LLVMGetInsertBlock(c->b);
+    LLVMValueRef outer = c->fn;
+    c->fn = task;
+    LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->ctx, task, "entry"));
+    LLVMValueRef p[8];
+    for (int i = 0; i < nptrs; i++) {
+        LLVMValueRef idx = cg_i64(c, i);
+        LLVMValueRef slot = LLVMBuildInBoundsGEP2(c->b, c->ptr, LLVMGetParam(task, 0), &idx, 1, "");
+        p[i] = ptrs[i] ? LLVMBuildLoad2(c->b, c->ptr, slot, "") : NULL;
+    }
+    body(c, user, p, LLVMGetParam(task, 1), LLVMGetParam(task, 2));
+    LLVMBuildRetVoid(c->b);
+    c->fn = outer;
+    LLVMPositionBuilderAtEnd(c->b, resume);
+}

@@ -79,6 +79,17 @@ LLVMValueRef cg_param(CgCtx *c, LLVMValueRef table, size_t index);
 /* Index of the parameter named node.weight / node.bias in the table. */
 size_t cg_param_index(const CgCtx *c, size_t node, bool bias);
 
+/* Splits [0, n) over the runtime's threads (runtime/pool.h), for
+ * executables only: builds a task function void(ctx, begin, end), whose body
+ * emits the work for [begin, end) from the pointers ptrs[] (NULL entries stay
+ * NULL) as the task sees them, and calls cnnrt_parallel_for with it here. */
+typedef void (*CgTaskBody)(CgCtx *c, void *user, LLVMValueRef *ptrs, LLVMValueRef begin, LLVMValueRef end);
+void cg_parallel_for(CgCtx *c, const char *name, const LLVMValueRef *ptrs, int nptrs, int64_t n, CgTaskBody body,
+                     void *user);
+/* Below this many multiply-adds a layer is not split over threads: waking
+ * the pool costs microseconds (LeNet's convs were 3x slower split in two). */
+#define CG_PARALLEL_MIN_MACS (2 * 1000 * 1000)
+
 /* Builds the whole module: layers, NAME_run, weights, entry points. */
 void cg_build_module(CgCtx *c, const float *const *weights);
 

@@ -400,60 +400,23 @@ static LLVMValueRef pool_rows(CgCtx *c, const Fast *f, const IrNode *pool)
     return rowbuf;
 }
 
-/* Below this many multiply-adds a layer is not split over threads. */
-#define PARALLEL_MIN_MACS (2 * 1000 * 1000)
+/* What a conv task needs besides the pointers it is given. */
+typedef struct ConvTask {
+    const Fast *f;
+    const IrNode *pool;
+    IrShape pout;
+} ConvTask;
 
-/* Splits the filter blocks over the runtime's threads (runtime/pool.h): the
- * blocks become a task function void(ctx, begin, end) that reads the input,
- * output, weights and bias pointers from ctx, and the layer calls
- * cnnrt_parallel_for with it. Only executables link the pool. */
-static void parallel_blocks(CgCtx *c, size_t node, const Fast *f, const IrNode *pool, LLVMValueRef y, IrShape pout,
-                            int64_t blocks)
+/* ptrs: input, output, weights, bias. */
+static void conv_task(CgCtx *c, void *user, LLVMValueRef *ptrs, LLVMValueRef begin, LLVMValueRef end)
 {
-    LLVMTypeRef targs[3] = {c->ptr, c->i64, c->i64};
-    LLVMTypeRef task_t = LLVMFunctionType(c->void_t, targs, 3, 0);
-    char name[64];
-    snprintf(name, sizeof name, "layer%zu.conv.task", node);
-    LLVMValueRef task = LLVMAddFunction(c->mod, name, task_t);
-    LLVMSetLinkage(task, LLVMInternalLinkage);
-
-    /* The context: four pointers in the layer's frame. */
-    LLVMTypeRef ctx_t = LLVMArrayType2(c->ptr, 4);
-    LLVMValueRef ctx = cg_entry_alloca(c, ctx_t, "task_ctx");
-    LLVMValueRef vals[4] = {f->cv.x, y, f->cv.w, f->cv.bias ? f->cv.bias : LLVMConstPointerNull(c->ptr)};
-    for (int i = 0; i < 4; i++) {
-        LLVMValueRef idx = cg_i64(c, i);
-        LLVMBuildStore(c->b, vals[i], LLVMBuildInBoundsGEP2(c->b, c->ptr, ctx, &idx, 1, ""));
-    }
-    LLVMValueRef pf = LLVMGetNamedFunction(c->mod, "cnnrt_parallel_for");
-    LLVMTypeRef pargs[3] = {c->ptr, c->ptr, c->i64};
-    LLVMTypeRef pf_t = LLVMFunctionType(c->void_t, pargs, 3, 0);
-    if (!pf)
-        pf = LLVMAddFunction(c->mod, "cnnrt_parallel_for", pf_t);
-    LLVMValueRef call[3] = {task, ctx, cg_i64(c, blocks)};
-    LLVMBuildCall2(c->b, pf_t, pf, call, 3, "");
-
-    /* The task's body, built aside and then the builder put back. */
-    LLVMBasicBlockRef resume = LLVMGetInsertBlock(c->b);
-    LLVMValueRef outer = c->fn;
-    c->fn = task;
-    LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->ctx, task, "entry"));
-    LLVMValueRef p[4];
-    for (int i = 0; i < 4; i++) {
-        LLVMValueRef idx = cg_i64(c, i);
-        p[i] = LLVMBuildLoad2(c->b, c->ptr, LLVMBuildInBoundsGEP2(c->b, c->ptr, LLVMGetParam(task, 0), &idx, 1, ""),
-                              "");
-    }
-    Fast t = *f;
-    t.cv.x = p[0];
-    t.cv.w = p[2];
-    t.cv.bias = f->cv.bias ? p[3] : NULL;
-    t.cv.acc = cg_var(c, "acc");
-    LLVMValueRef rowbuf = pool_rows(c, &t, pool);
-    conv_blocks(c, &t, t.kb, 0, LLVMGetParam(task, 1), LLVMGetParam(task, 2), pool, p[1], rowbuf, pout);
-    LLVMBuildRetVoid(c->b);
-    c->fn = outer;
-    LLVMPositionBuilderAtEnd(c->b, resume);
+    const ConvTask *t = user;
+    Fast f = *t->f;
+    f.cv.x = ptrs[0];
+    f.cv.w = ptrs[2];
+    f.cv.bias = ptrs[3];
+    f.cv.acc = cg_var(c, "acc");
+    conv_blocks(c, &f, f.kb, 0, begin, end, t->pool, ptrs[1], pool_rows(c, &f, t->pool), t->pout);
 }
 
 void cg_lower_conv(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValueRef table)
@@ -473,10 +436,12 @@ void cg_lower_conv(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMVa
     IrShape pout = g->nodes[tail].out;
     int64_t K = f.out.d, main_k = K / f.kb * f.kb;
     LLVMValueRef rowbuf = pool_rows(c, &f, pool);
-    /* Waking the pool costs microseconds: a small layer runs on its own
-     * thread (LeNet's convs were 3x slower split in two). */
-    if (c->executable && main_k / f.kb >= 2 && n->macs >= PARALLEL_MIN_MACS) {
-        parallel_blocks(c, node, &f, pool, y, pout, main_k / f.kb);
+    if (c->executable && main_k / f.kb >= 2 && n->macs >= CG_PARALLEL_MIN_MACS) {
+        char name[64];
+        snprintf(name, sizeof name, "layer%zu.conv.task", node);
+        ConvTask t = {&f, pool, pout};
+        LLVMValueRef ptrs[4] = {f.cv.x, y, f.cv.w, f.cv.bias};
+        cg_parallel_for(c, name, ptrs, 4, main_k / f.kb, conv_task, &t);
     } else if (main_k > 0) {
         conv_blocks(c, &f, f.kb, 0, cg_i64(c, 0), cg_i64(c, main_k / f.kb), pool, y, rowbuf, pout);
     }

@@ -7,6 +7,8 @@
  * target's width (two, so consecutive multiply-adds do not wait on each
  * other), x loaded once per step for all kb rows; the accumulators are summed
  * at the end and the last n % (2v) products added one by one. */
+#include <stdio.h>
+
 #include "../ctx.h"
 
 static void lower_naive(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValueRef w, LLVMValueRef bias,
@@ -27,12 +29,10 @@ static void lower_naive(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, L
     cg_loop_end(c, &lk);
 }
 
-/* Rows [k_lo, k_hi) in blocks of kb. */
-static void fast_rows(CgCtx *c, int v, int kb, int64_t k_lo, int64_t k_hi, LLVMValueRef x, LLVMValueRef y,
-                      LLVMValueRef w, LLVMValueRef bias, int64_t inputs, bool relu)
+/* Row blocks [blk_lo, blk_hi) of kb rows from k_lo. */
+static void fast_rows(CgCtx *c, int v, int kb, int64_t k_lo, LLVMValueRef blk_lo, LLVMValueRef blk_hi,
+                      LLVMValueRef x, LLVMValueRef y, LLVMValueRef w, LLVMValueRef bias, int64_t inputs, bool relu)
 {
-    if (k_hi <= k_lo)
-        return;
     enum { U = 2 };
     LLVMValueRef acc[8 * U], tail[8];
     for (int q = 0; q < kb * U; q++)
@@ -46,7 +46,7 @@ static void fast_rows(CgCtx *c, int v, int kb, int64_t k_lo, int64_t k_hi, LLVMV
     int64_t steps = inputs / (v * U);
 
     CgLoop lk, ln, lt;
-    LLVMValueRef kblk = cg_loop_begin(c, &lk, cg_i64(c, 0), cg_i64(c, (k_hi - k_lo) / kb), "kblock");
+    LLVMValueRef kblk = cg_loop_begin(c, &lk, blk_lo, blk_hi, "kblock");
     LLVMValueRef k0 = cg_add(c, cg_i64(c, k_lo), cg_mul(c, kblk, cg_i64(c, kb)));
     LLVMValueRef row0 = cg_mul(c, k0, cg_i64(c, inputs));
     for (int q = 0; q < kb * U; q++)
@@ -90,6 +90,19 @@ static void fast_rows(CgCtx *c, int v, int kb, int64_t k_lo, int64_t k_hi, LLVMV
     cg_loop_end(c, &lk);
 }
 
+typedef struct FcTask {
+    int v, kb;
+    int64_t inputs;
+    bool relu;
+} FcTask;
+
+/* ptrs: input, output, weights, bias. */
+static void fc_task(CgCtx *c, void *user, LLVMValueRef *ptrs, LLVMValueRef begin, LLVMValueRef end)
+{
+    const FcTask *t = user;
+    fast_rows(c, t->v, t->kb, 0, begin, end, ptrs[0], ptrs[1], ptrs[2], ptrs[3], t->inputs, t->relu);
+}
+
 void cg_lower_fc(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValueRef table)
 {
     const IrNode *n = &c->g->nodes[node];
@@ -106,7 +119,17 @@ void cg_lower_fc(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValu
         return;
     }
     int kb = a->outputs < 4 ? (int)a->outputs : 4;
-    int64_t main_k = a->outputs / kb * kb;
-    fast_rows(c, v, kb, 0, main_k, x, y, w, bias, inputs, relu);
-    fast_rows(c, v, 1, main_k, a->outputs, x, y, w, bias, inputs, relu);
+    int64_t blocks = a->outputs / kb, main_k = blocks * kb;
+    if (c->executable && blocks >= 2 && n->macs >= CG_PARALLEL_MIN_MACS) {
+        /* Memory-bound: more threads, more of the machine's bandwidth. */
+        char name[64];
+        snprintf(name, sizeof name, "layer%zu.fc.task", node);
+        FcTask t = {v, kb, inputs, relu};
+        LLVMValueRef ptrs[4] = {x, y, w, bias};
+        cg_parallel_for(c, name, ptrs, 4, blocks, fc_task, &t);
+    } else {
+        fast_rows(c, v, kb, 0, cg_i64(c, 0), cg_i64(c, blocks), x, y, w, bias, inputs, relu);
+    }
+    if (a->outputs > main_k)
+        fast_rows(c, v, 1, main_k, cg_i64(c, 0), cg_i64(c, a->outputs - main_k), x, y, w, bias, inputs, relu);
 }
