@@ -47,4 +47,9 @@ char *cg_header_text(const IrGraph *g);
 /* The host's default triple, for messages and the report. Free with free(). */
 char *cg_host_triple(void);
 
+/* True when triple names this machine's kind (same architecture and
+ * operating system, whatever the vendor field says), so this machine's C
+ * compiler and runtime can link for it. */
+bool cg_triple_runs_here(const char *triple);
+
 #endif

@@ -24,6 +24,37 @@ static void init_llvm(void)
     done = true;
 }
 
+/* arch-vendor-os[-env] after normalisation: the first field, and the third. */
+static void triple_fields(const char *t, char *arch, char *os, size_t n)
+{
+    char *norm = LLVMNormalizeTargetTriple(t);
+    const char *p = norm;
+    size_t i = 0;
+    for (int field = 0; *p && field < 3; p++) {
+        if (*p == '-') {
+            field++;
+            i = 0;
+            continue;
+        }
+        char *dst = field == 0 ? arch : field == 2 ? os : NULL;
+        if (dst && i + 1 < n) {
+            dst[i++] = *p;
+            dst[i] = '\0';
+        }
+    }
+    LLVMDisposeMessage(norm);
+}
+
+bool cg_triple_runs_here(const char *triple)
+{
+    char a1[64] = "", o1[64] = "", a2[64] = "", o2[64] = "";
+    char *host = LLVMGetDefaultTargetTriple();
+    triple_fields(host, a1, o1, sizeof a1);
+    triple_fields(triple, a2, o2, sizeof a2);
+    LLVMDisposeMessage(host);
+    return strcmp(a1, a2) == 0 && strcmp(o1, o2) == 0;
+}
+
 char *cg_host_triple(void)
 {
     char *t = LLVMGetDefaultTargetTriple();

@@ -514,6 +514,18 @@ static int compile(const Options *o, IrGraph *g, IrArena *arena, FILE *err)
                 ir_fmt_thousands((int64_t)pages * page, c));
         return 1;
     }
+    /* The runtime an executable links with is built for this machine only:
+     * say so, rather than let the host's linker fail on a foreign object. */
+    if (o->emit == EMIT_EXE && o->target && !cg_triple_runs_here(o->target)) {
+        fprintf(err,
+                "cnnc: error: cannot link an executable for '%s': this cnnc has its runtime (libcnnrt) for this "
+                "machine only. Use -c for an object and header (NAME.o, NAME.h) and link them into your program "
+                "with that target's C compiler (on Debian, e.g. gcc-aarch64-linux-gnu, gcc-riscv64-linux-gnu, "
+                "gcc-arm-none-eabi)\n"
+                "cnnc: try 'cnnc --help'\n",
+                o->target);
+        return 2;
+    }
     char *path = o->output ? strdup(o->output) : default_output(o->input, suffixes[o->emit]);
     CgOptions co = {.opt_level = o->opt_level, .triple = o->target, .cpu = o->cpu,
                     .executable = o->emit == EMIT_EXE};

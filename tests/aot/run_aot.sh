@@ -29,4 +29,19 @@ if [ -n "$undefined" ]; then
 fi
 cc -std=c11 -Wall -Werror -I. "$here/two.c" blur.o classify.o -lm -o two
 ./two || fail=1
+
+# Objects for other machines (SPEC section 5's --target): the right ELF
+# machine, or a WebAssembly module, for the vectorised kernels of each.
+for spec in "aarch64-linux-gnu:AArch64" "riscv64-linux-gnu:RISC-V" "thumbv7em-none-eabihf:ARM"; do
+  triple=${spec%%:*} machine=${spec#*:}
+  mkdir -p "$triple"
+  if ! "$cnnc" -c --target="$triple" "$here/blur.cnn" -o "$triple/blur.o"; then
+    echo "FAIL: -c --target=$triple"; fail=1; continue
+  fi
+  readelf -h "$triple/blur.o" | grep -q "Machine: *$machine" ||
+    { echo "FAIL: $triple object is not $machine: $(readelf -h "$triple/blur.o" | grep Machine)"; fail=1; }
+  [ -f "$triple/blur.h" ] || { echo "FAIL: no header for $triple"; fail=1; }
+done
+"$cnnc" -c --target=wasm32-wasi "$here/blur.cnn" -o blur.wasm.o &&
+  [ "$(head -c 4 blur.wasm.o | od -An -c | tr -d ' ')" = '\0asm' ] || { echo "FAIL: wasm32-wasi object"; fail=1; }
 exit $fail

@@ -245,6 +245,7 @@ usage_cases=(
     "ok.cnn -o|2|cnnc: error: -o needs a path"
     "--check missing.cnn|1|cnnc: error: cannot open 'missing.cnn': No such file or directory"
     "--check .|1|cnnc: error: '.' is a directory, not a .cnn source"
+    "--target=aarch64-linux-gnu ok.cnn|2|cnnc: error: cannot link an executable for 'aarch64-linux-gnu': this cnnc has its runtime (libcnnrt) for this machine only. Use -c for an object and header (NAME.o, NAME.h) and link them into your program with that target's C compiler (on Debian, e.g. gcc-aarch64-linux-gnu, gcc-riscv64-linux-gnu, gcc-arm-none-eabi)"
     "--check ok.cnn|0|"
 )
 
