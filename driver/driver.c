@@ -222,61 +222,29 @@ static char *read_source(const char *path, size_t *len, FILE *err)
 }
 
 /* umask has no read-only query; set and restore it. */
-static mode_t current_umask(void)
-{
-    mode_t mask = umask(0);
-    umask(mask);
-    return mask;
-}
-
 typedef void (*Writer)(const IrGraph *g, FILE *out);
 
-/* Writes size bytes to path through a temporary file beside it and a rename. */
+/* Writes size bytes to path through the runtime's atomic writer (a
+ * temporary beside it, renamed on success, removed on a fatal signal). */
 static int write_file_atomic(const char *path, const void *data, size_t size, FILE *err)
 {
-    size_t n = strlen(path);
-    char *tmp = malloc(n + 16);
-    if (!tmp)
-        return 1;
-    snprintf(tmp, n + 16, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        fprintf(err, "cnnc: error: cannot write '%s': %s\n", path, strerror(errno));
-        free(tmp);
+    RtOut o;
+    char msg[1024];
+    if (rt_out_open(&o, path, msg, sizeof msg) != 0) {
+        fprintf(err, "cnnc: error: %s\n", msg);
         return 1;
     }
-    int slot = rt_tmp_track(tmp);
-    const char *p = data;
-    size_t left = size;
-    int rc = 0;
-    while (left > 0) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            rc = 1;
-            break;
-        }
-        p += w;
-        left -= (size_t)w;
+    /* A short write shows in the stream's error flag, which commit checks. */
+    if (size > 0)
+        (void)fwrite(data, 1, size, o.f);
+    if (rt_out_commit(&o, msg, sizeof msg) != 0) {
+        fprintf(err, "cnnc: error: %s\n", msg);
+        return 1;
     }
-    if (close(fd) != 0)
-        rc = 1;
-    if (rc == 0) {
-        /* Keep the permissions a new file would get, not mkstemp's 0600. */
-        if (chmod(tmp, 0666 & ~current_umask()) != 0 || rename(tmp, path) != 0)
-            rc = 1;
-    }
-    if (rc != 0) {
-        fprintf(err, "cnnc: error: cannot write '%s': %s\n", path, strerror(errno));
-        unlink(tmp);
-    }
-    rt_tmp_untrack(slot);
-    free(tmp);
-    return rc;
+    return 0;
 }
 
-/* A report to out, or rendered in memory and written to path atomically. */
+/* A report to out, or to path through the atomic writer. */
 static int write_output(const char *path, Writer fn, const IrGraph *g, FILE *out, FILE *err)
 {
     if (!path) {
@@ -284,18 +252,18 @@ static int write_output(const char *path, Writer fn, const IrGraph *g, FILE *out
         fflush(out);
         return ferror(out) ? 1 : 0;
     }
-    char *text = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&text, &len);
-    if (!mem) {
-        fprintf(err, "cnnc: error: out of memory\n");
+    RtOut o;
+    char msg[1024];
+    if (rt_out_open(&o, path, msg, sizeof msg) != 0) {
+        fprintf(err, "cnnc: error: %s\n", msg);
         return 1;
     }
-    fn(g, mem);
-    fclose(mem);
-    int rc = write_file_atomic(path, text, len, err);
-    free(text);
-    return rc;
+    fn(g, o.f);
+    if (rt_out_commit(&o, msg, sizeof msg) != 0) {
+        fprintf(err, "cnnc: error: %s\n", msg);
+        return 1;
+    }
+    return 0;
 }
 
 /* libcnnrt.a: $CNNC_RUNTIME, beside the cnnc binary, or where the build put it. */
@@ -375,7 +343,7 @@ static int link_executable(const char *path, const CgOutput *obj, FILE *err)
             if (!run_command(argv, err)) {
                 fprintf(err, "cnnc: error: linking '%s' with the C compiler '%s' failed\n", path, argv[0]);
                 rc = 1;
-            } else if (chmod(tmp, 0777 & ~current_umask()) != 0 || rename(tmp, path) != 0) {
+            } else if (chmod(tmp, 0777 & ~rt_current_umask()) != 0 || rename(tmp, path) != 0) {
                 fprintf(err, "cnnc: error: cannot write '%s': %s\n", path, strerror(errno));
                 rc = 1;
             }

@@ -61,9 +61,10 @@ int cnnrt_pool_start(int threads)
     pool.workers = calloc((size_t)threads - 1, sizeof *pool.workers);
     if (!pool.workers)
         return 1;
+    /* Workers are created in slice order and the first failure stops the
+     * loop, so slices 1..started exist with no gap and all of [0, n) is
+     * covered by started + 1 threads. */
     int started = 0;
-    /* Slices are numbered before a worker runs, so all must exist first:
-     * count them, then publish the total under the lock. */
     pthread_mutex_lock(&pool.lock);
     for (int i = 1; i < threads; i++) {
         if (pthread_create(&pool.workers[i - 1], NULL, worker, (void *)(intptr_t)i) != 0)
@@ -72,12 +73,6 @@ int cnnrt_pool_start(int threads)
     }
     pool.threads = started + 1;
     pthread_mutex_unlock(&pool.lock);
-    if (started + 1 < threads) {
-        /* A worker numbered past the threads that exist would skip its slice
-         * while another is missing: start over with what we could get. */
-        cnnrt_pool_stop();
-        return started > 0 ? cnnrt_pool_start(started + 1) : 1;
-    }
     return pool.threads;
 }
 

@@ -162,6 +162,13 @@ void rt_tmp_untrack(int slot)
         tmp_used[slot] = 0;
 }
 
+mode_t rt_current_umask(void)
+{
+    mode_t mask = umask(0);
+    umask(mask);
+    return mask;
+}
+
 int rt_out_open(RtOut *out, const char *path, char *err, size_t errlen)
 {
     out->f = NULL;
@@ -182,9 +189,7 @@ int rt_out_open(RtOut *out, const char *path, char *err, size_t errlen)
     out->slot = rt_tmp_track(out->tmp);
     /* mkstemp makes the file 0600; the output should look like any other new
      * file, 0666 less the umask. */
-    mode_t mask = umask(0);
-    umask(mask);
-    (void)fchmod(fd, 0666 & ~mask);
+    (void)fchmod(fd, 0666 & ~rt_current_umask());
     out->f = fdopen(fd, "wb");
     if (!out->f) {
         int e = errno;

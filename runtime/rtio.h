@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 /* Formats a message into err (errlen bytes, may be 0); returns -1 so callers
  * can write `return rt_fail(...)`. */
@@ -45,6 +46,9 @@ void rt_out_abort(RtOut *out);
 #define RT_TMP_SLOTS 8
 int rt_tmp_track(const char *path);
 void rt_tmp_untrack(int slot);
+
+/* The process's umask (umask has no read-only query: set and restored). */
+mode_t rt_current_umask(void);
 
 /* True on a little-endian host. */
 bool rt_host_little(void);
