@@ -71,6 +71,18 @@ static size_t expire(Live *live, size_t nlive, size_t *slot, size_t step)
     return nlive;
 }
 
+/* Appends b, growing the array; returns it (it may move). */
+static Live *push_live(Live *live, size_t *nlive, size_t *cap, Live b)
+{
+    if (*nlive == *cap) {
+        *cap *= 2;
+        live = realloc(live, *cap * sizeof *live);
+        IR_ASSERT(live);
+    }
+    live[(*nlive)++] = b;
+    return live;
+}
+
 /* First fit: the lowest offset clear of every live buffer. A linear scan
  * repeated until nothing moves: few buffers are live at once. */
 static int64_t first_fit(const Live *live, size_t nlive, int64_t bytes)
@@ -136,13 +148,8 @@ bool ir_graph_plan(IrGraph *g)
         if (scratch > 0) { /* < 0: too big to exist; the kernel does without */
             size_t step = ir_plan_step(g, i);
             nlive = expire(live, nlive, slot, step);
-            if (nlive == cap) {
-                cap *= 2;
-                live = realloc(live, cap * sizeof *live);
-                IR_ASSERT(live);
-            }
             int64_t at = first_fit(live, nlive, scratch);
-            live[nlive++] = (Live){at, scratch, step, SIZE_MAX}; /* no node lives in it */
+            live = push_live(live, &nlive, &cap, (Live){at, scratch, step, SIZE_MAX}); /* no node lives in it */
             nd->scratch = at;
             int64_t end;
             if (__builtin_add_overflow(at, scratch, &end)) {
@@ -180,13 +187,8 @@ bool ir_graph_plan(IrGraph *g)
         }
         bytes = round64(bytes);
         int64_t at = first_fit(live, nlive, bytes);
-        if (nlive == cap) {
-            cap *= 2;
-            live = realloc(live, cap * sizeof *live);
-            IR_ASSERT(live);
-        }
-        live[nlive] = (Live){at, bytes, until, i};
-        slot[i] = nlive++;
+        slot[i] = nlive;
+        live = push_live(live, &nlive, &cap, (Live){at, bytes, until, i});
         nd->buffer = at;
         if (__builtin_add_overflow(at, bytes, &at)) {
             ok = false;
