@@ -63,6 +63,39 @@ char *cg_host_triple(void)
     return copy;
 }
 
+/* What a cross target gets when --cpu and --features say nothing: the CPU
+ * and features its usual OS distribution or board assumes, the ABI that goes
+ * with them, and whether code must be position-independent. */
+typedef struct TargetDefaults {
+    const char *cpu, *features, *abi;
+    bool pic;
+} TargetDefaults;
+
+static TargetDefaults target_defaults(const char *triple)
+{
+    char arch[64] = "", os[64] = "";
+    triple_fields(triple, arch, os, sizeof arch);
+    TargetDefaults d = {.cpu = "generic", .features = "", .abi = NULL, .pic = true};
+    if (strcmp(arch, "riscv64") == 0 && strcmp(os, "linux") == 0) {
+        /* Debian's riscv64 is RV64GC with the lp64d ABI; LLVM's default
+         * would be soft-float objects its linker refuses to mix. */
+        d.cpu = "generic-rv64";
+        d.features = "+m,+a,+f,+d,+c";
+        d.abi = "lp64d";
+    } else if (strncmp(arch, "wasm", 4) == 0) {
+        /* SIMD128 is in every engine since 2021 (Node 16, Chrome 91,
+         * Firefox 89, Safari 16.4); --features=-simd128 turns it off. */
+        d.features = "+simd128";
+        d.pic = false;
+    } else if (strcmp(arch, "thumbv7em") == 0) {
+        d.cpu = "cortex-m4"; /* the FPU the eabihf ABI needs */
+    }
+    /* Bare metal has no dynamic loader: absolute addresses, no GOT. */
+    if (strcmp(os, "none") == 0 || strcmp(os, "unknown") == 0)
+        d.pic = false;
+    return d;
+}
+
 static bool make_target(CgCtx *c, const CgOptions *o, char *err, size_t errlen)
 {
     char *host = LLVMGetDefaultTargetTriple();
@@ -75,6 +108,9 @@ static bool make_target(CgCtx *c, const CgOptions *o, char *err, size_t errlen)
         cpu = LLVMGetHostCPUName();
         features = o->features ? strdup(o->features) : LLVMGetHostCPUFeatures();
     }
+    TargetDefaults d = target_defaults(triple);
+    if (native)
+        d = (TargetDefaults){.cpu = "generic", .features = "", .pic = true};
     LLVMTargetRef target;
     char *msg = NULL;
     bool ok = LLVMGetTargetFromTriple(triple, &target, &msg) == 0;
@@ -85,11 +121,12 @@ static bool make_target(CgCtx *c, const CgOptions *o, char *err, size_t errlen)
                                     : o->opt_level == 1 ? LLVMCodeGenLevelLess
                                     : o->opt_level == 2 ? LLVMCodeGenLevelDefault
                                                         : LLVMCodeGenLevelAggressive;
-        const char *cpu_name = cpu ? cpu : (o->cpu ? o->cpu : "generic");
-        const char *feat = features ? features : (o->features ? o->features : "");
-        /* Position-independent, so the object links into PIE programs. */
-        c->tm = LLVMCreateTargetMachine(target, triple, cpu_name, feat, level, LLVMRelocPIC,
-                                        LLVMCodeModelDefault);
+        const char *cpu_name = cpu ? cpu : (o->cpu ? o->cpu : d.cpu);
+        const char *feat = features ? features : (o->features ? o->features : d.features);
+        /* Position-independent where there is a loader, so the object links
+         * into PIE programs. */
+        c->tm = LLVMCreateTargetMachine(target, triple, cpu_name, feat, level,
+                                        d.pic ? LLVMRelocPIC : LLVMRelocStatic, LLVMCodeModelDefault);
         if (!c->tm) {
             snprintf(err, errlen, "cannot create a target machine for '%s' (cpu '%s')", triple, cpu_name);
             ok = false;
@@ -97,6 +134,12 @@ static bool make_target(CgCtx *c, const CgOptions *o, char *err, size_t errlen)
             c->td = LLVMCreateTargetDataLayout(c->tm);
             LLVMSetTarget(c->mod, triple);
             LLVMSetModuleDataLayout(c->mod, c->td);
+            /* The C-API target machine has no ABI option before LLVM 18; the
+             * backend reads this module flag as clang's -mabi. */
+            bool d_ext = (!o->cpu && !o->features) || (o->features && strstr(o->features, "+d"));
+            if (d.abi && d_ext)
+                LLVMAddModuleFlag(c->mod, LLVMModuleFlagBehaviorError, "target-abi", 10,
+                                  LLVMMDStringInContext2(c->ctx, d.abi, strlen(d.abi)));
         }
     }
     if (msg)

@@ -74,6 +74,8 @@ LLVMValueRef cg_vvar(CgCtx *c, int width, const char *name);
 LLVMValueRef cg_relu(CgCtx *c, LLVMValueRef v);
 /* The running maximum of a max pool: v unless cur >= v, so NaN propagates. */
 LLVMValueRef cg_max_nan(CgCtx *c, LLVMValueRef cur, LLVMValueRef v);
+/* e^x for a float, inline (no libm call; see build.c for the error). */
+LLVMValueRef cg_exp(CgCtx *c, LLVMValueRef x);
 /* The float pointer params[index] of the table passed to every layer. */
 LLVMValueRef cg_param(CgCtx *c, LLVMValueRef table, size_t index);
 /* Index of the parameter named node.weight / node.bias in the table. */

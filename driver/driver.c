@@ -27,7 +27,7 @@ typedef enum { EMIT_EXE, EMIT_OBJ, EMIT_ASM, EMIT_LLVM, EMIT_BC, EMIT_DOT } Emit
 typedef enum { ACT_COMPILE, ACT_CHECK, ACT_REPORT_TEXT, ACT_REPORT_JSON, ACT_DUMP_IR } Action;
 
 typedef struct Options {
-    const char *input, *output, *weights, *target, *cpu;
+    const char *input, *output, *weights, *target, *cpu, *features, *cc;
     Emit emit;
     Action action;
     int opt_level;
@@ -48,7 +48,11 @@ static const char *const usage_text =
     "  --weights FILE     safetensors weights to embed\n"
     "  -O0 -O1 -O2 -O3    optimisation level (default -O2)\n"
     "  --target=TRIPLE    LLVM target triple (default: this machine)\n"
-    "  --cpu=NAME         target CPU (default: this machine's)\n"
+    "  --cpu=NAME         target CPU (default: this machine's; for other targets\n"
+    "                     the usual one: generic-rv64, cortex-m4 for thumbv7em)\n"
+    "  --features=LIST    target features, e.g. +simd128 or -avx512f,+avx2\n"
+    "  --cc=PROGRAM       C compiler that links an executable for --target\n"
+    "                     (default: cc, or TRIPLE-gcc, or clang-19 for wasm32-wasi)\n"
     "  --no-fuse          compile every layer on its own\n"
     "  --dump=ir          print the shaped IR graph, one node a line (debugging)\n"
     "  --version, --help\n"
@@ -152,6 +156,10 @@ static int parse_options(int argc, char **argv, Options *o, FILE *out, FILE *err
             o->emit = (Emit)k;
         } else if ((v = long_value(argc, argv, &i, "--weights", &missing)) != NULL) {
             o->weights = v;
+        } else if ((v = long_value(argc, argv, &i, "--features", &missing)) != NULL) {
+            o->features = v;
+        } else if ((v = long_value(argc, argv, &i, "--cc", &missing)) != NULL) {
+            o->cc = v;
         } else if ((v = long_value(argc, argv, &i, "--target", &missing)) != NULL) {
             o->target = v;
         } else if ((v = long_value(argc, argv, &i, "--cpu", &missing)) != NULL) {
@@ -495,7 +503,7 @@ static int compile(const Options *o, IrGraph *g, IrArena *arena, FILE *err)
         return 2;
     }
     char *path = o->output ? strdup(o->output) : default_output(o->input, suffixes[o->emit]);
-    CgOptions co = {.opt_level = o->opt_level, .triple = o->target, .cpu = o->cpu,
+    CgOptions co = {.opt_level = o->opt_level, .triple = o->target, .cpu = o->cpu, .features = o->features,
                     .executable = o->emit == EMIT_EXE};
     CgOutput result = {0};
     char msg[512];

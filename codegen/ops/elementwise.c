@@ -45,10 +45,6 @@ void cg_lower_softmax(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLV
     (void)table;
     IrShape s = c->g->nodes[node].out;
     int64_t plane = s.w * s.h;
-    LLVMTypeRef ft = LLVMFunctionType(c->f32, &c->f32, 1, 0);
-    LLVMValueRef expf = LLVMGetNamedFunction(c->mod, "llvm.exp.f32");
-    if (!expf)
-        expf = LLVMAddFunction(c->mod, "llvm.exp.f32", ft);
     LLVMValueRef maxv = cg_var(c, "max"), sum = cg_var(c, "sum");
 
     CgLoop lp, l1, l2, l3;
@@ -64,7 +60,7 @@ void cg_lower_softmax(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLV
     ch = cg_loop_begin(c, &l2, cg_i64(c, 0), cg_i64(c, s.d), "c");
     LLVMValueRef at = cg_add(c, cg_mul(c, ch, cg_i64(c, plane)), p);
     LLVMValueRef d = LLVMBuildFSub(c->b, cg_load(c, x, at), LLVMBuildLoad2(c->b, c->f32, maxv, ""), "");
-    LLVMValueRef e = LLVMBuildCall2(c->b, ft, expf, &d, 1, "");
+    LLVMValueRef e = cg_exp(c, d);
     cg_store(c, e, y, at);
     LLVMBuildStore(c->b, LLVMBuildFAdd(c->b, LLVMBuildLoad2(c->b, c->f32, sum, ""), e, ""), sum);
     cg_loop_end(c, &l2);
