@@ -44,8 +44,10 @@ size_t cg_workspace_size(const IrGraph *g, size_t batch);
 /* The C header of SPEC section 5 for an AOT object, as text. */
 char *cg_header_text(const IrGraph *g);
 
-/* The host's default triple, for messages and the report. Free with free(). */
-char *cg_host_triple(void);
+/* The triple without its vendor, as Debian names cross toolchains
+ * ("aarch64-linux-gnu", "wasm32-wasi"), into key; false for bare metal (no
+ * operating system, so no program to link, only objects). */
+bool cg_triple_key(const char *triple, char *key, size_t n);
 
 /* True when triple names this machine's kind (same architecture and
  * operating system, whatever the vendor field says), so this machine's C

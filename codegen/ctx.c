@@ -24,25 +24,31 @@ static void init_llvm(void)
     done = true;
 }
 
-/* arch-vendor-os[-env] after normalisation: the first field, and the third. */
-static void triple_fields(const char *t, char *arch, char *os, size_t n)
+/* arch-vendor-os[-env] after normalisation: the first field, the third and
+ * the fourth (env may be NULL). */
+static void triple_fields4(const char *t, char *arch, char *os, char *env, size_t n)
 {
     char *norm = LLVMNormalizeTargetTriple(t);
     const char *p = norm;
     size_t i = 0;
-    for (int field = 0; *p && field < 3; p++) {
+    for (int field = 0; *p && field < 4; p++) {
         if (*p == '-') {
             field++;
             i = 0;
             continue;
         }
-        char *dst = field == 0 ? arch : field == 2 ? os : NULL;
+        char *dst = field == 0 ? arch : field == 2 ? os : field == 3 ? env : NULL;
         if (dst && i + 1 < n) {
             dst[i++] = *p;
             dst[i] = '\0';
         }
     }
     LLVMDisposeMessage(norm);
+}
+
+static void triple_fields(const char *t, char *arch, char *os, size_t n)
+{
+    triple_fields4(t, arch, os, NULL, n);
 }
 
 bool cg_triple_runs_here(const char *triple)
@@ -55,12 +61,12 @@ bool cg_triple_runs_here(const char *triple)
     return strcmp(a1, a2) == 0 && strcmp(o1, o2) == 0;
 }
 
-char *cg_host_triple(void)
+bool cg_triple_key(const char *triple, char *key, size_t n)
 {
-    char *t = LLVMGetDefaultTargetTriple();
-    char *copy = strdup(t);
-    LLVMDisposeMessage(t);
-    return copy;
+    char arch[64] = "", os[64] = "", env[64] = "";
+    triple_fields4(triple, arch, os, env, sizeof arch);
+    snprintf(key, n, "%s-%s%s%s", arch, os, *env ? "-" : "", env);
+    return strcmp(os, "none") != 0 && strcmp(os, "unknown") != 0 && *os;
 }
 
 /* What a cross target gets when --cpu and --features say nothing: the CPU
@@ -217,6 +223,7 @@ bool cg_compile(const IrGraph *g, const IrParam *params, size_t nparams, const f
     c.void_t = LLVMVoidTypeInContext(c.ctx);
     bool ok = make_target(&c, o, err, errlen);
     if (ok) {
+        c.size = LLVMIntPtrTypeInContext(c.ctx, c.td);
         cg_target_vectors(&c);
         cg_build_module(&c, weights);
         char *msg = NULL;

@@ -17,6 +17,7 @@ typedef struct CgCtx {
     LLVMTargetMachineRef tm;
     LLVMTargetDataRef td;
     LLVMTypeRef i1, i8, i32, i64, f32, ptr, void_t;
+    LLVMTypeRef size; /* the target's size_t, for the C functions' arguments */
     const IrGraph *g;
     const IrParam *params;
     size_t nparams;

@@ -68,7 +68,7 @@ static LLVMValueRef buffer_at(CgCtx *c, int64_t buffer, LLVMValueRef in_img, LLV
     return LLVMBuildInBoundsGEP2(c->b, c->i8, ws, &off, 1, "");
 }
 
-/* i32 NAME_run(ptr in, ptr out, i64 batch, ptr workspace, ptr params) */
+/* i32 NAME_run(ptr in, ptr out, size_t batch, ptr workspace, ptr params) */
 static LLVMValueRef run_function(CgCtx *c)
 {
     const IrGraph *g = c->g;
@@ -83,7 +83,7 @@ static LLVMValueRef run_function(CgCtx *c)
 
     char name[256];
     snprintf(name, sizeof name, "%s_run", g->name);
-    LLVMTypeRef args[5] = {c->ptr, c->ptr, c->i64, c->ptr, c->ptr};
+    LLVMTypeRef args[5] = {c->ptr, c->ptr, c->size, c->ptr, c->ptr};
     LLVMTypeRef ft = LLVMFunctionType(c->i32, args, 5, 0);
     LLVMValueRef fn = LLVMAddFunction(c->mod, name, ft);
     LLVMSetLinkage(fn, LLVMInternalLinkage);
@@ -94,6 +94,7 @@ static LLVMValueRef run_function(CgCtx *c)
     LLVMBasicBlockRef bad = LLVMAppendBasicBlockInContext(c->ctx, fn, "bad_arguments");
     LLVMBasicBlockRef work = LLVMAppendBasicBlockInContext(c->ctx, fn, "work");
     LLVMPositionBuilderAtEnd(c->b, entry);
+    batch = LLVMBuildZExtOrBitCast(c->b, batch, c->i64, "batch"); /* size_t is 32 bits on wasm32 and Cortex-M */
 
     /* SPEC section 8: non-zero for a NULL pointer, batch 0 or a misaligned workspace. */
     LLVMValueRef null = LLVMConstPointerNull(c->ptr);
@@ -178,12 +179,13 @@ static LLVMValueRef workspace_function(CgCtx *c)
 {
     char name[256];
     snprintf(name, sizeof name, "%s_workspace_size", c->g->name);
-    LLVMValueRef fn = LLVMAddFunction(c->mod, name, LLVMFunctionType(c->i64, &c->i64, 1, 0));
+    LLVMValueRef fn = LLVMAddFunction(c->mod, name, LLVMFunctionType(c->size, &c->size, 1, 0));
     c->fn = fn;
     LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->ctx, fn, "entry"));
-    LLVMValueRef zero = LLVMBuildICmp(c->b, LLVMIntEQ, LLVMGetParam(fn, 0), cg_i64(c, 0), "");
-    LLVMValueRef size = cg_i64(c, (int64_t)cg_workspace_size(c->g, 1));
-    LLVMBuildRet(c->b, LLVMBuildSelect(c->b, zero, cg_i64(c, 0), size, ""));
+    LLVMValueRef none = LLVMConstInt(c->size, 0, 0);
+    LLVMValueRef zero = LLVMBuildICmp(c->b, LLVMIntEQ, LLVMGetParam(fn, 0), none, "");
+    LLVMValueRef size = LLVMConstInt(c->size, cg_workspace_size(c->g, 1), 0);
+    LLVMBuildRet(c->b, LLVMBuildSelect(c->b, zero, none, size, ""));
     return fn;
 }
 
@@ -280,7 +282,7 @@ void cg_build_module(CgCtx *c, const float *const *weights)
 
         char name[256];
         snprintf(name, sizeof name, "%s_infer", g->name);
-        LLVMTypeRef args[4] = {c->ptr, c->ptr, c->i64, c->ptr};
+        LLVMTypeRef args[4] = {c->ptr, c->ptr, c->size, c->ptr};
         LLVMValueRef fn = LLVMAddFunction(c->mod, name, LLVMFunctionType(c->i32, args, 4, 0));
         c->fn = fn;
         LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->ctx, fn, "entry"));

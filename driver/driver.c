@@ -274,27 +274,62 @@ static int write_output(const char *path, Writer fn, const IrGraph *g, FILE *out
     return 0;
 }
 
-/* libcnnrt.a: $CNNC_RUNTIME, beside the cnnc binary, or where the build put it. */
-static char *find_runtime(void)
+/* A runtime archive: beside the cnnc binary, in ../lib/cnnc, or where the
+ * build put it. $CNNC_RUNTIME overrides the host's libcnnrt.a. */
+static char *find_runtime(const char *name)
 {
     const char *env = getenv("CNNC_RUNTIME");
-    if (env && *env)
+    if (env && *env && strcmp(name, "libcnnrt.a") == 0)
         return strdup(env);
     char self[4096];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 32);
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     if (n > 0) {
         self[n] = '\0';
         char *slash = strrchr(self, '/');
         if (slash) {
-            strcpy(slash + 1, "libcnnrt.a");
-            if (access(self, R_OK) == 0)
-                return strdup(self);
-            strcpy(slash + 1, "../lib/cnnc/libcnnrt.a");
-            if (access(self, R_OK) == 0)
-                return strdup(self);
+            *slash = '\0';
+            char *path = malloc(strlen(self) + strlen(name) + 16);
+            if (!path)
+                return NULL;
+            sprintf(path, "%s/%s", self, name);
+            if (access(path, R_OK) == 0)
+                return path;
+            sprintf(path, "%s/../lib/cnnc/%s", self, name);
+            if (access(path, R_OK) == 0)
+                return path;
+            free(path);
         }
     }
-    return strdup(CNNC_RUNTIME_LIB);
+    char *path = malloc(strlen(CNNC_RUNTIME_DIR) + strlen(name) + 2);
+    if (path)
+        sprintf(path, "%s/%s", CNNC_RUNTIME_DIR, name);
+    return path;
+}
+
+/* True when prog (a path, or a name looked up in $PATH) can be run. */
+static bool can_run(const char *prog)
+{
+    if (strchr(prog, '/'))
+        return access(prog, X_OK) == 0;
+    const char *path = getenv("PATH");
+    if (!path)
+        path = "/usr/local/bin:/usr/bin:/bin";
+    size_t plen = strlen(prog);
+    for (const char *p = path;;) {
+        const char *colon = strchr(p, ':');
+        size_t dlen = colon ? (size_t)(colon - p) : strlen(p);
+        char *full = malloc(dlen + plen + 3);
+        if (!full)
+            return false;
+        sprintf(full, "%.*s/%s", (int)(dlen ? dlen : 1), dlen ? p : ".", prog);
+        bool ok = access(full, X_OK) == 0;
+        free(full);
+        if (ok)
+            return true;
+        if (!colon)
+            return false;
+        p = colon + 1;
+    }
 }
 
 /* Runs argv, waiting for it; true when it exits 0. */
@@ -314,8 +349,88 @@ static bool run_command(char *const argv[], FILE *err)
     return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
-/* Links the object with libcnnrt into path, through a temporary name. */
-static int link_executable(const char *path, const CgOutput *obj, FILE *err)
+/* How a program is linked: the C compiler and its arguments around
+ * "-o OUT OBJECT RUNTIME". */
+typedef struct Link {
+    const char *cc;
+    const char *before[2]; /* flags the compiler needs first (--target=...) */
+    const char *after[6];  /* libraries and link flags */
+    char *runtime;
+} Link;
+
+/* The link for --target: this machine's C compiler and libcnnrt.a, or a
+ * cross C compiler and libcnnrt-KEY.a, which the build makes for each cross
+ * toolchain it finds (runtime/CMakeLists.txt). Explains what is missing and
+ * returns the exit status when there is no way to link. */
+static int plan_link(const Options *o, Link *l, FILE *err)
+{
+    static char gcc[220];
+    memset(l, 0, sizeof *l);
+    if (!o->target || cg_triple_runs_here(o->target)) {
+        const char *cc = getenv("CC");
+        l->cc = o->cc ? o->cc : cc && *cc ? cc : CNNC_LINK_CC;
+        const char *after[] = {"-lcjson", "-lm", "-lpthread", *CNNC_LINK_EXTRA ? CNNC_LINK_EXTRA : NULL};
+        memcpy(l->after, after, sizeof after);
+        l->runtime = find_runtime("libcnnrt.a");
+        return 0;
+    }
+    char key[200];
+    if (!cg_triple_key(o->target, key, sizeof key)) {
+        fprintf(err,
+                "cnnc: error: '%s' is bare metal: with no operating system to run a program, cnnc makes "
+                "an object, not an executable. Use -c for NAME.o and NAME.h and link them into your "
+                "firmware (examples/cortex-m/ shows how)\n"
+                "cnnc: try 'cnnc --help'\n",
+                o->target);
+        return 2;
+    }
+    bool wasm = strncmp(key, "wasm", 4) == 0;
+    /* Debian's packages for each toolchain, named in the messages. */
+    char package[256];
+    if (wasm)
+        snprintf(package, sizeof package, "clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32");
+    else
+        snprintf(package, sizeof package, "gcc-%s", key);
+    snprintf(gcc, sizeof gcc, "%s-gcc", key);
+    l->cc = o->cc ? o->cc : wasm ? "clang-19" : gcc;
+    if (!can_run(l->cc)) {
+        fprintf(err,
+                "cnnc: error: cannot link a program for '%s': its C compiler '%s' is not installed. On "
+                "Debian: apt-get install %s (or name another compiler with --cc); -c makes the object and "
+                "header without linking\n",
+                o->target, l->cc, package);
+        return 1;
+    }
+    char name[240];
+    snprintf(name, sizeof name, "libcnnrt-%s.a", key);
+    l->runtime = find_runtime(name);
+    if (!l->runtime || access(l->runtime, R_OK) != 0) {
+        fprintf(err,
+                "cnnc: error: cannot link a program for '%s': this cnnc has no runtime for it (%s). The "
+                "build makes one for each cross toolchain installed when it is configured: apt-get install "
+                "%s, then configure and build cnnc again; -c makes the object and header without linking\n",
+                o->target, name, package);
+        free(l->runtime);
+        l->runtime = NULL;
+        return 1;
+    }
+    if (wasm) {
+        /* The runtime's cJSON is inside the archive. A wasm stack is 64 KiB
+         * unless asked for; ask for Linux's 8 MiB. */
+        l->before[0] = "--target=wasm32-wasi";
+        const char *after[] = {"-lm", "-Wl,-z,stack-size=8388608", NULL};
+        memcpy(l->after, after, sizeof after);
+    } else {
+        /* Static: one file to copy to the device, and it runs under
+         * qemu-user without a sysroot. */
+        const char *after[] = {"-static", "-lm", "-lpthread", NULL};
+        memcpy(l->after, after, sizeof after);
+    }
+    return 0;
+}
+
+/* Links the object with the runtime into path, through a temporary name. */
+static int link_executable(const char *path, const CgOutput *obj, const Link *l, FILE *err)
 {
     /* The C compiler driver takes a file without a known suffix as an object. */
     char objpath[] = "/tmp/cnnc-object-XXXXXX";
@@ -327,11 +442,11 @@ static int link_executable(const char *path, const CgOutput *obj, FILE *err)
     close(fd);
     int objslot = rt_tmp_track(objpath), tmpslot = -1;
     int rc = write_file_atomic(objpath, obj->data, obj->size, err);
-    char *runtime = find_runtime();
     size_t n = strlen(path);
     char *tmp = malloc(n + 16);
-    if (rc == 0 && access(runtime, R_OK) != 0) {
-        fprintf(err, "cnnc: error: cannot find the runtime library '%s' (set CNNC_RUNTIME)\n", runtime);
+    if (rc == 0 && (!l->runtime || access(l->runtime, R_OK) != 0)) {
+        fprintf(err, "cnnc: error: cannot find the runtime library '%s' (set CNNC_RUNTIME)\n",
+                l->runtime ? l->runtime : "libcnnrt.a");
         rc = 1;
     }
     if (rc == 0 && tmp) {
@@ -343,13 +458,20 @@ static int link_executable(const char *path, const CgOutput *obj, FILE *err)
             rc = 1;
         } else {
             close(tfd);
-            const char *cc = getenv("CC");
-            char *argv[] = {(char *)(cc && *cc ? cc : CNNC_LINK_CC), "-o", tmp, objpath, runtime,
-                            "-lcjson", "-lm", "-lpthread", CNNC_LINK_EXTRA, NULL};
-            if (!*CNNC_LINK_EXTRA)
-                argv[8] = NULL;
-            if (!run_command(argv, err)) {
-                fprintf(err, "cnnc: error: linking '%s' with the C compiler '%s' failed\n", path, argv[0]);
+            const char *argv[16];
+            int k = 0;
+            argv[k++] = l->cc;
+            for (int i = 0; i < 2 && l->before[i]; i++)
+                argv[k++] = l->before[i];
+            argv[k++] = "-o";
+            argv[k++] = tmp;
+            argv[k++] = objpath;
+            argv[k++] = l->runtime;
+            for (int i = 0; i < 6 && l->after[i]; i++)
+                argv[k++] = l->after[i];
+            argv[k] = NULL;
+            if (!run_command((char *const *)argv, err)) {
+                fprintf(err, "cnnc: error: linking '%s' with the C compiler '%s' failed\n", path, l->cc);
                 rc = 1;
             } else if (chmod(tmp, 0777 & ~rt_current_umask()) != 0 || rename(tmp, path) != 0) {
                 fprintf(err, "cnnc: error: cannot write '%s': %s\n", path, strerror(errno));
@@ -363,7 +485,6 @@ static int link_executable(const char *path, const CgOutput *obj, FILE *err)
     rt_tmp_untrack(objslot);
     rt_tmp_untrack(tmpslot);
     free(tmp);
-    free(runtime);
     return rc;
 }
 
@@ -490,17 +611,12 @@ static int compile(const Options *o, IrGraph *g, IrArena *arena, FILE *err)
                 ir_fmt_thousands((int64_t)pages * page, c));
         return 1;
     }
-    /* The runtime an executable links with is built for this machine only:
-     * say so, rather than let the host's linker fail on a foreign object. */
-    if (o->emit == EMIT_EXE && o->target && !cg_triple_runs_here(o->target)) {
-        fprintf(err,
-                "cnnc: error: cannot link an executable for '%s': this cnnc has its runtime (libcnnrt) for this "
-                "machine only. Use -c for an object and header (NAME.o, NAME.h) and link them into your program "
-                "with that target's C compiler (on Debian, e.g. gcc-aarch64-linux-gnu, gcc-riscv64-linux-gnu, "
-                "gcc-arm-none-eabi)\n"
-                "cnnc: try 'cnnc --help'\n",
-                o->target);
-        return 2;
+    /* Everything the link needs is checked before minutes of code generation. */
+    Link link = {0};
+    if (o->emit == EMIT_EXE) {
+        int lrc = plan_link(o, &link, err);
+        if (lrc != 0)
+            return lrc;
     }
     char *path = o->output ? strdup(o->output) : default_output(o->input, suffixes[o->emit]);
     CgOptions co = {.opt_level = o->opt_level, .triple = o->target, .cpu = o->cpu, .features = o->features,
@@ -513,7 +629,7 @@ static int compile(const Options *o, IrGraph *g, IrArena *arena, FILE *err)
         rc = 1;
     } else {
         if (o->emit == EMIT_EXE)
-            rc = link_executable(path, &result, err);
+            rc = link_executable(path, &result, &link, err);
         else
             rc = write_file_atomic(path, result.data, result.size, err);
         if (rc == 0 && o->emit == EMIT_OBJ) {
@@ -531,6 +647,7 @@ static int compile(const Options *o, IrGraph *g, IrArena *arena, FILE *err)
         }
     }
     cg_output_free(&result);
+    free(link.runtime);
     free(storage);
     free(path);
     return rc;

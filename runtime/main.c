@@ -545,6 +545,14 @@ int main(int argc, char **argv)
         const char *slash = strrchr(argv[0], '/');
         prog = slash ? slash + 1 : argv[0];
     }
+#ifdef __wasi__
+    /* A WASI module starts in "/", whatever directory it was run from; the
+     * runner (runtime/wasi-run) passes that in $PWD, so relative paths mean
+     * what they mean to the shell. */
+    const char *pwd = getenv("PWD");
+    if (pwd && *pwd == '/' && chdir(pwd) != 0)
+        fprintf(stderr, "%s: warning: cannot enter '%s': %s\n", prog, pwd, strerror(errno));
+#endif
     const CnnrtModel *m = &cnnrt_model;
     if (!model_ok(m))
         return EXIT_INPUT;

@@ -5,6 +5,24 @@
  * on every run. */
 #include "runtime/pool.h"
 
+#ifdef __wasi__
+/* WASI preview 1 has no threads: the generated code's calls run serially. */
+void cnnrt_parallel_for(CnnrtTask task, void *ctx, int64_t n)
+{
+    task(ctx, 0, n);
+}
+
+int cnnrt_pool_start(int threads)
+{
+    (void)threads;
+    return 1;
+}
+
+void cnnrt_pool_stop(void)
+{
+}
+#else
+
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -112,3 +130,4 @@ void cnnrt_parallel_for(CnnrtTask task, void *ctx, int64_t n)
         pthread_cond_wait(&pool.done, &pool.lock);
     pthread_mutex_unlock(&pool.lock);
 }
+#endif

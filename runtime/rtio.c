@@ -6,7 +6,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#ifdef __wasi__
+#include <sys/random.h>
+#else
 #include <signal.h>
+#endif
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +116,20 @@ int rt_read_file(const char *path, unsigned char **data, size_t *len, char *err,
     return 0;
 }
 
+#ifdef __wasi__
+/* WASI has no signals: a temporary is removed on every error path, and a
+ * killed module leaves its .tmp.XXXXXX file behind, never the output. */
+int rt_tmp_track(const char *path)
+{
+    (void)path;
+    return -1;
+}
+
+void rt_tmp_untrack(int slot)
+{
+    (void)slot;
+}
+#else
 /* Paths are copied into static slots: the handler may only call
  * async-signal-safe functions, so it reads plain arrays and unlinks. */
 static char tmp_paths[RT_TMP_SLOTS][PATH_MAX];
@@ -155,19 +173,45 @@ int rt_tmp_track(const char *path)
     }
     return -1;
 }
-
 void rt_tmp_untrack(int slot)
 {
     if (slot >= 0 && slot < RT_TMP_SLOTS)
         tmp_used[slot] = 0;
 }
+#endif
 
 mode_t rt_current_umask(void)
 {
+#ifdef __wasi__
+    return 022; /* WASI files have no permission bits to mask */
+#else
     mode_t mask = umask(0);
     umask(mask);
     return mask;
+#endif
 }
+
+#ifdef __wasi__
+/* wasi-libc has no mkstemp: the same, from the entropy WASI does have. */
+static int make_temp(char *tmpl)
+{
+    static const char chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    char *x = tmpl + strlen(tmpl) - 6;
+    for (int attempt = 0; attempt < 100; attempt++) {
+        unsigned char r[6];
+        if (getentropy(r, sizeof r) != 0)
+            return -1;
+        for (int i = 0; i < 6; i++)
+            x[i] = chars[r[i] % (sizeof chars - 1)];
+        int fd = open(tmpl, O_RDWR | O_CREAT | O_EXCL, 0600);
+        if (fd >= 0 || errno != EEXIST)
+            return fd;
+    }
+    return -1;
+}
+#else
+#define make_temp mkstemp
+#endif
 
 int rt_out_open(RtOut *out, const char *path, char *err, size_t errlen)
 {
@@ -179,7 +223,7 @@ int rt_out_open(RtOut *out, const char *path, char *err, size_t errlen)
     if (!out->tmp)
         return rt_fail(err, errlen, "cannot write '%s': out of memory", path);
     snprintf(out->tmp, n + 16, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(out->tmp);
+    int fd = make_temp(out->tmp);
     if (fd < 0) {
         int e = errno;
         free(out->tmp);
@@ -189,7 +233,9 @@ int rt_out_open(RtOut *out, const char *path, char *err, size_t errlen)
     out->slot = rt_tmp_track(out->tmp);
     /* mkstemp makes the file 0600; the output should look like any other new
      * file, 0666 less the umask. */
+#ifndef __wasi__
     (void)fchmod(fd, 0666 & ~rt_current_umask());
+#endif
     out->f = fdopen(fd, "wb");
     if (!out->f) {
         int e = errno;

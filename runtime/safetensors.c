@@ -15,11 +15,56 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifndef __wasi__
 #include <sys/mman.h>
+#endif
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "runtime/rtio.h"
+
+#ifdef __wasi__
+/* WASI has no mmap: the file is read into memory, which is what a wasm
+ * module's linear memory would hold anyway. */
+static void *map_file(int fd, size_t size)
+{
+    char *buf = malloc(size);
+    for (size_t n = 0; buf && n < size;) {
+        ssize_t r = pread(fd, buf + n, size - n, (off_t)n);
+        if (r <= 0) {
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r == 0)
+                errno = EIO; /* shorter than fstat said */
+            free(buf);
+            return NULL;
+        }
+        n += (size_t)r;
+    }
+    return buf;
+}
+
+static void unmap_file(void *p, size_t size)
+{
+    (void)size;
+    free(p);
+}
+#else
+static void *map_file(int fd, size_t size)
+{
+    void *m = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (m == MAP_FAILED)
+        return NULL;
+    /* F16/BF16/F64 are converted from the mapping, front to back. */
+    posix_madvise(m, size, POSIX_MADV_SEQUENTIAL);
+    return m;
+}
+
+static void unmap_file(void *p, size_t size)
+{
+    munmap(p, size);
+}
+#endif
 
 struct CnnrtSt {
     char *path;
@@ -77,7 +122,7 @@ void cnnrt_st_close(CnnrtSt *st)
     if (!st)
         return;
     if (st->map)
-        munmap((void *)st->map, st->size);
+        unmap_file((void *)st->map, st->size);
     if (st->fd >= 0)
         close(st->fd);
     cJSON_Delete(st->root);
@@ -283,16 +328,14 @@ CnnrtSt *cnnrt_st_open(const char *path, char *err, size_t errlen)
     if (st->size > 0) {
         /* One mapping: reading VGG-16's 553 MB costs the page faults and the
          * conversion, nothing per tensor beyond that. */
-        void *m = mmap(NULL, st->size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (m == MAP_FAILED) {
+        void *m = map_file(fd, st->size);
+        if (!m) {
             rt_fail(err, errlen, "cannot read weights '%s': %s", path, strerror(errno));
             close(fd);
             cnnrt_st_close(st);
             return NULL;
         }
         st->map = m;
-        /* F16/BF16/F64 are converted from the mapping, front to back. */
-        posix_madvise(m, st->size, POSIX_MADV_SEQUENTIAL);
     }
     st->fd = fd;
     if (parse_header(st, err, errlen) != 0) {
