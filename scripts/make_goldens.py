@@ -33,6 +33,9 @@ with values chosen exactly representable in all four dtypes (multiples of
 1/256), so that out1/out7 are the expected outputs for every copy.
 
 `--random-only` remakes just the random networks (a second).
+The digits example's trained network gets the outputs (logits) of its whole
+data set, tests/data/digits/out_all.npy, for the cross-target tests
+(`--digits-only` remakes just that).
 
 Checks before writing: a float32 run of the model agrees with the float64
 reference within the tests' tolerance (max|out - ref| <= 1e-4 x max(1,
@@ -490,8 +493,26 @@ def randoms():
         print("warning: random networks miss: " + " ".join(sorted(missing)))
 
 
+# -- the digits example: its trained weights, its whole data set ------------------
+
+def digits():
+    net = sw.load_cnn(os.path.join(ROOT, "examples", "digits", "digits.cnn"))
+    params = sw.read_safetensors(os.path.join(ROOT, "examples", "digits", "digits.safetensors"))
+    x = np.load(os.path.join(DATA, "digits", "all.npy"))
+    ref = torch_forward(net, params, x, torch.float64)
+    r32 = error_ratio(torch_forward(net, params, x, torch.float32), ref)
+    assert r32 <= 0.1, "digits: float32 model off by %.3g tolerances" % r32
+    np.save(os.path.join(DATA, "digits", "out_all.npy"), ref.astype(np.float32))
+    print("  digits   %d images, f32 %.2g, max|out| %.3g" % (len(x), r32, float(np.max(np.abs(ref)))))
+
+
 def main():
+    if "--digits-only" in sys.argv:
+        digits()
+        return 0
     if "--random-only" not in sys.argv:
+        print("digits:")
+        digits()
         print("examples:")
         examples()
     print("random networks:")

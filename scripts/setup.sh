@@ -10,12 +10,49 @@ packages=(
   clang libclang-rt-14-dev           # the ASan+UBSan build
   python3 python3-numpy              # golden comparisons (tests/golden, tests/e2e)
   time                               # /usr/bin/time: the limits table's memory figures
+  dpkg-dev                           # apt-get source: cJSON's source for the cross runtimes
+  # Other machines (issue 6): cross C compilers, whose libcnnrt-TRIPLE.a the
+  # build makes, and the emulators the tests run their programs on.
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+  gcc-riscv64-linux-gnu libc6-dev-riscv64-cross
+  clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32 llvm-19
+  gcc-arm-none-eabi libnewlib-arm-none-eabi
+  qemu-user qemu-system-arm nodejs  # nodejs: Node 20's WASI runs wasm32 programs
 )
 if [ "$(id -u)" -ne 0 ]; then
   echo "setup.sh: run as root (it calls apt-get)" >&2
   exit 2
 fi
 export DEBIAN_FRONTEND=noninteractive
+# Source packages too: Debian builds cJSON for amd64 and arm64 but not for
+# riscv64 or wasm32, so the cross runtimes compile Debian's own source of it.
+src_list=/etc/apt/sources.list.d/cnnc-src.sources
+if [ ! -f "$src_list" ]; then
+  cat >"$src_list" <<'SOURCES'
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SOURCES
+fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 echo "setup.sh: installed ${packages[*]}"
+
+# cJSON's source, Debian's patched version, where runtime/CMakeLists.txt
+# looks for it (CNNC_CJSON_SOURCE).
+if [ ! -f /usr/local/src/cjson/cJSON.c ]; then
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get source -qq cjson >/dev/null 2>&1)
+  dir=$(find "$tmp" -maxdepth 1 -type d -name 'cjson-*' | head -1)
+  if [ -z "$dir" ] || [ ! -f "$dir/cJSON.c" ]; then
+    echo "setup.sh: apt-get source cjson failed" >&2
+    exit 1
+  fi
+  mkdir -p /usr/local/src
+  rm -rf /usr/local/src/cjson
+  mv "$dir" /usr/local/src/cjson
+  rm -rf "$tmp"
+  echo "setup.sh: cJSON source in /usr/local/src/cjson"
+fi

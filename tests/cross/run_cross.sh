@@ -1,0 +1,188 @@
+#!/bin/bash
+# Programs for other machines, run there by emulation and compared with
+# PyTorch's outputs (issue 6):
+#
+#   tests/cross/run_cross.sh CNNC_BINARY DATA_DIR        (DATA_DIR is tests/data)
+#
+# For each target - aarch64-linux-gnu and riscv64-linux-gnu under qemu-user,
+# wasm32-wasi under Node's WASI (wasi-run, beside cnnc) - it builds with
+# `cnnc --target=TRIPLE -o PROG` and checks against the goldens of
+# scripts/make_goldens.py:
+# - LeNet-5 with embedded weights at -O2, batch 1 and 7, and at -O0 with
+#   the weights read at run time (the naive kernels and the target's reader);
+# - the digits example, its whole data set (1,797 images) at once against
+#   the logits PyTorch computed (tests/data/digits/out_all.npy);
+# - every generated network (tests/data/random/rNN) at -O2, batch 7.
+# Each program must be the target's kind of file (ELF machine, wasm magic).
+# Then the refusals: a missing cross compiler names its Debian package, a
+# bare-metal executable is refused, and neither leaves a file behind.
+# Tolerance: max|out - ref| <= 1e-4 x max(1, max|ref|) (check_output.py).
+#
+# Environment: PYTHON (python3 with numpy), CROSS_TARGETS (a space-separated
+# subset of the three), CROSS_RANDOM (how many random networks; default all).
+# Exits 1 if any check failed (a missing emulator or compiler is a failure:
+# scripts/setup.sh installs them), 2 on a usage error.
+
+set -u
+
+if [ $# -ne 2 ]; then
+    echo "usage: $0 CNNC_BINARY DATA_DIR" >&2
+    exit 2
+fi
+CNNC=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+DATA=$(cd "$2" && pwd)
+ROOT=$(cd "$DATA/../.." && pwd)
+CHECK=$ROOT/tests/e2e/check_output.py
+WASI_RUN=$(dirname "$CNNC")/wasi-run
+TARGETS=${CROSS_TARGETS:-aarch64-linux-gnu riscv64-linux-gnu wasm32-wasi}
+NRANDOM=${CROSS_RANDOM:-1000}
+PY=${PYTHON:-}
+if [ -z "$PY" ]; then
+    for p in /usr/bin/python3 python3; do
+        if "$p" -c 'import numpy' 2>/dev/null; then PY=$p; break; fi
+    done
+fi
+if [ -z "$PY" ]; then
+    echo "$0: needs a python3 with numpy (set PYTHON)" >&2
+    exit 2
+fi
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/cnnc-cross.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+PASS=0
+FAIL=0
+FAILED=()
+pass() { PASS=$((PASS + 1)); echo "PASS $1${2:+: $2}"; }
+fail() { FAIL=$((FAIL + 1)); FAILED+=("$1"); echo "FAIL $1${2:+: $2}"; }
+first_error() { grep -m1 -v '^\s*$' "$1" | cut -c1-200; }
+
+# The emulator that runs TARGET's programs on this machine, as a command prefix.
+runner_for() {
+    case $1 in
+        aarch64-linux-gnu) echo qemu-aarch64 ;;
+        riscv64-linux-gnu) echo qemu-riscv64 ;;
+        wasm32-wasi) echo "$WASI_RUN" ;;
+    esac
+}
+
+# What `file`-free magic the program must have: ELF e_machine, or wasm.
+kind_ok() {
+    local target=$1 prog=$2 machine
+    case $target in
+        wasm32-wasi) [ "$(head -c 4 "$prog" | od -An -c | tr -d ' ')" = '\0asm' ] ;;
+        *)
+            machine=$(readelf -h "$prog" 2>/dev/null | sed -n 's/^ *Machine: *//p')
+            case $target in
+                aarch64-*) [ "$machine" = AArch64 ] ;;
+                riscv64-*) [ "$machine" = RISC-V ] ;;
+            esac ;;
+    esac
+}
+
+# build TARGET TAG PROG ARGS...: cnnc --target=TARGET ARGS -o PROG.
+build() {
+    local target=$1 tag=$2 prog=$3
+    shift 3
+    if ! timeout 600 "$CNNC" --target="$target" "$@" -o "$prog" >"$WORK/cc.out" 2>"$WORK/cc.err"; then
+        fail "$tag compile" "$(first_error "$WORK/cc.err")"
+        return 1
+    fi
+    if ! kind_ok "$target" "$prog"; then
+        fail "$tag compile" "$(basename "$prog") is not a $target program"
+        return 1
+    fi
+    return 0
+}
+
+# check TARGET TAG REF PROG ARGS...: runs PROG ARGS --output out.npy there.
+check() {
+    local target=$1 tag=$2 ref=$3 prog=$4 out=$WORK/out.npy detail
+    shift 4
+    rm -f "$out"
+    # shellcheck disable=SC2046 # the runner is a command word
+    if ! (cd "$WORK" && timeout 600 $(runner_for "$target") "$prog" "$@" --output "$out") \
+        >"$WORK/run.out" 2>"$WORK/run.err"; then
+        fail "$tag" "$(first_error "$WORK/run.err")"
+    elif detail=$("$PY" "$CHECK" close "$out" "$ref" 2>&1); then
+        pass "$tag" "$detail"
+    else
+        fail "$tag" "$detail"
+    fi
+}
+
+for target in $TARGETS; do
+    runner=$(runner_for "$target")
+    if [ -z "$runner" ]; then
+        fail "$target" "unknown target (aarch64-linux-gnu, riscv64-linux-gnu or wasm32-wasi)"
+        continue
+    fi
+    if ! command -v "${runner%% *}" >/dev/null; then
+        fail "$target" "no '$runner' to run its programs (scripts/setup.sh installs qemu-user and nodejs)"
+        continue
+    fi
+    t=$WORK/$target
+    mkdir -p "$t"
+    lenet=$DATA/lenet
+    if build "$target" "$target lenet -O2 embedded" "$t/lenet" "$ROOT/examples/lenet.cnn" \
+        --weights "$lenet/lenet.safetensors" -O2; then
+        check "$target" "$target lenet -O2 embedded batch1" "$lenet/out1.npy" "$t/lenet" "$lenet/in1.npy"
+        check "$target" "$target lenet -O2 embedded batch7" "$lenet/out7.npy" "$t/lenet" "$lenet/in7.npy"
+    fi
+    if build "$target" "$target lenet -O0 runtime" "$t/lenet0" "$ROOT/examples/lenet.cnn" -O0; then
+        # Relative paths: the WASI runner must start the module in this directory.
+        cp "$lenet/lenet.safetensors" "$lenet/in7.npy" "$WORK/"
+        check "$target" "$target lenet -O0 runtime batch7" "$lenet/out7.npy" "$t/lenet0" \
+            --weights lenet.safetensors in7.npy
+    fi
+    if build "$target" "$target digits -O2" "$t/digits" "$ROOT/examples/digits/digits.cnn" \
+        --weights "$ROOT/examples/digits/digits.safetensors"; then
+        check "$target" "$target digits all 1797" "$DATA/digits/out_all.npy" "$t/digits" "$DATA/digits/all.npy"
+    fi
+    n=0
+    for cnn in "$DATA"/random/r*.cnn; do
+        [ $n -lt "$NRANDOM" ] || break
+        name=$(basename "$cnn" .cnn)
+        dir=$DATA/random/$name
+        [ -f "$dir/$name.safetensors" ] || continue
+        n=$((n + 1))
+        if build "$target" "$target $name -O2" "$t/$name" "$cnn" --weights "$dir/$name.safetensors"; then
+            check "$target" "$target $name -O2 batch7" "$dir/out7.npy" "$t/$name" "$dir/in7.npy"
+        fi
+    done
+done
+
+# refused TAG STATUS TEXT OUT ARGS...: cnnc ARGS -o OUT fails with STATUS,
+# says TEXT and writes nothing.
+refused() {
+    local tag=$1 want=$2 text=$3 out=$4 rc
+    shift 4
+    rm -f "$out"
+    env "$@" -o "$out" >"$WORK/ref.out" 2>"$WORK/ref.err"
+    rc=$?
+    if [ $rc -ne "$want" ]; then
+        fail "$tag" "exit $rc, not $want: $(first_error "$WORK/ref.err")"
+    elif ! grep -qF -- "$text" "$WORK/ref.err"; then
+        fail "$tag" "no '$text' in: $(first_error "$WORK/ref.err")"
+    elif ls "$out"* >/dev/null 2>&1; then
+        fail "$tag" "left $(ls "$out"*)"
+    else
+        pass "$tag" "$(first_error "$WORK/ref.err" | cut -c1-120)..."
+    fi
+}
+lenet_src=$ROOT/examples/lenet.cnn
+refused "no aarch64 compiler" 1 "apt-get install gcc-aarch64-linux-gnu" "$WORK/x-arm" \
+    PATH=/nonexistent "$CNNC" --target=aarch64-linux-gnu "$lenet_src"
+refused "no riscv64 compiler" 1 "apt-get install gcc-riscv64-linux-gnu" "$WORK/x-rv" \
+    PATH=/nonexistent "$CNNC" --target=riscv64-linux-gnu "$lenet_src"
+refused "no wasm compiler" 1 "apt-get install clang-19 lld-19 wasi-libc" "$WORK/x-wasm" \
+    PATH=/nonexistent "$CNNC" --target=wasm32-wasi "$lenet_src"
+refused "--cc that is not there" 1 "its C compiler '/no/such-gcc' is not installed" "$WORK/x-cc" \
+    "$CNNC" --target=aarch64-linux-gnu --cc=/no/such-gcc "$lenet_src"
+refused "bare-metal executable" 2 "is bare metal" "$WORK/x-m4" \
+    "$CNNC" --target=thumbv7em-none-eabihf "$lenet_src"
+
+echo "cross: $PASS passed, $FAIL failed"
+if [ $FAIL -ne 0 ]; then
+    printf '  failed: %s\n' "${FAILED[@]}"
+    exit 1
+fi
