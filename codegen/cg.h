@@ -38,6 +38,19 @@ __attribute__((warn_unused_result)) bool cg_compile(const IrGraph *g, const IrPa
                                                     char *err, size_t errlen);
 void cg_output_free(CgOutput *out);
 
+/* What the AOT object for o's target costs, in bytes: code (.text and its
+ * unwind tables), constants other than the weights (.rodata and the like)
+ * and writable data (none is expected); the weights add g->weights_bytes.
+ * Exact with weights (as for cg_compile, all present); an estimate, made
+ * without them, when weights is NULL. */
+typedef struct CgSizes {
+    int64_t code, constants, data;
+    char triple[128], cpu[64]; /* the target as LLVM normalised it, and its CPU */
+} CgSizes;
+__attribute__((warn_unused_result)) bool cg_measure(const IrGraph *g, const IrParam *params, size_t nparams,
+                                                    const float *const *weights, const CgOptions *o, CgSizes *sz,
+                                                    char *err, size_t errlen);
+
 /* Bytes of workspace the generated code asks for one call on batch images. */
 size_t cg_workspace_size(const IrGraph *g, size_t batch);
 

@@ -1,12 +1,14 @@
 /* The compilation context and the steps around lowering: a target machine for
  * the host or --target, the module's triple and data layout set before any
  * code, verification, the new pass manager, and emission to memory. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <llvm-c/Analysis.h>
 #include <llvm-c/BitWriter.h>
+#include <llvm-c/Object.h>
 #include <llvm-c/Target.h>
 #include <llvm-c/Transforms/PassBuilder.h>
 
@@ -204,13 +206,14 @@ static bool emit(CgCtx *c, CgEmit kind, CgOutput *out, char *err, size_t errlen)
     return true;
 }
 
-bool cg_compile(const IrGraph *g, const IrParam *params, size_t nparams, const float *const *weights,
-                const CgOptions *o, CgEmit kind, CgOutput *out, char *err, size_t errlen)
+static bool compile_module(const IrGraph *g, const IrParam *params, size_t nparams, const float *const *weights,
+                           const CgOptions *o, CgEmit kind, CgSizes *measure, CgOutput *out, char *err,
+                           size_t errlen)
 {
     IR_ASSERT(g->shaped && g->count > 0);
     init_llvm();
     CgCtx c = {.g = g, .params = params, .nparams = nparams, .executable = o->executable,
-               .opt_level = o->opt_level};
+               .opt_level = o->opt_level, .measure = measure != NULL};
     c.ctx = LLVMContextCreate();
     c.mod = LLVMModuleCreateWithNameInContext(g->name, c.ctx);
     c.b = LLVMCreateBuilderInContext(c.ctx);
@@ -224,6 +227,30 @@ bool cg_compile(const IrGraph *g, const IrParam *params, size_t nparams, const f
     bool ok = make_target(&c, o, err, errlen);
     if (ok) {
         c.size = LLVMIntPtrTypeInContext(c.ctx, c.td);
+        /* A 32-bit target cannot hold what its size_t cannot count. */
+        int64_t in_bytes = ir_shape_elems(g->nodes[0].out) * 4;
+        int64_t out_bytes = ir_shape_elems(g->nodes[g->count - 1].out) * 4;
+        if (LLVMPointerSize(c.td) < 8 &&
+            (g->weights_bytes > INT32_MAX || g->workspace_bytes > INT32_MAX || in_bytes > INT32_MAX ||
+             out_bytes > INT32_MAX)) {
+            char *t = LLVMGetTargetMachineTriple(c.tm);
+            snprintf(err, errlen,
+                     "network '%s' does not fit a 32-bit target ('%s'): it needs %" PRId64 " bytes of "
+                     "weights, %" PRId64 " of workspace and %" PRId64 " and %" PRId64
+                     " of input and output per image, and a 32-bit target addresses 2 GiB per object",
+                     g->name, t, g->weights_bytes, g->workspace_bytes, in_bytes, out_bytes);
+            LLVMDisposeMessage(t);
+            ok = false;
+        }
+    }
+    if (ok && measure) {
+        char *t = LLVMGetTargetMachineTriple(c.tm), *cpu = LLVMGetTargetMachineCPU(c.tm);
+        snprintf(measure->triple, sizeof measure->triple, "%s", t);
+        snprintf(measure->cpu, sizeof measure->cpu, "%s", cpu);
+        LLVMDisposeMessage(t);
+        LLVMDisposeMessage(cpu);
+    }
+    if (ok) {
         cg_target_vectors(&c);
         cg_build_module(&c, weights);
         char *msg = NULL;
@@ -242,6 +269,70 @@ bool cg_compile(const IrGraph *g, const IrParam *params, size_t nparams, const f
         ok = emit(&c, kind, out, err, errlen);
     }
     dispose(&c);
+    return ok;
+}
+
+bool cg_compile(const IrGraph *g, const IrParam *params, size_t nparams, const float *const *weights,
+                const CgOptions *o, CgEmit kind, CgOutput *out, char *err, size_t errlen)
+{
+    return compile_module(g, params, nparams, weights, o, kind, NULL, out, err, errlen);
+}
+
+/* Sections by what they cost on a device: code in flash, constants in flash,
+ * writable data in RAM. ELF names, and wasm's CODE and DATA. */
+static void count_section(const char *name, uint64_t size, CgSizes *sz)
+{
+    if (!name)
+        return;
+    /* Unwind tables (.ARM.exidx, .eh_frame) sit in flash beside the code. */
+    if (strncmp(name, ".text", 5) == 0 || strcmp(name, "CODE") == 0 || strncmp(name, ".ARM.ex", 7) == 0 ||
+        strcmp(name, ".eh_frame") == 0)
+        sz->code += (int64_t)size;
+    else if (strncmp(name, ".rodata", 7) == 0 || strncmp(name, ".srodata", 8) == 0 ||
+             strncmp(name, ".data.rel.ro", 12) == 0 || strcmp(name, "DATA") == 0)
+        sz->constants += (int64_t)size;
+    else if (strncmp(name, ".data", 5) == 0 || strncmp(name, ".bss", 4) == 0 || strncmp(name, ".sdata", 6) == 0 ||
+             strncmp(name, ".sbss", 5) == 0)
+        sz->data += (int64_t)size;
+}
+
+bool cg_measure(const IrGraph *g, const IrParam *params, size_t nparams, const float *const *weights,
+                const CgOptions *o, CgSizes *sz, char *err, size_t errlen)
+{
+    /* Without weights, an estimate: they are weights_bytes of raw floats
+     * whatever their values, and the rest of the object hardly changes. */
+    const float **none = weights ? NULL : calloc(nparams ? nparams : 1, sizeof *none);
+    if (!weights && !none) {
+        snprintf(err, errlen, "out of memory");
+        return false;
+    }
+    CgOptions mo = *o;
+    mo.executable = false;
+    CgOutput out = {0};
+    *sz = (CgSizes){0};
+    bool ok = compile_module(g, params, nparams, weights ? weights : none, &mo, CG_EMIT_OBJ, sz, &out, err, errlen);
+    free(none);
+    if (!ok)
+        return false;
+    LLVMMemoryBufferRef mb = LLVMCreateMemoryBufferWithMemoryRange(out.data, out.size, "object", 0);
+    char *msg = NULL;
+    LLVMBinaryRef bin = LLVMCreateBinary(mb, NULL, &msg);
+    if (!bin) {
+        snprintf(err, errlen, "cannot read back the object LLVM made: %s", msg ? msg : "");
+        LLVMDisposeMessage(msg);
+        ok = false;
+    } else {
+        LLVMSectionIteratorRef it = LLVMObjectFileCopySectionIterator(bin);
+        for (; !LLVMObjectFileIsSectionIteratorAtEnd(bin, it); LLVMMoveToNextSection(it))
+            count_section(LLVMGetSectionName(it), LLVMGetSectionSize(it), sz);
+        LLVMDisposeSectionIterator(it);
+        LLVMDisposeBinary(bin);
+        /* The weights are constants too; the rest is everything else. */
+        if (weights)
+            sz->constants -= g->weights_bytes;
+    }
+    LLVMDisposeMemoryBuffer(mb);
+    cg_output_free(&out);
     return ok;
 }
 

@@ -24,6 +24,7 @@ typedef struct CgCtx {
     LLVMValueRef fn;      /* the function being built */
     LLVMValueRef scratch; /* a layer function's scratch (ir/plan.h), or NULL */
     bool executable; /* also define cnnrt_model */
+    bool measure;    /* keep the run function without weights (cg_measure) */
     int opt_level;
     /* The target's SIMD (cg_target_vectors): floats per vector register and
      * how many registers; vec_width 1 means no SIMD worth generating for. */

@@ -268,6 +268,8 @@ void cg_build_module(CgCtx *c, const float *const *weights)
     }
 
     LLVMValueRef wsfn = workspace_function(c);
+    if (c->measure && !all)
+        LLVMSetLinkage(run, LLVMExternalLinkage); /* what NAME_infer would keep alive */
     if (all) {
         /* int NAME_infer(const float *in, float *out, size_t batch, void *ws) */
         LLVMValueRef *ptrs = ir_arena_alloc(g->arena, c->nparams ? c->nparams : 1, sizeof *ptrs);

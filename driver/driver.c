@@ -560,6 +560,59 @@ static int bind_weights(const char *path, const IrParam *params, size_t nparams,
     return bad;
 }
 
+/* The parameters, and the values of those written inline or in --weights
+ * (NULL for the rest; storage holds what was read). */
+typedef struct Weights {
+    IrParam *params;
+    size_t nparams, missing;
+    const float **values;
+    float *storage;
+} Weights;
+
+static int load_weights(const Options *o, IrGraph *g, IrArena *arena, Weights *w, FILE *err)
+{
+    w->params = ir_graph_params(g, arena, &w->nparams);
+    w->values = ir_arena_alloc(arena, w->nparams ? w->nparams : 1, sizeof *w->values);
+    w->missing = 0;
+    w->storage = NULL;
+    for (size_t i = 0; i < w->nparams; i++) {
+        w->values[i] = w->params[i].inline_data;
+        w->missing += w->values[i] == NULL;
+    }
+    if (o->weights) {
+        if (bind_weights(o->weights, w->params, w->nparams, w->values, &w->storage, err) != 0)
+            return 1;
+        w->missing = 0;
+    }
+    return 0;
+}
+
+/* Fills g's target figures for a report: the AOT object for --target, as
+ * cnnc -c would make it when every weight is known, else estimated without
+ * the weights (their bytes are known all the same). */
+static int measure_target(const Options *o, IrGraph *g, IrArena *arena, FILE *err)
+{
+    static CgSizes sizes;
+    Weights w;
+    if (load_weights(o, g, arena, &w, err) != 0)
+        return 1;
+    CgOptions co = {.opt_level = o->opt_level, .triple = o->target, .cpu = o->cpu, .features = o->features};
+    char msg[512];
+    bool ok = cg_measure(g, w.params, w.nparams, w.missing ? NULL : w.values, &co, &sizes, msg, sizeof msg);
+    free(w.storage);
+    if (!ok) {
+        fprintf(err, "cnnc: error: %s\n", msg);
+        return 1;
+    }
+    g->target = sizes.triple;
+    g->target_cpu = sizes.cpu;
+    g->code_bytes = sizes.code;
+    g->constant_bytes = sizes.constants;
+    g->data_bytes = sizes.data;
+    g->target_exact = w.missing == 0;
+    return 0;
+}
+
 static int compile(const Options *o, IrGraph *g, IrArena *arena, FILE *err)
 {
     static const char *const suffixes[] = {[EMIT_EXE] = "", [EMIT_OBJ] = ".o", [EMIT_ASM] = ".s",
@@ -567,21 +620,13 @@ static int compile(const Options *o, IrGraph *g, IrArena *arena, FILE *err)
     static const CgEmit kinds[] = {[EMIT_EXE] = CG_EMIT_OBJ, [EMIT_OBJ] = CG_EMIT_OBJ,
                                    [EMIT_ASM] = CG_EMIT_ASM, [EMIT_LLVM] = CG_EMIT_LLVM,
                                    [EMIT_BC] = CG_EMIT_BC};
-    size_t nparams;
-    IrParam *params = ir_graph_params(g, arena, &nparams);
-    const float **weights = ir_arena_alloc(arena, nparams ? nparams : 1, sizeof *weights);
-    size_t missing = 0;
-    for (size_t i = 0; i < nparams; i++) {
-        weights[i] = params[i].inline_data;
-        missing += weights[i] == NULL;
-    }
-    float *storage = NULL;
-    if (o->weights) {
-        int bad = bind_weights(o->weights, params, nparams, weights, &storage, err);
-        if (bad != 0)
-            return 1;
-        missing = 0;
-    }
+    Weights w;
+    if (load_weights(o, g, arena, &w, err) != 0)
+        return 1;
+    size_t nparams = w.nparams, missing = w.missing;
+    IrParam *params = w.params;
+    const float **weights = w.values;
+    float *storage = w.storage;
     if (missing && o->emit != EMIT_EXE) {
         size_t first = 0;
         while (weights[first])
@@ -679,6 +724,10 @@ int cnnc_main(int argc, char **argv, FILE *out, FILE *err)
         g = NULL;
     }
 
+    /* A report for another target says what its object costs there. */
+    if (g && o.target && (o.action == ACT_REPORT_TEXT || o.action == ACT_REPORT_JSON) &&
+        measure_target(&o, g, arena, err) != 0)
+        g = NULL;
     if (!g) {
         rc = 1;
     } else if (o.action == ACT_CHECK) {

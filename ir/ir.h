@@ -111,6 +111,11 @@ typedef struct IrGraph {
     /* Filled by ir_graph_plan (ir/plan.h). */
     bool planned;
     int64_t workspace_bytes, peak_activation_bytes;
+    /* Filled by the driver for a report with --target: what an AOT object
+     * for that target costs (codegen's cg_measure). NULL target: not asked. */
+    const char *target, *target_cpu;
+    int64_t code_bytes, constant_bytes, data_bytes;
+    bool target_exact; /* measured with the weights, not estimated without */
 } IrGraph;
 
 IrGraph *ir_graph_new(IrArena *a, const char *name);

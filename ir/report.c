@@ -165,7 +165,7 @@ void ir_report_text(const IrGraph *g, FILE *out)
         }
     }
     const IrNode *last = &g->nodes[g->count - 1];
-    char a[48], b[48], c[48], d[48];
+    char a[48], b[48], c[48], d[48], e[48];
     fprintf(out, "network %s: %s -> %s, %zu layer%s\n\n", g->name,
             fmt_shape(g->nodes[0].out, a, sizeof a), fmt_shape(last->out, b, sizeof b), g->count,
             g->count == 1 ? "" : "s");
@@ -188,6 +188,23 @@ void ir_report_text(const IrGraph *g, FILE *out)
     fprintf(out, "peak activation  %s bytes (%s: input, output and a %s workspace, one image)\n",
             ir_fmt_thousands(g->peak_activation_bytes, a), fmt_bytes(g->peak_activation_bytes, b, sizeof b),
             fmt_bytes(g->workspace_bytes, c, sizeof c));
+    if (g->target) {
+        /* A device's budget: flash holds code and constants, RAM the
+         * activations (and any writable data). */
+        int64_t flash = g->code_bytes + g->weights_bytes + g->constant_bytes;
+        int64_t ram = g->peak_activation_bytes + g->data_bytes;
+        fprintf(out, "target           %s, cpu %s: the AOT object (cnnc -c)%s\n", g->target, g->target_cpu,
+                g->target_exact ? "" : ", estimated without the weights (--weights FILE: exact)");
+        fprintf(out, "  flash          %s bytes (%s): code %s, weights %s, other constants %s\n",
+                ir_fmt_thousands(flash, a), fmt_bytes(flash, b, sizeof b), ir_fmt_thousands(g->code_bytes, c),
+                ir_fmt_thousands(g->weights_bytes, d), ir_fmt_thousands(g->constant_bytes, e));
+        fprintf(out, "  RAM            %s bytes (%s): activations %s (input, output, workspace)",
+                ir_fmt_thousands(ram, a), fmt_bytes(ram, b, sizeof b),
+                ir_fmt_thousands(g->peak_activation_bytes, c));
+        if (g->data_bytes)
+            fprintf(out, ", data %s", ir_fmt_thousands(g->data_bytes, d));
+        fprintf(out, "; plus the caller's stack\n");
+    }
     size_t groups = ir_graph_group_count(g);
     if (groups == 0) {
         fprintf(out, "fused groups     none\n");
@@ -312,6 +329,19 @@ void ir_report_json(const IrGraph *g, FILE *out)
     fprintf(out, "  \"weights_bytes\": %" PRId64 ",\n", g->weights_bytes);
     fprintf(out, "  \"workspace_bytes\": %" PRId64 ",\n", g->workspace_bytes);
     fprintf(out, "  \"peak_activation_bytes\": %" PRId64 ",\n", g->peak_activation_bytes);
+    if (g->target) {
+        fprintf(out, "  \"target\": {\"triple\": ");
+        json_string(out, g->target);
+        fprintf(out, ", \"cpu\": ");
+        json_string(out, g->target_cpu);
+        fprintf(out,
+                ", \"code_bytes\": %" PRId64 ", \"weights_bytes\": %" PRId64 ", \"constant_bytes\": %" PRId64
+                ", \"data_bytes\": %" PRId64 ", \"flash_bytes\": %" PRId64 ", \"ram_bytes\": %" PRId64
+                ", \"exact\": %s},\n",
+                g->code_bytes, g->weights_bytes, g->constant_bytes, g->data_bytes,
+                g->code_bytes + g->weights_bytes + g->constant_bytes, g->peak_activation_bytes + g->data_bytes,
+                g->target_exact ? "true" : "false");
+    }
     fprintf(out, "  \"fused_groups\": [");
     bool first = true;
     for (size_t i = 0; i < g->count; i++) {

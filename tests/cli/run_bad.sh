@@ -245,7 +245,8 @@ usage_cases=(
     "ok.cnn -o|2|cnnc: error: -o needs a path"
     "--check missing.cnn|1|cnnc: error: cannot open 'missing.cnn': No such file or directory"
     "--check .|1|cnnc: error: '.' is a directory, not a .cnn source"
-    "--target=aarch64-linux-gnu ok.cnn|2|cnnc: error: cannot link an executable for 'aarch64-linux-gnu': this cnnc has its runtime (libcnnrt) for this machine only. Use -c for an object and header (NAME.o, NAME.h) and link them into your program with that target's C compiler (on Debian, e.g. gcc-aarch64-linux-gnu, gcc-riscv64-linux-gnu, gcc-arm-none-eabi)"
+    "--target=thumbv7em-none-eabihf ok.cnn|2|cnnc: error: 'thumbv7em-none-eabihf' is bare metal: with no operating system to run a program, cnnc makes an object, not an executable. Use -c for NAME.o and NAME.h and link them into your firmware (examples/cortex-m/ shows how)"
+    "--target=aarch64-linux-gnu --cc=/no/such/cc ok.cnn|1|cnnc: error: cannot link a program for 'aarch64-linux-gnu': its C compiler '/no/such/cc' is not installed. On Debian: apt-get install gcc-aarch64-linux-gnu (or name another compiler with --cc); -c makes the object and header without linking"
     "--check ok.cnn|0|"
 )
 

@@ -181,6 +181,58 @@ refused "--cc that is not there" 1 "its C compiler '/no/such-gcc' is not install
 refused "bare-metal executable" 2 "is bare metal" "$WORK/x-m4" \
     "$CNNC" --target=thumbv7em-none-eabihf "$lenet_src"
 
+# The report for a target: LeNet-5's weights as PyTorch counts them (61,706
+# parameters, tests/golden/lenet.torch.json); with --weights, code and
+# constants exactly what llvm-size finds in the object `cnnc -c` writes for
+# that target; without, an estimate within 5% of that code.
+report_sizes() {
+    local target=$1 obj=$WORK/report-$1.o detail
+    if ! "$CNNC" --report=json --target="$target" --weights "$DATA/lenet/lenet.safetensors" "$lenet_src" \
+        -o "$WORK/exact.json" 2>"$WORK/rep.err" ||
+        ! "$CNNC" --report=json --target="$target" "$lenet_src" -o "$WORK/estimate.json" 2>>"$WORK/rep.err" ||
+        ! "$CNNC" -c --target="$target" --weights "$DATA/lenet/lenet.safetensors" "$lenet_src" -o "$obj" \
+        2>>"$WORK/rep.err"; then
+        fail "$target report sizes" "$(first_error "$WORK/rep.err")"
+        return
+    fi
+    llvm-size-19 -A "$obj" >"$WORK/size.txt"
+    if detail=$("$PY" - "$WORK/exact.json" "$WORK/estimate.json" "$ROOT/tests/golden/lenet.torch.json" \
+        "$WORK/size.txt" <<'PYEOF'
+import json, sys
+exact = json.load(open(sys.argv[1]))["target"]
+estimate = json.load(open(sys.argv[2]))["target"]
+torch = json.load(open(sys.argv[3]))
+code = const = 0
+for line in open(sys.argv[4]):
+    f = line.split()
+    if len(f) != 3 or not f[1].isdigit():
+        continue
+    if f[0].startswith((".text", ".ARM.ex", ".eh_frame")):
+        code += int(f[1])
+    elif f[0].startswith((".rodata", ".srodata", ".data.rel.ro")):
+        const += int(f[1])
+want = 4 * torch["total_params"]
+for rep in exact, estimate:
+    assert rep["weights_bytes"] == want, "weights %d, PyTorch says %d" % (rep["weights_bytes"], want)
+    assert rep["flash_bytes"] == rep["code_bytes"] + rep["weights_bytes"] + rep["constant_bytes"], rep
+assert exact["exact"] and not estimate["exact"]
+assert exact["code_bytes"] == code, "report code %d, object %d" % (exact["code_bytes"], code)
+assert exact["weights_bytes"] + exact["constant_bytes"] == const, \
+    "report weights + constants %d, object %d" % (exact["weights_bytes"] + exact["constant_bytes"], const)
+assert abs(estimate["code_bytes"] - code) <= 0.05 * code, "estimate %d, object %d" % (estimate["code_bytes"], code)
+print("code %d, constants %d + weights %d, flash %d, RAM %d; estimate without weights: code %d" % (
+    code, exact["constant_bytes"], exact["weights_bytes"], exact["flash_bytes"], exact["ram_bytes"],
+    estimate["code_bytes"]))
+PYEOF
+    ); then
+        pass "$target report sizes" "$detail"
+    else
+        fail "$target report sizes" "$(echo "$detail" | tail -1)"
+    fi
+}
+report_sizes thumbv7em-none-eabihf
+report_sizes aarch64-linux-gnu
+
 echo "cross: $PASS passed, $FAIL failed"
 if [ $FAIL -ne 0 ]; then
     printf '  failed: %s\n' "${FAILED[@]}"
