@@ -11,6 +11,7 @@
 #include <llvm-c/Object.h>
 #include <llvm-c/Target.h>
 #include <llvm-c/Transforms/PassBuilder.h>
+#include <llvm/Config/llvm-config.h> /* LLVM_VERSION_MAJOR: a C header */
 
 #include "ctx.h"
 
@@ -206,6 +207,32 @@ static bool emit(CgCtx *c, CgEmit kind, CgOutput *out, char *err, size_t errlen)
     return true;
 }
 
+#if LLVM_VERSION_MAJOR >= 18
+#define INSTCOMBINE "instcombine<no-verify-fixpoint>"
+#else
+#define INSTCOMBINE "instcombine"
+#endif
+
+/* The passes for -O<level>. With SIMD, the kernels arrive vectorised,
+ * register-blocked and unrolled where it pays, so LLVM's full pipeline (its
+ * vectorisers, the inliner's rounds, loop passes that find nothing) costs
+ * most of a compile for nothing: LeNet-5 took 0.36 s with default<O2> and
+ * takes 0.17 s with this, and the code ran as fast or faster (same run, one
+ * thread: LeNet 0.0147 vs 0.0149 ms, CIFAR-10 0.446 vs 0.414 ms, AlexNet
+ * 37.6 vs 37.5 ms, VGG-16 323 vs 313 ms). Scalar targets (Cortex-M) keep
+ * LLVM's pipelines: there the loop passes earn their time (LeNet-5 on a
+ * Cortex-M4 ran 4.76 million instructions per image with default<O2>, 6.91
+ * million with this one). -O3 is always LLVM's default<O3>. */
+static const char *pipeline(int level, int vec_width)
+{
+    if (level == 0 || level == 3 || vec_width == 1)
+        return level == 0 ? "default<O0>" : level == 1 ? "default<O1>" : level == 2 ? "default<O2>" : "default<O3>";
+    if (level == 1)
+        return "function(sroa,early-cse<memssa>," INSTCOMBINE ",simplifycfg)";
+    return "function(sroa,early-cse<memssa>," INSTCOMBINE ",simplifycfg,loop(loop-rotate),"
+           "loop-mssa(licm),loop-unroll<O2>,gvn," INSTCOMBINE ",simplifycfg)";
+}
+
 static bool compile_module(const IrGraph *g, const IrParam *params, size_t nparams, const float *const *weights,
                            const CgOptions *o, CgEmit kind, CgSizes *measure, CgOutput *out, char *err,
                            size_t errlen)
@@ -253,14 +280,18 @@ static bool compile_module(const IrGraph *g, const IrParam *params, size_t npara
     if (ok) {
         cg_target_vectors(&c);
         cg_build_module(&c, weights);
+        /* Nothing generated throws: without nounwind, ARM objects ask for
+         * the C++ unwinder's personality routines (__aeabi_unwind_cpp_pr0),
+         * which drag abort, signal and malloc into a bare-metal image. */
+        unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
+        for (LLVMValueRef fn = LLVMGetFirstFunction(c.mod); fn; fn = LLVMGetNextFunction(fn))
+            LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c.ctx, nounwind, 0));
         char *msg = NULL;
         if (LLVMVerifyModule(c.mod, LLVMReturnStatusAction, &msg))
             IR_DIE("the generated module does not verify: %s", msg);
         LLVMDisposeMessage(msg);
-        char passes[32];
-        snprintf(passes, sizeof passes, "default<O%d>", o->opt_level);
         LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
-        LLVMErrorRef e = LLVMRunPasses(c.mod, passes, c.tm, po);
+        LLVMErrorRef e = LLVMRunPasses(c.mod, pipeline(o->opt_level, c.vec_width), c.tm, po);
         LLVMDisposePassBuilderOptions(po);
         if (e) {
             char *em = LLVMGetErrorMessage(e);

@@ -13,10 +13,9 @@
 # - the firmware fits a 512 KiB flash and a 64 KiB RAM by arm-none-eabi-size
 #   (flash = text + data, RAM = data + bss, the stack inside bss); the link
 #   itself fails otherwise;
-# - digits (examples/digits/): the ten digit-<label>-<i>.pgm images as one
-#   input; each classified as its file name says, and the outputs close to
-#   those of the program cnnc builds for this machine (which
-#   tests/e2e/run_goldens.sh checks against PyTorch).
+# - digits (examples/digits/): the ten images of digit-<label>-<i>.pgm, as
+#   rows i of the data set, against PyTorch's logits for them
+#   (DATA_DIR/digits/out_all.npy); each classified as its label.
 #
 # Prints one line per check and a summary; exits 1 if any check failed or a
 # tool is missing (arm-none-eabi-gcc, arm-none-eabi-size, qemu-system-arm,
@@ -179,44 +178,32 @@ for n in 1 7; do
         compare "lenet batch$n vs PyTorch" "$dir/out.npy" "$ref"
 done
 
-# digits: ten 8x8 PGM images (pixel / maxval, as the programs cnnc builds
-# read them) in one .npy; the firmware against this machine's program.
+# digits: the ten images of examples/digits/digit-<label>-<i>.pgm, taken as
+# rows i of the data set (DATA_DIR/digits/all.npy), against PyTorch's logits
+# for those rows (out_all.npy, scripts/make_goldens.py); each classified as
+# its label.
 digits=$ROOT/examples/digits
-if [ -f "$digits/digits.safetensors" ]; then
-    dir=$WORK/digits
-    pgms=("$digits"/digit-*.pgm)
-    if ! "$PY" - "$WORK/digits.npy" "${pgms[@]}" >"$WORK/digits.err" 2>&1 <<'EOF'; then
-import sys
+dir=$WORK/digits
+pgms=("$digits"/digit-*.pgm)
+if ! "$PY" - "$DATA/digits" "$WORK" "${pgms[@]}" >"$WORK/digits.err" 2>&1 <<'EOF'; then
+import os, sys
 import numpy as np
-images = []
-for path in sys.argv[2:]:
-    words = [w for line in open(path) for w in line.split("#")[0].split()]
-    assert words[0] == "P2", path + ": not a P2 PGM"
-    w, h, maxval = int(words[1]), int(words[2]), int(words[3])
-    pixels = np.array(words[4:4 + w * h], dtype=np.float32)
-    images.append((pixels / np.float32(maxval)).reshape(1, h, w))
-np.save(sys.argv[1], np.stack(images).astype(np.float32))
+data, work = sys.argv[1], sys.argv[2]
+rows = [int(os.path.basename(p)[:-4].split("-")[2]) for p in sys.argv[3:]]
+np.save(os.path.join(work, "digits-in.npy"), np.load(os.path.join(data, "all.npy"))[rows])
+np.save(os.path.join(work, "digits-ref.npy"), np.load(os.path.join(data, "out_all.npy"))[rows])
 EOF
-        fail "digits input" "$(first_error "$WORK/digits.err")"
-    elif build "digits" "$dir" "$digits/digits.safetensors" "$WORK/digits.npy" "$digits/digits.cnn" &&
-        run "digits" "$dir"; then
-        if "$CNNC" "$digits/digits.cnn" --weights "$digits/digits.safetensors" -o "$WORK/digits-host" \
-            >"$WORK/host.err" 2>&1 &&
-            "$WORK/digits-host" --output "$WORK/digits-host.npy" "$WORK/digits.npy" >/dev/null 2>>"$WORK/host.err"; then
-            compare "digits vs this machine's program" "$dir/out.npy" "$WORK/digits-host.npy"
-        else
-            fail "digits on this machine" "$(first_error "$WORK/host.err")"
-        fi
-        labels=$(for p in "${pgms[@]}"; do basename "$p" | cut -d- -f2; done | tr '\n' ' ')
-        got=$(grep -o 'class [0-9]*' "$dir.run" | cut -d' ' -f2 | tr '\n' ' ')
-        if [ "$got" = "$labels" ]; then
-            pass "digits top1" "${#pgms[@]} images classified as their file names say"
-        else
-            fail "digits top1" "classes $got, file names say $labels"
-        fi
+    fail "digits input" "$(first_error "$WORK/digits.err")"
+elif build "digits" "$dir" "$digits/digits.safetensors" "$WORK/digits-in.npy" "$digits/digits.cnn" &&
+    run "digits" "$dir"; then
+    compare "digits ${#pgms[@]} images vs PyTorch" "$dir/out.npy" "$WORK/digits-ref.npy"
+    labels=$(for p in "${pgms[@]}"; do basename "$p" | cut -d- -f2; done | tr '\n' ' ')
+    got=$(grep -o 'class [0-9]*' "$dir.run" | cut -d' ' -f2 | tr '\n' ' ')
+    if [ "$got" = "$labels" ]; then
+        pass "digits top1" "${#pgms[@]} images classified as their labels"
+    else
+        fail "digits top1" "classes $got, labels $labels"
     fi
-else
-    echo "SKIP digits (no examples/digits/digits.safetensors)"
 fi
 
 echo "cortex-m: $PASS passed, $FAIL failed"
