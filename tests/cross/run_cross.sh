@@ -12,7 +12,8 @@
 #   the weights read at run time (the naive kernels and the target's reader);
 # - the digits example, its whole data set (1,797 images) at once against
 #   the logits PyTorch computed (tests/data/digits/out_all.npy);
-# - every generated network (tests/data/random/rNN) at -O2, batch 7.
+# - every generated network (tests/data/random/rNN) at -O2, batch 7;
+# - for wasm32, LeNet-5 also without SIMD128 (--features=-simd128).
 # Each program must be the target's kind of file (ELF machine, wasm magic).
 # Then the refusals: a missing cross compiler names its Debian package, a
 # bare-metal executable is refused, and neither leaves a file behind.
@@ -134,6 +135,10 @@ for target in $TARGETS; do
         check "$target" "$target lenet -O0 runtime batch7" "$lenet/out7.npy" "$t/lenet0" \
             --weights lenet.safetensors in7.npy
     fi
+    if [ "$target" = wasm32-wasi ] && build "$target" "$target lenet scalar" "$t/lenet-scalar" \
+        "$ROOT/examples/lenet.cnn" --weights "$lenet/lenet.safetensors" --features=-simd128; then
+        check "$target" "$target lenet -simd128 batch7" "$lenet/out7.npy" "$t/lenet-scalar" "$lenet/in7.npy"
+    fi
     if build "$target" "$target digits -O2" "$t/digits" "$ROOT/examples/digits/digits.cnn" \
         --weights "$ROOT/examples/digits/digits.safetensors"; then
         check "$target" "$target digits all 1797" "$DATA/digits/out_all.npy" "$t/digits" "$DATA/digits/all.npy"
@@ -230,6 +235,27 @@ PYEOF
         fail "$target report sizes" "$(echo "$detail" | tail -1)"
     fi
 }
+# The kernels' vectors come from the target: NEON's fmla on 4 floats for
+# aarch64, SIMD128's f32x4 for wasm32 (none with --features=-simd128).
+vectors() {
+    local tag=$1 pattern=$2 want=$3 n
+    shift 3
+    if ! "$CNNC" -c "$@" --weights "$DATA/lenet/lenet.safetensors" "$lenet_src" -o "$WORK/vec.o" \
+        2>"$WORK/vec.err"; then
+        fail "$tag" "$(first_error "$WORK/vec.err")"
+        return
+    fi
+    n=$(llvm-objdump-19 -d "$WORK/vec.o" | grep -cE "$pattern")
+    if { [ "$want" = some ] && [ "$n" -gt 0 ]; } || { [ "$want" = none ] && [ "$n" -eq 0 ]; }; then
+        pass "$tag" "$n instructions match '$pattern'"
+    else
+        fail "$tag" "$n instructions match '$pattern', want $want"
+    fi
+}
+vectors "aarch64 NEON kernels" 'fmla[[:space:]]+v[0-9]+\.4s' some --target=aarch64-linux-gnu
+vectors "wasm32 SIMD128 kernels" 'f32x4\.(mul|add)' some --target=wasm32-wasi
+vectors "wasm32 scalar kernels with -simd128" 'f32x4' none --target=wasm32-wasi --features=-simd128
+
 report_sizes thumbv7em-none-eabihf
 report_sizes aarch64-linux-gnu
 
