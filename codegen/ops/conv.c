@@ -139,6 +139,7 @@ typedef struct Fast {
     int64_t xl, xr;   /* interior columns: every tap inside the input */
     int64_t yl, yr;   /* interior rows */
     int v, xb, kb;    /* vector width, vectors per block, filters per block */
+    int64_t tile;     /* rows (pooled rows with a fused pool) per row tile */
 } Fast;
 
 /* Where a conv value for filter k0 + kk, row oy, column ox goes. */
@@ -277,17 +278,24 @@ static void conv_blocks(CgCtx *c, const Fast *f, int kb, int64_t k_lo, LLVMValue
     LLVMValueRef acc[64];
     for (int q = 0; q < kb * f->xb; q++)
         acc[q] = cg_vvar(c, f->v, "acc");
-    CgLoop lk, ly;
+    /* Row tiles outside the filter blocks: every block reads the tile's
+     * input rows while they are in the cache (plan_fast sizes the tile),
+     * instead of each block streaming the whole input again. */
+    int64_t rows = pool ? pout.h : f->out.h;
+    CgLoop lt, lk, ly;
+    LLVMValueRef tile = cg_loop_begin(c, &lt, cg_i64(c, 0), cg_i64(c, (rows + f->tile - 1) / f->tile), "rowtile");
+    LLVMValueRef r_lo = cg_mul(c, tile, cg_i64(c, f->tile));
+    LLVMValueRef r_hi = cg_smin(c, cg_add(c, r_lo, cg_i64(c, f->tile)), cg_i64(c, rows));
     LLVMValueRef kblk = cg_loop_begin(c, &lk, blk_lo, blk_hi, "kblock");
     LLVMValueRef k0 = cg_add(c, cg_i64(c, k_lo), cg_mul(c, kblk, cg_i64(c, kb)));
     if (!pool) {
         Dst d = {cg_at(c, y, cg_mul(c, k0, cg_i64(c, f->out.h * f->out.w))), f->out.h * f->out.w, f->out.w, 0, NULL};
-        LLVMValueRef oy = cg_loop_begin(c, &ly, cg_i64(c, 0), cg_i64(c, f->out.h), "oy");
+        LLVMValueRef oy = cg_loop_begin(c, &ly, r_lo, r_hi, "oy");
         conv_row(c, f, kb, k0, oy, &d, acc);
         cg_loop_end(c, &ly);
     } else {
         const IrPoolAttr *p = &pool->attr.pool;
-        LLVMValueRef py = cg_loop_begin(c, &ly, cg_i64(c, 0), cg_i64(c, pout.h), "py");
+        LLVMValueRef py = cg_loop_begin(c, &ly, r_lo, r_hi, "py");
         LLVMValueRef y0 = cg_mul(c, py, cg_i64(c, p->stride));
         LLVMValueRef y1 = cg_smin(c, cg_add(c, y0, cg_i64(c, p->size)), cg_i64(c, f->out.h));
         Dst d = {rowbuf, p->size * f->out.w, f->out.w, 0, y0};
@@ -316,6 +324,7 @@ static void conv_blocks(CgCtx *c, const Fast *f, int kb, int64_t k_lo, LLVMValue
         cg_loop_end(c, &ly);
     }
     cg_loop_end(c, &lk);
+    cg_loop_end(c, &lt);
 }
 
 /* Copies the input into the scratch the plan gave this conv, with P zeros
@@ -382,7 +391,13 @@ static bool plan_fast(CgCtx *c, const IrNode *n, const IrNode *pool, Fast *f)
         f->kb = 8;
     if (f->kb > n->out.d)
         f->kb = (int)n->out.d;
-    /* The fused pool's rows for kb filters live on the stack: keep it small. */
+    /* Row tiles whose input rows (all channels) fit half a typical L2:
+     * 512 KiB of the 1-2 MiB that AVX-512 parts have, else 256 KiB. */
+    const int64_t budget = (c->vec_width >= 16 ? 512 : 256) * 1024;
+    int64_t row_bytes = f->cv.in.d * f->cv.in.w * 4, fit = budget / (row_bytes ? row_bytes : 1);
+    int64_t unit = pool ? pool->attr.pool.stride : 1; /* output rows per tile row */
+    f->tile = fit > a->size ? (fit - a->size) / (S * unit) + 1 : 1;
+        /* The fused pool's rows for kb filters live on the stack: keep it small. */
     if (pool && (int64_t)f->kb * pool->attr.pool.size * f->out.w * 4 > 256 * 1024)
         return false;
     return true;
