@@ -53,30 +53,11 @@ if [ ! -f "$(arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fp
     -print-file-name=libc.a)" ]; then
     missing "newlib's libc.a for arm-none-eabi" libnewlib-arm-none-eabi
 fi
-PY=${PYTHON:-}
-if [ -z "$PY" ]; then
-    for p in /usr/bin/python3 python3; do
-        if "$p" -c 'import numpy' 2>/dev/null; then PY=$p; break; fi
-    done
-fi
-[ -n "$PY" ] || missing "a python3 with numpy (or set PYTHON)" python3-numpy
+# shellcheck source=../lib.sh
+. "$ROOT/tests/lib.sh"
+find_python || missing "a python3 with numpy (or set PYTHON)" python3-numpy
 export PYTHON=$PY
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/cnnc-cortex-m.XXXXXX")
-if [ "${CROSS_KEEP:-0}" = 1 ]; then
-    echo "scratch directory: $WORK"
-else
-    trap 'rm -rf "$WORK"' EXIT
-fi
-
-PASS=0
-FAIL=0
-FAILED=()
-pass() { PASS=$((PASS + 1)); echo "PASS $1${2:+: $2}"; }
-fail() { FAIL=$((FAIL + 1)); FAILED+=("$1"); echo "FAIL $1${2:+: $2}"; }
-
-# The first line of a command's error output, for a FAIL line.
-first_error() { grep -m1 -v '^\s*$' "$1" | cut -c1-200; }
+make_scratch cortex-m "${CROSS_KEEP:-0}"
 
 # build TAG OUTDIR WEIGHTS INPUT [NET]: build.sh, then the checks of the
 # object's undefined symbols and of the sizes.
@@ -206,9 +187,4 @@ elif build "digits" "$dir" "$digits/digits.safetensors" "$WORK/digits-in.npy" "$
     fi
 fi
 
-echo "cortex-m: $PASS passed, $FAIL failed"
-if [ $FAIL -ne 0 ]; then
-    printf '  failed: %s\n' "${FAILED[@]}"
-    exit 1
-fi
-exit 0
+summary cortex-m

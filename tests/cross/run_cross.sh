@@ -37,25 +37,13 @@ CHECK=$ROOT/tests/e2e/check_output.py
 WASI_RUN=$(dirname "$CNNC")/wasi-run
 TARGETS=${CROSS_TARGETS:-aarch64-linux-gnu riscv64-linux-gnu wasm32-wasi}
 NRANDOM=${CROSS_RANDOM:-1000}
-PY=${PYTHON:-}
-if [ -z "$PY" ]; then
-    for p in /usr/bin/python3 python3; do
-        if "$p" -c 'import numpy' 2>/dev/null; then PY=$p; break; fi
-    done
-fi
-if [ -z "$PY" ]; then
+# shellcheck source=../lib.sh
+. "$ROOT/tests/lib.sh"
+if ! find_python; then
     echo "$0: needs a python3 with numpy (set PYTHON)" >&2
     exit 2
 fi
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/cnnc-cross.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
-PASS=0
-FAIL=0
-FAILED=()
-pass() { PASS=$((PASS + 1)); echo "PASS $1${2:+: $2}"; }
-fail() { FAIL=$((FAIL + 1)); FAILED+=("$1"); echo "FAIL $1${2:+: $2}"; }
-first_error() { grep -m1 -v '^\s*$' "$1" | cut -c1-200; }
+make_scratch cross "${CROSS_KEEP:-0}"
 
 # The emulator that runs TARGET's programs on this machine, as a command prefix.
 runner_for() {
@@ -259,8 +247,4 @@ vectors "wasm32 scalar kernels with -simd128" 'f32x4' none --target=wasm32-wasi 
 report_sizes thumbv7em-none-eabihf
 report_sizes aarch64-linux-gnu
 
-echo "cross: $PASS passed, $FAIL failed"
-if [ $FAIL -ne 0 ]; then
-    printf '  failed: %s\n' "${FAILED[@]}"
-    exit 1
-fi
+summary cross

@@ -1,0 +1,46 @@
+# The harness the whole-program test scripts share (tests/e2e/run_goldens.sh,
+# tests/cross/run_cross.sh, tests/cross/run_cortex_m.sh): a python3 with
+# numpy, a scratch directory, PASS/FAIL lines and the summary. Sourced.
+
+# find_python: PY is $PYTHON, or the first of /usr/bin/python3 and python3
+# that imports numpy (Debian's python3-numpy loads under /usr/bin/python3);
+# returns 1 when there is none.
+find_python() {
+    PY=${PYTHON:-}
+    if [ -z "$PY" ]; then
+        for p in /usr/bin/python3 python3; do
+            if "$p" -c 'import numpy' 2>/dev/null; then PY=$p; break; fi
+        done
+    fi
+    [ -n "$PY" ]
+}
+
+# make_scratch NAME KEEP: WORK is a new directory, removed on exit unless
+# KEEP is 1 (then its path is printed).
+make_scratch() {
+    WORK=$(mktemp -d "${TMPDIR:-/tmp}/cnnc-$1.XXXXXX")
+    if [ "${2:-0}" = 1 ]; then
+        echo "scratch directory: $WORK"
+    else
+        trap 'rm -rf "$WORK"' EXIT
+    fi
+}
+
+PASS=0
+FAIL=0
+FAILED=()
+pass() { PASS=$((PASS + 1)); echo "PASS $1${2:+: $2}"; }
+fail() { FAIL=$((FAIL + 1)); FAILED+=("$1"); echo "FAIL $1${2:+: $2}"; }
+
+# The first line of a command's error output, for a FAIL line.
+first_error() { grep -m1 -v '^\s*$' "$1" | cut -c1-200; }
+
+# summary LABEL: the counts, the failed checks, and the exit status.
+summary() {
+    echo "$1: $PASS passed, $FAIL failed"
+    if [ "$FAIL" -ne 0 ]; then
+        printf '  failed: %s\n' "${FAILED[@]}"
+        exit 1
+    fi
+    exit 0
+}
