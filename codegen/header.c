@@ -25,7 +25,8 @@ char *cg_header_text(const IrGraph *g)
             " * Input %" PRId64 "x%" PRId64 "x%" PRId64 " (W x H x D), output %" PRId64 "x%" PRId64
             "x%" PRId64 ".\n"
             " * Link: cc your.c %s.o (with the target's C compiler). The object calls\n"
-            " * nothing but memcpy, memmove and memset, and allocates nothing. */\n"
+            " * nothing but memcpy, memmove and memset (on ARM perhaps as __aeabi_memcpy4\n"
+            " * and the like), and allocates nothing. */\n"
             "#ifndef %s_H\n#define %s_H\n\n#include <stddef.h>\n\n"
             "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n",
             g->name, g->name, in.w, in.h, in.d, out.w, out.h, out.d, g->name, upper, upper);

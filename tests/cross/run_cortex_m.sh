@@ -15,7 +15,8 @@
 #   itself fails otherwise;
 # - digits (examples/digits/): the ten images of digit-<label>-<i>.pgm, as
 #   rows i of the data set, against PyTorch's logits for them
-#   (DATA_DIR/digits/out_all.npy); each classified as its label.
+#   (DATA_DIR/digits/out_all.npy); each classified as its label;
+# - the 24 generated networks (DATA_DIR/random), batch 7, against PyTorch.
 #
 # Prints one line per check and a summary; exits 1 if any check failed or a
 # tool is missing (arm-none-eabi-gcc, arm-none-eabi-size, qemu-system-arm,
@@ -69,12 +70,14 @@ build() {
     fi
     pass "$tag build"
     # The object's hooks (SPEC section 5: it allocates nothing): at most the
-    # mem* functions of any C library. Unwind tables that name a
-    # personality routine, for one, pull in libgcc's unwinder, abort and malloc.
+    # mem* functions of any C library, or their ARM run-time ABI names
+    # (__aeabi_memcpy4 and the like, which every ARM C library provides).
+    # Unwind tables that name a personality routine, for one, would pull in
+    # libgcc's unwinder, abort and malloc.
     local obj extra
     obj=$(ls "$out"/*-m4.elf)
     obj=${obj%-m4.elf}.o
-    extra=$(arm-none-eabi-nm -u "$obj" | awk '{print $NF}' | grep -v -E '^(memcpy|memmove|memset)$' | tr '\n' ' ')
+    extra=$(arm-none-eabi-nm -u "$obj" | awk '{print $NF}' | grep -v -E '^(__aeabi_)?(memcpy|memmove|memset|memclr)[48]?$' | tr '\n' ' ')
     if [ -z "$extra" ]; then
         pass "$tag object's undefined symbols" "$(arm-none-eabi-nm -u "$obj" | awk '{print $NF}' | tr '\n' ' ' | grep . || echo none)"
     else
@@ -186,5 +189,17 @@ elif build "digits" "$dir" "$digits/digits.safetensors" "$WORK/digits-in.npy" "$
         fail "digits top1" "classes $got, labels $labels"
     fi
 fi
+
+# The generated networks (DATA_DIR/random/rNN), batch 7, against PyTorch:
+# convs with strides, pads and ceil rounding, pools, softmax over maps.
+for cnn in "$DATA"/random/r*.cnn; do
+    name=$(basename "$cnn" .cnn)
+    rdir=$DATA/random/$name
+    [ -f "$rdir/$name.safetensors" ] || continue
+    dir=$WORK/$name
+    build "$name" "$dir" "$rdir/$name.safetensors" "$rdir/in7.npy" "$cnn" &&
+        run "$name" "$dir" "$rdir/out7.npy" &&
+        compare "$name batch7 vs PyTorch" "$dir/out.npy" "$rdir/out7.npy"
+done
 
 summary cortex-m

@@ -49,32 +49,13 @@ if [ ! -x "$CNNC" ]; then
     echo "$0: $1: no such executable" >&2
     exit 2
 fi
-PY=${PYTHON:-}
-if [ -z "$PY" ]; then
-    for p in /usr/bin/python3 python3; do
-        if "$p" -c 'import numpy' 2>/dev/null; then PY=$p; break; fi
-    done
-fi
-if [ -z "$PY" ]; then
+# shellcheck source=../lib.sh
+. "$ROOT/tests/lib.sh"
+if ! find_python; then
     echo "$0: needs a python3 with numpy (set PYTHON)" >&2
     exit 2
 fi
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/cnnc-e2e.XXXXXX")
-if [ "${E2E_KEEP:-0}" = 1 ]; then
-    echo "scratch directory: $WORK"
-else
-    trap 'rm -rf "$WORK"' EXIT
-fi
-
-PASS=0
-FAIL=0
-FAILED=()
-pass() { PASS=$((PASS + 1)); echo "PASS $1${2:+: $2}"; }
-fail() { FAIL=$((FAIL + 1)); FAILED+=("$1"); echo "FAIL $1${2:+: $2}"; }
-
-# The first line of a command's error output, for a FAIL line.
-first_error() { grep -m1 -v '^\s*$' "$1" | cut -c1-200; }
+make_scratch e2e "${E2E_KEEP:-0}"
 
 # runq CMD...: runs CMD under a time limit; its status is left in RC.
 runq() {
@@ -270,9 +251,4 @@ for dir in "$DATA"/*/ "$DATA"/random/*/; do
     fi
 done
 
-echo "e2e goldens: $PASS passed, $FAIL failed"
-if [ "$FAIL" -gt 0 ]; then
-    printf '  failed: %s\n' "${FAILED[@]}"
-    exit 1
-fi
-exit 0
+summary "e2e goldens"
