@@ -104,5 +104,10 @@ void cg_build_module(CgCtx *c, const float *const *weights);
     void cg_lower_##word(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValueRef table);
 #include "ir/ops.def"
 #undef IR_OP
+/* How many images the fc at node should take at once (1: one at a time),
+ * and its lowering for nimg images, inputs xs floats apart, outputs ys. */
+int cg_fc_batch(const CgCtx *c, size_t node);
+void cg_lower_fc_batch(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValueRef table, int nimg,
+                       int64_t xs, int64_t ys);
 
 #endif

@@ -56,6 +56,55 @@ static LLVMValueRef layer_function(CgCtx *c, size_t node, bool same)
     return fn;
 }
 
+/* Bytes from one image's arena to the next's when images run in groups. */
+static int64_t arena_stride(const IrGraph *g)
+{
+    return (g->workspace_bytes + 63) / 64 * 64;
+}
+
+/* Images at once for the whole network: the most any fc asks for. */
+static int group_size(CgCtx *c)
+{
+    int group = 1;
+    for (size_t i = 1; i < c->g->count; i++) {
+        if (c->g->nodes[i].group >= 0 && c->g->nodes[i].group != (int32_t)i)
+            continue;
+        int want = cg_fc_batch(c, i);
+        if (want > group)
+            group = want;
+    }
+    return group;
+}
+
+/* Floats from one image's copy of a buffer to the next's. */
+static int64_t image_stride(const IrGraph *g, int64_t buffer)
+{
+    if (buffer == IR_BUF_INPUT)
+        return ir_shape_elems(g->nodes[0].out);
+    if (buffer == IR_BUF_OUTPUT)
+        return ir_shape_elems(g->nodes[g->count - 1].out);
+    return arena_stride(g) / 4;
+}
+
+/* The fc at node for a group of images: (x, y, table, scratch) like any
+ * layer function, x and y the first image's buffers. */
+static LLVMValueRef batch_function(CgCtx *c, size_t node, int group)
+{
+    const IrGraph *g = c->g;
+    char name[64];
+    snprintf(name, sizeof name, "layer%zu.fc.batch%d", node, group);
+    LLVMTypeRef args[4] = {c->ptr, c->ptr, c->ptr, c->ptr};
+    LLVMValueRef fn = LLVMAddFunction(c->mod, name, LLVMFunctionType(c->void_t, args, 4, 0));
+    LLVMSetLinkage(fn, LLVMInternalLinkage);
+    c->fn = fn;
+    LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->ctx, fn, "entry"));
+    int64_t from = g->nodes[g->nodes[node].inputs[0]].buffer, to = g->nodes[ir_group_tail(g, node)].buffer;
+    cg_lower_fc_batch(c, node, LLVMGetParam(fn, 0), LLVMGetParam(fn, 1), LLVMGetParam(fn, 2), group,
+                      image_stride(g, from), image_stride(g, to));
+    LLVMBuildRetVoid(c->b);
+    return fn;
+}
+
 /* Where a buffer of the plan (ir/plan.h) is, for the current image. */
 static LLVMValueRef buffer_at(CgCtx *c, int64_t buffer, LLVMValueRef in_img, LLVMValueRef out_img, LLVMValueRef ws)
 {
@@ -69,7 +118,7 @@ static LLVMValueRef buffer_at(CgCtx *c, int64_t buffer, LLVMValueRef in_img, LLV
 }
 
 /* i32 NAME_run(ptr in, ptr out, size_t batch, ptr workspace, ptr params) */
-static LLVMValueRef run_function(CgCtx *c)
+static LLVMValueRef run_function(CgCtx *c, int group)
 {
     const IrGraph *g = c->g;
     IR_ASSERT(g->planned);
@@ -80,6 +129,10 @@ static LLVMValueRef run_function(CgCtx *c)
         int64_t from = g->nodes[g->nodes[i].inputs[0]].buffer, to = g->nodes[ir_group_tail(g, i)].buffer;
         layers[i] = layer_function(c, i, from == to);
     }
+    LLVMValueRef *batched = ir_arena_alloc(g->arena, g->count, sizeof *batched);
+    for (size_t i = 1; i < g->count && group > 1; i++)
+        if (layers[i] && cg_fc_batch(c, i) == group)
+            batched[i] = batch_function(c, i, group);
 
     char name[256];
     snprintf(name, sizeof name, "%s_run", g->name);
@@ -115,14 +168,45 @@ static LLVMValueRef run_function(CgCtx *c)
     LLVMPositionBuilderAtEnd(c->b, work);
     int64_t in_elems = ir_shape_elems(g->nodes[0].out);
     int64_t out_elems = ir_shape_elems(g->nodes[g->count - 1].out);
+    LLVMTypeRef largs[4] = {c->ptr, c->ptr, c->ptr, c->ptr};
+    LLVMTypeRef lft = LLVMFunctionType(c->void_t, largs, 4, 0);
+    LLVMValueRef start = cg_i64(c, 0);
+    if (group > 1) {
+        /* Whole groups in lockstep, layer by layer: image a of the group in
+         * arena a, and each big fc once for all of them (streaming its
+         * weights once, not once per image). */
+        int64_t stride = arena_stride(g);
+        LLVMValueRef full = LLVMBuildUDiv(c->b, batch, cg_i64(c, group), "groups");
+        CgLoop lg;
+        LLVMValueRef gi = cg_loop_begin(c, &lg, cg_i64(c, 0), full, "group");
+        LLVMValueRef img0 = cg_mul(c, gi, cg_i64(c, group));
+        for (size_t i = 1; i < g->count; i++) {
+            if (!layers[i])
+                continue;
+            int64_t from = g->nodes[g->nodes[i].inputs[0]].buffer, to = g->nodes[ir_group_tail(g, i)].buffer;
+            int64_t scratch = g->nodes[i].scratch;
+            for (int a = 0; a < (batched[i] ? 1 : group); a++) {
+                LLVMValueRef img = cg_add(c, img0, cg_i64(c, a));
+                LLVMValueRef in_img = cg_at(c, in, cg_mul(c, img, cg_i64(c, in_elems)));
+                LLVMValueRef out_img = cg_at(c, out, cg_mul(c, img, cg_i64(c, out_elems)));
+                LLVMValueRef off = cg_i64(c, a * stride);
+                LLVMValueRef arena = LLVMBuildInBoundsGEP2(c->b, c->i8, ws, &off, 1, "");
+                LLVMValueRef call_args[4] = {
+                    buffer_at(c, from, in_img, out_img, arena), buffer_at(c, to, in_img, out_img, arena), table,
+                    scratch >= 0 ? buffer_at(c, scratch, in_img, out_img, arena) : LLVMConstPointerNull(c->ptr)};
+                LLVMBuildCall2(c->b, lft, batched[i] ? batched[i] : layers[i], call_args, 4, "");
+            }
+        }
+        cg_loop_end(c, &lg);
+        start = cg_mul(c, full, cg_i64(c, group));
+    }
+    /* One image at a time: every image, or those after the last group. */
     CgLoop lb;
-    LLVMValueRef img = cg_loop_begin(c, &lb, cg_i64(c, 0), batch, "image");
+    LLVMValueRef img = cg_loop_begin(c, &lb, start, batch, "image");
     LLVMValueRef in_img = cg_at(c, in, cg_mul(c, img, cg_i64(c, in_elems)));
     LLVMValueRef out_img = cg_at(c, out, cg_mul(c, img, cg_i64(c, out_elems)));
     if (g->count == 1)
         LLVMBuildMemMove(c->b, out_img, 4, in_img, 4, cg_i64(c, in_elems * 4));
-    LLVMTypeRef largs[4] = {c->ptr, c->ptr, c->ptr, c->ptr};
-    LLVMTypeRef lft = LLVMFunctionType(c->void_t, largs, 4, 0);
     for (size_t i = 1; i < g->count; i++) {
         if (!layers[i])
             continue;
@@ -174,17 +258,24 @@ static LLVMValueRef floats(CgCtx *c, const char *name, const double *v, size_t n
     return blob(c, name, tmp, n * sizeof(float));
 }
 
-/* size_t NAME_workspace_size(size_t batch): 0 for batch 0, else the two halves. */
-static LLVMValueRef workspace_function(CgCtx *c)
+/* size_t NAME_workspace_size(size_t batch): 0 for batch 0; one arena, or
+ * one per image of a group when the run goes in groups (run_function). */
+static LLVMValueRef workspace_function(CgCtx *c, int group)
 {
     char name[256];
     snprintf(name, sizeof name, "%s_workspace_size", c->g->name);
     LLVMValueRef fn = LLVMAddFunction(c->mod, name, LLVMFunctionType(c->size, &c->size, 1, 0));
     c->fn = fn;
     LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->ctx, fn, "entry"));
-    LLVMValueRef none = LLVMConstInt(c->size, 0, 0);
-    LLVMValueRef zero = LLVMBuildICmp(c->b, LLVMIntEQ, LLVMGetParam(fn, 0), none, "");
-    LLVMValueRef size = LLVMConstInt(c->size, cg_workspace_size(c->g, 1), 0);
+    LLVMValueRef batch = LLVMGetParam(fn, 0), none = LLVMConstInt(c->size, 0, 0);
+    LLVMValueRef zero = LLVMBuildICmp(c->b, LLVMIntEQ, batch, none, "");
+    LLVMValueRef one = LLVMConstInt(c->size, cg_workspace_size(c->g, 1), 0);
+    LLVMValueRef size = one;
+    if (group > 1) {
+        LLVMValueRef grouped = LLVMBuildICmp(c->b, LLVMIntUGE, batch, LLVMConstInt(c->size, (unsigned)group, 0), "");
+        LLVMValueRef all = LLVMConstInt(c->size, (unsigned long long)group * arena_stride(c->g), 0);
+        size = LLVMBuildSelect(c->b, grouped, all, one, "");
+    }
     LLVMBuildRet(c->b, LLVMBuildSelect(c->b, zero, none, size, ""));
     return fn;
 }
@@ -252,7 +343,8 @@ static void model_descriptor(CgCtx *c, LLVMValueRef *blobs, LLVMValueRef run, LL
 void cg_build_module(CgCtx *c, const float *const *weights)
 {
     const IrGraph *g = c->g;
-    LLVMValueRef run = run_function(c);
+    int group = group_size(c);
+    LLVMValueRef run = run_function(c, group);
 
     /* The weights: a blob per tensor, and a table of pointers to them. */
     bool all = true;
@@ -267,7 +359,7 @@ void cg_build_module(CgCtx *c, const float *const *weights)
         blobs[i] = blob(c, nm, weights[i], (size_t)c->params[i].count * sizeof(float));
     }
 
-    LLVMValueRef wsfn = workspace_function(c);
+    LLVMValueRef wsfn = workspace_function(c, group);
     if (c->measure && !all)
         LLVMSetLinkage(run, LLVMExternalLinkage); /* what NAME_infer would keep alive */
     if (all) {

@@ -3,10 +3,11 @@
  * fused after it, if any (ir/fuse.c).
  *
  * The naive path (-O0, scalar targets) is the formula. The fast path streams
- * W once: kb rows at a time, each with two vector accumulators of the
- * target's width (two, so consecutive multiply-adds do not wait on each
- * other), x loaded once per step for all kb rows; the accumulators are summed
- * at the end and the last n % (2v) products added one by one. */
+ * W once: kb rows at a time, in vector accumulators of the target's width, x
+ * loaded once per step for all kb rows; the accumulators are summed at the
+ * end and the last products added one by one. A batch (module.c runs images
+ * in groups when cg_fc_batch says so) shares each weight load among the
+ * group's images, so W is read once per group, not once per image. */
 #include <stdio.h>
 
 #include "../ctx.h"
@@ -29,16 +30,29 @@ static void lower_naive(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, L
     cg_loop_end(c, &lk);
 }
 
-/* Row blocks [blk_lo, blk_hi) of kb rows from k_lo. */
+/* Where the images of a batched call are: nimg inputs xs floats apart,
+ * outputs ys apart (one image: nimg 1). */
+typedef struct Imgs {
+    int nimg;
+    int64_t xs, ys;
+} Imgs;
+
+/* Row blocks [blk_lo, blk_hi) of kb rows from k_lo, for every image: each
+ * weight vector is loaded once and multiplied into every image's
+ * accumulators, so a batch streams W once. One image keeps U = 2
+ * accumulators a row, so consecutive multiply-adds do not wait on each
+ * other; with several, the images are that independence. */
 static void fast_rows(CgCtx *c, int v, int kb, int64_t k_lo, LLVMValueRef blk_lo, LLVMValueRef blk_hi,
-                      LLVMValueRef x, LLVMValueRef y, LLVMValueRef w, LLVMValueRef bias, int64_t inputs, bool relu)
+                      LLVMValueRef x, LLVMValueRef y, LLVMValueRef w, LLVMValueRef bias, int64_t inputs, bool relu,
+                      Imgs im)
 {
-    enum { U = 2 };
-    LLVMValueRef acc[8 * U], tail[8];
-    for (int q = 0; q < kb * U; q++)
+    const int U = im.nimg == 1 ? 2 : 1, M = im.nimg;
+    LLVMValueRef acc[32], tail[32];
+    IR_ASSERT(kb * M * U <= 32);
+    for (int q = 0; q < kb * M * U; q++)
         acc[q] = cg_vvar(c, v, "acc");
-    for (int kk = 0; kk < kb; kk++)
-        tail[kk] = cg_var(c, "tail");
+    for (int q = 0; q < kb * M; q++)
+        tail[q] = cg_var(c, "tail");
     LLVMTypeRef vt = cg_vec_t(c, v);
     unsigned rid = LLVMLookupIntrinsicID("llvm.vector.reduce.fadd", 23);
     LLVMValueRef reduce = LLVMGetIntrinsicDeclaration(c->mod, rid, &vt, 1);
@@ -49,43 +63,50 @@ static void fast_rows(CgCtx *c, int v, int kb, int64_t k_lo, LLVMValueRef blk_lo
     LLVMValueRef kblk = cg_loop_begin(c, &lk, blk_lo, blk_hi, "kblock");
     LLVMValueRef k0 = cg_add(c, cg_i64(c, k_lo), cg_mul(c, kblk, cg_i64(c, kb)));
     LLVMValueRef row0 = cg_mul(c, k0, cg_i64(c, inputs));
-    for (int q = 0; q < kb * U; q++)
+    for (int q = 0; q < kb * M * U; q++)
         LLVMBuildStore(c->b, LLVMConstNull(vt), acc[q]);
     LLVMValueRef s = cg_loop_begin(c, &ln, cg_i64(c, 0), cg_i64(c, steps), "step");
     LLVMValueRef n0 = cg_mul(c, s, cg_i64(c, v * U));
-    LLVMValueRef xv[U];
-    for (int u = 0; u < U; u++)
-        xv[u] = cg_vload(c, v, x, cg_add(c, n0, cg_i64(c, u * v)));
+    LLVMValueRef xv[16];
+    for (int m = 0; m < M; m++)
+        for (int u = 0; u < U; u++)
+            xv[m * U + u] = cg_vload(c, v, x, cg_add(c, n0, cg_i64(c, m * im.xs + u * v)));
     for (int kk = 0; kk < kb; kk++) {
         LLVMValueRef at = cg_add(c, cg_add(c, row0, cg_i64(c, kk * inputs)), n0);
         for (int u = 0; u < U; u++) {
             LLVMValueRef wv = cg_vload(c, v, w, cg_add(c, at, cg_i64(c, u * v)));
-            LLVMValueRef cur = LLVMBuildLoad2(c->b, vt, acc[kk * U + u], "");
-            LLVMBuildStore(c->b, cg_fma(c, wv, xv[u], cur), acc[kk * U + u]);
+            for (int m = 0; m < M; m++) {
+                LLVMValueRef a = acc[(kk * M + m) * U + u];
+                LLVMBuildStore(c->b, cg_fma(c, wv, xv[m * U + u], LLVMBuildLoad2(c->b, vt, a, "")), a);
+            }
         }
     }
     cg_loop_end(c, &ln);
     /* The products past the last full step, one by one. */
-    for (int kk = 0; kk < kb; kk++)
-        LLVMBuildStore(c->b, cg_f32(c, 0), tail[kk]);
+    for (int q = 0; q < kb * M; q++)
+        LLVMBuildStore(c->b, cg_f32(c, 0), tail[q]);
     LLVMValueRef n = cg_loop_begin(c, &lt, cg_i64(c, steps * v * U), cg_i64(c, inputs), "n");
-    LLVMValueRef xn = cg_load(c, x, n);
     for (int kk = 0; kk < kb; kk++) {
         LLVMValueRef wn = cg_load(c, w, cg_add(c, cg_add(c, row0, cg_i64(c, kk * inputs)), n));
-        LLVMValueRef cur = LLVMBuildLoad2(c->b, c->f32, tail[kk], "");
-        LLVMBuildStore(c->b, cg_fma(c, wn, xn, cur), tail[kk]);
+        for (int m = 0; m < M; m++) {
+            LLVMValueRef xn = cg_load(c, x, cg_add(c, n, cg_i64(c, m * im.xs)));
+            LLVMValueRef cur = LLVMBuildLoad2(c->b, c->f32, tail[kk * M + m], "");
+            LLVMBuildStore(c->b, cg_fma(c, wn, xn, cur), tail[kk * M + m]);
+        }
     }
     cg_loop_end(c, &lt);
     for (int kk = 0; kk < kb; kk++) {
         LLVMValueRef k = cg_add(c, k0, cg_i64(c, kk));
-        LLVMValueRef sum = LLVMBuildLoad2(c->b, vt, acc[kk * U], "");
-        for (int u = 1; u < U; u++)
-            sum = LLVMBuildFAdd(c->b, sum, LLVMBuildLoad2(c->b, vt, acc[kk * U + u], ""), "");
         LLVMValueRef start = bias ? cg_load(c, bias, k) : cg_f32(c, 0);
-        LLVMValueRef args[2] = {start, sum};
-        LLVMValueRef r = LLVMBuildCall2(c->b, reduce_t, reduce, args, 2, "");
-        r = LLVMBuildFAdd(c->b, r, LLVMBuildLoad2(c->b, c->f32, tail[kk], ""), "");
-        cg_store(c, relu ? cg_relu(c, r) : r, y, k);
+        for (int m = 0; m < M; m++) {
+            LLVMValueRef sum = LLVMBuildLoad2(c->b, vt, acc[(kk * M + m) * U], "");
+            for (int u = 1; u < U; u++)
+                sum = LLVMBuildFAdd(c->b, sum, LLVMBuildLoad2(c->b, vt, acc[(kk * M + m) * U + u], ""), "");
+            LLVMValueRef args[2] = {start, sum};
+            LLVMValueRef r = LLVMBuildCall2(c->b, reduce_t, reduce, args, 2, "");
+            r = LLVMBuildFAdd(c->b, r, LLVMBuildLoad2(c->b, c->f32, tail[kk * M + m], ""), "");
+            cg_store(c, relu ? cg_relu(c, r) : r, y, cg_add(c, k, cg_i64(c, m * im.ys)));
+        }
     }
     cg_loop_end(c, &lk);
 }
@@ -94,16 +115,37 @@ typedef struct FcTask {
     int v, kb;
     int64_t inputs;
     bool relu;
+    Imgs im;
 } FcTask;
 
 /* ptrs: input, output, weights, bias. */
 static void fc_task(CgCtx *c, void *user, LLVMValueRef *ptrs, LLVMValueRef begin, LLVMValueRef end)
 {
     const FcTask *t = user;
-    fast_rows(c, t->v, t->kb, 0, begin, end, ptrs[0], ptrs[1], ptrs[2], ptrs[3], t->inputs, t->relu);
+    fast_rows(c, t->v, t->kb, 0, begin, end, ptrs[0], ptrs[1], ptrs[2], ptrs[3], t->inputs, t->relu, t->im);
 }
 
-void cg_lower_fc(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValueRef table)
+/* The vector width for an fc of this many inputs; below 4, the naive path. */
+static int fc_width(const CgCtx *c, int64_t inputs)
+{
+    int v = c->vec_width;
+    while (v >= 4 && v * 2 > inputs)
+        v /= 2;
+    return c->opt_level < 1 ? 1 : v;
+}
+
+int cg_fc_batch(const CgCtx *c, size_t node)
+{
+    const IrNode *n = &c->g->nodes[node];
+    int64_t inputs = ir_shape_elems(c->g->nodes[n->inputs[0]].out);
+    /* Worth it once W is past the caches: 1 MiB. Four images keep kb rows x 4
+     * accumulators, their 4 inputs and a weight vector in registers. */
+    if (n->op != IR_OP_FC || fc_width(c, inputs) < 4 || n->params * 4 < (1 << 20))
+        return 1;
+    return 4;
+}
+
+static void lower(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValueRef table, Imgs im)
 {
     const IrNode *n = &c->g->nodes[node];
     const IrFcAttr *a = &n->attr.fc;
@@ -111,25 +153,41 @@ void cg_lower_fc(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValu
     LLVMValueRef w = cg_param(c, table, cg_param_index(c, node, false));
     LLVMValueRef bias = a->bias ? cg_param(c, table, cg_param_index(c, node, true)) : NULL;
     bool relu = ir_group_tail(c->g, node) != node;
-    int v = c->vec_width;
-    while (v >= 4 && v * 2 > inputs)
-        v /= 2;
-    if (c->opt_level < 1 || v < 4) {
+    int v = fc_width(c, inputs);
+    if (v < 4) {
+        IR_ASSERT(im.nimg == 1);
         lower_naive(c, node, x, y, w, bias, inputs, a->outputs, relu);
         return;
     }
-    int kb = a->outputs < 4 ? (int)a->outputs : 4;
+    int kb = im.nimg == 1 ? 4 : (c->vec_regs - 2 * im.nimg - 1) / im.nimg;
+    if (kb > 4)
+        kb = 4;
+    if (kb < 1)
+        kb = 1;
+    if (kb > a->outputs)
+        kb = (int)a->outputs;
     int64_t blocks = a->outputs / kb, main_k = blocks * kb;
     if (c->executable && blocks >= 2 && n->macs >= CG_PARALLEL_MIN_MACS) {
         /* Memory-bound: more threads, more of the machine's bandwidth. */
         char name[64];
-        snprintf(name, sizeof name, "layer%zu.fc.task", node);
-        FcTask t = {v, kb, inputs, relu};
+        snprintf(name, sizeof name, "layer%zu.fc%s.task", node, im.nimg > 1 ? ".batch" : "");
+        FcTask t = {v, kb, inputs, relu, im};
         LLVMValueRef ptrs[4] = {x, y, w, bias};
         cg_parallel_for(c, name, ptrs, 4, blocks, fc_task, &t);
     } else {
-        fast_rows(c, v, kb, 0, cg_i64(c, 0), cg_i64(c, blocks), x, y, w, bias, inputs, relu);
+        fast_rows(c, v, kb, 0, cg_i64(c, 0), cg_i64(c, blocks), x, y, w, bias, inputs, relu, im);
     }
     if (a->outputs > main_k)
-        fast_rows(c, v, 1, main_k, cg_i64(c, 0), cg_i64(c, a->outputs - main_k), x, y, w, bias, inputs, relu);
+        fast_rows(c, v, 1, main_k, cg_i64(c, 0), cg_i64(c, a->outputs - main_k), x, y, w, bias, inputs, relu, im);
+}
+
+void cg_lower_fc(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValueRef table)
+{
+    lower(c, node, x, y, table, (Imgs){1, 0, 0});
+}
+
+void cg_lower_fc_batch(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValueRef table, int nimg,
+                       int64_t xs, int64_t ys)
+{
+    lower(c, node, x, y, table, (Imgs){nimg, xs, ys});
 }

@@ -13,7 +13,9 @@
 # - the digits example, its whole data set (1,797 images) at once against
 #   the logits PyTorch computed (tests/data/digits/out_all.npy);
 # - every generated network (tests/data/random/rNN) at -O2, batch 7;
-# - for wasm32, LeNet-5 also without SIMD128 (--features=-simd128).
+# - for wasm32, LeNet-5 also without SIMD128 (--features=-simd128);
+# - tests/diff/corners/big_fc.cnn, whose fc runs images in groups, against
+#   this machine's program (codegen.vs_reference checks that one).
 # Each program must be the target's kind of file (ELF machine, wasm magic).
 # Then the refusals: a missing cross compiler names its Debian package, a
 # bare-metal executable is refused, and neither leaves a file behind.
@@ -99,6 +101,20 @@ check() {
     fi
 }
 
+# A network whose fc is past 1 MiB, so its images run in groups of four
+# (codegen/ops/fc.c): this machine's program, which codegen.vs_reference
+# checks against the reference interpreter, is the reference here.
+bigfc=$ROOT/tests/diff/corners/big_fc.cnn
+bigfc_ok=0
+if "$PY" "$ROOT/scripts/synth_weights.py" "$bigfc" "$WORK/big_fc.safetensors" >"$WORK/synth.err" 2>&1 &&
+    "$PY" -c 'import sys, numpy as np; np.save(sys.argv[1], np.random.default_rng(7).standard_normal((7, 8, 16, 16), dtype=np.float32))' "$WORK/big_fc_in.npy" &&
+    "$CNNC" "$bigfc" --weights "$WORK/big_fc.safetensors" -o "$WORK/big_fc_host" 2>>"$WORK/synth.err" &&
+    "$WORK/big_fc_host" "$WORK/big_fc_in.npy" --output "$WORK/big_fc_ref.npy" >/dev/null 2>>"$WORK/synth.err"; then
+    bigfc_ok=1
+else
+    fail "big_fc on this machine" "$(first_error "$WORK/synth.err")"
+fi
+
 for target in $TARGETS; do
     runner=$(runner_for "$target")
     if [ -z "$runner" ]; then
@@ -130,6 +146,11 @@ for target in $TARGETS; do
     if build "$target" "$target digits -O2" "$t/digits" "$ROOT/examples/digits/digits.cnn" \
         --weights "$ROOT/examples/digits/digits.safetensors"; then
         check "$target" "$target digits all 1797" "$DATA/digits/out_all.npy" "$t/digits" "$DATA/digits/all.npy"
+    fi
+    if [ $bigfc_ok = 1 ] && build "$target" "$target big_fc" "$t/big_fc" "$bigfc" \
+        --weights "$WORK/big_fc.safetensors"; then
+        check "$target" "$target big_fc batch7 (grouped fc) vs this machine" "$WORK/big_fc_ref.npy" "$t/big_fc" \
+            "$WORK/big_fc_in.npy"
     fi
     n=0
     for cnn in "$DATA"/random/r*.cnn; do
