@@ -91,8 +91,10 @@ typedef void (*CgTaskBody)(CgCtx *c, void *user, LLVMValueRef *ptrs, LLVMValueRe
 void cg_parallel_for(CgCtx *c, const char *name, const LLVMValueRef *ptrs, int nptrs, int64_t n, CgTaskBody body,
                      void *user);
 /* Below this many multiply-adds a layer is not split over threads: waking
- * the pool costs microseconds (LeNet's convs were 3x slower split in two). */
-#define CG_PARALLEL_MIN_MACS (2 * 1000 * 1000)
+ * the pool and sharing the input costs more than the layer (LeNet's convs
+ * were 3x slower split in two; CIFAR-10, whose convs are 0.9-9.4 M MACs, ran
+ * 0.54 ms on two threads with 2 M or 8 M here, 0.44 ms with 32 M, as on one). */
+#define CG_PARALLEL_MIN_MACS (32 * 1000 * 1000)
 
 /* Builds the whole module: layers, NAME_run, weights, entry points. */
 void cg_build_module(CgCtx *c, const float *const *weights);
