@@ -95,6 +95,10 @@ void cg_parallel_for(CgCtx *c, const char *name, const LLVMValueRef *ptrs, int n
  * were 3x slower split in two; CIFAR-10, whose convs are 0.9-9.4 M MACs, ran
  * 0.54 ms on two threads with 2 M or 8 M here, 0.44 ms with 32 M, as on one). */
 #define CG_PARALLEL_MIN_MACS (32 * 1000 * 1000)
+/* fc is bound by memory, and two threads draw more bandwidth than one (triad
+ * 13.6 against 37.9 GB/s here): split from 2 M (AlexNet's fc2, 16.7 M, took
+ * 23.1 ms for the net on two threads unsplit, 20.0 ms split). */
+#define CG_PARALLEL_MIN_FC_MACS (2 * 1000 * 1000)
 
 /* Builds the whole module: layers, NAME_run, weights, entry points. */
 void cg_build_module(CgCtx *c, const float *const *weights);

@@ -167,7 +167,7 @@ static void lower(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMVal
     if (kb > a->outputs)
         kb = (int)a->outputs;
     int64_t blocks = a->outputs / kb, main_k = blocks * kb;
-    if (c->executable && blocks >= 2 && n->macs >= CG_PARALLEL_MIN_MACS) {
+    if (c->executable && blocks >= 2 && n->macs >= CG_PARALLEL_MIN_FC_MACS) {
         /* Memory-bound: more threads, more of the machine's bandwidth. */
         char name[64];
         snprintf(name, sizeof name, "layer%zu.fc%s.task", node, im.nimg > 1 ? ".batch" : "");
