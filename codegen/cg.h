@@ -51,9 +51,6 @@ __attribute__((warn_unused_result)) bool cg_measure(const IrGraph *g, const IrPa
                                                     const float *const *weights, const CgOptions *o, CgSizes *sz,
                                                     char *err, size_t errlen);
 
-/* Bytes of workspace the generated code asks for one call on batch images. */
-size_t cg_workspace_size(const IrGraph *g, size_t batch);
-
 /* The C header of SPEC section 5 for an AOT object, as text. */
 char *cg_header_text(const IrGraph *g);
 

@@ -64,12 +64,18 @@ bool cg_triple_runs_here(const char *triple)
     return strcmp(a1, a2) == 0 && strcmp(o1, o2) == 0;
 }
 
+/* No operating system: no loader, no program, only objects. */
+static bool bare_metal(const char *os)
+{
+    return !*os || strcmp(os, "none") == 0 || strcmp(os, "unknown") == 0;
+}
+
 bool cg_triple_key(const char *triple, char *key, size_t n)
 {
     char arch[64] = "", os[64] = "", env[64] = "";
     triple_fields4(triple, arch, os, env, sizeof arch);
     snprintf(key, n, "%s-%s%s%s", arch, os, *env ? "-" : "", env);
-    return strcmp(os, "none") != 0 && strcmp(os, "unknown") != 0 && *os;
+    return !bare_metal(os);
 }
 
 /* What a cross target gets when --cpu and --features say nothing: the CPU
@@ -100,7 +106,7 @@ static TargetDefaults target_defaults(const char *triple)
         d.cpu = "cortex-m4"; /* the FPU the eabihf ABI needs */
     }
     /* Bare metal has no dynamic loader: absolute addresses, no GOT. */
-    if (strcmp(os, "none") == 0 || strcmp(os, "unknown") == 0)
+    if (bare_metal(os))
         d.pic = false;
     return d;
 }
@@ -117,9 +123,8 @@ static bool make_target(CgCtx *c, const CgOptions *o, char *err, size_t errlen)
         cpu = LLVMGetHostCPUName();
         features = o->features ? strdup(o->features) : LLVMGetHostCPUFeatures();
     }
-    TargetDefaults d = target_defaults(triple);
-    if (native)
-        d = (TargetDefaults){.cpu = "generic", .features = "", .pic = true};
+    TargetDefaults d = native ? (TargetDefaults){.cpu = "generic", .features = "", .pic = true}
+                              : target_defaults(triple);
     LLVMTargetRef target;
     char *msg = NULL;
     bool ok = LLVMGetTargetFromTriple(triple, &target, &msg) == 0;
@@ -220,9 +225,9 @@ static bool emit(CgCtx *c, CgEmit kind, CgOutput *out, char *err, size_t errlen)
  * takes 0.17 s with this, and the code ran as fast or faster (same run, one
  * thread: LeNet 0.0147 vs 0.0149 ms, CIFAR-10 0.446 vs 0.414 ms, AlexNet
  * 37.6 vs 37.5 ms, VGG-16 323 vs 313 ms). Scalar targets (Cortex-M) keep
- * LLVM's pipelines: there the loop passes earn their time (LeNet-5 on a
- * Cortex-M4 ran 4.76 million instructions per image with default<O2>, 6.91
- * million with this one). -O3 is always LLVM's default<O3>. */
+ * LLVM's pipelines: there the loop passes earn their time (the Cortex-M4
+ * firmware running LeNet-5 on one image took 4.76 million instructions with
+ * default<O2>, 6.91 million with this one). -O3 is always default<O3>. */
 static const char *pipeline(int level, int vec_width)
 {
     if (level == 0 || level == 3 || vec_width == 1)

@@ -15,15 +15,6 @@ static const LowerFn lowerings[IR_OP_COUNT] = {
 #undef IR_OP
 };
 
-size_t cg_workspace_size(const IrGraph *g, size_t batch)
-{
-    IR_ASSERT(g->planned);
-    /* Images run one after another in the same workspace (ir/plan.c). */
-    if (batch == 0 || g->count == 0)
-        return 0;
-    return (size_t)g->workspace_bytes;
-}
-
 /* One function per kernel: a node on its own, or a fused group, named after
  * its first node and lowered by that node's op. */
 static LLVMValueRef layer_function(CgCtx *c, size_t node, bool same)
@@ -117,6 +108,34 @@ static LLVMValueRef buffer_at(CgCtx *c, int64_t buffer, LLVMValueRef in_img, LLV
     return LLVMBuildInBoundsGEP2(c->b, c->i8, ws, &off, 1, "");
 }
 
+/* NAME_run's arguments, as the layer calls need them. */
+typedef struct RunArgs {
+    LLVMValueRef in, out, ws, table;
+} RunArgs;
+
+/* base + img * elems floats: one image of the caller's input or output. */
+static LLVMValueRef image_at(CgCtx *c, LLVMValueRef base, LLVMValueRef img, int64_t elems)
+{
+    return cg_at(c, base, cg_mul(c, img, cg_i64(c, elems)));
+}
+
+/* Calls fn, the kernel of the group headed by node, for image img, whose
+ * activations are in arena number `arena` of the workspace. */
+static void call_layer(CgCtx *c, const RunArgs *r, LLVMValueRef fn, size_t node, LLVMValueRef img, int arena)
+{
+    const IrGraph *g = c->g;
+    LLVMValueRef in_img = image_at(c, r->in, img, ir_shape_elems(g->nodes[0].out));
+    LLVMValueRef out_img = image_at(c, r->out, img, ir_shape_elems(g->nodes[g->count - 1].out));
+    LLVMValueRef off = cg_i64(c, arena * arena_stride(g));
+    LLVMValueRef ws = LLVMBuildInBoundsGEP2(c->b, c->i8, r->ws, &off, 1, "");
+    int64_t from = g->nodes[g->nodes[node].inputs[0]].buffer, to = g->nodes[ir_group_tail(g, node)].buffer;
+    int64_t scratch = g->nodes[node].scratch;
+    LLVMValueRef args[4] = {buffer_at(c, from, in_img, out_img, ws), buffer_at(c, to, in_img, out_img, ws), r->table,
+                            scratch >= 0 ? buffer_at(c, scratch, in_img, out_img, ws) : LLVMConstPointerNull(c->ptr)};
+    LLVMTypeRef types[4] = {c->ptr, c->ptr, c->ptr, c->ptr};
+    LLVMBuildCall2(c->b, LLVMFunctionType(c->void_t, types, 4, 0), fn, args, 4, "");
+}
+
 /* i32 NAME_run(ptr in, ptr out, size_t batch, ptr workspace, ptr params) */
 static LLVMValueRef run_function(CgCtx *c, int group)
 {
@@ -166,36 +185,18 @@ static LLVMValueRef run_function(CgCtx *c, int group)
     LLVMBuildRet(c->b, LLVMConstInt(c->i32, 1, 0));
 
     LLVMPositionBuilderAtEnd(c->b, work);
-    int64_t in_elems = ir_shape_elems(g->nodes[0].out);
-    int64_t out_elems = ir_shape_elems(g->nodes[g->count - 1].out);
-    LLVMTypeRef largs[4] = {c->ptr, c->ptr, c->ptr, c->ptr};
-    LLVMTypeRef lft = LLVMFunctionType(c->void_t, largs, 4, 0);
+    RunArgs r = {in, out, ws, table};
     LLVMValueRef start = cg_i64(c, 0);
     if (group > 1) {
         /* Whole groups in lockstep, layer by layer: image a of the group in
          * arena a, and each big fc once for all of them (streaming its
          * weights once, not once per image). */
-        int64_t stride = arena_stride(g);
         LLVMValueRef full = LLVMBuildUDiv(c->b, batch, cg_i64(c, group), "groups");
         CgLoop lg;
-        LLVMValueRef gi = cg_loop_begin(c, &lg, cg_i64(c, 0), full, "group");
-        LLVMValueRef img0 = cg_mul(c, gi, cg_i64(c, group));
+        LLVMValueRef img0 = cg_mul(c, cg_loop_begin(c, &lg, cg_i64(c, 0), full, "group"), cg_i64(c, group));
         for (size_t i = 1; i < g->count; i++) {
-            if (!layers[i])
-                continue;
-            int64_t from = g->nodes[g->nodes[i].inputs[0]].buffer, to = g->nodes[ir_group_tail(g, i)].buffer;
-            int64_t scratch = g->nodes[i].scratch;
-            for (int a = 0; a < (batched[i] ? 1 : group); a++) {
-                LLVMValueRef img = cg_add(c, img0, cg_i64(c, a));
-                LLVMValueRef in_img = cg_at(c, in, cg_mul(c, img, cg_i64(c, in_elems)));
-                LLVMValueRef out_img = cg_at(c, out, cg_mul(c, img, cg_i64(c, out_elems)));
-                LLVMValueRef off = cg_i64(c, a * stride);
-                LLVMValueRef arena = LLVMBuildInBoundsGEP2(c->b, c->i8, ws, &off, 1, "");
-                LLVMValueRef call_args[4] = {
-                    buffer_at(c, from, in_img, out_img, arena), buffer_at(c, to, in_img, out_img, arena), table,
-                    scratch >= 0 ? buffer_at(c, scratch, in_img, out_img, arena) : LLVMConstPointerNull(c->ptr)};
-                LLVMBuildCall2(c->b, lft, batched[i] ? batched[i] : layers[i], call_args, 4, "");
-            }
+            for (int a = 0; layers[i] && a < (batched[i] ? 1 : group); a++)
+                call_layer(c, &r, batched[i] ? batched[i] : layers[i], i, cg_add(c, img0, cg_i64(c, a)), a);
         }
         cg_loop_end(c, &lg);
         start = cg_mul(c, full, cg_i64(c, group));
@@ -203,20 +204,14 @@ static LLVMValueRef run_function(CgCtx *c, int group)
     /* One image at a time: every image, or those after the last group. */
     CgLoop lb;
     LLVMValueRef img = cg_loop_begin(c, &lb, start, batch, "image");
-    LLVMValueRef in_img = cg_at(c, in, cg_mul(c, img, cg_i64(c, in_elems)));
-    LLVMValueRef out_img = cg_at(c, out, cg_mul(c, img, cg_i64(c, out_elems)));
-    if (g->count == 1)
-        LLVMBuildMemMove(c->b, out_img, 4, in_img, 4, cg_i64(c, in_elems * 4));
+    if (g->count == 1) {
+        int64_t elems = ir_shape_elems(g->nodes[0].out);
+        LLVMBuildMemMove(c->b, image_at(c, out, img, elems), 4, image_at(c, in, img, elems), 4,
+                         cg_i64(c, elems * 4));
+    }
     for (size_t i = 1; i < g->count; i++) {
-        if (!layers[i])
-            continue;
-        int64_t from = g->nodes[g->nodes[i].inputs[0]].buffer, to = g->nodes[ir_group_tail(g, i)].buffer;
-        int64_t scratch = g->nodes[i].scratch;
-        LLVMValueRef call_args[4] = {buffer_at(c, from, in_img, out_img, ws), buffer_at(c, to, in_img, out_img, ws),
-                                     table,
-                                     scratch >= 0 ? buffer_at(c, scratch, in_img, out_img, ws)
-                                                  : LLVMConstPointerNull(c->ptr)};
-        LLVMBuildCall2(c->b, lft, layers[i], call_args, 4, "");
+        if (layers[i])
+            call_layer(c, &r, layers[i], i, img, 0);
     }
     cg_loop_end(c, &lb);
     LLVMBuildRet(c->b, LLVMConstInt(c->i32, 0, 0));
@@ -269,7 +264,7 @@ static LLVMValueRef workspace_function(CgCtx *c, int group)
     LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->ctx, fn, "entry"));
     LLVMValueRef batch = LLVMGetParam(fn, 0), none = LLVMConstInt(c->size, 0, 0);
     LLVMValueRef zero = LLVMBuildICmp(c->b, LLVMIntEQ, batch, none, "");
-    LLVMValueRef one = LLVMConstInt(c->size, cg_workspace_size(c->g, 1), 0);
+    LLVMValueRef one = LLVMConstInt(c->size, (unsigned long long)c->g->workspace_bytes, 0);
     LLVMValueRef size = one;
     if (group > 1) {
         LLVMValueRef grouped = LLVMBuildICmp(c->b, LLVMIntUGE, batch, LLVMConstInt(c->size, (unsigned)group, 0), "");

@@ -357,6 +357,7 @@ typedef struct Link {
     const char *before[2]; /* flags the compiler needs first (--target=...) */
     const char *after[6];  /* libraries and link flags */
     char *runtime;
+    char gcc[220]; /* TRIPLE-gcc, when that is the compiler */
 } Link;
 
 /* The link for --target: this machine's C compiler and libcnnrt.a, or a
@@ -365,7 +366,6 @@ typedef struct Link {
  * returns the exit status when there is no way to link. */
 static int plan_link(const Options *o, Link *l, FILE *err)
 {
-    static char gcc[220];
     memset(l, 0, sizeof *l);
     if (!o->target || cg_triple_runs_here(o->target)) {
         const char *cc = getenv("CC");
@@ -373,6 +373,11 @@ static int plan_link(const Options *o, Link *l, FILE *err)
         const char *after[] = {"-lcjson", "-lm", "-lpthread", *CNNC_LINK_EXTRA ? CNNC_LINK_EXTRA : NULL};
         memcpy(l->after, after, sizeof after);
         l->runtime = find_runtime("libcnnrt.a");
+        if (!l->runtime || access(l->runtime, R_OK) != 0) {
+            fprintf(err, "cnnc: error: cannot find the runtime library '%s' (set CNNC_RUNTIME)\n",
+                    l->runtime ? l->runtime : "libcnnrt.a");
+            return 1;
+        }
         return 0;
     }
     char key[200];
@@ -392,8 +397,8 @@ static int plan_link(const Options *o, Link *l, FILE *err)
         snprintf(package, sizeof package, "clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32");
     else
         snprintf(package, sizeof package, "gcc-%s", key);
-    snprintf(gcc, sizeof gcc, "%s-gcc", key);
-    l->cc = o->cc ? o->cc : wasm ? "clang-19" : gcc;
+    snprintf(l->gcc, sizeof l->gcc, "%s-gcc", key);
+    l->cc = o->cc ? o->cc : wasm ? "clang-19" : l->gcc;
     if (!can_run(l->cc)) {
         fprintf(err,
                 "cnnc: error: cannot link a program for '%s': its C compiler '%s' is not installed. On "
@@ -445,11 +450,6 @@ static int link_executable(const char *path, const CgOutput *obj, const Link *l,
     int rc = write_file_atomic(objpath, obj->data, obj->size, err);
     size_t n = strlen(path);
     char *tmp = malloc(n + 16);
-    if (rc == 0 && (!l->runtime || access(l->runtime, R_OK) != 0)) {
-        fprintf(err, "cnnc: error: cannot find the runtime library '%s' (set CNNC_RUNTIME)\n",
-                l->runtime ? l->runtime : "libcnnrt.a");
-        rc = 1;
-    }
     if (rc == 0 && tmp) {
         snprintf(tmp, n + 16, "%s.tmp.XXXXXX", path);
         int tfd = mkstemp(tmp);
@@ -593,7 +593,7 @@ static int load_weights(const Options *o, IrGraph *g, IrArena *arena, Weights *w
  * the weights (their bytes are known all the same). */
 static int measure_target(const Options *o, IrGraph *g, IrArena *arena, FILE *err)
 {
-    static CgSizes sizes;
+    CgSizes sizes;
     Weights w;
     if (load_weights(o, g, arena, &w, err) != 0)
         return 1;
@@ -605,13 +605,59 @@ static int measure_target(const Options *o, IrGraph *g, IrArena *arena, FILE *er
         fprintf(err, "cnnc: error: %s\n", msg);
         return 1;
     }
-    g->target = sizes.triple;
-    g->target_cpu = sizes.cpu;
+    g->target = ir_arena_strndup(arena, sizes.triple, strlen(sizes.triple));
+    g->target_cpu = ir_arena_strndup(arena, sizes.cpu, strlen(sizes.cpu));
     g->code_bytes = sizes.code;
     g->constant_bytes = sizes.constants;
     g->data_bytes = sizes.data;
     g->target_exact = w.missing == 0;
     return 0;
+}
+
+/* SPEC section 8: refuse what cannot fit this machine's memory, by name. A
+ * run holds the weights, one image's workspace and its input and output (the
+ * caller's buffers, but memory all the same). */
+static int check_memory(const Options *o, const IrGraph *g, FILE *err)
+{
+    int64_t need, in_elems = ir_shape_elems(g->nodes[0].out), out_elems = ir_shape_elems(g->nodes[g->count - 1].out);
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (__builtin_add_overflow(g->weights_bytes, g->workspace_bytes, &need) ||
+        in_elems > INT64_MAX / 8 || out_elems > INT64_MAX / 8 ||
+        __builtin_add_overflow(need, 4 * (in_elems + out_elems), &need))
+        need = INT64_MAX;
+    if (pages <= 0 || page <= 0 || need / page <= pages)
+        return 0;
+    char a[32], b[32], c[32];
+    fprintf(err,
+            "cnnc: error: %s: network '%s' needs %s bytes (%s bytes of weights plus one "
+            "image's input, output and workspace), more than this machine's %s bytes of memory\n",
+            o->input, g->name, ir_fmt_thousands(need, a), ir_fmt_thousands(g->weights_bytes, b),
+            ir_fmt_thousands((int64_t)pages * page, c));
+    return 1;
+}
+
+/* Writes the emitted output: linked into a program, or as it is (an object
+ * with its header beside it). */
+static int write_result(const Options *o, const IrGraph *g, const CgOutput *result, const Link *link,
+                        const char *path, FILE *err)
+{
+    if (o->emit == EMIT_EXE)
+        return link_executable(path, result, link, err);
+    int rc = write_file_atomic(path, result->data, result->size, err);
+    if (rc == 0 && o->emit == EMIT_OBJ) {
+        /* An object without its header is half an output, after an error or
+         * a signal alike. */
+        int objslot = rt_tmp_track(path);
+        char *hpath = header_path(path, g->name);
+        char *text = cg_header_text(g);
+        rc = write_file_atomic(hpath, text, strlen(text), err);
+        if (rc != 0)
+            unlink(path);
+        rt_tmp_untrack(objslot);
+        free(text);
+        free(hpath);
+    }
+    return rc;
 }
 
 static int compile(const Options *o, IrGraph *g, IrArena *arena, FILE *err)
@@ -621,81 +667,42 @@ static int compile(const Options *o, IrGraph *g, IrArena *arena, FILE *err)
     static const CgEmit kinds[] = {[EMIT_EXE] = CG_EMIT_OBJ, [EMIT_OBJ] = CG_EMIT_OBJ,
                                    [EMIT_ASM] = CG_EMIT_ASM, [EMIT_LLVM] = CG_EMIT_LLVM,
                                    [EMIT_BC] = CG_EMIT_BC};
-    Weights w;
-    if (load_weights(o, g, arena, &w, err) != 0)
-        return 1;
-    size_t nparams = w.nparams, missing = w.missing;
-    IrParam *params = w.params;
-    const float **weights = w.values;
-    float *storage = w.storage;
-    if (missing && o->emit != EMIT_EXE) {
+    /* What the link needs is checked first: before reading the weights and
+     * before minutes of code generation. */
+    Link link = {0};
+    Weights w = {0};
+    int rc = o->emit == EMIT_EXE ? plan_link(o, &link, err) : 0;
+    if (rc == 0)
+        rc = load_weights(o, g, arena, &w, err);
+    if (rc == 0 && w.missing && o->emit != EMIT_EXE) {
         size_t first = 0;
-        while (weights[first])
+        while (w.values[first])
             first++;
         fprintf(err,
                 "cnnc: error: %s: this output needs every parameter, but %zu of %zu tensors have no "
                 "values (the first is '%s'); give them with --weights FILE\n",
-                o->input, missing, nparams, params[first].name);
-        return 1;
-    }
-    /* SPEC section 8: refuse what cannot fit this machine's memory, by name. */
-    /* A run holds the weights, the workspace and one image's input and
-     * output (the caller's buffers, but memory all the same). */
-    size_t workspace = cg_workspace_size(g, 1);
-    int64_t need, in_elems = ir_shape_elems(g->nodes[0].out), out_elems = ir_shape_elems(g->nodes[g->count - 1].out);
-    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-    if (workspace > INT64_MAX || __builtin_add_overflow(g->weights_bytes, (int64_t)workspace, &need) ||
-        in_elems > INT64_MAX / 8 || out_elems > INT64_MAX / 8 ||
-        __builtin_add_overflow(need, 4 * (in_elems + out_elems), &need))
-        need = INT64_MAX;
-    if (pages > 0 && page > 0 && need / page > pages) {
-        char a[32], b[32], c[32];
-        fprintf(err,
-                "cnnc: error: %s: network '%s' needs %s bytes (%s bytes of weights plus one "
-                "image's input, output and workspace), more than this machine's %s bytes of memory\n",
-                o->input, g->name, ir_fmt_thousands(need, a), ir_fmt_thousands(g->weights_bytes, b),
-                ir_fmt_thousands((int64_t)pages * page, c));
-        return 1;
-    }
-    /* Everything the link needs is checked before minutes of code generation. */
-    Link link = {0};
-    if (o->emit == EMIT_EXE) {
-        int lrc = plan_link(o, &link, err);
-        if (lrc != 0)
-            return lrc;
-    }
-    char *path = o->output ? strdup(o->output) : default_output(o->input, suffixes[o->emit]);
-    CgOptions co = {.opt_level = o->opt_level, .triple = o->target, .cpu = o->cpu, .features = o->features,
-                    .executable = o->emit == EMIT_EXE};
-    CgOutput result = {0};
-    char msg[512];
-    int rc = 0;
-    if (!cg_compile(g, params, nparams, weights, &co, kinds[o->emit], &result, msg, sizeof msg)) {
-        fprintf(err, "cnnc: error: %s\n", msg);
+                o->input, w.missing, w.nparams, w.params[first].name);
         rc = 1;
-    } else {
-        if (o->emit == EMIT_EXE)
-            rc = link_executable(path, &result, &link, err);
-        else
-            rc = write_file_atomic(path, result.data, result.size, err);
-        if (rc == 0 && o->emit == EMIT_OBJ) {
-            /* An object without its header is half an output, after an
-             * error or a signal alike. */
-            int objslot = rt_tmp_track(path);
-            char *hpath = header_path(path, g->name);
-            char *text = cg_header_text(g);
-            rc = write_file_atomic(hpath, text, strlen(text), err);
-            if (rc != 0)
-                unlink(path);
-            rt_tmp_untrack(objslot);
-            free(text);
-            free(hpath);
-        }
     }
-    cg_output_free(&result);
+    if (rc == 0)
+        rc = check_memory(o, g, err);
+    if (rc == 0) {
+        char *path = o->output ? strdup(o->output) : default_output(o->input, suffixes[o->emit]);
+        CgOptions co = {.opt_level = o->opt_level, .triple = o->target, .cpu = o->cpu, .features = o->features,
+                        .executable = o->emit == EMIT_EXE};
+        CgOutput result = {0};
+        char msg[512];
+        if (!cg_compile(g, w.params, w.nparams, w.values, &co, kinds[o->emit], &result, msg, sizeof msg)) {
+            fprintf(err, "cnnc: error: %s\n", msg);
+            rc = 1;
+        } else {
+            rc = write_result(o, g, &result, &link, path, err);
+        }
+        cg_output_free(&result);
+        free(path);
+    }
     free(link.runtime);
-    free(storage);
-    free(path);
+    free(w.storage);
     return rc;
 }
 

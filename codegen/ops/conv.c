@@ -397,7 +397,7 @@ static bool plan_fast(CgCtx *c, const IrNode *n, const IrNode *pool, Fast *f)
     int64_t row_bytes = f->cv.in.d * f->cv.in.w * 4, fit = budget / (row_bytes ? row_bytes : 1);
     int64_t unit = pool ? pool->attr.pool.stride : 1; /* output rows per tile row */
     f->tile = fit > a->size ? (fit - a->size) / (S * unit) + 1 : 1;
-        /* The fused pool's rows for kb filters live on the stack: keep it small. */
+    /* The fused pool's rows for kb filters live on the stack: keep it small. */
     if (pool && (int64_t)f->kb * pool->attr.pool.size * f->out.w * 4 > 256 * 1024)
         return false;
     return true;
