@@ -145,6 +145,18 @@ static void print_row(FILE *out, const char *const cells[COLS], const size_t wid
     fputc('\n', out);
 }
 
+/* A device's budget for the target's object: flash holds code and
+ * constants, RAM the activations and any writable data. */
+static int64_t target_flash(const IrGraph *g)
+{
+    return g->code_bytes + g->weights_bytes + g->constant_bytes;
+}
+
+static int64_t target_ram(const IrGraph *g)
+{
+    return g->peak_activation_bytes + g->data_bytes;
+}
+
 void ir_report_text(const IrGraph *g, FILE *out)
 {
     IR_ASSERT(g->shaped && g->planned && g->count > 0);
@@ -189,10 +201,7 @@ void ir_report_text(const IrGraph *g, FILE *out)
             ir_fmt_thousands(g->peak_activation_bytes, a), fmt_bytes(g->peak_activation_bytes, b, sizeof b),
             fmt_bytes(g->workspace_bytes, c, sizeof c));
     if (g->target) {
-        /* A device's budget: flash holds code and constants, RAM the
-         * activations (and any writable data). */
-        int64_t flash = g->code_bytes + g->weights_bytes + g->constant_bytes;
-        int64_t ram = g->peak_activation_bytes + g->data_bytes;
+        int64_t flash = target_flash(g), ram = target_ram(g);
         fprintf(out, "target           %s, cpu %s: the AOT object (cnnc -c)%s\n", g->target, g->target_cpu,
                 g->target_exact ? "" : ", estimated without the weights (--weights FILE: exact)");
         fprintf(out, "  flash          %s bytes (%s): code %s, weights %s, other constants %s\n",
@@ -338,8 +347,7 @@ void ir_report_json(const IrGraph *g, FILE *out)
                 ", \"code_bytes\": %" PRId64 ", \"weights_bytes\": %" PRId64 ", \"constant_bytes\": %" PRId64
                 ", \"data_bytes\": %" PRId64 ", \"flash_bytes\": %" PRId64 ", \"ram_bytes\": %" PRId64
                 ", \"exact\": %s},\n",
-                g->code_bytes, g->weights_bytes, g->constant_bytes, g->data_bytes,
-                g->code_bytes + g->weights_bytes + g->constant_bytes, g->peak_activation_bytes + g->data_bytes,
+                g->code_bytes, g->weights_bytes, g->constant_bytes, g->data_bytes, target_flash(g), target_ram(g),
                 g->target_exact ? "true" : "false");
     }
     fprintf(out, "  \"fused_groups\": [");
