@@ -1,6 +1,29 @@
 # The harness the whole-program test scripts share (tests/e2e/run_goldens.sh,
-# tests/cross/run_cross.sh, tests/cross/run_cortex_m.sh): a python3 with
-# numpy, a scratch directory, PASS/FAIL lines and the summary. Sourced.
+# tests/cross/run_cross.sh, tests/cross/run_cortex_m.sh): their arguments, a
+# python3 with numpy, a scratch directory, PASS/FAIL lines and the summary.
+# Sourced.
+
+# The repository, from where this file is.
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CHECK=$ROOT/tests/e2e/check_output.py
+
+# program_args SCRIPT ARGS...: the scripts' two arguments, CNNC_BINARY and
+# DATA_DIR (tests/data), into CNNC and DATA as absolute paths; a usage error
+# (exit 2) otherwise.
+program_args() {
+    local script=$1
+    shift
+    if [ $# -ne 2 ]; then
+        echo "usage: $script CNNC_BINARY DATA_DIR" >&2
+        exit 2
+    fi
+    if [ ! -x "$1" ] || [ ! -d "$2" ]; then
+        echo "$script: $1 must be the cnnc executable and $2 the tests/data directory" >&2
+        exit 2
+    fi
+    CNNC=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+    DATA=$(cd "$2" && pwd)
+}
 
 # find_python: PY is $PYTHON, or the first of /usr/bin/python3 and python3
 # that imports numpy (Debian's python3-numpy loads under /usr/bin/python3);

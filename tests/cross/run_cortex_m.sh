@@ -26,20 +26,10 @@
 
 set -u
 
-if [ $# -ne 2 ]; then
-    echo "usage: $0 CNNC_BINARY DATA_DIR" >&2
-    exit 2
-fi
-if [ ! -x "$1" ] || [ ! -d "$2" ]; then
-    echo "$0: $1 must be the cnnc executable and $2 the tests/data directory" >&2
-    exit 2
-fi
-CNNC=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-DATA=$(cd "$2" && pwd)
-HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
+# shellcheck source=../lib.sh
+. "$(dirname "$0")/../lib.sh"
+program_args "$0" "$@"
 FIRMWARE=$ROOT/examples/cortex-m
-CHECK=$ROOT/tests/e2e/check_output.py
 TIME_LIMIT=${CROSS_TIMEOUT:-120}
 
 missing() {
@@ -54,8 +44,6 @@ if [ ! -f "$(arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fp
     -print-file-name=libc.a)" ]; then
     missing "newlib's libc.a for arm-none-eabi" libnewlib-arm-none-eabi
 fi
-# shellcheck source=../lib.sh
-. "$ROOT/tests/lib.sh"
 find_python || missing "a python3 with numpy (or set PYTHON)" python3-numpy
 export PYTHON=$PY
 make_scratch cortex-m "${CROSS_KEEP:-0}"

@@ -28,19 +28,12 @@
 
 set -u
 
-if [ $# -ne 2 ]; then
-    echo "usage: $0 CNNC_BINARY DATA_DIR" >&2
-    exit 2
-fi
-CNNC=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-DATA=$(cd "$2" && pwd)
-ROOT=$(cd "$DATA/../.." && pwd)
-CHECK=$ROOT/tests/e2e/check_output.py
+# shellcheck source=../lib.sh
+. "$(dirname "$0")/../lib.sh"
+program_args "$0" "$@"
 WASI_RUN=$(dirname "$CNNC")/wasi-run
 TARGETS=${CROSS_TARGETS:-aarch64-linux-gnu riscv64-linux-gnu wasm32-wasi}
 NRANDOM=${CROSS_RANDOM:-1000}
-# shellcheck source=../lib.sh
-. "$ROOT/tests/lib.sh"
 if ! find_python; then
     echo "$0: needs a python3 with numpy (set PYTHON)" >&2
     exit 2

@@ -31,26 +31,13 @@
 
 set -u
 
-if [ $# -ne 2 ]; then
-    echo "usage: $0 CNNC_BINARY DATA_DIR" >&2
-    exit 2
-fi
-CNNC=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-DATA=$(cd "$2" && pwd)
-HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$DATA/../.." && pwd)
+# shellcheck source=../lib.sh
+. "$(dirname "$0")/../lib.sh"
+program_args "$0" "$@"
 EXAMPLES=$ROOT/examples
-CHECK=$HERE/check_output.py
 SYNTH=$ROOT/scripts/synth_weights.py
 ONLY=${E2E_ONLY:-.}
 BIG=${E2E_BIG:-1}
-
-if [ ! -x "$CNNC" ]; then
-    echo "$0: $1: no such executable" >&2
-    exit 2
-fi
-# shellcheck source=../lib.sh
-. "$ROOT/tests/lib.sh"
 if ! find_python; then
     echo "$0: needs a python3 with numpy (set PYTHON)" >&2
     exit 2
