@@ -23,48 +23,37 @@
 
 #include "runtime/rtio.h"
 
-#ifdef __wasi__
-/* WASI has no mmap: the file is read into memory, which is what a wasm
- * module's linear memory would hold anyway. */
-static void *map_file(int fd, size_t size)
+/* The whole file at path, open as fd, in memory: mapped, or on WASI, which
+ * has no mmap, read (into what a wasm module's linear memory would hold
+ * anyway). *size is the file's size, and on WASI what was read. NULL with a
+ * message in err. */
+static void *map_file(const char *path, int fd, size_t *size, char *err, size_t errlen)
 {
-    char *buf = malloc(size);
-    for (size_t n = 0; buf && n < size;) {
-        ssize_t r = pread(fd, buf + n, size - n, (off_t)n);
-        if (r <= 0) {
-            if (r < 0 && errno == EINTR)
-                continue;
-            if (r == 0)
-                errno = EIO; /* shorter than fstat said */
-            free(buf);
-            return NULL;
-        }
-        n += (size_t)r;
+#ifdef __wasi__
+    (void)fd;
+    unsigned char *buf;
+    return rt_read_file(path, &buf, size, err, errlen) == 0 ? buf : NULL;
+#else
+    void *m = mmap(NULL, *size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (m == MAP_FAILED) {
+        rt_fail(err, errlen, "cannot read weights '%s': %s", path, strerror(errno));
+        return NULL;
     }
-    return buf;
+    /* F16/BF16/F64 are converted from the mapping, front to back. */
+    posix_madvise(m, *size, POSIX_MADV_SEQUENTIAL);
+    return m;
+#endif
 }
 
 static void unmap_file(void *p, size_t size)
 {
+#ifdef __wasi__
     (void)size;
     free(p);
-}
 #else
-static void *map_file(int fd, size_t size)
-{
-    void *m = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (m == MAP_FAILED)
-        return NULL;
-    /* F16/BF16/F64 are converted from the mapping, front to back. */
-    posix_madvise(m, size, POSIX_MADV_SEQUENTIAL);
-    return m;
-}
-
-static void unmap_file(void *p, size_t size)
-{
     munmap(p, size);
-}
 #endif
+}
 
 struct CnnrtSt {
     char *path;
@@ -328,9 +317,8 @@ CnnrtSt *cnnrt_st_open(const char *path, char *err, size_t errlen)
     if (st->size > 0) {
         /* One mapping: reading VGG-16's 553 MB costs the page faults and the
          * conversion, nothing per tensor beyond that. */
-        void *m = map_file(fd, st->size);
+        void *m = map_file(path, fd, &st->size, err, errlen);
         if (!m) {
-            rt_fail(err, errlen, "cannot read weights '%s': %s", path, strerror(errno));
             close(fd);
             cnnrt_st_close(st);
             return NULL;
