@@ -113,6 +113,9 @@ void cg_build_module(CgCtx *c, const float *const *weights);
 /* How many images the fc at node should take at once (1: one at a time),
  * and its lowering for nimg images, inputs xs floats apart, outputs ys. */
 int cg_fc_batch(const CgCtx *c, size_t node);
+/* The block of filters the conv at node wants its weights and bias packed in
+ * (runtime/cnnrt.h, cnnrt_pack), or 0 for PyTorch's layout. */
+int cg_conv_pack(const CgCtx *c, size_t node);
 void cg_lower_fc_batch(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValueRef table, int nimg,
                        int64_t xs, int64_t ys);
 

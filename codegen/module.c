@@ -4,9 +4,11 @@
  * the cnnrt_model descriptor for an executable's runtime (runtime/cnnrt.h). */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ctx.h"
+#include "runtime/cnnrt.h"
 
 typedef void (*LowerFn)(CgCtx *, size_t, LLVMValueRef, LLVMValueRef, LLVMValueRef);
 static const LowerFn lowerings[IR_OP_COUNT] = {
@@ -275,35 +277,43 @@ static LLVMValueRef workspace_function(CgCtx *c, int group)
     return fn;
 }
 
+/* The block the kernel of params[i] wants it packed in (cnnrt_pack), or 0. */
+static int param_pack(const CgCtx *c, size_t i)
+{
+    size_t node = (size_t)c->params[i].node;
+    return c->g->nodes[node].op == IR_OP_CONV ? cg_conv_pack(c, node) : 0;
+}
+
 static LLVMValueRef param_struct(CgCtx *c, LLVMTypeRef ty, const IrParam *p, LLVMValueRef name,
-                                 LLVMValueRef data)
+                                 LLVMValueRef data, int pack)
 {
     LLVMValueRef dims[4];
     for (int k = 0; k < 4; k++)
         dims[k] = cg_i64(c, k < p->rank ? p->shape[k] : 0);
-    LLVMValueRef fields[6] = {
+    LLVMValueRef fields[7] = {
         name,
         LLVMConstInt(c->i32, (unsigned long long)p->rank, 0),
         LLVMConstArray2(c->i64, dims, 4),
         cg_i64(c, p->count),
         data ? data : LLVMConstPointerNull(c->ptr),
         LLVMConstInt(c->i32, p->inline_data != NULL, 0),
+        LLVMConstInt(c->i32, (unsigned long long)pack, 0),
     };
-    return LLVMConstNamedStruct(ty, fields, 6);
+    return LLVMConstNamedStruct(ty, fields, 7);
 }
 
 /* const CnnrtModel cnnrt_model, laid out as runtime/cnnrt.h declares it. */
 static void model_descriptor(CgCtx *c, LLVMValueRef *blobs, LLVMValueRef run, LLVMValueRef wsfn)
 {
     const IrGraph *g = c->g;
-    LLVMTypeRef pfields[6] = {c->ptr, c->i32, LLVMArrayType2(c->i64, 4), c->i64, c->ptr, c->i32};
+    LLVMTypeRef pfields[7] = {c->ptr, c->i32, LLVMArrayType2(c->i64, 4), c->i64, c->ptr, c->i32, c->i32};
     LLVMTypeRef pty = LLVMStructCreateNamed(c->ctx, "CnnrtParam");
-    LLVMStructSetBody(pty, pfields, 6, 0);
+    LLVMStructSetBody(pty, pfields, 7, 0);
     LLVMValueRef *ps = ir_arena_alloc(g->arena, c->nparams ? c->nparams : 1, sizeof *ps);
     for (size_t i = 0; i < c->nparams; i++) {
         char nm[64];
         snprintf(nm, sizeof nm, "param.name.%zu", i);
-        ps[i] = param_struct(c, pty, &c->params[i], cstring(c, nm, c->params[i].name), blobs[i]);
+        ps[i] = param_struct(c, pty, &c->params[i], cstring(c, nm, c->params[i].name), blobs[i], param_pack(c, i));
     }
     LLVMValueRef parr = LLVMConstArray2(pty, ps, c->nparams);
     LLVMValueRef pgv = LLVMAddGlobal(c->mod, LLVMTypeOf(parr), "params.info");
@@ -319,7 +329,7 @@ static void model_descriptor(CgCtx *c, LLVMValueRef *blobs, LLVMValueRef run, LL
     LLVMTypeRef mty = LLVMStructCreateNamed(c->ctx, "CnnrtModel");
     LLVMStructSetBody(mty, mfields, 16, 0);
     LLVMValueRef vals[16] = {
-        LLVMConstInt(c->i32, 1, 0), /* CNNRT_ABI_VERSION */
+        LLVMConstInt(c->i32, CNNRT_ABI_VERSION, 0),
         cstring(c, "model.name", g->name),
         cg_i64(c, is.w), cg_i64(c, is.h), cg_i64(c, is.d),
         cg_i64(c, os.w), cg_i64(c, os.h), cg_i64(c, os.d),
@@ -351,7 +361,19 @@ void cg_build_module(CgCtx *c, const float *const *weights)
         }
         char nm[64];
         snprintf(nm, sizeof nm, "weights.%zu", i);
-        blobs[i] = blob(c, nm, weights[i], (size_t)c->params[i].count * sizeof(float));
+        const IrParam *p = &c->params[i];
+        int pack = param_pack(c, i);
+        if (!pack) {
+            blobs[i] = blob(c, nm, weights[i], (size_t)p->count * sizeof(float));
+            continue;
+        }
+        size_t count = (size_t)cnnrt_packed_count(p->rank, p->shape, pack);
+        float *packed = malloc(count * sizeof *packed);
+        if (!packed)
+            IR_DIE("out of memory packing %s (%zu floats)", p->name, count);
+        cnnrt_pack(p->rank, p->shape, pack, weights[i], packed);
+        blobs[i] = blob(c, nm, packed, count * sizeof *packed);
+        free(packed);
     }
 
     LLVMValueRef wsfn = workspace_function(c, group);

@@ -13,7 +13,7 @@
 extern "C" {
 #endif
 
-#define CNNRT_ABI_VERSION 1
+#define CNNRT_ABI_VERSION 2
 
 /* One parameter tensor, named and shaped as in PyTorch's state dict (SPEC
  * section 4): conv weight [K, D1, F, F], conv bias [K], fc weight [K, N], fc
@@ -25,7 +25,36 @@ typedef struct CnnrtParam {
     int64_t count;         /* product of shape */
     const float *embedded; /* compiled-in values, or NULL when none were given */
     int32_t fixed;         /* 1: written inline in the source; a weights file does not replace it */
+    int32_t pack;          /* 0, or run() takes the values packed in blocks of this many filters */
 } CnnrtParam;
+
+/* The packed layout of a conv's parameters (CnnrtParam.pack = B > 0), for
+ * kernels that load one tap of B filters as one vector: weight [K][D][F][F]
+ * becomes [ceil(K/B)][D][F][F][B] and bias [K] becomes [ceil(K/B) * B], with
+ * zeros for the filters past K. Embedded values are packed already; values
+ * from a weights file are packed by the runtime before run(). The compiler
+ * packs with the same functions, so there is one definition of the layout. */
+static inline int64_t cnnrt_packed_count(int32_t rank, const int64_t *shape, int32_t pack)
+{
+    int64_t n = pack > 0 ? (shape[0] + pack - 1) / pack * pack : shape[0];
+    for (int32_t i = 1; i < rank; i++)
+        n *= shape[i];
+    return n;
+}
+
+static inline void cnnrt_pack(int32_t rank, const int64_t *shape, int32_t pack, const float *raw, float *out)
+{
+    int64_t k_count = shape[0], taps = 1; /* taps: D x F x F for a weight, 1 for a bias */
+    for (int32_t i = 1; i < rank; i++)
+        taps *= shape[i];
+    int64_t blocks = (k_count + pack - 1) / pack;
+    for (int64_t b = 0; b < blocks; b++)
+        for (int64_t t = 0; t < taps; t++)
+            for (int64_t j = 0; j < pack; j++) {
+                int64_t k = b * pack + j;
+                out[(b * taps + t) * pack + j] = k < k_count ? raw[k * taps + t] : 0.0f;
+            }
+}
 
 typedef struct CnnrtModel {
     uint32_t abi; /* CNNRT_ABI_VERSION */
@@ -41,7 +70,8 @@ typedef struct CnnrtModel {
     /* Bytes of scratch run() needs for batch images (0 for batch 0). */
     size_t (*workspace_size)(size_t batch);
     /* Runs batch images stored one after another (each D x H x W, C order) into
-     * output; params[i] points at params[i].count floats. The workspace is at
+     * output; params[i] points at params[i].count floats (packed, and
+     * cnnrt_packed_count of them, when params[i].pack > 0). The workspace is at
      * least workspace_size(batch) bytes, 64-byte aligned. Returns 0 on success,
      * non-zero on bad arguments. */
     int (*run)(const float *input, float *output, size_t batch, void *workspace,

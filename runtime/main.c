@@ -539,6 +539,33 @@ static bool model_ok(const CnnrtModel *m)
     return true;
 }
 
+/* Values from a weights file come in PyTorch's layout; the kernels that
+ * asked for packed parameters (CnnrtParam.pack) get them packed, in one
+ * buffer for all. Embedded values were packed by the compiler. */
+static bool pack_params(const CnnrtModel *m, const float **values, float **buffer)
+{
+    size_t total = 0;
+    for (int32_t i = 0; i < m->nparams; i++)
+        if (m->params[i].pack > 0 && values[i] != m->params[i].embedded)
+            total += (size_t)cnnrt_packed_count(m->params[i].rank, m->params[i].shape, m->params[i].pack);
+    if (total == 0)
+        return true;
+    float *at = *buffer = aligned_alloc(64, (total * sizeof(float) + 63) / 64 * 64);
+    if (!at) {
+        message("error", "out of memory packing the weights (%zu bytes)", total * sizeof(float));
+        return false;
+    }
+    for (int32_t i = 0; i < m->nparams; i++) {
+        const CnnrtParam *p = &m->params[i];
+        if (p->pack > 0 && values[i] != p->embedded) {
+            cnnrt_pack(p->rank, p->shape, p->pack, values[i], at);
+            values[i] = at;
+            at += cnnrt_packed_count(p->rank, p->shape, p->pack);
+        }
+    }
+    return true;
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 0 && argv[0] && *argv[0]) {
@@ -559,7 +586,7 @@ int main(int argc, char **argv)
     Options o = {0};
     Batch b = {0};
     CnnrtSt *st = NULL;
-    float *storage = NULL, *out = NULL;
+    float *storage = NULL, *packed = NULL, *out = NULL;
     const float **values = NULL;
     void *workspace = NULL;
     char **labels = NULL;
@@ -630,6 +657,8 @@ int main(int argc, char **argv)
             message("error", "parameter '%s' has no values", m->params[i].name);
             goto done;
         }
+    if (!pack_params(m, values, &packed))
+        goto done;
 
     /* Labels before running: a bad labels file should not cost a --bench. */
     if (o.labels && (labels = read_labels(o.labels, &nlabels)) == NULL)
@@ -730,6 +759,7 @@ done:
     free(workspace);
     free(values);
     free(storage);
+    free(packed);
     cnnrt_st_close(st);
     free(o.inputs);
     return rc;

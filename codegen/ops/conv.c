@@ -20,6 +20,7 @@
  * in a small stack buffer, so the unpooled map is never stored. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "../ctx.h"
 
@@ -37,8 +38,23 @@ typedef struct Conv {
     int64_t pad; /* a->pad, or 0 when x is a zero-padded copy */
     IrShape in;
     LLVMValueRef x, w, bias, acc;
-    bool relu; /* a fused relu follows */
+    bool relu;    /* a fused relu follows */
+    int64_t pack; /* 0: w is [K][D1][F][F]; else packed in blocks of pack filters (cnnrt_pack) */
 } Conv;
+
+/* Where w[k][ch][fy][fx] is, in either layout (runtime/cnnrt.h, cnnrt_pack). */
+static LLVMValueRef w_index(CgCtx *c, const Conv *cv, LLVMValueRef k, LLVMValueRef ch, LLVMValueRef fy)
+{
+    const int64_t F = cv->a->size, C = cv->in.d;
+    if (!cv->pack)
+        return cg_mul(c, cg_add(c, cg_mul(c, cg_add(c, cg_mul(c, k, cg_i64(c, C)), ch), cg_i64(c, F)), fy),
+                      cg_i64(c, F));
+    LLVMValueRef blk = LLVMBuildUDiv(c->b, k, cg_i64(c, cv->pack), "");
+    LLVMValueRef lane = LLVMBuildURem(c->b, k, cg_i64(c, cv->pack), "");
+    LLVMValueRef tap = cg_mul(c, cg_add(c, cg_mul(c, cg_add(c, cg_mul(c, blk, cg_i64(c, C)), ch), cg_i64(c, F)), fy),
+                              cg_i64(c, F));
+    return cg_add(c, cg_mul(c, tap, cg_i64(c, cv->pack)), lane);
+}
 
 /* The conv's output at filter k, cell (oy, ox), with its fused relu. */
 static LLVMValueRef conv_value(CgCtx *c, const Conv *cv, LLVMValueRef k, LLVMValueRef oy, LLVMValueRef ox)
@@ -55,13 +71,10 @@ static LLVMValueRef conv_value(CgCtx *c, const Conv *cv, LLVMValueRef k, LLVMVal
     /* x[c][iy0 + fy][.], w[k][c][fy][.] */
     LLVMValueRef xrow = cg_mul(c, cg_add(c, cg_mul(c, ch, cg_i64(c, cv->in.h)), cg_add(c, iy0, fy)),
                                cg_i64(c, cv->in.w));
-    LLVMValueRef wrow = cg_mul(c, cg_add(c, cg_mul(c, cg_add(c, cg_mul(c, k, cg_i64(c, cv->in.d)), ch),
-                                                   cg_i64(c, a->size)),
-                                         fy),
-                               cg_i64(c, a->size));
+    LLVMValueRef wrow = w_index(c, cv, k, ch, fy);
     LLVMValueRef fx = cg_loop_begin(c, &lfx, fx_lo, fx_hi, "fx");
     LLVMValueRef xv = cg_load(c, cv->x, cg_add(c, xrow, cg_add(c, ix0, fx)));
-    LLVMValueRef wv = cg_load(c, cv->w, cg_add(c, wrow, fx));
+    LLVMValueRef wv = cg_load(c, cv->w, cg_add(c, wrow, cv->pack ? cg_mul(c, fx, cg_i64(c, cv->pack)) : fx));
     LLVMValueRef sum = LLVMBuildFAdd(c->b, LLVMBuildLoad2(c->b, c->f32, cv->acc, ""),
                                      LLVMBuildFMul(c->b, xv, wv, ""), "");
     LLVMBuildStore(c->b, sum, cv->acc);
@@ -86,6 +99,7 @@ static Conv conv_of(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef table)
         .bias = n->attr.conv.bias ? cg_param(c, table, cg_param_index(c, node, true)) : NULL,
         .acc = cg_var(c, "acc"),
         .relu = ir_group_tail(g, node) > node && g->nodes[node + 1].op == IR_OP_RELU,
+        .pack = cg_conv_pack(c, node),
     };
 }
 
@@ -140,6 +154,10 @@ typedef struct Fast {
     int64_t yl, yr;   /* interior rows */
     int v, xb, kb;    /* vector width, vectors per block, filters per block */
     int64_t tile;     /* rows (pooled rows with a fused pool) per row tile */
+    /* The filter-vector kernel (cv.pack != 0): n columns a block, their
+     * count in the row's interior, and the shorter block that ends it. */
+    int n, n_last;
+    int64_t blocks;
 } Fast;
 
 /* Where a conv value for filter k0 + kk, row oy, column ox goes. */
@@ -223,6 +241,68 @@ static void micro_kernel(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMV
     }
 }
 
+/* The filter-vector micro-kernel, for packed weights: kb filters from k0 (a
+ * multiple of the vector width) in ceil(kb/v) vectors, at n consecutive
+ * columns from ox0 of row oy. For every input channel and tap it loads the
+ * vectors of weights once and broadcasts each of the n input values, so no
+ * lane is idle whatever the row's width. The accumulators hold filters in
+ * their lanes, and the output is rows of columns: they go out through a
+ * small transposing buffer. */
+static void wide_kernel(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMValueRef oy, LLVMValueRef ox0, int n,
+                        const Dst *d, LLVMValueRef *acc, LLVMValueRef tbuf)
+{
+    const Conv *cv = &f->cv;
+    const int v = f->v, kv = (kb + v - 1) / v;
+    const int64_t F = cv->a->size, P = cv->pad, C = cv->in.d, H = cv->in.h, W = cv->in.w, S = cv->a->stride;
+    for (int q = 0; q < kv; q++) {
+        LLVMValueRef b = cv->bias ? cg_vload(c, v, cv->bias, cg_add(c, k0, cg_i64(c, q * v))) : LLVMConstNull(cg_vec_t(c, v));
+        for (int p = 0; p < n; p++)
+            LLVMBuildStore(c->b, b, acc[p * kv + q]);
+    }
+    /* packed w: [k0/v + q][ch][fy][fx][lane] */
+    LLVMValueRef wk0 = cg_mul(c, LLVMBuildUDiv(c->b, k0, cg_i64(c, v), ""), cg_i64(c, C * F * F * v));
+    LLVMValueRef xrow0 = cg_sub(c, cg_add(c, cg_mul(c, cg_sub(c, cg_mul(c, oy, cg_i64(c, S)), cg_i64(c, P)), cg_i64(c, W)),
+                                          cg_mul(c, ox0, cg_i64(c, S))),
+                                cg_i64(c, P));
+    CgLoop lc;
+    LLVMValueRef ch = cg_loop_begin(c, &lc, cg_i64(c, 0), cg_i64(c, C), "c");
+    LLVMValueRef xc = cg_add(c, xrow0, cg_mul(c, ch, cg_i64(c, H * W)));
+    LLVMValueRef wc = cg_add(c, wk0, cg_mul(c, ch, cg_i64(c, F * F * v)));
+    LLVMValueRef cur[64];
+    for (int q = 0; q < n * kv; q++)
+        cur[q] = LLVMBuildLoad2(c->b, cg_vec_t(c, v), acc[q], "");
+    for (int64_t fy = 0; fy < F; fy++) {
+        for (int64_t fx = 0; fx < F; fx++) {
+            LLVMValueRef wv[8];
+            for (int q = 0; q < kv; q++)
+                wv[q] = cg_vload(c, v, cv->w, cg_add(c, wc, cg_i64(c, (q * C * F * F + fy * F + fx) * v)));
+            for (int p = 0; p < n; p++) {
+                LLVMValueRef xs = cg_splat(c, v, cg_load(c, cv->x, cg_add(c, xc, cg_i64(c, fy * W + p * S + fx))));
+                for (int q = 0; q < kv; q++)
+                    cur[p * kv + q] = cg_fma(c, xs, wv[q], cur[p * kv + q]);
+            }
+        }
+    }
+    for (int q = 0; q < n * kv; q++)
+        LLVMBuildStore(c->b, cur[q], acc[q]);
+    cg_loop_end(c, &lc);
+    /* tbuf[p][filter]: then each filter's n columns to their row. */
+    for (int p = 0; p < n; p++) {
+        for (int q = 0; q < kv; q++) {
+            LLVMValueRef val = LLVMBuildLoad2(c->b, cg_vec_t(c, v), acc[p * kv + q], "");
+            if (cv->relu)
+                val = cg_relu(c, val);
+            cg_vstore(c, val, tbuf, cg_i64(c, (int64_t)(p * kv + q) * v));
+        }
+    }
+    CgLoop lk;
+    LLVMValueRef kk = cg_loop_begin(c, &lk, cg_i64(c, 0), cg_i64(c, kb), "kk");
+    LLVMValueRef at = dst_index(c, d, kk, oy, ox0);
+    for (int p = 0; p < n; p++)
+        cg_store(c, cg_load(c, tbuf, cg_add(c, kk, cg_i64(c, (int64_t)p * kv * v))), d->base, cg_add(c, at, cg_i64(c, p)));
+    cg_loop_end(c, &lk);
+}
+
 /* Naive values for kb filters from k0 at row oy, columns [lo, hi). */
 static void naive_cells(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMValueRef oy, int64_t lo, int64_t hi,
                         const Dst *d)
@@ -241,7 +321,7 @@ static void naive_cells(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMVa
 /* One output row oy for kb filters from k0: the micro-kernel over the
  * interior columns of an interior row, the naive code elsewhere. */
 static void conv_row(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMValueRef oy, const Dst *d,
-                     LLVMValueRef *acc)
+                     LLVMValueRef *acc, LLVMValueRef tbuf)
 {
     LLVMValueRef inside = LLVMBuildAnd(c->b, LLVMBuildICmp(c->b, LLVMIntSGE, oy, cg_i64(c, f->yl), ""),
                                        LLVMBuildICmp(c->b, LLVMIntSLT, oy, cg_i64(c, f->yr), ""), "");
@@ -253,13 +333,23 @@ static void conv_row(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMValue
     LLVMPositionBuilderAtEnd(c->b, fast);
     naive_cells(c, f, kb, k0, oy, 0, f->xl, d);
     int64_t bw = (int64_t)f->v * f->xb, blocks = (f->xr - f->xl) / bw;
-    if (blocks > 0) {
+    if (f->cv.pack) {
+        if (f->blocks > 0) {
+            CgLoop lb;
+            LLVMValueRef bi = cg_loop_begin(c, &lb, cg_i64(c, 0), cg_i64(c, f->blocks), "block");
+            wide_kernel(c, f, kb, k0, oy, cg_add(c, cg_i64(c, f->xl), cg_mul(c, bi, cg_i64(c, f->n))), f->n, d, acc,
+                        tbuf);
+            cg_loop_end(c, &lb);
+        }
+        if (f->n_last > 0)
+            wide_kernel(c, f, kb, k0, oy, cg_i64(c, f->xr - f->n_last), f->n_last, d, acc, tbuf);
+    } else if (blocks > 0) {
         CgLoop lb;
         LLVMValueRef bi = cg_loop_begin(c, &lb, cg_i64(c, 0), cg_i64(c, blocks), "block");
         micro_kernel(c, f, kb, k0, oy, cg_add(c, cg_i64(c, f->xl), cg_mul(c, bi, cg_i64(c, bw))), d, acc);
         cg_loop_end(c, &lb);
     }
-    if ((f->xr - f->xl) % bw != 0)
+    if (!f->cv.pack && (f->xr - f->xl) % bw != 0)
         micro_kernel(c, f, kb, k0, oy, cg_i64(c, f->xr - bw), d, acc); /* the shifted last block */
     naive_cells(c, f, kb, k0, oy, f->xr, f->out.w, d);
     LLVMBuildBr(c->b, done);
@@ -275,9 +365,14 @@ static void conv_row(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMValue
 static void conv_blocks(CgCtx *c, const Fast *f, int kb, int64_t k_lo, LLVMValueRef blk_lo, LLVMValueRef blk_hi,
                         const IrNode *pool, LLVMValueRef y, LLVMValueRef rowbuf, IrShape pout)
 {
-    LLVMValueRef acc[64];
-    for (int q = 0; q < kb * f->xb; q++)
+    LLVMValueRef acc[64], tbuf = NULL;
+    int nacc = f->cv.pack ? f->n * ((kb + f->v - 1) / f->v) : kb * f->xb;
+    for (int q = 0; q < nacc; q++)
         acc[q] = cg_vvar(c, f->v, "acc");
+    if (f->cv.pack) {
+        tbuf = cg_entry_alloca(c, LLVMArrayType2(c->f32, (uint64_t)(nacc * f->v)), "transpose");
+        LLVMSetAlignment(tbuf, 64);
+    }
     /* Row tiles outside the filter blocks: every block reads the tile's
      * input rows while they are in the cache (plan_fast sizes the tile),
      * instead of each block streaming the whole input again. */
@@ -291,7 +386,7 @@ static void conv_blocks(CgCtx *c, const Fast *f, int kb, int64_t k_lo, LLVMValue
     if (!pool) {
         Dst d = {cg_at(c, y, cg_mul(c, k0, cg_i64(c, f->out.h * f->out.w))), f->out.h * f->out.w, f->out.w, 0, NULL};
         LLVMValueRef oy = cg_loop_begin(c, &ly, r_lo, r_hi, "oy");
-        conv_row(c, f, kb, k0, oy, &d, acc);
+        conv_row(c, f, kb, k0, oy, &d, acc, tbuf);
         cg_loop_end(c, &ly);
     } else {
         const IrPoolAttr *p = &pool->attr.pool;
@@ -301,7 +396,7 @@ static void conv_blocks(CgCtx *c, const Fast *f, int kb, int64_t k_lo, LLVMValue
         Dst d = {rowbuf, p->size * f->out.w, f->out.w, 0, y0};
         CgLoop lr, lkk, lpx, lwy, lwx;
         LLVMValueRef oy = cg_loop_begin(c, &lr, y0, y1, "cy");
-        conv_row(c, f, kb, k0, oy, &d, acc);
+        conv_row(c, f, kb, k0, oy, &d, acc, tbuf);
         cg_loop_end(c, &lr);
         /* Pool the rows just made: windows [px*S, min(px*S + F, W)). */
         LLVMValueRef kk = cg_loop_begin(c, &lkk, cg_i64(c, 0), cg_i64(c, kb), "kk");
@@ -359,6 +454,18 @@ static bool fast_shape(const CgCtx *c, const IrConvAttr *a)
     return c->opt_level >= 1 && c->vec_width >= 4 && a->stride <= 4 && a->size <= 11;
 }
 
+int cg_conv_pack(const CgCtx *c, size_t node)
+{
+    const IrNode *n = &c->g->nodes[node];
+    const IrConvAttr *a = &n->attr.conv;
+    /* The filter-vector kernel wants a vector of filters, and enough taps per
+     * output to pay for its transposing stores: VGG-16's first conv (3 x 3
+     * x 3 = 27 taps) runs faster on the column-vector kernel. */
+    if (!fast_shape(c, a) || n->out.d < c->vec_width || c->g->nodes[n->inputs[0]].out.d * a->size * a->size < 32)
+        return 0;
+    return c->vec_width;
+}
+
 /* Chooses the blocking, or returns false for the naive path. */
 static bool plan_fast(CgCtx *c, const IrNode *n, const IrNode *pool, Fast *f)
 {
@@ -378,6 +485,35 @@ static bool plan_fast(CgCtx *c, const IrNode *n, const IrNode *pool, Fast *f)
     if (f->yr > f->out.h)
         f->yr = f->out.h;
     int64_t width = f->xr - f->xl;
+    /* Row tiles whose input rows (all channels) fit half a typical L2:
+     * 512 KiB of the 1-2 MiB that AVX-512 parts have, else 256 KiB. */
+    const int64_t budget = (c->vec_width >= 16 ? 512 : 256) * 1024;
+    int64_t row_bytes = f->cv.in.d * f->cv.in.w * 4, fit = budget / (row_bytes ? row_bytes : 1);
+    int64_t unit = pool ? pool->attr.pool.stride : 1; /* output rows per tile row */
+    f->tile = fit > a->size ? (fit - a->size) / (S * unit) + 1 : 1;
+    if (f->cv.pack) {
+        /* Two vectors of filters and as many columns as leave a register
+         * for the broadcast and each weight vector: 14 x 2 with AVX-512's
+         * 32 registers, 6 x 2 with AVX's 16. The row's blocks are evened
+         * out (55 columns: 14, 14, 14, 13) rather than leaving a sliver. */
+        f->v = (int)f->cv.pack;
+        int kv = n->out.d > f->v ? 2 : 1;
+        if (getenv("CNNC_KV")) kv = atoi(getenv("CNNC_KV"));
+        int nmax = (c->vec_regs - kv - 2) / kv;
+        if (nmax > 10)
+            nmax = 10;
+        if (getenv("CNNC_N")) nmax = atoi(getenv("CNNC_N"));
+        if (width <= 0)
+            return false;
+        int64_t nb = (width + nmax - 1) / nmax;
+        f->n = (int)((width + nb - 1) / nb);
+        f->blocks = width / f->n;
+        f->n_last = (int)(width - f->blocks * f->n);
+        f->kb = kv * f->v;
+        if (f->kb > n->out.d)
+            f->kb = (int)n->out.d;
+        return !(pool && (int64_t)kv * f->v * pool->attr.pool.size * f->out.w * 4 > 256 * 1024);
+    }
     f->v = c->vec_width;
     while (f->v >= 4 && f->v > width)
         f->v /= 2;
@@ -391,12 +527,6 @@ static bool plan_fast(CgCtx *c, const IrNode *n, const IrNode *pool, Fast *f)
         f->kb = 8;
     if (f->kb > n->out.d)
         f->kb = (int)n->out.d;
-    /* Row tiles whose input rows (all channels) fit half a typical L2:
-     * 512 KiB of the 1-2 MiB that AVX-512 parts have, else 256 KiB. */
-    const int64_t budget = (c->vec_width >= 16 ? 512 : 256) * 1024;
-    int64_t row_bytes = f->cv.in.d * f->cv.in.w * 4, fit = budget / (row_bytes ? row_bytes : 1);
-    int64_t unit = pool ? pool->attr.pool.stride : 1; /* output rows per tile row */
-    f->tile = fit > a->size ? (fit - a->size) / (S * unit) + 1 : 1;
     /* The fused pool's rows for kb filters live on the stack: keep it small. */
     if (pool && (int64_t)f->kb * pool->attr.pool.size * f->out.w * 4 > 256 * 1024)
         return false;

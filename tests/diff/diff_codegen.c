@@ -44,7 +44,7 @@ static void random_layer(char *buf, size_t size)
     case 1:
     case 2:
         snprintf(buf, size, "conv filters=%" PRId64 " size=%" PRId64 " stride=%" PRId64 " pad=%" PRId64 "%s%s\n",
-                 pick(1, 6), pick(1, 4), pick(1, 3), pick(0, 2), pick(0, 2) ? "" : " bias=false",
+                 pick(0, 2) ? pick(1, 6) : pick(7, 40), pick(1, 4), pick(1, 3), pick(0, 2), pick(0, 2) ? "" : " bias=false",
                  rounds[pick(0, 2)]);
         break;
     case 3:
@@ -84,7 +84,7 @@ static char *random_network(int index, FILE *sink)
 {
     static char src[8192];
     int len = snprintf(src, sizeof src, "network rnd%d {\ninput %" PRId64 "x%" PRId64 "x%" PRId64 "\n", index,
-                       pick(1, 14), pick(1, 14), pick(1, 4));
+                       pick(1, 14), pick(1, 14), pick(0, 2) ? pick(1, 4) : pick(5, 12));
     int layers = (int)pick(1, 7);
     for (int l = 0, tries = 0; l < layers && tries < 200; tries++) {
         char line[256];

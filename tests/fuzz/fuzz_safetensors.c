@@ -47,10 +47,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     static const float inline_bias[3] = {1, 2, 3};
     static const CnnrtParam params[] = {
-        {"conv1.weight", 4, {2, 1, 3, 3}, 18, NULL, 0},
-        {"conv1.bias", 1, {2}, 2, NULL, 0},
-        {"fc.weight", 2, {3, 8}, 24, NULL, 0},
-        {"fc.bias", 1, {3}, 3, inline_bias, 1},
+        {"conv1.weight", 4, {2, 1, 3, 3}, 18, NULL, 0, 0},
+        {"conv1.bias", 1, {2}, 2, NULL, 0, 0},
+        {"fc.weight", 2, {3, 8}, 24, NULL, 0, 0},
+        {"fc.bias", 1, {3}, 3, inline_bias, 1, 0},
     };
     const float *values[4];
     float *storage = NULL;
