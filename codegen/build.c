@@ -154,6 +154,31 @@ void cg_vstore(CgCtx *c, LLVMValueRef v, LLVMValueRef base, LLVMValueRef index)
     LLVMSetAlignment(st, 4);
 }
 
+LLVMValueRef cg_prefix(CgCtx *c, LLVMValueRef v, int lanes)
+{
+    unsigned width = LLVMGetVectorSize(LLVMTypeOf(v));
+    if ((unsigned)lanes == width)
+        return v;
+    LLVMValueRef mask[16];
+    for (int i = 0; i < lanes; i++)
+        mask[i] = LLVMConstInt(c->i32, (unsigned long long)i, 0);
+    return LLVMBuildShuffleVector(c->b, v, LLVMGetPoison(LLVMTypeOf(v)), LLVMConstVector(mask, (unsigned)lanes), "");
+}
+
+LLVMValueRef cg_hsum(CgCtx *c, LLVMValueRef v)
+{
+    /* Halving adds: log2(width) steps, not the width - 1 dependent adds of
+     * an ordered llvm.vector.reduce.fadd (no fast-math flags before LLVM 18). */
+    for (unsigned width = LLVMGetVectorSize(LLVMTypeOf(v)); width > 1; width /= 2) {
+        LLVMValueRef hi[16];
+        for (unsigned i = 0; i < width / 2; i++)
+            hi[i] = LLVMConstInt(c->i32, width / 2 + i, 0);
+        LLVMValueRef upper = LLVMBuildShuffleVector(c->b, v, LLVMGetPoison(LLVMTypeOf(v)), LLVMConstVector(hi, width / 2), "");
+        v = LLVMBuildFAdd(c->b, cg_prefix(c, v, (int)(width / 2)), upper, "");
+    }
+    return LLVMBuildExtractElement(c->b, v, LLVMConstInt(c->i32, 0, 0), "");
+}
+
 LLVMValueRef cg_splat(CgCtx *c, int width, LLVMValueRef scalar)
 {
     LLVMTypeRef vt = cg_vec_t(c, width);

@@ -69,6 +69,10 @@ LLVMTypeRef cg_vec_t(CgCtx *c, int width);
 LLVMValueRef cg_vload(CgCtx *c, int width, LLVMValueRef base, LLVMValueRef index);
 void cg_vstore(CgCtx *c, LLVMValueRef v, LLVMValueRef base, LLVMValueRef index);
 LLVMValueRef cg_splat(CgCtx *c, int width, LLVMValueRef scalar);
+/* The sum of a vector's lanes, in log2(width) halving steps. */
+LLVMValueRef cg_hsum(CgCtx *c, LLVMValueRef v);
+/* The first lanes of vector v, as a vector of that many. */
+LLVMValueRef cg_prefix(CgCtx *c, LLVMValueRef v, int lanes);
 LLVMValueRef cg_fma(CgCtx *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef acc);
 LLVMValueRef cg_vvar(CgCtx *c, int width, const char *name);
 

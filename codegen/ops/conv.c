@@ -241,15 +241,36 @@ static void micro_kernel(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMV
     }
 }
 
+/* Transposes the v x v matrix whose rows are r[0..v): each round swaps bit b
+ * of the row and column indices with one two-input shuffle per row, so
+ * log2(v) rounds of v shuffles, all in registers. */
+static void transpose(CgCtx *c, int v, LLVMValueRef *r)
+{
+    for (int b = 1; b < v; b <<= 1) {
+        for (int i = 0; i < v; i++) {
+            if (i & b)
+                continue;
+            LLVMValueRef lo[16], hi[16]; /* lanes of r[i] then r[i | b] */
+            for (int j = 0; j < v; j++) {
+                lo[j] = LLVMConstInt(c->i32, (unsigned long long)((j & b) ? v + (j ^ b) : j), 0);
+                hi[j] = LLVMConstInt(c->i32, (unsigned long long)((j & b) ? v + j : (j ^ b)), 0);
+            }
+            LLVMValueRef a = r[i], z = r[i | b];
+            r[i] = LLVMBuildShuffleVector(c->b, a, z, LLVMConstVector(lo, (unsigned)v), "");
+            r[i | b] = LLVMBuildShuffleVector(c->b, a, z, LLVMConstVector(hi, (unsigned)v), "");
+        }
+    }
+}
+
 /* The filter-vector micro-kernel, for packed weights: kb filters from k0 (a
  * multiple of the vector width) in ceil(kb/v) vectors, at n consecutive
  * columns from ox0 of row oy. For every input channel and tap it loads the
  * vectors of weights once and broadcasts each of the n input values, so no
  * lane is idle whatever the row's width. The accumulators hold filters in
- * their lanes, and the output is rows of columns: they go out through a
- * small transposing buffer. */
+ * their lanes, and the output is rows of columns: they are transposed in
+ * registers on the way out. */
 static void wide_kernel(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMValueRef oy, LLVMValueRef ox0, int n,
-                        const Dst *d, LLVMValueRef *acc, LLVMValueRef tbuf)
+                        const Dst *d, LLVMValueRef *acc)
 {
     const Conv *cv = &f->cv;
     const int v = f->v, kv = (kb + v - 1) / v;
@@ -286,21 +307,27 @@ static void wide_kernel(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMVa
     for (int q = 0; q < n * kv; q++)
         LLVMBuildStore(c->b, cur[q], acc[q]);
     cg_loop_end(c, &lc);
-    /* tbuf[p][filter]: then each filter's n columns to their row. */
-    for (int p = 0; p < n; p++) {
-        for (int q = 0; q < kv; q++) {
-            LLVMValueRef val = LLVMBuildLoad2(c->b, cg_vec_t(c, v), acc[p * kv + q], "");
-            if (cv->relu)
-                val = cg_relu(c, val);
-            cg_vstore(c, val, tbuf, cg_i64(c, (int64_t)(p * kv + q) * v));
+    /* Lanes are filters here and columns in the output: transpose blocks of
+     * v columns in registers, then store each filter's columns as a row. */
+    for (int q = 0; q < kv; q++) {
+        int filters = kb - q * v < v ? kb - q * v : v;
+        for (int p0 = 0; p0 < n; p0 += v) {
+            int cols = n - p0 < v ? n - p0 : v;
+            LLVMValueRef r[16];
+            for (int t = 0; t < v; t++) {
+                r[t] = LLVMGetPoison(cg_vec_t(c, v));
+                if (t < cols) {
+                    r[t] = LLVMBuildLoad2(c->b, cg_vec_t(c, v), acc[(p0 + t) * kv + q], "");
+                    if (cv->relu)
+                        r[t] = cg_relu(c, r[t]);
+                }
+            }
+            transpose(c, v, r);
+            LLVMValueRef ox = cg_add(c, ox0, cg_i64(c, p0));
+            for (int j = 0; j < filters; j++)
+                cg_vstore(c, cg_prefix(c, r[j], cols), d->base, dst_index(c, d, cg_i64(c, q * v + j), oy, ox));
         }
     }
-    CgLoop lk;
-    LLVMValueRef kk = cg_loop_begin(c, &lk, cg_i64(c, 0), cg_i64(c, kb), "kk");
-    LLVMValueRef at = dst_index(c, d, kk, oy, ox0);
-    for (int p = 0; p < n; p++)
-        cg_store(c, cg_load(c, tbuf, cg_add(c, kk, cg_i64(c, (int64_t)p * kv * v))), d->base, cg_add(c, at, cg_i64(c, p)));
-    cg_loop_end(c, &lk);
 }
 
 /* Naive values for kb filters from k0 at row oy, columns [lo, hi). */
@@ -321,7 +348,7 @@ static void naive_cells(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMVa
 /* One output row oy for kb filters from k0: the micro-kernel over the
  * interior columns of an interior row, the naive code elsewhere. */
 static void conv_row(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMValueRef oy, const Dst *d,
-                     LLVMValueRef *acc, LLVMValueRef tbuf)
+                     LLVMValueRef *acc)
 {
     LLVMValueRef inside = LLVMBuildAnd(c->b, LLVMBuildICmp(c->b, LLVMIntSGE, oy, cg_i64(c, f->yl), ""),
                                        LLVMBuildICmp(c->b, LLVMIntSLT, oy, cg_i64(c, f->yr), ""), "");
@@ -337,12 +364,11 @@ static void conv_row(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMValue
         if (f->blocks > 0) {
             CgLoop lb;
             LLVMValueRef bi = cg_loop_begin(c, &lb, cg_i64(c, 0), cg_i64(c, f->blocks), "block");
-            wide_kernel(c, f, kb, k0, oy, cg_add(c, cg_i64(c, f->xl), cg_mul(c, bi, cg_i64(c, f->n))), f->n, d, acc,
-                        tbuf);
+            wide_kernel(c, f, kb, k0, oy, cg_add(c, cg_i64(c, f->xl), cg_mul(c, bi, cg_i64(c, f->n))), f->n, d, acc);
             cg_loop_end(c, &lb);
         }
         if (f->n_last > 0)
-            wide_kernel(c, f, kb, k0, oy, cg_i64(c, f->xr - f->n_last), f->n_last, d, acc, tbuf);
+            wide_kernel(c, f, kb, k0, oy, cg_i64(c, f->xr - f->n_last), f->n_last, d, acc);
     } else if (blocks > 0) {
         CgLoop lb;
         LLVMValueRef bi = cg_loop_begin(c, &lb, cg_i64(c, 0), cg_i64(c, blocks), "block");
@@ -360,19 +386,28 @@ static void conv_row(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMValue
     LLVMPositionBuilderAtEnd(c->b, done);
 }
 
+/* The vector width for a fused max pool's rows, or 0 for the scalar loop:
+ * windows that tile the row (size = stride, up to 4, none past its end) and
+ * a row at least 4 windows wide. */
+static int pool_vector(const CgCtx *c, const IrPoolAttr *p, IrShape pout, IrShape conv_out)
+{
+    if (c->vec_width < 4 || p->size != p->stride || p->stride > 4 || pout.w * p->stride > conv_out.w)
+        return 0;
+    int vp = c->vec_width;
+    while (vp > pout.w)
+        vp /= 2;
+    return vp >= 4 ? vp : 0;
+}
+
 /* Filter blocks [blk_lo, blk_hi) of kb filters from k_lo: every row, into
  * y, or through the pool's row buffer when a max pool is fused. */
 static void conv_blocks(CgCtx *c, const Fast *f, int kb, int64_t k_lo, LLVMValueRef blk_lo, LLVMValueRef blk_hi,
                         const IrNode *pool, LLVMValueRef y, LLVMValueRef rowbuf, IrShape pout)
 {
-    LLVMValueRef acc[64], tbuf = NULL;
+    LLVMValueRef acc[64];
     int nacc = f->cv.pack ? f->n * ((kb + f->v - 1) / f->v) : kb * f->xb;
     for (int q = 0; q < nacc; q++)
         acc[q] = cg_vvar(c, f->v, "acc");
-    if (f->cv.pack) {
-        tbuf = cg_entry_alloca(c, LLVMArrayType2(c->f32, (uint64_t)(nacc * f->v)), "transpose");
-        LLVMSetAlignment(tbuf, 64);
-    }
     /* Row tiles outside the filter blocks: every block reads the tile's
      * input rows while they are in the cache (plan_fast sizes the tile),
      * instead of each block streaming the whole input again. */
@@ -386,7 +421,7 @@ static void conv_blocks(CgCtx *c, const Fast *f, int kb, int64_t k_lo, LLVMValue
     if (!pool) {
         Dst d = {cg_at(c, y, cg_mul(c, k0, cg_i64(c, f->out.h * f->out.w))), f->out.h * f->out.w, f->out.w, 0, NULL};
         LLVMValueRef oy = cg_loop_begin(c, &ly, r_lo, r_hi, "oy");
-        conv_row(c, f, kb, k0, oy, &d, acc, tbuf);
+        conv_row(c, f, kb, k0, oy, &d, acc);
         cg_loop_end(c, &ly);
     } else {
         const IrPoolAttr *p = &pool->attr.pool;
@@ -396,25 +431,44 @@ static void conv_blocks(CgCtx *c, const Fast *f, int kb, int64_t k_lo, LLVMValue
         Dst d = {rowbuf, p->size * f->out.w, f->out.w, 0, y0};
         CgLoop lr, lkk, lpx, lwy, lwx;
         LLVMValueRef oy = cg_loop_begin(c, &lr, y0, y1, "cy");
-        conv_row(c, f, kb, k0, oy, &d, acc, tbuf);
+        conv_row(c, f, kb, k0, oy, &d, acc);
         cg_loop_end(c, &lr);
         /* Pool the rows just made: windows [px*S, min(px*S + F, W)). */
         LLVMValueRef kk = cg_loop_begin(c, &lkk, cg_i64(c, 0), cg_i64(c, kb), "kk");
-        LLVMValueRef px = cg_loop_begin(c, &lpx, cg_i64(c, 0), cg_i64(c, pout.w), "px");
-        LLVMValueRef x0 = cg_mul(c, px, cg_i64(c, p->stride));
-        LLVMValueRef x1 = cg_smin(c, cg_add(c, x0, cg_i64(c, p->size)), cg_i64(c, f->out.w));
-        LLVMValueRef best = cg_var(c, "best");
-        LLVMBuildStore(c->b, cg_f32(c, -INFINITY), best);
-        LLVMValueRef r = cg_loop_begin(c, &lwy, cg_i64(c, 0), cg_sub(c, y1, y0), "r");
-        LLVMValueRef cx = cg_loop_begin(c, &lwx, x0, x1, "cx");
-        LLVMValueRef v = cg_load(c, rowbuf, dst_index(c, &d, kk, cg_add(c, r, y0), cx));
-        LLVMBuildStore(c->b, cg_max_nan(c, LLVMBuildLoad2(c->b, c->f32, best, ""), v), best);
-        cg_loop_end(c, &lwx);
-        cg_loop_end(c, &lwy);
-        LLVMValueRef at = cg_add(c, cg_mul(c, cg_add(c, cg_mul(c, cg_add(c, k0, kk), cg_i64(c, pout.h)), py),
-                                        cg_i64(c, pout.w)), px);
-        cg_store(c, LLVMBuildLoad2(c->b, c->f32, best, ""), y, at);
-        cg_loop_end(c, &lpx);
+        LLVMValueRef yrow = cg_mul(c, cg_add(c, cg_mul(c, cg_add(c, k0, kk), cg_i64(c, pout.h)), py), cg_i64(c, pout.w));
+        int vp = pool_vector(c, p, pout, f->out);
+        if (vp) {
+            /* Windows that tile the row (F = S, none past its end): vp
+             * windows at once, each of the S columns of a window row one
+             * strided load; the last block shifted back to end the row. */
+            LLVMValueRef best = cg_vvar(c, vp, "best");
+            for (int64_t b0 = 0; b0 < pout.w; b0 += vp) {
+                int64_t b = b0 + vp > pout.w ? pout.w - vp : b0;
+                LLVMBuildStore(c->b, cg_splat(c, vp, cg_f32(c, -INFINITY)), best);
+                LLVMValueRef r = cg_loop_begin(c, &lwy, cg_i64(c, 0), cg_sub(c, y1, y0), "r");
+                for (int64_t t = 0; t < p->stride; t++) {
+                    LLVMValueRef v = strided_load(c, vp, p->stride, rowbuf,
+                                                  dst_index(c, &d, kk, cg_add(c, r, y0), cg_i64(c, b * p->stride + t)));
+                    LLVMBuildStore(c->b, cg_max_nan(c, LLVMBuildLoad2(c->b, cg_vec_t(c, vp), best, ""), v), best);
+                }
+                cg_loop_end(c, &lwy);
+                cg_vstore(c, LLVMBuildLoad2(c->b, cg_vec_t(c, vp), best, ""), y, cg_add(c, yrow, cg_i64(c, b)));
+            }
+        } else {
+            LLVMValueRef px = cg_loop_begin(c, &lpx, cg_i64(c, 0), cg_i64(c, pout.w), "px");
+            LLVMValueRef x0 = cg_mul(c, px, cg_i64(c, p->stride));
+            LLVMValueRef x1 = cg_smin(c, cg_add(c, x0, cg_i64(c, p->size)), cg_i64(c, f->out.w));
+            LLVMValueRef best = cg_var(c, "best");
+            LLVMBuildStore(c->b, cg_f32(c, -INFINITY), best);
+            LLVMValueRef r = cg_loop_begin(c, &lwy, cg_i64(c, 0), cg_sub(c, y1, y0), "r");
+            LLVMValueRef cx = cg_loop_begin(c, &lwx, x0, x1, "cx");
+            LLVMValueRef v = cg_load(c, rowbuf, dst_index(c, &d, kk, cg_add(c, r, y0), cx));
+            LLVMBuildStore(c->b, cg_max_nan(c, LLVMBuildLoad2(c->b, c->f32, best, ""), v), best);
+            cg_loop_end(c, &lwx);
+            cg_loop_end(c, &lwy);
+            cg_store(c, LLVMBuildLoad2(c->b, c->f32, best, ""), y, cg_add(c, yrow, px));
+            cg_loop_end(c, &lpx);
+        }
         cg_loop_end(c, &lkk);
         cg_loop_end(c, &ly);
     }
@@ -581,7 +635,7 @@ void cg_lower_conv(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMVa
     IrShape pout = g->nodes[tail].out;
     int64_t K = f.out.d, main_k = K / f.kb * f.kb;
     LLVMValueRef rowbuf = pool_rows(c, &f, pool);
-    if (c->executable && main_k / f.kb >= 2 && n->macs >= CG_PARALLEL_MIN_MACS) {
+    if (c->executable && main_k / f.kb >= 2 && n->macs >= (getenv("CNNC_PMIN") ? atoll(getenv("CNNC_PMIN")) : CG_PARALLEL_MIN_MACS)) {
         char name[64];
         snprintf(name, sizeof name, "layer%zu.conv.task", node);
         ConvTask t = {&f, pool, pout};
