@@ -94,15 +94,15 @@ size_t cg_param_index(const CgCtx *c, size_t node, bool bias);
 typedef void (*CgTaskBody)(CgCtx *c, void *user, LLVMValueRef *ptrs, LLVMValueRef begin, LLVMValueRef end);
 void cg_parallel_for(CgCtx *c, const char *name, const LLVMValueRef *ptrs, int nptrs, int64_t n, CgTaskBody body,
                      void *user);
-/* Below this many multiply-adds a layer is not split over threads: waking
- * the pool and sharing the input costs more than the layer (LeNet's convs
- * were 3x slower split in two; CIFAR-10, whose convs are 0.9-9.4 M MACs, ran
- * 0.54 ms on two threads with 2 M or 8 M here, 0.44 ms with 32 M, as on one). */
-#define CG_PARALLEL_MIN_MACS (32 * 1000 * 1000)
-/* fc is bound by memory, and two threads draw more bandwidth than one (triad
- * 13.6 against 37.9 GB/s here): split from 2 M (AlexNet's fc2, 16.7 M, took
- * 23.1 ms for the net on two threads unsplit, 20.0 ms split). */
-#define CG_PARALLEL_MIN_FC_MACS (2 * 1000 * 1000)
+/* Below this many multiply-adds a layer is not split over threads. The
+ * pool's threads poll between layers (runtime/pool.c), so a split costs
+ * microseconds: CIFAR-10 (convs of 0.9-9.4 M MACs, fc1 0.5 M) took 0.36 ms
+ * on two threads with 32 M and 2 M here, 0.245 ms with 2 M for convs, and
+ * 0.205 ms with fc split from 0.25 M too; one thread 0.36 ms. LeNet-5's
+ * layers (under 0.25 M) stay whole. fc is bound by memory, and two threads
+ * draw more bandwidth than one (triad 13.6 against 37.9 GB/s here). */
+#define CG_PARALLEL_MIN_MACS (2 * 1000 * 1000)
+#define CG_PARALLEL_MIN_FC_MACS (250 * 1000)
 
 /* Builds the whole module: layers, NAME_run, weights, entry points. */
 void cg_build_module(CgCtx *c, const float *const *weights);

@@ -20,7 +20,6 @@
  * in a small stack buffer, so the unpooled map is never stored. */
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "../ctx.h"
 
@@ -401,22 +400,24 @@ static int pool_vector(const CgCtx *c, const IrPoolAttr *p, IrShape pout, IrShap
 
 /* Filter blocks [blk_lo, blk_hi) of kb filters from k_lo: every row, into
  * y, or through the pool's row buffer when a max pool is fused. */
-static void conv_blocks(CgCtx *c, const Fast *f, int kb, int64_t k_lo, LLVMValueRef blk_lo, LLVMValueRef blk_hi,
-                        const IrNode *pool, LLVMValueRef y, LLVMValueRef rowbuf, IrShape pout)
+static void conv_blocks(CgCtx *c, const Fast *f, int kb, int64_t k_lo, int64_t nblk, LLVMValueRef it_lo,
+                        LLVMValueRef it_hi, const IrNode *pool, LLVMValueRef y, LLVMValueRef rowbuf, IrShape pout)
 {
     LLVMValueRef acc[64];
     int nacc = f->cv.pack ? f->n * ((kb + f->v - 1) / f->v) : kb * f->xb;
     for (int q = 0; q < nacc; q++)
         acc[q] = cg_vvar(c, f->v, "acc");
-    /* Row tiles outside the filter blocks: every block reads the tile's
-     * input rows while they are in the cache (plan_fast sizes the tile),
-     * instead of each block streaming the whole input again. */
+    /* Items [it_lo, it_hi) of (row tile, filter block) pairs, the tile
+     * outer: every block reads the tile's input rows while they are in the
+     * cache (plan_fast sizes the tile), instead of each block streaming the
+     * whole input again. Threads take ranges of items. */
     int64_t rows = pool ? pout.h : f->out.h;
-    CgLoop lt, lk, ly;
-    LLVMValueRef tile = cg_loop_begin(c, &lt, cg_i64(c, 0), cg_i64(c, (rows + f->tile - 1) / f->tile), "rowtile");
+    CgLoop lt, ly;
+    LLVMValueRef item = cg_loop_begin(c, &lt, it_lo, it_hi, "item");
+    LLVMValueRef tile = LLVMBuildUDiv(c->b, item, cg_i64(c, nblk), "rowtile");
+    LLVMValueRef kblk = LLVMBuildURem(c->b, item, cg_i64(c, nblk), "kblock");
     LLVMValueRef r_lo = cg_mul(c, tile, cg_i64(c, f->tile));
     LLVMValueRef r_hi = cg_smin(c, cg_add(c, r_lo, cg_i64(c, f->tile)), cg_i64(c, rows));
-    LLVMValueRef kblk = cg_loop_begin(c, &lk, blk_lo, blk_hi, "kblock");
     LLVMValueRef k0 = cg_add(c, cg_i64(c, k_lo), cg_mul(c, kblk, cg_i64(c, kb)));
     if (!pool) {
         Dst d = {cg_at(c, y, cg_mul(c, k0, cg_i64(c, f->out.h * f->out.w))), f->out.h * f->out.w, f->out.w, 0, NULL};
@@ -472,7 +473,6 @@ static void conv_blocks(CgCtx *c, const Fast *f, int kb, int64_t k_lo, LLVMValue
         cg_loop_end(c, &lkk);
         cg_loop_end(c, &ly);
     }
-    cg_loop_end(c, &lk);
     cg_loop_end(c, &lt);
 }
 
@@ -483,17 +483,24 @@ static void conv_blocks(CgCtx *c, const Fast *f, int kb, int64_t k_lo, LLVMValue
 static void pad_input(CgCtx *c, Conv *cv)
 {
     const int64_t P = cv->pad, H = cv->in.h, W = cv->in.w, Wp = W + 2 * P, Hp = H + 2 * P;
-    LLVMValueRef dst = c->scratch;
-    LLVMBuildMemSet(c->b, dst, LLVMConstInt(c->i8, 0, 0), cg_i64(c, cv->in.d * Hp * Wp * 4), 64);
+    LLVMValueRef dst = c->scratch, zero = LLVMConstInt(c->i8, 0, 0);
+    /* Only the frame is zeroed: with CIFAR-10's 32 x 32 maps, zeroing the
+     * whole copy first wrote it twice. Per channel: the top P rows and the
+     * first P of the next, then each row's W values, its right P and the
+     * next row's left P as one span, and the bottom P rows. */
     CgLoop lc, ly;
     LLVMValueRef ch = cg_loop_begin(c, &lc, cg_i64(c, 0), cg_i64(c, cv->in.d), "c");
+    LLVMValueRef plane = cg_mul(c, ch, cg_i64(c, Hp * Wp));
+    LLVMBuildMemSet(c->b, cg_at(c, dst, plane), zero, cg_i64(c, (P * Wp + P) * 4), 4);
     LLVMValueRef iy = cg_loop_begin(c, &ly, cg_i64(c, 0), cg_i64(c, H), "iy");
     LLVMValueRef from = cg_mul(c, cg_add(c, cg_mul(c, ch, cg_i64(c, H)), iy), cg_i64(c, W));
-    LLVMValueRef to = cg_add(c, cg_mul(c, cg_add(c, cg_mul(c, ch, cg_i64(c, Hp)), cg_add(c, iy, cg_i64(c, P))),
-                                       cg_i64(c, Wp)),
-                             cg_i64(c, P));
+    LLVMValueRef to = cg_add(c, cg_add(c, plane, cg_mul(c, cg_add(c, iy, cg_i64(c, P)), cg_i64(c, Wp))), cg_i64(c, P));
     LLVMBuildMemCpy(c->b, cg_at(c, dst, to), 4, cg_at(c, cv->x, from), 4, cg_i64(c, W * 4));
+    LLVMBuildMemSet(c->b, cg_at(c, dst, cg_add(c, to, cg_i64(c, W))), zero, cg_i64(c, 2 * P * 4), 4);
     cg_loop_end(c, &ly);
+    /* The last row's span already covered the first P of the bottom rows. */
+    LLVMValueRef bottom = cg_add(c, plane, cg_i64(c, (P + H) * Wp + P));
+    LLVMBuildMemSet(c->b, cg_at(c, dst, bottom), zero, cg_i64(c, (P * Wp - P) * 4), 4);
     cg_loop_end(c, &lc);
     cv->x = dst;
     cv->in.w = Wp;
@@ -552,11 +559,9 @@ static bool plan_fast(CgCtx *c, const IrNode *n, const IrNode *pool, Fast *f)
          * out (55 columns: 14, 14, 14, 13) rather than leaving a sliver. */
         f->v = (int)f->cv.pack;
         int kv = n->out.d > f->v ? 2 : 1;
-        if (getenv("CNNC_KV")) kv = atoi(getenv("CNNC_KV"));
         int nmax = (c->vec_regs - kv - 2) / kv;
         if (nmax > 10)
             nmax = 10;
-        if (getenv("CNNC_N")) nmax = atoi(getenv("CNNC_N"));
         if (width <= 0)
             return false;
         int64_t nb = (width + nmax - 1) / nmax;
@@ -604,6 +609,7 @@ typedef struct ConvTask {
     const Fast *f;
     const IrNode *pool;
     IrShape pout;
+    int64_t nblk;
 } ConvTask;
 
 /* ptrs: input, output, weights, bias. */
@@ -615,7 +621,7 @@ static void conv_task(CgCtx *c, void *user, LLVMValueRef *ptrs, LLVMValueRef beg
     f.cv.w = ptrs[2];
     f.cv.bias = ptrs[3];
     f.cv.acc = cg_var(c, "acc");
-    conv_blocks(c, &f, f.kb, 0, begin, end, t->pool, ptrs[1], pool_rows(c, &f, t->pool), t->pout);
+    conv_blocks(c, &f, f.kb, 0, t->nblk, begin, end, t->pool, ptrs[1], pool_rows(c, &f, t->pool), t->pout);
 }
 
 void cg_lower_conv(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValueRef table)
@@ -633,17 +639,27 @@ void cg_lower_conv(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMVa
         return;
     }
     IrShape pout = g->nodes[tail].out;
-    int64_t K = f.out.d, main_k = K / f.kb * f.kb;
+    int64_t K = f.out.d, main_k = K / f.kb * f.kb, nblk = main_k / f.kb, rows = pool ? pout.h : f.out.h;
+    bool split = c->executable && n->macs >= CG_PARALLEL_MIN_MACS;
+    if (split && nblk > 0) {
+        /* At least 8 items, cutting the rows finer where there are few
+         * filter blocks (CIFAR-10's 32-filter convs are one block), so that
+         * threads share a layer evenly. */
+        int64_t tiles = (8 + nblk - 1) / nblk, t = (rows + tiles - 1) / tiles;
+        if (t < f.tile)
+            f.tile = t;
+    }
+    int64_t ntiles = (rows + f.tile - 1) / f.tile, items = nblk * ntiles;
     LLVMValueRef rowbuf = pool_rows(c, &f, pool);
-    if (c->executable && main_k / f.kb >= 2 && n->macs >= (getenv("CNNC_PMIN") ? atoll(getenv("CNNC_PMIN")) : CG_PARALLEL_MIN_MACS)) {
+    if (split && items >= 2) {
         char name[64];
         snprintf(name, sizeof name, "layer%zu.conv.task", node);
-        ConvTask t = {&f, pool, pout};
+        ConvTask t = {&f, pool, pout, nblk};
         LLVMValueRef ptrs[4] = {f.cv.x, y, f.cv.w, f.cv.bias};
-        cg_parallel_for(c, name, ptrs, 4, main_k / f.kb, conv_task, &t);
-    } else if (main_k > 0) {
-        conv_blocks(c, &f, f.kb, 0, cg_i64(c, 0), cg_i64(c, main_k / f.kb), pool, y, rowbuf, pout);
+        cg_parallel_for(c, name, ptrs, 4, items, conv_task, &t);
+    } else if (items > 0) {
+        conv_blocks(c, &f, f.kb, 0, nblk, cg_i64(c, 0), cg_i64(c, items), pool, y, rowbuf, pout);
     }
     if (K > main_k) /* the last filters, fewer than a block */
-        conv_blocks(c, &f, (int)(K - main_k), main_k, cg_i64(c, 0), cg_i64(c, 1), pool, y, rowbuf, pout);
+        conv_blocks(c, &f, (int)(K - main_k), main_k, 1, cg_i64(c, 0), cg_i64(c, ntiles), pool, y, rowbuf, pout);
 }
