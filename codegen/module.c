@@ -150,10 +150,18 @@ static LLVMValueRef run_function(CgCtx *c, int group)
         int64_t from = g->nodes[g->nodes[i].inputs[0]].buffer, to = g->nodes[ir_group_tail(g, i)].buffer;
         layers[i] = layer_function(c, i, from == to);
     }
-    LLVMValueRef *batched = ir_arena_alloc(g->arena, g->count, sizeof *batched);
-    for (size_t i = 1; i < g->count && group > 1; i++)
-        if (layers[i] && cg_fc_batch(c, i) == group)
-            batched[i] = batch_function(c, i, group);
+    /* Group sizes, largest first: the batch goes in groups of `group`, then
+     * at most one of each half down to 4 (7 images: 4, then 3 alone). */
+    int sizes[4], nsizes = 0;
+    for (int s = group; s > 1 && (s == group || s >= 4); s /= 2)
+        sizes[nsizes++] = s;
+    LLVMValueRef *batched[4];
+    for (int k = 0; k < nsizes; k++) {
+        batched[k] = ir_arena_alloc(g->arena, g->count, sizeof *batched[k]);
+        for (size_t i = 1; i < g->count; i++)
+            if (layers[i] && cg_fc_batch(c, i) == group)
+                batched[k][i] = batch_function(c, i, sizes[k]);
+    }
 
     char name[256];
     snprintf(name, sizeof name, "%s_run", g->name);
@@ -189,19 +197,22 @@ static LLVMValueRef run_function(CgCtx *c, int group)
     LLVMPositionBuilderAtEnd(c->b, work);
     RunArgs r = {in, out, ws, table};
     LLVMValueRef start = cg_i64(c, 0);
-    if (group > 1) {
+    for (int k = 0; k < nsizes; k++) {
         /* Whole groups in lockstep, layer by layer: image a of the group in
          * arena a, and each big fc once for all of them (streaming its
          * weights once, not once per image). */
-        LLVMValueRef full = LLVMBuildUDiv(c->b, batch, cg_i64(c, group), "groups");
+        int size = sizes[k];
+        LLVMValueRef full = LLVMBuildUDiv(c->b, LLVMBuildSub(c->b, batch, start, ""), cg_i64(c, size), "groups");
         CgLoop lg;
-        LLVMValueRef img0 = cg_mul(c, cg_loop_begin(c, &lg, cg_i64(c, 0), full, "group"), cg_i64(c, group));
+        LLVMValueRef img0 = cg_add(c, start, cg_mul(c, cg_loop_begin(c, &lg, cg_i64(c, 0), full, "group"),
+                                                    cg_i64(c, size)));
         for (size_t i = 1; i < g->count; i++) {
-            for (int a = 0; layers[i] && a < (batched[i] ? 1 : group); a++)
-                call_layer(c, &r, batched[i] ? batched[i] : layers[i], i, cg_add(c, img0, cg_i64(c, a)), a);
+            LLVMValueRef bfn = batched[k][i];
+            for (int a = 0; layers[i] && a < (bfn ? 1 : size); a++)
+                call_layer(c, &r, bfn ? bfn : layers[i], i, cg_add(c, img0, cg_i64(c, a)), a);
         }
         cg_loop_end(c, &lg);
-        start = cg_mul(c, full, cg_i64(c, group));
+        start = cg_add(c, start, cg_mul(c, full, cg_i64(c, size)));
     }
     /* One image at a time: every image, or those after the last group. */
     CgLoop lb;
@@ -268,10 +279,11 @@ static LLVMValueRef workspace_function(CgCtx *c, int group)
     LLVMValueRef zero = LLVMBuildICmp(c->b, LLVMIntEQ, batch, none, "");
     LLVMValueRef one = LLVMConstInt(c->size, (unsigned long long)c->g->workspace_bytes, 0);
     LLVMValueRef size = one;
-    if (group > 1) {
-        LLVMValueRef grouped = LLVMBuildICmp(c->b, LLVMIntUGE, batch, LLVMConstInt(c->size, (unsigned)group, 0), "");
-        LLVMValueRef all = LLVMConstInt(c->size, (unsigned long long)group * arena_stride(c->g), 0);
-        size = LLVMBuildSelect(c->b, grouped, all, one, "");
+    /* The largest group the batch makes (run_function's sizes). */
+    for (int s = 4; s <= group; s *= 2) {
+        LLVMValueRef grouped = LLVMBuildICmp(c->b, LLVMIntUGE, batch, LLVMConstInt(c->size, (unsigned)s, 0), "");
+        LLVMValueRef all = LLVMConstInt(c->size, (unsigned long long)s * arena_stride(c->g), 0);
+        size = LLVMBuildSelect(c->b, grouped, all, size, "");
     }
     LLVMBuildRet(c->b, LLVMBuildSelect(c->b, zero, none, size, ""));
     return fn;

@@ -94,7 +94,7 @@ check() {
     fi
 }
 
-# A network whose fc is past 1 MiB, so its images run in groups of four
+# A network whose fc is past 1 MiB, so its images run in groups
 # (codegen/ops/fc.c): this machine's program, which codegen.vs_reference
 # checks against the reference interpreter, is the reference here.
 bigfc=$ROOT/tests/diff/corners/big_fc.cnn
