@@ -1,23 +1,38 @@
-/* conv lowering (SPEC section 1), two paths.
+/* conv lowering (SPEC section 1): a naive path and two register-blocked
+ * micro-kernels.
  *
- * The naive path (-O0, and any conv the fast path does not take): for every
+ * The naive path (-O0, and any conv the fast paths do not take): for every
  * output cell, the bias plus the dot product of the F x F x D1 window with one
  * filter. The window's rows and columns are clipped to the input instead of
  * testing every tap, so zero padding (and round=ceil's overhang) costs nothing.
  *
- * The fast path (-O1 and up, F <= 11, stride <= 4, a SIMD target): a
- * register-blocked micro-kernel in explicit vectors of the target's width.
- * For one output row it keeps kb filters x xb vectors of consecutive output
- * columns in registers, and for every input channel and tap loads xb input
- * vectors, broadcasts kb weights and issues kb x xb fused multiply-adds. The
- * frame where windows reach into the padding is computed by the naive code;
- * a row's last block is shifted left to end at the row's end rather than
- * masked, recomputing a few columns.
+ * The fast paths (-O1 and up, F <= 11, stride <= 4, a SIMD target) work on a
+ * zero-padded copy of the input where the plan gives one, so windows never
+ * meet an edge; the frame that is still outside (round=ceil) is naive.
+ *
+ * The filter-vector kernel (cg_conv_pack: at least a vector of filters and
+ * 32 taps per output) reads weights that were packed at compile time, or by
+ * the runtime for a weights file, in blocks of the vector width
+ * (runtime/cnnrt.h, cnnrt_pack), so one load gives one tap of v filters. For
+ * one output row it keeps n columns x kv vectors of filters in registers
+ * (10 x 2 with AVX-512), and for every input channel and tap loads kv weight
+ * vectors, broadcasts n input values and issues n x kv fused multiply-adds:
+ * no lane idles whatever the row's width. Deep inputs are summed in passes
+ * over chunks of channels whose weights stay in L1. Lanes hold filters, the
+ * output rows hold columns: blocks are transposed in registers on the way out.
+ *
+ * The column-vector kernel (the rest: few filters, or few taps, like
+ * VGG-16's first conv) keeps kb filters x xb vectors of consecutive output
+ * columns, loads xb input vectors and broadcasts kb weights; a row's last
+ * block is shifted left to end at the row's end, recomputing a few columns.
+ *
+ * Both take row tiles outside the filter blocks, so a tile's input stays in
+ * L2 for every block, and threads share (tile, block) items.
  *
  * A fused group (ir/fuse.c) continues here: relu is applied to each value as
  * it is made, and a max pool whose windows tile the conv's output takes the
- * maximum of those values; the fast path makes the pool's rows for kb filters
- * in a small stack buffer, so the unpooled map is never stored. */
+ * maximum of those values: the fast paths make the pool's rows for a block
+ * of filters in a small stack buffer, so the unpooled map is never stored. */
 #include <math.h>
 #include <stdio.h>
 
