@@ -447,7 +447,7 @@ static void conv_row(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMValue
     if_begin(c, &once, ck && f->xl > 0 ? ck->last : NULL); /* naive cells: whole sums, in the last pass */
     naive_cells(c, f, kb, k0, oy, 0, f->xl, d);
     if_end(c, &once);
-    int64_t bw = (int64_t)f->v * f->xb, blocks = (f->xr - f->xl) / bw;
+    int64_t bw = (int64_t)f->v * f->xb, blocks = f->cv.pack ? 0 : (f->xr - f->xl) / bw;
     if (f->cv.pack) {
         if (f->blocks > 0) {
             CgLoop lb;
