@@ -256,7 +256,7 @@ LLVMValueRef cg_exp(CgCtx *c, LLVMValueRef x)
     return LLVMBuildSelect(c->b, LLVMBuildFCmp(c->b, LLVMRealUNO, x, x, ""), x, e, "");
 }
 
-void cg_parallel_for(CgCtx *c, const char *name, const LLVMValueRef *ptrs, int nptrs, int64_t n, CgTaskBody body,
+void cg_parallel_for(CgCtx *c, const char *name, const LLVMValueRef *ptrs, int nptrs, LLVMValueRef n, CgTaskBody body,
                      void *user)
 {
     IR_ASSERT(nptrs > 0 && nptrs <= 8);
@@ -276,7 +276,7 @@ void cg_parallel_for(CgCtx *c, const char *name, const LLVMValueRef *ptrs, int n
     LLVMValueRef pf = LLVMGetNamedFunction(c->mod, "cnnrt_parallel_for");
     if (!pf)
         pf = LLVMAddFunction(c->mod, "cnnrt_parallel_for", pf_t);
-    LLVMValueRef call[3] = {task, ctx, cg_i64(c, n)};
+    LLVMValueRef call[3] = {task, ctx, n};
     LLVMBuildCall2(c->b, pf_t, pf, call, 3, "");
 
     /* The task's body, built aside; then the builder goes back. */

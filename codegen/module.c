@@ -55,6 +55,31 @@ static int64_t arena_stride(const IrGraph *g)
     return (g->workspace_bytes + 63) / 64 * 64;
 }
 
+/* Whether an executable runs a batch's images on threads of their own
+ * (CG_IMAGE_PARALLEL_MAX_MACS): small convs only, and arenas small enough
+ * to have one per thread. */
+static bool image_parallel(const CgCtx *c)
+{
+    const IrGraph *g = c->g;
+    if (!c->executable || g->count < 2 || arena_stride(g) > (16 << 20))
+        return false;
+    for (size_t i = 1; i < g->count; i++)
+        if (g->nodes[i].op == IR_OP_CONV && g->nodes[i].macs >= CG_IMAGE_PARALLEL_MAX_MACS)
+            return false;
+    return true;
+}
+
+/* min(batch, the runtime's threads), as the i64 batch's type. */
+static LLVMValueRef image_threads(CgCtx *c, LLVMValueRef batch)
+{
+    LLVMTypeRef ft = LLVMFunctionType(c->i32, NULL, 0, 0);
+    LLVMValueRef fn = LLVMGetNamedFunction(c->mod, "cnnrt_pool_threads");
+    if (!fn)
+        fn = LLVMAddFunction(c->mod, "cnnrt_pool_threads", ft);
+    LLVMValueRef t = LLVMBuildZExt(c->b, LLVMBuildCall2(c->b, ft, fn, NULL, 0, ""), LLVMTypeOf(batch), "threads");
+    return LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntULT, batch, t, ""), batch, t, "");
+}
+
 /* Images at once for the whole network: the most any fc asks for. */
 static int group_size(CgCtx *c)
 {
@@ -123,12 +148,13 @@ static LLVMValueRef image_at(CgCtx *c, LLVMValueRef base, LLVMValueRef img, int6
 
 /* Calls fn, the kernel of the group headed by node, for image img, whose
  * activations are in arena number `arena` of the workspace. */
-static void call_layer(CgCtx *c, const RunArgs *r, LLVMValueRef fn, size_t node, LLVMValueRef img, int arena)
+static void call_layer(CgCtx *c, const RunArgs *r, LLVMValueRef fn, size_t node, LLVMValueRef img,
+                       LLVMValueRef arena)
 {
     const IrGraph *g = c->g;
     LLVMValueRef in_img = image_at(c, r->in, img, ir_shape_elems(g->nodes[0].out));
     LLVMValueRef out_img = image_at(c, r->out, img, ir_shape_elems(g->nodes[g->count - 1].out));
-    LLVMValueRef off = cg_i64(c, arena * arena_stride(g));
+    LLVMValueRef off = cg_mul(c, arena, cg_i64(c, arena_stride(g)));
     LLVMValueRef ws = LLVMBuildInBoundsGEP2(c->b, c->i8, r->ws, &off, 1, "");
     int64_t from = g->nodes[g->nodes[node].inputs[0]].buffer, to = g->nodes[ir_group_tail(g, node)].buffer;
     int64_t scratch = g->nodes[node].scratch;
@@ -136,6 +162,34 @@ static void call_layer(CgCtx *c, const RunArgs *r, LLVMValueRef fn, size_t node,
                             scratch >= 0 ? buffer_at(c, scratch, in_img, out_img, ws) : LLVMConstPointerNull(c->ptr)};
     LLVMTypeRef types[4] = {c->ptr, c->ptr, c->ptr, c->ptr};
     LLVMBuildCall2(c->b, LLVMFunctionType(c->void_t, types, 4, 0), fn, args, 4, "");
+}
+
+/* The layers, for the image task. */
+typedef struct ImageTask {
+    LLVMValueRef *layers;
+} ImageTask;
+
+/* ptrs: input, output, workspace, table, {batch, threads}. Thread slot a
+ * (in [begin, end)) runs images a, a + threads, ... in arena a. */
+static void image_task(CgCtx *c, void *user, LLVMValueRef *ptrs, LLVMValueRef begin, LLVMValueRef end)
+{
+    const IrGraph *g = c->g;
+    const ImageTask *t = user;
+    RunArgs r = {ptrs[0], ptrs[1], ptrs[2], ptrs[3]};
+    LLVMValueRef one = cg_i64(c, 1);
+    LLVMValueRef batch = LLVMBuildLoad2(c->b, c->i64, ptrs[4], "batch");
+    LLVMValueRef slots = LLVMBuildLoad2(c->b, c->i64, LLVMBuildInBoundsGEP2(c->b, c->i64, ptrs[4], &one, 1, ""), "");
+    CgLoop la, li;
+    LLVMValueRef a = cg_loop_begin(c, &la, begin, end, "slot");
+    /* images a + j * slots for j < ceil((batch - a) / slots) */
+    LLVMValueRef count = LLVMBuildUDiv(c->b, cg_add(c, cg_sub(c, batch, a), cg_sub(c, slots, one)), slots, "");
+    LLVMValueRef j = cg_loop_begin(c, &li, cg_i64(c, 0), count, "j");
+    LLVMValueRef img = cg_add(c, a, cg_mul(c, j, slots));
+    for (size_t i = 1; i < g->count; i++)
+        if (t->layers[i])
+            call_layer(c, &r, t->layers[i], i, img, a);
+    cg_loop_end(c, &li);
+    cg_loop_end(c, &la);
 }
 
 /* i32 NAME_run(ptr in, ptr out, size_t batch, ptr workspace, ptr params) */
@@ -196,6 +250,25 @@ static LLVMValueRef run_function(CgCtx *c, int group)
 
     LLVMPositionBuilderAtEnd(c->b, work);
     RunArgs r = {in, out, ws, table};
+    if (image_parallel(c)) {
+        /* Two or more threads and images: each thread its own images, whole. */
+        LLVMValueRef slots = image_threads(c, batch);
+        LLVMBasicBlockRef par = LLVMAppendBasicBlockInContext(c->ctx, fn, "images_on_threads");
+        LLVMBasicBlockRef seq = LLVMAppendBasicBlockInContext(c->ctx, fn, "images_in_turn");
+        LLVMBuildCondBr(c->b, LLVMBuildICmp(c->b, LLVMIntUGE, slots, cg_i64(c, 2), ""), par, seq);
+        LLVMPositionBuilderAtEnd(c->b, par);
+        LLVMValueRef counts = cg_entry_alloca(c, LLVMArrayType2(c->i64, 2), "image_counts");
+        LLVMValueRef one = cg_i64(c, 1);
+        LLVMBuildStore(c->b, batch, counts);
+        LLVMBuildStore(c->b, slots, LLVMBuildInBoundsGEP2(c->b, c->i64, counts, &one, 1, ""));
+        char task[300];
+        snprintf(task, sizeof task, "%s.images", g->name);
+        ImageTask t = {layers};
+        LLVMValueRef ptrs[5] = {in, out, ws, table, counts};
+        cg_parallel_for(c, task, ptrs, 5, slots, image_task, &t);
+        LLVMBuildRet(c->b, LLVMConstInt(c->i32, 0, 0));
+        LLVMPositionBuilderAtEnd(c->b, seq);
+    }
     LLVMValueRef start = cg_i64(c, 0);
     for (int k = 0; k < nsizes; k++) {
         /* Whole groups in lockstep, layer by layer: image a of the group in
@@ -209,7 +282,7 @@ static LLVMValueRef run_function(CgCtx *c, int group)
         for (size_t i = 1; i < g->count; i++) {
             LLVMValueRef bfn = batched[k][i];
             for (int a = 0; layers[i] && a < (bfn ? 1 : size); a++)
-                call_layer(c, &r, bfn ? bfn : layers[i], i, cg_add(c, img0, cg_i64(c, a)), a);
+                call_layer(c, &r, bfn ? bfn : layers[i], i, cg_add(c, img0, cg_i64(c, a)), cg_i64(c, a));
         }
         cg_loop_end(c, &lg);
         start = cg_add(c, start, cg_mul(c, full, cg_i64(c, size)));
@@ -224,7 +297,7 @@ static LLVMValueRef run_function(CgCtx *c, int group)
     }
     for (size_t i = 1; i < g->count; i++) {
         if (layers[i])
-            call_layer(c, &r, layers[i], i, img, 0);
+            call_layer(c, &r, layers[i], i, img, cg_i64(c, 0));
     }
     cg_loop_end(c, &lb);
     LLVMBuildRet(c->b, LLVMConstInt(c->i32, 0, 0));
@@ -284,6 +357,14 @@ static LLVMValueRef workspace_function(CgCtx *c, int group)
         LLVMValueRef grouped = LLVMBuildICmp(c->b, LLVMIntUGE, batch, LLVMConstInt(c->size, (unsigned)s, 0), "");
         LLVMValueRef all = LLVMConstInt(c->size, (unsigned long long)s * arena_stride(c->g), 0);
         size = LLVMBuildSelect(c->b, grouped, all, size, "");
+    }
+    if (image_parallel(c)) {
+        /* or an arena per thread that runs images (run_function), if more */
+        LLVMValueRef wide = LLVMBuildZExtOrBitCast(c->b, batch, c->i64, "");
+        LLVMValueRef slots = image_threads(c, wide);
+        LLVMValueRef bytes = LLVMBuildTruncOrBitCast(c->b, cg_mul(c, slots, cg_i64(c, arena_stride(c->g))), c->size, "");
+        LLVMValueRef more = LLVMBuildICmp(c->b, LLVMIntUGT, bytes, size, "");
+        size = LLVMBuildSelect(c->b, more, bytes, size, "");
     }
     LLVMBuildRet(c->b, LLVMBuildSelect(c->b, zero, none, size, ""));
     return fn;

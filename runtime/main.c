@@ -666,6 +666,11 @@ int main(int argc, char **argv)
     if (labels && m->out_w == 1 && m->out_h == 1 && nlabels != (size_t)m->out_d)
         message("warning", "%s: %zu labels for %lld classes", o.labels, nlabels, (long long)m->out_d);
 
+    /* The pool first: a program whose images run on threads of their own
+     * (codegen/module.c) asks the pool how many arenas its workspace needs. */
+    long threads = o.threads > 0 ? o.threads : sysconf(_SC_NPROCESSORS_ONLN);
+    cnnrt_pool_start(threads > 0 && threads < 4096 ? (int)threads : 1);
+
     size_t ws = m->workspace_size(b.count), out_bytes;
     /* aligned_alloc wants a multiple of the alignment; never 0, so run()
      * always gets a real pointer. */
@@ -677,10 +682,6 @@ int main(int argc, char **argv)
         message("error", "out of memory for the workspace (%zu bytes) and output of %zu images", ws, b.count);
         goto done;
     }
-
-    /* --threads, or every core this process may run on. */
-    long threads = o.threads > 0 ? o.threads : sysconf(_SC_NPROCESSORS_ONLN);
-    cnnrt_pool_start(threads > 0 && threads < 4096 ? (int)threads : 1);
 
     size_t runs = o.bench > 0 ? (size_t)o.bench : 1;
     if (o.bench > 0) {

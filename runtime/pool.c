@@ -19,6 +19,11 @@ int cnnrt_pool_start(int threads)
     return 1;
 }
 
+int cnnrt_pool_threads(void)
+{
+    return 1;
+}
+
 void cnnrt_pool_stop(void)
 {
 }
@@ -53,11 +58,18 @@ static struct {
 } pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .go = PTHREAD_COND_INITIALIZER, .done = PTHREAD_COND_INITIALIZER,
           .threads = 1};
 
+/* Set while this thread runs a slice: a parallel_for from inside one runs
+ * serially (the pool's threads are all busy with the outer one). */
+static _Thread_local bool in_task;
+
 static void run_slice(CnnrtTask task, void *ctx, int64_t n, int slice, int slices)
 {
     int64_t begin = n * slice / slices, end = n * (slice + 1) / slices;
-    if (begin < end)
+    if (begin < end) {
+        in_task = true;
         task(ctx, begin, end);
+        in_task = false;
+    }
 }
 
 static inline void relax(void)
@@ -172,9 +184,14 @@ void cnnrt_pool_stop(void)
     atomic_store(&pool.stop, false);
 }
 
+int cnnrt_pool_threads(void)
+{
+    return pool.threads;
+}
+
 void cnnrt_parallel_for(CnnrtTask task, void *ctx, int64_t n)
 {
-    if (pool.threads <= 1 || n < 2) {
+    if (pool.threads <= 1 || n < 2 || in_task) {
         task(ctx, 0, n);
         return;
     }

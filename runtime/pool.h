@@ -16,8 +16,13 @@ typedef void (*CnnrtTask)(void *ctx, int64_t begin, int64_t end);
 /* Runs task over [0, n) split into one contiguous slice per thread, the
  * calling thread taking the first, and returns when all are done (the
  * barrier between a network's layers). Serial before cnnrt_pool_start, with
- * one thread, or for n < 2. Not reentrant: one network runs at a time. */
+ * one thread, for n < 2, or when called from inside a task (images that run
+ * on threads of their own run their layers serially). One network runs at
+ * a time. */
 void cnnrt_parallel_for(CnnrtTask task, void *ctx, int64_t n);
+
+/* The threads cnnrt_parallel_for splits over: 1 before cnnrt_pool_start. */
+int cnnrt_pool_threads(void);
 
 /* Starts threads - 1 workers; returns the number of threads in use (1 when
  * none could be started). */

@@ -646,7 +646,7 @@ static void pad_input(CgCtx *c, size_t node, Conv *cv, bool split)
         char name[64];
         snprintf(name, sizeof name, "layer%zu.conv.pad", node);
         LLVMValueRef ptrs[2] = {cv->x, c->scratch};
-        cg_parallel_for(c, name, ptrs, 2, cv->in.d, pad_task, &pc);
+        cg_parallel_for(c, name, ptrs, 2, cg_i64(c, cv->in.d), pad_task, &pc);
     } else {
         pad_channels(c, &pc, cv->x, c->scratch, cg_i64(c, 0), cg_i64(c, cv->in.d));
     }
@@ -824,7 +824,7 @@ void cg_lower_conv(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMVa
         snprintf(name, sizeof name, "layer%zu.conv.task", node);
         ConvTask t = {&f, pool, pout, nblk};
         LLVMValueRef ptrs[4] = {f.cv.x, y, f.cv.w, f.cv.bias};
-        cg_parallel_for(c, name, ptrs, 4, items, conv_task, &t);
+        cg_parallel_for(c, name, ptrs, 4, cg_i64(c, items), conv_task, &t);
     } else if (items > 0) {
         conv_blocks(c, &f, f.kb, 0, nblk, cg_i64(c, 0), cg_i64(c, items), pool, y, rowbuf, pout);
     }

@@ -192,7 +192,7 @@ static void lower(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMVal
         snprintf(name, sizeof name, "layer%zu.fc%s.task", node, im.nimg > 1 ? ".batch" : "");
         FcTask t = {v, kb, inputs, relu, im};
         LLVMValueRef ptrs[4] = {x, y, w, bias};
-        cg_parallel_for(c, name, ptrs, 4, blocks, fc_task, &t);
+        cg_parallel_for(c, name, ptrs, 4, cg_i64(c, blocks), fc_task, &t);
     } else {
         fast_rows(c, v, kb, 0, cg_i64(c, 0), cg_i64(c, blocks), x, y, w, bias, inputs, relu, im);
     }
