@@ -67,7 +67,9 @@ typedef struct CnnrtModel {
     const float *mean, *std;
     int32_t nparams;
     const CnnrtParam *params;
-    /* Bytes of scratch run() needs for batch images (0 for batch 0). */
+    /* Bytes of scratch run() needs for batch images (0 for batch 0). Ask
+     * after cnnrt_pool_start (runtime/pool.h): a small network runs its
+     * images on the pool's threads, an arena each. */
     size_t (*workspace_size)(size_t batch);
     /* Runs batch images stored one after another (each D x H x W, C order) into
      * output; params[i] points at params[i].count floats (packed, and
