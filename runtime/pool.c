@@ -1,7 +1,7 @@
 /* The thread pool (see pool.h). Each call of cnnrt_parallel_for bumps a
  * generation number, wakes the workers that went to sleep, runs the first
  * slice itself and waits until every worker has finished its own. Waiting
- * threads poll for a while before they sleep on a condition variable. The
+ * threads poll for up to 1 ms before they sleep on a condition variable. The
  * slices are fixed (worker i takes slice i), so a layer's split is the same
  * on every run. */
 #include "runtime/pool.h"
@@ -37,10 +37,14 @@ void cnnrt_pool_stop(void)
 
 /* How long a thread that waits (a worker for the next layer, the caller for
  * the workers) polls before it sleeps. Layers follow each other within
- * microseconds, and a wake-up through the kernel costs tens of them: CIFAR-10's
- * small convs were slower on two threads than on one with sleeping workers.
- * Bounded, so an idle pool costs nothing and a loaded machine little. */
-#define CNNRT_SPIN_NS 100000
+ * microseconds, and a wake-up through the kernel costs tens of them here, at
+ * times hundreds: CIFAR-10's small convs were slower on two threads than on
+ * one with sleeping workers. With 100 us, the slides' net at batch 8 (two
+ * threads, 40 us a call) fell now and then into a regime where each side
+ * slept before the other's late wake-up and every call cost 0.28 ms instead
+ * of 0.048; 1 ms outlasts those wake-ups. Bounded, so an idle pool costs
+ * nothing and a loaded machine little. */
+#define CNNRT_SPIN_NS 1000000
 
 static struct {
     pthread_mutex_t lock;
