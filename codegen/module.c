@@ -1,7 +1,10 @@
 /* The module of one network: a function per layer, NAME_run that calls them in
- * order for every image of the batch, the weights as aligned constant blobs,
- * and the entry points -- NAME_infer and NAME_workspace_size for AOT users, and
- * the cnnrt_model descriptor for an executable's runtime (runtime/cnnrt.h). */
+ * order for every image of the batch (big fc layers once for a group of
+ * images; in a small network's executable, images on threads of their own),
+ * the weights as aligned constant blobs (conv weights packed for their
+ * kernel), and the entry points -- NAME_infer and NAME_workspace_size for AOT
+ * users, and the cnnrt_model descriptor for an executable's runtime
+ * (runtime/cnnrt.h). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
