@@ -702,9 +702,13 @@ static bool plan_fast(CgCtx *c, const IrNode *n, const IrNode *pool, Fast *f)
     f->tile = fit > a->size ? (fit - a->size) / (S * unit) + 1 : 1;
     if (f->cv.pack) {
         /* Two vectors of filters and as many columns as leave a register
-         * for the broadcast and each weight vector: 14 x 2 with AVX-512's
-         * 32 registers, 6 x 2 with AVX's 16. The row's blocks are evened
-         * out (55 columns: 14, 14, 14, 13) rather than leaving a sliver. */
+         * for the broadcast and each weight vector, 6 x 2 with AVX's 16
+         * registers, but at most 10: with AVX-512's 32, LLVM spilled at
+         * 14 x 2 (50% of peak), and 13 x 2 ran at 73%, 10 x 2 at 85%. The
+         * block narrows when that evens the row out (14 columns: 7 + 7; 55:
+         * five of 10 and one of 5).
+         * Blocks of 10 and 9 that fill a row exactly (224 = 8 x 10 + 16 x 9)
+         * measured no faster than 22 x 10 and a block of 4. */
         f->v = (int)f->cv.pack;
         int kv = n->out.d > f->v ? 2 : 1;
         int nmax = (c->vec_regs - kv - 2) / kv;
