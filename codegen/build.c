@@ -28,6 +28,38 @@ void cg_loop_end(CgCtx *c, CgLoop *l)
     LLVMPositionBuilderAtEnd(c->b, l->exit);
 }
 
+void cg_if_begin(CgCtx *c, CgIf *s, LLVMValueRef cond)
+{
+    *s = (CgIf){0};
+    if (!cond)
+        return;
+    LLVMBasicBlockRef then = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "then");
+    s->other = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "else");
+    s->done = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "endif");
+    LLVMBuildCondBr(c->b, cond, then, s->other);
+    LLVMPositionBuilderAtEnd(c->b, then);
+}
+
+void cg_if_else(CgCtx *c, CgIf *s)
+{
+    IR_ASSERT(s->other);
+    LLVMBuildBr(c->b, s->done);
+    LLVMPositionBuilderAtEnd(c->b, s->other);
+    s->other = NULL;
+}
+
+void cg_if_end(CgCtx *c, CgIf *s)
+{
+    if (!s->done)
+        return;
+    LLVMBuildBr(c->b, s->done);
+    if (s->other) { /* no else-part: the false edge goes straight on */
+        LLVMPositionBuilderAtEnd(c->b, s->other);
+        LLVMBuildBr(c->b, s->done);
+    }
+    LLVMPositionBuilderAtEnd(c->b, s->done);
+}
+
 LLVMValueRef cg_i64(CgCtx *c, int64_t v)
 {
     return LLVMConstInt(c->i64, (unsigned long long)v, 1);

@@ -41,6 +41,17 @@ typedef struct CgLoop {
 LLVMValueRef cg_loop_begin(CgCtx *c, CgLoop *l, LLVMValueRef lo, LLVMValueRef hi, const char *name);
 void cg_loop_end(CgCtx *c, CgLoop *l);
 
+/* if (cond) { ... } [else { ... }]: cg_if_begin, the then-part, optionally
+ * cg_if_else and the else-part, cg_if_end. A NULL cond means always: the
+ * then-part is emitted unconditionally and there must be no else-part. */
+typedef struct CgIf {
+    LLVMBasicBlockRef other, done;
+} CgIf;
+
+void cg_if_begin(CgCtx *c, CgIf *s, LLVMValueRef cond);
+void cg_if_else(CgCtx *c, CgIf *s);
+void cg_if_end(CgCtx *c, CgIf *s);
+
 LLVMValueRef cg_i64(CgCtx *c, int64_t v);
 LLVMValueRef cg_f32(CgCtx *c, double v);
 LLVMValueRef cg_add(CgCtx *c, LLVMValueRef a, LLVMValueRef b);
