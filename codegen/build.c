@@ -288,6 +288,14 @@ LLVMValueRef cg_exp(CgCtx *c, LLVMValueRef x)
     return LLVMBuildSelect(c->b, LLVMBuildFCmp(c->b, LLVMRealUNO, x, x, ""), x, e, "");
 }
 
+LLVMValueRef cg_call_runtime(CgCtx *c, const char *name, LLVMTypeRef type, LLVMValueRef *args)
+{
+    LLVMValueRef fn = LLVMGetNamedFunction(c->mod, name);
+    if (!fn)
+        fn = LLVMAddFunction(c->mod, name, type);
+    return LLVMBuildCall2(c->b, type, fn, args, LLVMCountParamTypes(type), "");
+}
+
 void cg_parallel_for(CgCtx *c, const char *name, const LLVMValueRef *ptrs, int nptrs, LLVMValueRef n, CgTaskBody body,
                      void *user)
 {
@@ -304,12 +312,8 @@ void cg_parallel_for(CgCtx *c, const char *name, const LLVMValueRef *ptrs, int n
                        LLVMBuildInBoundsGEP2(c->b, c->ptr, ctx, &idx, 1, ""));
     }
     LLVMTypeRef pargs[3] = {c->ptr, c->ptr, c->i64};
-    LLVMTypeRef pf_t = LLVMFunctionType(c->void_t, pargs, 3, 0);
-    LLVMValueRef pf = LLVMGetNamedFunction(c->mod, "cnnrt_parallel_for");
-    if (!pf)
-        pf = LLVMAddFunction(c->mod, "cnnrt_parallel_for", pf_t);
     LLVMValueRef call[3] = {task, ctx, n};
-    LLVMBuildCall2(c->b, pf_t, pf, call, 3, "");
+    cg_call_runtime(c, "cnnrt_parallel_for", LLVMFunctionType(c->void_t, pargs, 3, 0), call);
 
     /* The task's body, built aside; then the builder goes back. */
     LLVMBasicBlockRef resume = LLVMGetInsertBlock(c->b);

@@ -98,6 +98,10 @@ LLVMValueRef cg_param(CgCtx *c, LLVMValueRef table, size_t index);
 /* Index of the parameter named node.weight / node.bias in the table. */
 size_t cg_param_index(const CgCtx *c, size_t node, bool bias);
 
+/* Calls the runtime's function name (runtime/pool.h), declaring it with
+ * type on first use; executables only. */
+LLVMValueRef cg_call_runtime(CgCtx *c, const char *name, LLVMTypeRef type, LLVMValueRef *args);
+
 /* Splits [0, n) over the runtime's threads (runtime/pool.h), for
  * executables only: builds a task function void(ctx, begin, end), whose body
  * emits the work for [begin, end) from the pointers ptrs[] (NULL entries stay
@@ -107,17 +111,19 @@ void cg_parallel_for(CgCtx *c, const char *name, const LLVMValueRef *ptrs, int n
                      void *user);
 /* Below this many multiply-adds a layer is not split over threads. The
  * pool's threads poll between layers (runtime/pool.c), so a split costs
- * microseconds: CIFAR-10 (convs of 0.9-9.4 M MACs, fc1 0.5 M) took 0.36 ms
- * on two threads with 32 M and 2 M here, 0.245 ms with 2 M for convs, and
- * 0.205 ms with fc split from 0.25 M too; one thread 0.36 ms. LeNet-5's
- * layers (under 0.25 M) stay whole. fc is bound by memory, and two threads
- * draw more bandwidth than one (triad 13.6 against 37.9 GB/s here). */
+ * microseconds. CIFAR-10 at batch 1 on two threads (convs of 0.9-9.4 M MACs,
+ * fc1 0.5 M; 0.36 ms on one thread): 0.36 ms with convs split from 32 M,
+ * 0.245 ms from 2 M once convs split into row tiles too, 0.205 ms with fc
+ * split from 0.25 M as well. LeNet-5's layers (under 0.25 M) stay whole. fc
+ * is bound by memory, and two threads draw more bandwidth than one (triad
+ * 13.6 against 37.9 GB/s here). */
 #define CG_PARALLEL_MIN_MACS (2 * 1000 * 1000)
 #define CG_PARALLEL_MIN_FC_MACS (250 * 1000)
 /* A network whose convs are all below this many multiply-adds (LeNet-5,
  * CIFAR-10's) runs a batch's images on threads of their own, each image's
  * layers whole, rather than every layer split with a barrier after it:
- * CIFAR-10 at batch 8 on two threads spent 17% of its time waiting. */
+ * CIFAR-10 at batch 8 on two threads spent 17% of its samples waiting in
+ * the pool (perf), and took 1.41 ms this way against 1.65 ms. */
 #define CG_IMAGE_PARALLEL_MAX_MACS (32 * 1000 * 1000)
 
 /* Builds the whole module: layers, NAME_run, weights, entry points. */
@@ -130,12 +136,12 @@ void cg_build_module(CgCtx *c, const float *const *weights);
     void cg_lower_##word(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValueRef table);
 #include "ir/ops.def"
 #undef IR_OP
-/* How many images the fc at node should take at once (1: one at a time),
- * and its lowering for nimg images, inputs xs floats apart, outputs ys. */
-int cg_fc_batch(const CgCtx *c, size_t node);
 /* The block of filters the conv at node wants its weights and bias packed in
  * (runtime/cnnrt.h, cnnrt_pack), or 0 for PyTorch's layout. */
 int cg_conv_pack(const CgCtx *c, size_t node);
+/* How many images the fc at node should take at once (1: one at a time),
+ * and its lowering for nimg images, inputs xs floats apart, outputs ys. */
+int cg_fc_batch(const CgCtx *c, size_t node);
 void cg_lower_fc_batch(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValueRef table, int nimg,
                        int64_t xs, int64_t ys);
 

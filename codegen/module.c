@@ -75,11 +75,8 @@ static bool image_parallel(const CgCtx *c)
 /* min(batch, the runtime's threads), as the i64 batch's type. */
 static LLVMValueRef image_threads(CgCtx *c, LLVMValueRef batch)
 {
-    LLVMTypeRef ft = LLVMFunctionType(c->i32, NULL, 0, 0);
-    LLVMValueRef fn = LLVMGetNamedFunction(c->mod, "cnnrt_pool_threads");
-    if (!fn)
-        fn = LLVMAddFunction(c->mod, "cnnrt_pool_threads", ft);
-    LLVMValueRef t = LLVMBuildZExt(c->b, LLVMBuildCall2(c->b, ft, fn, NULL, 0, ""), LLVMTypeOf(batch), "threads");
+    LLVMValueRef n = cg_call_runtime(c, "cnnrt_pool_threads", LLVMFunctionType(c->i32, NULL, 0, 0), NULL);
+    LLVMValueRef t = LLVMBuildZExt(c->b, n, LLVMTypeOf(batch), "threads");
     return LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntULT, batch, t, ""), batch, t, "");
 }
 
