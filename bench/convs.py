@@ -13,15 +13,16 @@ VGG-16's thirteen layers. Needs numpy (Debian's python3-numpy) and a C compiler.
 """
 
 import argparse
-import json
 import os
-import re
 import subprocess
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-WORK = os.path.join(HERE, "work", "convs")
+sys.dont_write_bytecode = True  # no __pycache__ beside bench/ from the import
+import bench  # noqa: E402 -- bench/bench.py: the peak measurement and the programs' --bench line
+
+HERE = bench.HERE
+ROOT = bench.ROOT
+WORK = os.path.join(bench.WORK, "convs")
 
 # (input width = height, in channels, out channels, how many of VGG-16's 13 have it)
 SHAPES = [
@@ -47,13 +48,12 @@ def main():
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--only", help="comma-separated widths to run (e.g. 28,14)")
     a = ap.parse_args()
+    a.ncpu = os.cpu_count() or 1
     os.makedirs(WORK, exist_ok=True)
-    peak_exe = os.path.join(WORK, "peak")
-    run(["cc", "-O2", "-march=native", "-pthread", os.path.join(HERE, "peak.c"), "-o", peak_exe])
-    peak = json.loads(run([peak_exe, str(os.cpu_count() or 1)]).strip().splitlines()[-1])
+    peak = bench.measure_peak(a)
     threads = [int(t) for t in a.threads.split(",")]
     only = {int(w) for w in a.only.split(",")} if a.only else None
-    rows, total = [], {t: [0.0, 0.0] for t in threads}
+    rows, total, layers = [], {t: [0.0, 0.0] for t in threads}, 0
     for w, c, k, count in SHAPES:
         if only and w not in only:
             continue
@@ -69,12 +69,12 @@ def main():
         row = [name]
         for t in threads:
             out = run([prog, "--bench", str(a.runs), "--threads", str(t)])
-            ms = float(re.search(r"median ([0-9.e+-]+) ms", out).group(1))
+            ms = float(bench.BENCH_RE.search(out).group(4))
             gf = 2 * macs / (ms * 1e6)
-            pk = peak["gflops_1"] if t == 1 else peak["gflops_all"] * min(t, peak["threads"]) / peak["threads"]
-            row += ["%.3f" % ms, "%.1f" % gf, "%.1f%%" % (100 * gf / pk)]
+            row += ["%.3f" % ms, "%.1f" % gf, "%.1f%%" % (100 * gf / bench.peak_for(peak, t))]
             total[t][0] += count * ms
             total[t][1] += count * 2 * macs
+        layers += count
         rows.append(row)
     head = ["layer (W_C_K)"]
     for t in threads:
@@ -86,9 +86,10 @@ def main():
         print("| " + " | ".join(r) + " |")
     for t in threads:
         ms, flop = total[t]
-        pk = peak["gflops_1"] if t == 1 else peak["gflops_all"] * min(t, peak["threads"]) / peak["threads"]
         if ms > 0:
-            print("T%d: the 13 layers %.1f ms, %.1f GFLOP/s, %.1f%% of peak" % (t, ms, flop / (ms * 1e6), 100 * flop / (ms * 1e6) / pk))
+            gf = flop / (ms * 1e6)
+            print("T%d: VGG-16's %d such layers %.1f ms, %.1f GFLOP/s, %.1f%% of peak"
+                  % (t, layers, ms, gf, 100 * gf / bench.peak_for(peak, t)))
 
 
 if __name__ == "__main__":
