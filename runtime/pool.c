@@ -42,8 +42,8 @@ void cnnrt_pool_stop(void)
  * one with sleeping workers. With 100 us, the slides' net at batch 8 (two
  * threads, 40 us a call) fell now and then into a regime where each side
  * slept before the other's late wake-up and every call cost 0.28 ms instead
- * of 0.048; 1 ms outlasts those wake-ups. Bounded, so an idle pool costs
- * nothing and a loaded machine little. */
+ * of 0.048; 1 ms outlasts those wake-ups. Bounded: after it the threads
+ * sleep, so an idle pool costs nothing. */
 #define CNNRT_SPIN_NS 1000000
 
 static struct {
