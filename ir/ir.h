@@ -90,6 +90,10 @@ typedef struct IrNode {
     /* Filled by ir_graph_plan: where the output lives for one image. */
     int64_t buffer;  /* a byte offset in the workspace, or one of IR_BUF_* */
     int64_t scratch; /* a workspace offset for the kernel's own use, or -1 */
+    /* Zeros around every channel of the buffer: the output is stored as
+     * D x (H + 2 out_pad) x (W + 2 out_pad), so the conv that reads it
+     * needs no padded copy (ir/plan.c says when). 0 for a plain buffer. */
+    int64_t out_pad;
 } IrNode;
 
 /* Places of a node's output other than a workspace offset. */

@@ -39,18 +39,37 @@ static int64_t round64(int64_t bytes)
     return (bytes + 63) / 64 * 64;
 }
 
+/* Bytes of a D x (H + 2P) x (W + 2P) float buffer, rounded up to 64; -1
+ * when that overflows. */
+static int64_t framed_bytes(IrShape s, int64_t pad)
+{
+    int64_t p2, w, h, bytes;
+    if (__builtin_mul_overflow(pad, 2, &p2) || __builtin_add_overflow(s.w, p2, &w) ||
+        __builtin_add_overflow(s.h, p2, &h) || __builtin_mul_overflow(w, h, &bytes) ||
+        __builtin_mul_overflow(bytes, s.d, &bytes) || __builtin_mul_overflow(bytes, 4, &bytes) ||
+        bytes > INT64_MAX - 63)
+        return -1;
+    return round64(bytes);
+}
+
 int64_t ir_plan_scratch_bytes(const IrGraph *g, size_t i)
 {
     const IrNode *n = &g->nodes[i];
-    if (n->op != IR_OP_CONV || n->attr.conv.pad == 0)
+    const IrNode *in = &g->nodes[n->inputs[0]];
+    if (n->op != IR_OP_CONV || n->attr.conv.pad == 0 || in->out_pad == n->attr.conv.pad)
         return 0;
-    IrShape in = g->nodes[n->inputs[0]].out;
-    int64_t p2 = 2 * n->attr.conv.pad, w, h, bytes;
-    if (__builtin_add_overflow(in.w, p2, &w) || __builtin_add_overflow(in.h, p2, &h) ||
-        __builtin_mul_overflow(w, h, &bytes) || __builtin_mul_overflow(bytes, in.d, &bytes) ||
-        __builtin_mul_overflow(bytes, 4, &bytes) || bytes > INT64_MAX - 63)
-        return -1;
-    return round64(bytes);
+    return framed_bytes(in->out, n->attr.conv.pad);
+}
+
+/* The frame of zeros node i's buffer gets (plan.h): its one reader's
+ * padding, when that reader is a conv and i is written by a conv kernel
+ * (codegen/ops/conv.c stores inside the frame and zeroes it). */
+static int64_t frame_for(const IrGraph *g, const size_t *readers, const size_t *reader, size_t i)
+{
+    if (readers[i] != 1 || g->nodes[ir_plan_step(g, i)].op != IR_OP_CONV)
+        return 0;
+    const IrNode *r = &g->nodes[reader[i]];
+    return r->op == IR_OP_CONV && (size_t)r->inputs[0] == i ? r->attr.conv.pad : 0;
 }
 
 /* Drops the buffers whose last reader ran before step; returns how many are
@@ -104,15 +123,16 @@ bool ir_graph_plan(IrGraph *g)
 {
     IR_ASSERT(g->shaped && g->count > 0);
     size_t n = g->count;
-    size_t *last = calloc(n, sizeof *last), *readers = calloc(n, sizeof *readers);
+    size_t *last = calloc(n, sizeof *last), *readers = calloc(n, sizeof *readers), *reader = calloc(n, sizeof *reader);
     size_t cap = 16, nlive = 0;
     Live *live = malloc(cap * sizeof *live);
-    IR_ASSERT(last && readers && live);
+    IR_ASSERT(last && readers && reader && live);
     for (size_t j = 0; j < n; j++) {
         for (uint32_t t = 0; t < g->nodes[j].ninputs; t++) {
             size_t i = (size_t)g->nodes[j].inputs[t];
             last[i] = ir_plan_step(g, j);
             readers[i]++;
+            reader[i] = j;
         }
     }
     /* The last node's own output is the caller's buffer; when it is an
@@ -144,6 +164,7 @@ bool ir_graph_plan(IrGraph *g)
         /* A kernel's scratch lives while its step runs, beside its input
          * and its output (placed later, at the same step). */
         nd->scratch = -1;
+        nd->out_pad = 0;
         int64_t scratch = ir_plan_scratch_bytes(g, i);
         if (scratch > 0) { /* < 0: too big to exist; the kernel does without */
             size_t step = ir_plan_step(g, i);
@@ -180,12 +201,12 @@ bool ir_graph_plan(IrGraph *g)
                 live[slot[i]].last = until;
             continue;
         }
-        int64_t bytes = ir_shape_elems(nd->out);
-        if (bytes < 0 || __builtin_mul_overflow(bytes, 4, &bytes) || bytes > INT64_MAX - 63) {
+        nd->out_pad = frame_for(g, readers, reader, i);
+        int64_t bytes = framed_bytes(nd->out, nd->out_pad);
+        if (bytes < 0) {
             ok = false;
             break;
         }
-        bytes = round64(bytes);
         int64_t at = first_fit(live, nlive, bytes);
         slot[i] = nlive;
         live = push_live(live, &nlive, &cap, (Live){at, bytes, until, i});
@@ -200,6 +221,7 @@ bool ir_graph_plan(IrGraph *g)
     free(into_output);
     free(slot);
     free(live);
+    free(reader);
     free(readers);
     free(last);
     if (!ok)

@@ -99,15 +99,40 @@ static LLVMValueRef conv_value(CgCtx *c, const Conv *cv, LLVMValueRef k, LLVMVal
     return cv->relu ? cg_relu(c, v) : v;
 }
 
+/* Where a kernel's output cell (k, oy, ox) goes: in a plain buffer, or in
+ * one planned with a frame of zeros for the conv that reads it (ir/plan.h),
+ * inside the frame. */
+typedef struct OutLayout {
+    int64_t plane, row; /* floats from one channel, one row, to the next */
+    int64_t origin;     /* where cell (0, 0, 0) is */
+} OutLayout;
+
+static OutLayout out_layout(const IrNode *tail)
+{
+    const int64_t P = tail->out_pad, row = tail->out.w + 2 * P;
+    return (OutLayout){row * (tail->out.h + 2 * P), row, P * row + P};
+}
+
+static LLVMValueRef out_index(CgCtx *c, const OutLayout *o, LLVMValueRef k, LLVMValueRef oy, LLVMValueRef ox)
+{
+    LLVMValueRef at = cg_add(c, cg_mul(c, k, cg_i64(c, o->plane)), cg_mul(c, oy, cg_i64(c, o->row)));
+    return cg_add(c, at, cg_add(c, ox, cg_i64(c, o->origin)));
+}
+
 /* The conv of node, reading x, with the parameters from table. */
 static Conv conv_of(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef table)
 {
     const IrGraph *g = c->g;
     const IrNode *n = &g->nodes[node];
+    /* An input planned with this conv's padding as its frame (ir/plan.h) is
+     * read as the padded input it is. */
+    const IrNode *in = &g->nodes[n->inputs[0]];
+    IR_ASSERT(in->out_pad == 0 || in->out_pad == n->attr.conv.pad);
+    IrShape framed = {in->out.w + 2 * in->out_pad, in->out.h + 2 * in->out_pad, in->out.d};
     return (Conv){
         .a = &n->attr.conv,
-        .pad = n->attr.conv.pad,
-        .in = g->nodes[n->inputs[0]].out,
+        .pad = n->attr.conv.pad - in->out_pad,
+        .in = framed,
         .x = x,
         .w = cg_param(c, table, cg_param_index(c, node, false)),
         .bias = n->attr.conv.bias ? cg_param(c, table, cg_param_index(c, node, true)) : NULL,
@@ -152,8 +177,8 @@ static void lower_naive(CgCtx *c, size_t node, const Conv *cvp, LLVMValueRef y)
         cg_loop_end(c, &lwy);
         v = LLVMBuildLoad2(c->b, c->f32, best, "");
     }
-    LLVMValueRef at = cg_add(c, cg_mul(c, cg_add(c, cg_mul(c, k, cg_i64(c, out.h)), oy), cg_i64(c, out.w)), ox);
-    cg_store(c, v, y, at);
+    OutLayout lay = out_layout(&g->nodes[tail]);
+    cg_store(c, v, y, out_index(c, &lay, k, oy, ox));
     cg_loop_end(c, &lx);
     cg_loop_end(c, &ly);
     cg_loop_end(c, &lk);
@@ -173,6 +198,7 @@ typedef struct Fast {
     int n, n_last;
     int64_t blocks;
     int64_t cb; /* input channels a pass, when weights would not stay in L1 (else 0) */
+    OutLayout y; /* where the kernel's values go (the pooled ones with a pool) */
 } Fast;
 
 /* One pass of the filter-vector kernel over input channels [c_lo, c_hi):
@@ -490,7 +516,7 @@ static void conv_blocks(CgCtx *c, const Fast *f, int kb, int64_t k_lo, int64_t n
         ck = &chunk;
     }
     if (!pool) {
-        Dst d = {cg_at(c, y, cg_mul(c, k0, cg_i64(c, f->out.h * f->out.w))), f->out.h * f->out.w, f->out.w, 0, NULL};
+        Dst d = {cg_at(c, y, out_index(c, &f->y, k0, cg_i64(c, 0), cg_i64(c, 0))), f->y.plane, f->y.row, 0, NULL};
         LLVMValueRef oy = cg_loop_begin(c, &ly, r_lo, r_hi, "oy");
         conv_row(c, f, kb, k0, oy, &d, acc, ck);
         cg_loop_end(c, &ly);
@@ -508,7 +534,7 @@ static void conv_blocks(CgCtx *c, const Fast *f, int kb, int64_t k_lo, int64_t n
         cg_if_begin(c, &finished, ck ? ck->last : NULL);
         /* Pool the rows just made: windows [px*S, min(px*S + F, W)). */
         LLVMValueRef kk = cg_loop_begin(c, &lkk, cg_i64(c, 0), cg_i64(c, kb), "kk");
-        LLVMValueRef yrow = cg_mul(c, cg_add(c, cg_mul(c, cg_add(c, k0, kk), cg_i64(c, pout.h)), py), cg_i64(c, pout.w));
+        LLVMValueRef yrow = out_index(c, &f->y, cg_add(c, k0, kk), py, cg_i64(c, 0));
         int vp = pool_vector(c, p, pout, f->out);
         if (vp) {
             /* Windows that tile the row (F = S, none past its end): vp
@@ -555,10 +581,11 @@ typedef struct PadCopy {
     int64_t P, H, W;
 } PadCopy;
 
-/* Channels [c_lo, c_hi) of the padded copy: x to dst. Only the frame is
- * zeroed (zeroing the whole copy first wrote it twice): the top P rows and
- * the first P of the next, then each row's W values, its right P and the
- * next row's left P as one span, and the rest of the bottom P rows. */
+/* Channels [c_lo, c_hi) of the padded copy: x to dst; with x NULL, only
+ * zeroes dst's frame (a buffer planned with one). Only the frame is zeroed
+ * (zeroing the whole copy first wrote it twice): the top P rows and the
+ * first P of the next, then each row's W values, its right P and the next
+ * row's left P as one span, and the rest of the bottom P rows. */
 static void pad_channels(CgCtx *c, const PadCopy *pc, LLVMValueRef x, LLVMValueRef dst, LLVMValueRef c_lo,
                          LLVMValueRef c_hi)
 {
@@ -571,7 +598,8 @@ static void pad_channels(CgCtx *c, const PadCopy *pc, LLVMValueRef x, LLVMValueR
     LLVMValueRef iy = cg_loop_begin(c, &ly, cg_i64(c, 0), cg_i64(c, H), "iy");
     LLVMValueRef from = cg_mul(c, cg_add(c, cg_mul(c, ch, cg_i64(c, H)), iy), cg_i64(c, W));
     LLVMValueRef to = cg_add(c, cg_add(c, plane, cg_mul(c, cg_add(c, iy, cg_i64(c, P)), cg_i64(c, Wp))), cg_i64(c, P));
-    LLVMBuildMemCpy(c->b, cg_at(c, dst, to), 4, cg_at(c, x, from), 4, cg_i64(c, W * 4));
+    if (x)
+        LLVMBuildMemCpy(c->b, cg_at(c, dst, to), 4, cg_at(c, x, from), 4, cg_i64(c, W * 4));
     LLVMBuildMemSet(c->b, cg_at(c, dst, cg_add(c, to, cg_i64(c, W))), zero, cg_i64(c, 2 * P * 4), 4);
     cg_loop_end(c, &ly);
     LLVMValueRef bottom = cg_add(c, plane, cg_i64(c, (P + H) * Wp + P));
@@ -748,22 +776,13 @@ static void conv_task(CgCtx *c, void *user, LLVMValueRef *ptrs, LLVMValueRef beg
     conv_blocks(c, &f, f.kb, 0, t->nblk, begin, end, t->pool, ptrs[1], pool_rows(c, &f, t->pool), t->pout);
 }
 
-void cg_lower_conv(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValueRef table)
+/* The micro-kernels' blocks, as plan_fast chose them, over threads when the
+ * conv is split. */
+static void lower_fast(CgCtx *c, size_t node, Fast *fp, const IrNode *pool, LLVMValueRef y, bool split)
 {
     const IrGraph *g = c->g;
-    const IrNode *n = &g->nodes[node];
-    size_t tail = ir_group_tail(g, node);
-    const IrNode *pool = g->nodes[tail].op == IR_OP_POOL ? &g->nodes[tail] : NULL;
-    Conv direct = conv_of(c, node, x, table);
-    Fast f = {.cv = direct};
-    bool split = c->executable && n->macs >= CG_PARALLEL_MIN_MACS;
-    if (c->scratch && fast_shape(c, &n->attr.conv))
-        pad_input(c, node, &f.cv, split);
-    if (!plan_fast(c, n, pool, &f)) {
-        lower_naive(c, node, &direct, y);
-        return;
-    }
-    IrShape pout = g->nodes[tail].out;
+    Fast f = *fp;
+    IrShape pout = g->nodes[ir_group_tail(g, node)].out;
     int64_t K = f.out.d, main_k = K / f.kb * f.kb, nblk = main_k / f.kb, rows = pool ? pout.h : f.out.h;
     if (split && nblk > 0) {
         /* At least 8 items, cutting the rows finer where there are few
@@ -786,4 +805,26 @@ void cg_lower_conv(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMVa
     }
     if (K > main_k) /* the last filters, fewer than a block */
         conv_blocks(c, &f, (int)(K - main_k), main_k, 1, cg_i64(c, 0), cg_i64(c, ntiles), pool, y, rowbuf, pout);
+}
+
+void cg_lower_conv(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValueRef table)
+{
+    const IrGraph *g = c->g;
+    const IrNode *n = &g->nodes[node], *tail = &g->nodes[ir_group_tail(g, node)];
+    const IrNode *pool = tail->op == IR_OP_POOL ? tail : NULL;
+    Conv direct = conv_of(c, node, x, table);
+    Fast f = {.cv = direct, .y = out_layout(tail)};
+    bool split = c->executable && n->macs >= CG_PARALLEL_MIN_MACS;
+    if (c->scratch && fast_shape(c, &n->attr.conv))
+        pad_input(c, node, &f.cv, split);
+    if (plan_fast(c, n, pool, &f))
+        lower_fast(c, node, &f, pool, y, split);
+    else
+        lower_naive(c, node, &direct, y);
+    /* The frame that the next conv reads as its padding (ir/plan.h): after
+     * the values, and every run, since other buffers share the arena. */
+    if (tail->out_pad > 0) {
+        PadCopy pc = {tail->out_pad, tail->out.h, tail->out.w};
+        pad_channels(c, &pc, NULL, y, cg_i64(c, 0), cg_i64(c, tail->out.d));
+    }
 }

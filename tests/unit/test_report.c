@@ -176,6 +176,33 @@ START_TEST(json_exact_integers)
 }
 END_TEST
 
+/* A conv whose one reader is a padded conv writes its output with that
+ * padding as a frame of zeros (ir/plan.h), and the reader gets no scratch. */
+START_TEST(json_plan_frames)
+{
+    static const char src[] = "network framed {\n input 8x8x2\n c1: conv filters=4 size=3 pad=1\n relu\n"
+                              " c2: conv filters=4 size=3 pad=1\n fc 10\n}\n";
+    Unit u;
+    IrGraph *g = unit_compile(&u, src);
+    ck_assert_ptr_nonnull(g);
+    /* Worked by hand. c1 reads the network input, so it still copies it,
+     * 10x10x2 = 800 -> 832 bytes of scratch at 0. c1+relu1 is read by c2
+     * (pad 1) only: 4 channels of 10x10 with the frame, 1,600 bytes at 832.
+     * c2 needs no scratch; its 8x8x4 = 1,024 bytes (no frame: fc reads it)
+     * go past relu1's, at 2,432. fc writes the caller's output. Workspace
+     * 3,456; peak = input 512 + output 40 + 3,456 = 4,008. */
+    ck_assert_int_eq(g->nodes[1].scratch, 0);
+    ck_assert_int_eq(g->nodes[2].out_pad, 1);
+    ck_assert_int_eq(g->nodes[2].buffer, 832);
+    ck_assert_int_eq(g->nodes[3].scratch, -1);
+    ck_assert_int_eq(g->nodes[3].out_pad, 0);
+    ck_assert_int_eq(g->nodes[3].buffer, 2432);
+    ck_assert_int_eq(g->workspace_bytes, 3456);
+    ck_assert_int_eq(g->peak_activation_bytes, 4008);
+    unit_close(&u);
+}
+END_TEST
+
 /* ---- text ----------------------------------------------------------------------- */
 
 typedef struct ThousandsCase {
@@ -388,6 +415,7 @@ static Suite *report_suite(void)
     TCase *tc = tcase_create("report");
     tcase_add_test(tc, json_lenet);
     tcase_add_test(tc, json_exact_integers);
+    tcase_add_test(tc, json_plan_frames);
     tcase_add_loop_test(tc, thousands, 0, (int)(sizeof thousands_cases / sizeof thousands_cases[0]));
     tcase_add_test(tc, text_lenet);
     tcase_add_test(tc, text_wide_cells);
