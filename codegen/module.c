@@ -135,10 +135,60 @@ static LLVMValueRef buffer_at(CgCtx *c, int64_t buffer, LLVMValueRef in_img, LLV
     return LLVMBuildInBoundsGEP2(c->b, c->i8, ws, &off, 1, "");
 }
 
-/* NAME_run's arguments, as the layer calls need them. */
+static LLVMValueRef cstring(CgCtx *c, const char *name, const char *s);
+
+/* NAME_run's arguments, as the layer calls need them, and in an executable
+ * each kernel's name for the profile (runtime/profile.h), by first node. */
 typedef struct RunArgs {
     LLVMValueRef in, out, ws, table;
+    LLVMValueRef *names;
 } RunArgs;
+
+/* The kernels' names as the report's fused groups write them ("conv1 +
+ * relu1 + pool1"), as constant strings; executables only. */
+static LLVMValueRef *profile_names(CgCtx *c, LLVMValueRef *layers)
+{
+    const IrGraph *g = c->g;
+    if (!c->executable)
+        return NULL;
+    LLVMValueRef *names = ir_arena_alloc(g->arena, g->count, sizeof *names);
+    for (size_t i = 1; i < g->count; i++) {
+        if (!layers[i])
+            continue;
+        size_t tail = ir_group_tail(g, i), len = 1;
+        for (size_t k = i; k <= tail; k++)
+            len += strlen(g->nodes[k].name) + 3;
+        char *label = ir_arena_alloc(g->arena, len, 1), *at = label;
+        for (size_t k = i; k <= tail; k++)
+            at += sprintf(at, "%s%s", k > i ? " + " : "", g->nodes[k].name);
+        char sym[64];
+        snprintf(sym, sizeof sym, "profile.name.%zu", i);
+        names[i] = cstring(c, sym, label);
+    }
+    return names;
+}
+
+/* Tells the profile (runtime/profile.h) that a thread starts a sequence of
+ * layers; executables only. */
+static void profile_start(CgCtx *c, const RunArgs *r)
+{
+    if (r->names)
+        cg_call_runtime(c, "cnnrt_profile_start", LLVMFunctionType(c->void_t, NULL, 0, 0), NULL);
+}
+
+/* Tells the profile that the kernel at node ran for `images` images. */
+static void profile_layer(CgCtx *c, const RunArgs *r, size_t node, int64_t images)
+{
+    if (!r->names)
+        return;
+    const IrGraph *g = c->g;
+    int64_t macs = 0;
+    for (size_t k = node; k <= ir_group_tail(g, node); k++)
+        macs += g->nodes[k].macs;
+    LLVMTypeRef types[2] = {c->ptr, c->i64};
+    LLVMValueRef args[2] = {r->names[node], cg_i64(c, macs * images)};
+    cg_call_runtime(c, "cnnrt_profile_layer", LLVMFunctionType(c->void_t, types, 2, 0), args);
+}
 
 /* base + img * elems floats: one image of the caller's input or output. */
 static LLVMValueRef image_at(CgCtx *c, LLVMValueRef base, LLVMValueRef img, int64_t elems)
@@ -166,7 +216,7 @@ static void call_layer(CgCtx *c, const RunArgs *r, LLVMValueRef fn, size_t node,
 
 /* The layers, for the image task. */
 typedef struct ImageTask {
-    LLVMValueRef *layers;
+    LLVMValueRef *layers, *names;
 } ImageTask;
 
 /* ptrs: input, output, workspace, table, {batch, threads}. Thread slot a
@@ -175,19 +225,23 @@ static void image_task(CgCtx *c, void *user, LLVMValueRef *ptrs, LLVMValueRef be
 {
     const IrGraph *g = c->g;
     const ImageTask *t = user;
-    RunArgs r = {ptrs[0], ptrs[1], ptrs[2], ptrs[3]};
+    RunArgs r = {ptrs[0], ptrs[1], ptrs[2], ptrs[3], t->names};
     LLVMValueRef one = cg_i64(c, 1);
     LLVMValueRef batch = LLVMBuildLoad2(c->b, c->i64, ptrs[4], "batch");
     LLVMValueRef slots = LLVMBuildLoad2(c->b, c->i64, LLVMBuildInBoundsGEP2(c->b, c->i64, ptrs[4], &one, 1, ""), "");
     CgLoop la, li;
+    profile_start(c, &r);
     LLVMValueRef a = cg_loop_begin(c, &la, begin, end, "slot");
     /* images a + j * slots for j < ceil((batch - a) / slots) */
     LLVMValueRef count = LLVMBuildUDiv(c->b, cg_add(c, cg_sub(c, batch, a), cg_sub(c, slots, one)), slots, "");
     LLVMValueRef j = cg_loop_begin(c, &li, cg_i64(c, 0), count, "j");
     LLVMValueRef img = cg_add(c, a, cg_mul(c, j, slots));
-    for (size_t i = 1; i < g->count; i++)
-        if (t->layers[i])
+    for (size_t i = 1; i < g->count; i++) {
+        if (t->layers[i]) {
             call_layer(c, &r, t->layers[i], i, img, a);
+            profile_layer(c, &r, i, 1);
+        }
+    }
     cg_loop_end(c, &li);
     cg_loop_end(c, &la);
 }
@@ -249,7 +303,7 @@ static LLVMValueRef run_function(CgCtx *c, int group)
     LLVMBuildRet(c->b, LLVMConstInt(c->i32, 1, 0));
 
     LLVMPositionBuilderAtEnd(c->b, work);
-    RunArgs r = {in, out, ws, table};
+    RunArgs r = {in, out, ws, table, profile_names(c, layers)};
     if (image_parallel(c)) {
         /* Two or more threads and images: each thread its own images, whole. */
         LLVMValueRef slots = image_threads(c, batch);
@@ -263,12 +317,13 @@ static LLVMValueRef run_function(CgCtx *c, int group)
         LLVMBuildStore(c->b, slots, LLVMBuildInBoundsGEP2(c->b, c->i64, counts, &one, 1, ""));
         char task[300];
         snprintf(task, sizeof task, "%s.images", g->name);
-        ImageTask t = {layers};
+        ImageTask t = {layers, r.names};
         LLVMValueRef ptrs[5] = {in, out, ws, table, counts};
         cg_parallel_for(c, task, ptrs, 5, slots, image_task, &t);
         LLVMBuildRet(c->b, LLVMConstInt(c->i32, 0, 0));
         LLVMPositionBuilderAtEnd(c->b, seq);
     }
+    profile_start(c, &r);
     LLVMValueRef start = cg_i64(c, 0);
     for (int k = 0; k < nsizes; k++) {
         /* Whole groups in lockstep, layer by layer: image a of the group in
@@ -283,6 +338,8 @@ static LLVMValueRef run_function(CgCtx *c, int group)
             LLVMValueRef bfn = batched[k][i];
             for (int a = 0; layers[i] && a < (bfn ? 1 : size); a++)
                 call_layer(c, &r, bfn ? bfn : layers[i], i, cg_add(c, img0, cg_i64(c, a)), cg_i64(c, a));
+            if (layers[i])
+                profile_layer(c, &r, i, size);
         }
         cg_loop_end(c, &lg);
         start = cg_add(c, start, cg_mul(c, full, cg_i64(c, size)));
@@ -296,8 +353,10 @@ static LLVMValueRef run_function(CgCtx *c, int group)
                          cg_i64(c, elems * 4));
     }
     for (size_t i = 1; i < g->count; i++) {
-        if (layers[i])
+        if (layers[i]) {
             call_layer(c, &r, layers[i], i, img, cg_i64(c, 0));
+            profile_layer(c, &r, i, 1);
+        }
     }
     cg_loop_end(c, &lb);
     LLVMBuildRet(c->b, LLVMConstInt(c->i32, 0, 0));

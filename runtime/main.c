@@ -22,6 +22,7 @@
 #include "runtime/image.h"
 #include "runtime/npy.h"
 #include "runtime/pool.h"
+#include "runtime/profile.h"
 #include "runtime/rtio.h"
 #include "runtime/safetensors.h"
 
@@ -37,7 +38,7 @@ typedef struct Options {
     const char *weights, *output, *labels;
     OutKind out_kind;
     long top, bench, threads;
-    bool json;
+    bool json, profile;
     const char **inputs;
     int ninputs;
 } Options;
@@ -66,7 +67,7 @@ static void message(const char *kind, const char *fmt, ...)
 static void usage_line(FILE *f)
 {
     fprintf(f, "usage: %s [--weights FILE] [--output FILE] [--top K] [--labels FILE] [--json]\n"
-               "       %*s [--bench N] [--threads T] [INPUT ...]\n",
+               "       %*s [--bench N] [--threads T] [--profile] [INPUT ...]\n",
             prog, (int)strlen(prog), "");
 }
 
@@ -89,6 +90,8 @@ static void help(const CnnrtModel *m)
            "  --json             print the results as a JSON array\n"
            "  --bench N          run N times and print latency and images per second\n"
            "                     (on zeros when there is no INPUT)\n"
+           "  --profile          also print each layer's time per run and GFLOP/s (the\n"
+           "                     timed runs of --bench, else the one run), to stderr\n"
            "  --threads T        threads to run on (default: every core)\n"
            "  --help, --version\n"
            "\nExit status: 0 success, 1 a bad input or weights file, 2 a usage error.\n");
@@ -154,6 +157,10 @@ static int parse_args(int argc, char **argv, const CnnrtModel *m, Options *o)
         }
         if (strcmp(a, "--json") == 0) {
             o->json = true;
+            continue;
+        }
+        if (strcmp(a, "--profile") == 0) {
+            o->profile = true;
             continue;
         }
         static const char *const with_value[] = {"--weights", "--output", "--top", "--labels", "--bench",
@@ -696,6 +703,9 @@ int main(int argc, char **argv)
             goto done;
         }
     }
+    /* After the untimed run: its page faults are not a layer's time. */
+    if (o.profile)
+        cnnrt_profile_enable(true);
     for (size_t r = 0; r < runs; r++) {
         double t0 = now_ms();
         int status = m->run(b.data, out, b.count, workspace, values);
@@ -718,6 +728,11 @@ int main(int argc, char **argv)
         FILE *f = o.json ? stderr : stdout;
         fprintf(f, "bench: %zu runs, batch %zu: min %.4g ms, median %.4g ms, mean %.4g ms, %.4g images/s\n", runs,
                 b.count, times[0], median, mean, median > 0 ? (double)b.count * 1e3 / median : INFINITY);
+    }
+    if (o.profile) {
+        cnnrt_profile_enable(false);
+        fflush(stdout); /* after the bench line */
+        cnnrt_profile_print(stderr, runs);
     }
 
     if (o.output) {

@@ -1,0 +1,32 @@
+#!/bin/bash
+# A program's --profile (runtime/profile.c): CIFAR-10 compiled with its test
+# weights, run on one thread (layers timed on the calling thread) and on two
+# (images on threads of their own, thread time). check_profile.py holds the
+# lines against cnnc's own JSON report: one line per kernel in the report's
+# order, named as its fused groups are, shares summing to 100%, GFLOP/s that
+# agree with the report's MACs, and the same outputs as without --profile.
+# usage: run_profile.sh CNNC SOURCE_DIR
+set -u
+cnnc=$1 src=$2 here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d "${TMPDIR:-/tmp}/cnnc-profile.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+net=$src/examples/cifar10.cnn data=$src/tests/data/cifar10
+fail=0
+"$cnnc" --report=json "$net" >"$work/report.json" || { echo "FAIL: cnnc --report=json"; exit 1; }
+"$cnnc" -O2 --weights "$data/cifar10.safetensors" -o "$work/prog" "$net" || { echo "FAIL: cnnc"; exit 1; }
+for run in "1 in1.npy 1" "2 in7.npy 7"; do
+  set -- $run
+  threads=$1 input=$2 batch=$3
+  if ! "$work/prog" --threads "$threads" --output "$work/plain.npy" "$data/$input" >/dev/null 2>"$work/stderr" ||
+     ! "$work/prog" --threads "$threads" --bench 3 --profile --output "$work/prof.npy" "$data/$input" \
+        >"$work/stdout" 2>"$work/stderr"; then
+    echo "FAIL threads=$threads: the program failed"; cat "$work/stderr"; fail=1; continue
+  fi
+  if python3 "$here/check_profile.py" "$work/report.json" "$work/stderr" "$threads" "$batch" 3 \
+       "$work/plain.npy" "$work/prof.npy"; then
+    echo "ok profile, $threads thread(s), batch $batch"
+  else
+    echo "FAIL profile, $threads thread(s), batch $batch:"; cat "$work/stderr"; fail=1
+  fi
+done
+exit $fail
