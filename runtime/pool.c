@@ -1,9 +1,10 @@
 /* The thread pool (see pool.h). Each call of cnnrt_parallel_for bumps a
- * generation number, wakes the workers that went to sleep, runs the first
- * slice itself and waits until every worker has finished its own. Waiting
- * threads poll for up to 1 ms before they sleep on a condition variable. The
- * slices are fixed (worker i takes slice i), so a layer's split is the same
- * on every run. */
+ * generation number, wakes the workers that went to sleep, takes chunks of
+ * the work itself like any worker and waits until every worker is done.
+ * Waiting threads poll for up to 1 ms before they sleep on a condition
+ * variable. Chunks are taken in order from a shared counter, each half of
+ * what is left over the threads (at least one item), so a thread slowed by
+ * the machine's other work does not hold the others back. */
 #include "runtime/pool.h"
 
 #ifdef __wasi__
@@ -59,20 +60,34 @@ static struct {
     CnnrtTask task;
     void *ctx;
     int64_t n;
+    atomic_llong next; /* the first item no thread has taken */
 } pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .go = PTHREAD_COND_INITIALIZER, .done = PTHREAD_COND_INITIALIZER,
           .threads = 1};
 
-/* Set while this thread runs a slice: a parallel_for from inside one runs
+/* Set while this thread runs a chunk: a parallel_for from inside one runs
  * serially (the pool's threads are all busy with the outer one). */
 static _Thread_local bool in_task;
 
-static void run_slice(CnnrtTask task, void *ctx, int64_t n, int slice, int slices)
+/* Takes chunks of [0, n) until none is left. Guided: big chunks first,
+ * for locality (a conv's consecutive items share input rows), smaller ones
+ * at the end, for balance. VGG-16's convs at batch 8 on two threads, with a
+ * fixed half each: the worker spent 7% of its time waiting for the caller
+ * (perf). */
+static void run_chunks(CnnrtTask task, void *ctx, int64_t n, int threads)
 {
-    int64_t begin = n * slice / slices, end = n * (slice + 1) / slices;
-    if (begin < end) {
-        in_task = true;
-        task(ctx, begin, end);
-        in_task = false;
+    in_task = true;
+    for (;;) {
+        long long begin = atomic_load(&pool.next), size;
+        do {
+            if (begin >= n) {
+                in_task = false;
+                return;
+            }
+            size = (n - begin) / (2 * threads);
+            if (size < 1)
+                size = 1;
+        } while (!atomic_compare_exchange_weak(&pool.next, &begin, begin + size));
+        task(ctx, begin, begin + size);
     }
 }
 
@@ -123,7 +138,7 @@ static bool all_done(const void *unused)
 
 static void *worker(void *arg)
 {
-    int slice = (int)(intptr_t)arg;
+    (void)arg;
     unsigned long seen = 0;
     for (;;) {
         if (!spin(new_work, &seen)) {
@@ -141,7 +156,7 @@ static void *worker(void *arg)
         if (atomic_load(&pool.stop))
             break;
         seen = atomic_load(&pool.generation);
-        run_slice(pool.task, pool.ctx, pool.n, slice, pool.threads);
+        run_chunks(pool.task, pool.ctx, pool.n, pool.threads);
         if (atomic_fetch_sub(&pool.pending, 1) == 1 && atomic_load(&pool.caller_sleeps)) {
             pthread_mutex_lock(&pool.lock);
             pthread_cond_signal(&pool.done);
@@ -158,13 +173,12 @@ int cnnrt_pool_start(int threads)
     pool.workers = calloc((size_t)threads - 1, sizeof *pool.workers);
     if (!pool.workers)
         return 1;
-    /* Workers are created in slice order and the first failure stops the
-     * loop, so slices 1..started exist with no gap and all of [0, n) is
-     * covered by started + 1 threads. pool.threads is set before any work
-     * is posted, and the workers read it only after. */
+    /* The first failure stops the loop: pool.threads counts the workers
+     * that exist (the caller waits for that many), and is set before any
+     * work is posted; the workers read it only after. */
     int started = 0;
     for (int i = 1; i < threads; i++) {
-        if (pthread_create(&pool.workers[i - 1], NULL, worker, (void *)(intptr_t)i) != 0)
+        if (pthread_create(&pool.workers[i - 1], NULL, worker, NULL) != 0)
             break;
         started++;
     }
@@ -204,6 +218,7 @@ void cnnrt_parallel_for(CnnrtTask task, void *ctx, int64_t n)
     pool.task = task;
     pool.ctx = ctx;
     pool.n = n;
+    atomic_store(&pool.next, 0);
     atomic_store(&pool.pending, pool.threads - 1);
     atomic_fetch_add(&pool.generation, 1);
     if (atomic_load(&pool.sleeping) > 0) {
@@ -211,7 +226,7 @@ void cnnrt_parallel_for(CnnrtTask task, void *ctx, int64_t n)
         pthread_cond_broadcast(&pool.go);
         pthread_mutex_unlock(&pool.lock);
     }
-    run_slice(task, ctx, n, 0, pool.threads);
+    run_chunks(task, ctx, n, pool.threads);
     if (!spin(all_done, NULL)) {
         pthread_mutex_lock(&pool.lock);
         atomic_store(&pool.caller_sleeps, true);

@@ -10,12 +10,13 @@
 extern "C" {
 #endif
 
-/* A slice of a kernel's work: items [begin, end) of n. */
+/* A chunk of a kernel's work: items [begin, end) of n. */
 typedef void (*CnnrtTask)(void *ctx, int64_t begin, int64_t end);
 
-/* Runs task over [0, n) split into one contiguous slice per thread, the
- * calling thread taking the first, and returns when all are done (the
- * barrier between a network's layers). Serial before cnnrt_pool_start, with
+/* Runs task over [0, n) in contiguous chunks that the threads, the calling
+ * one among them, take in order as they become free (each item exactly
+ * once, by any thread), and returns when all are done (the barrier between
+ * a network's layers). Serial before cnnrt_pool_start, with
  * one thread, for n < 2, or when called from inside a task (images that run
  * on threads of their own run their layers serially). One network runs at
  * a time. */
