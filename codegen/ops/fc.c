@@ -64,17 +64,18 @@ static void fast_rows(CgCtx *c, int v, int kb, int64_t k_lo, LLVMValueRef blk_lo
         LLVMBuildStore(c->b, LLVMConstNull(vt), acc[q]);
     LLVMValueRef s = cg_loop_begin(c, &ln, cg_i64(c, 0), cg_i64(c, steps), "step");
     LLVMValueRef n0 = cg_mul(c, s, cg_i64(c, v * U));
-    LLVMValueRef xv[16];
-    for (int m = 0; m < M; m++)
+    /* The kb x U weight vectors, then each image's input vector once for
+     * all kb rows: x's loads are what a batch's rows share. */
+    LLVMValueRef wrow[16];
+    for (int kk = 0; kk < kb; kk++)
         for (int u = 0; u < U; u++)
-            xv[m * U + u] = cg_vload(c, v, x, cg_add(c, n0, cg_i64(c, m * im.xs + u * v)));
-    for (int kk = 0; kk < kb; kk++) {
-        LLVMValueRef at = cg_add(c, cg_add(c, row0, cg_i64(c, kk * inputs)), n0);
+            wrow[kk * U + u] = cg_vload(c, v, w, cg_add(c, cg_add(c, row0, cg_i64(c, kk * inputs + u * v)), n0));
+    for (int m = 0; m < M; m++) {
         for (int u = 0; u < U; u++) {
-            LLVMValueRef wv = cg_vload(c, v, w, cg_add(c, at, cg_i64(c, u * v)));
-            for (int m = 0; m < M; m++) {
+            LLVMValueRef xv = cg_vload(c, v, x, cg_add(c, n0, cg_i64(c, m * im.xs + u * v)));
+            for (int kk = 0; kk < kb; kk++) {
                 LLVMValueRef a = acc[(kk * M + m) * U + u];
-                LLVMBuildStore(c->b, cg_fma(c, wv, xv[m * U + u], LLVMBuildLoad2(c->b, vt, a, "")), a);
+                LLVMBuildStore(c->b, cg_fma(c, wrow[kk * U + u], xv, LLVMBuildLoad2(c->b, vt, a, "")), a);
             }
         }
     }
@@ -179,7 +180,8 @@ static void lower(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMVal
         lower_naive(c, node, x, y, w, bias, inputs, a->outputs, relu);
         return;
     }
-    int kb = im.nimg == 1 ? 4 : (c->vec_regs - 2 * im.nimg - 1) / im.nimg;
+    /* Registers: kb x nimg accumulators, kb weight vectors and an input. */
+    int kb = im.nimg == 1 ? 4 : (c->vec_regs - 2) / (im.nimg + 1);
     if (kb > 4)
         kb = 4;
     if (kb < 1)
