@@ -355,16 +355,25 @@ static void wide_kernel(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMVa
     LLVMValueRef ch = cg_loop_begin(c, &lc, ck ? ck->c_lo : cg_i64(c, 0), ck ? ck->c_hi : cg_i64(c, C), "c");
     LLVMValueRef xc = cg_add(c, xrow0, cg_mul(c, ch, cg_i64(c, H * W)));
     LLVMValueRef wc = cg_add(c, wk0, cg_mul(c, ch, cg_i64(c, F * F * v)));
+    /* Taps unrolled up to 5 x 5; wider windows loop over their rows. AlexNet's
+     * 11 x 11 conv1 unrolled was 121 x 32 instructions a channel, past the
+     * decoded-instruction cache: 50% of peak. */
+    const bool row_loop = F > 5;
+    CgLoop lfy;
+    LLVMValueRef fy_at = row_loop ? cg_loop_begin(c, &lfy, cg_i64(c, 0), cg_i64(c, F), "fy") : NULL;
     LLVMValueRef cur[64];
     for (int q = 0; q < n * kv; q++)
         cur[q] = LLVMBuildLoad2(c->b, cg_vec_t(c, v), acc[q], "");
-    for (int64_t fy = 0; fy < F; fy++) {
+    for (int64_t fy = 0; fy < (row_loop ? 1 : F); fy++) {
+        LLVMValueRef xr = row_loop ? cg_add(c, xc, cg_mul(c, fy_at, cg_i64(c, W))) : cg_add(c, xc, cg_i64(c, fy * W));
+        LLVMValueRef wr = row_loop ? cg_add(c, wc, cg_mul(c, fy_at, cg_i64(c, F * v)))
+                                   : cg_add(c, wc, cg_i64(c, fy * F * v));
         for (int64_t fx = 0; fx < F; fx++) {
             LLVMValueRef wv[8];
             for (int q = 0; q < kv; q++)
-                wv[q] = cg_vload(c, v, cv->w, cg_add(c, wc, cg_i64(c, (q * C * F * F + fy * F + fx) * v)));
+                wv[q] = cg_vload(c, v, cv->w, cg_add(c, wr, cg_i64(c, (q * C * F * F + fx) * v)));
             for (int p = 0; p < n; p++) {
-                LLVMValueRef xs = cg_splat(c, v, cg_load(c, cv->x, cg_add(c, xc, cg_i64(c, fy * W + p * S + fx))));
+                LLVMValueRef xs = cg_splat(c, v, cg_load(c, cv->x, cg_add(c, xr, cg_i64(c, p * S + fx))));
                 for (int q = 0; q < kv; q++)
                     cur[p * kv + q] = cg_fma(c, xs, wv[q], cur[p * kv + q]);
             }
@@ -372,6 +381,8 @@ static void wide_kernel(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMVa
     }
     for (int q = 0; q < n * kv; q++)
         LLVMBuildStore(c->b, cur[q], acc[q]);
+    if (row_loop)
+        cg_loop_end(c, &lfy);
     cg_loop_end(c, &lc);
     CgIf last;
     cg_if_begin(c, &last, ck ? ck->last : NULL);
@@ -792,7 +803,11 @@ static void lower_fast(CgCtx *c, size_t node, Fast *fp, const IrNode *pool, LLVM
         if (t < f.tile)
             f.tile = t;
     }
-    int64_t ntiles = (rows + f.tile - 1) / f.tile, items = nblk * ntiles;
+    /* Tiles of even size: VGG-16's first conv had one of 191 rows and one
+     * of 33, and two threads took one each. */
+    int64_t ntiles = (rows + f.tile - 1) / f.tile;
+    f.tile = (rows + ntiles - 1) / ntiles;
+    int64_t items = nblk * ntiles;
     LLVMValueRef rowbuf = pool_rows(c, &f, pool);
     if (split && items >= 2) {
         char name[64];
