@@ -1,19 +1,25 @@
 #!/usr/bin/python3
-"""VGG-16's 3x3 conv layers one at a time, as a % of this machine's peak.
+"""VGG-16's 3x3 conv layers, as a % of this machine's peak.
 
-    /usr/bin/python3 bench/convs.py [--cnnc build/cnnc] [--threads 1,2] [--runs N]
+    /usr/bin/python3 bench/convs.py [--cnnc build/cnnc] [--threads 1,2] [--runs N] [--alone]
 
 The issue's kernel target is about these layers, not the whole network (whose
-fc layers are bound by memory): each distinct shape of VGG-16's thirteen 3x3
-convs (pad 1, each followed by relu, as in the network) is compiled on its own
-with synthetic weights (scripts/synth_weights.py) and run with the program's
---bench. The table gives the median per layer, GFLOP/s (2 x MACs / time) and
-that as a % of bench/peak.c's measurement, and the MAC-weighted total over
-VGG-16's thirteen layers. Needs numpy (Debian's python3-numpy) and a C compiler.
+fc layers are bound by memory). By default VGG-16 itself (examples/vgg16.cnn,
+synthetic weights from scripts/synth_weights.py) runs at batch 1 with the
+program's --bench and --profile, and the table gives each of its thirteen
+convs (with their fused relu and pool) as the profile times them in the
+network: ms, GFLOP/s (2 x MACs / time) and that as a % of bench/peak.c's
+measurement, then their total. With --alone, each distinct shape (pad 1, with
+its relu) is compiled as a network of its own instead: its input is then the
+network's, which the conv must copy into a padded buffer, where in VGG-16 the
+layer before writes it padded already. Needs numpy (Debian's python3-numpy)
+and a C compiler.
 """
 
 import argparse
+import json
 import os
+import re
 import subprocess
 import sys
 
@@ -46,12 +52,16 @@ def main():
     ap.add_argument("--cnnc", default=os.path.join(ROOT, "build", "cnnc"))
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--runs", type=int, default=20)
-    ap.add_argument("--only", help="comma-separated widths to run (e.g. 28,14)")
+    ap.add_argument("--only", help="with --alone: comma-separated widths to run (e.g. 28,14)")
+    ap.add_argument("--alone", action="store_true", help="each shape as a network of its own")
     a = ap.parse_args()
     a.ncpu = os.cpu_count() or 1
     os.makedirs(WORK, exist_ok=True)
     peak = bench.measure_peak(a)
     threads = [int(t) for t in a.threads.split(",")]
+    print("peak: %.1f GFLOP/s on one thread, %.1f on %d" % (peak["gflops_1"], peak["gflops_all"], peak["threads"]))
+    if not a.alone:
+        return in_network(a, peak, threads)
     only = {int(w) for w in a.only.split(",")} if a.only else None
     rows, total, layers = [], {t: [0.0, 0.0] for t in threads}, 0
     for w, c, k, count in SHAPES:
@@ -79,7 +89,6 @@ def main():
     head = ["layer (W_C_K)"]
     for t in threads:
         head += ["T%d ms" % t, "GFLOP/s", "% peak"]
-    print("peak: %.1f GFLOP/s on one thread, %.1f on %d" % (peak["gflops_1"], peak["gflops_all"], peak["threads"]))
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for r in rows:
@@ -90,6 +99,56 @@ def main():
             gf = flop / (ms * 1e6)
             print("T%d: VGG-16's %d such layers %.1f ms, %.1f GFLOP/s, %.1f%% of peak"
                   % (t, layers, ms, gf, 100 * gf / bench.peak_for(peak, t)))
+
+
+# A --profile line: name, ms, share, GFLOP/s (runtime/profile.c).
+PROFILE_RE = re.compile(r"^  (.+?)\s+(\d+\.\d+)\s+\d+\.\d% +(-|\d+\.\d)$")
+
+
+def in_network(a, peak, threads):
+    """VGG-16 whole, its convs timed by the program's --profile."""
+    cnn = os.path.join(ROOT, "examples", "vgg16.cnn")
+    st = os.path.join(WORK, "vgg16.safetensors")
+    prog = os.path.join(WORK, "vgg16")
+    if not os.path.exists(st):
+        run([sys.executable, os.path.join(ROOT, "scripts", "synth_weights.py"), cnn, st])
+    run([a.cnnc, cnn, "--weights", st, "-O2", "-o", prog])
+    report = json.loads(run([a.cnnc, "--report=json", cnn]))
+    convs = {}  # kernel name -> MACs of its conv
+    for group in report["fused_groups"]:
+        first = next(l for l in report["layers"] if l["name"] == group[0])
+        if first["op"] == "conv":
+            convs[" + ".join(group)] = first["macs"]
+    times = {t: {} for t in threads}
+    for t in threads:
+        out = run([prog, "--bench", str(a.runs), "--threads", str(t), "--profile"])
+        for line in out.splitlines():
+            m = PROFILE_RE.match(line)
+            if m and m.group(1) in convs:
+                times[t][m.group(1)] = float(m.group(2))
+    head = ["VGG-16 conv (batch 1)", "MACs"]
+    for t in threads:
+        head += ["T%d ms" % t, "GFLOP/s", "% peak"]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for name, macs in convs.items():
+        row = [name, "{:,}".format(macs)]
+        for t in threads:
+            ms = times[t].get(name)
+            if ms is None:
+                sys.exit("no --profile line for %s" % name)
+            gf = 2 * macs / (ms * 1e6)
+            row += ["%.3f" % ms, "%.1f" % gf, "%.1f%%" % (100 * gf / bench.peak_for(peak, t))]
+        print("| " + " | ".join(row) + " |")
+    flop = 2 * sum(convs.values())
+    for t in threads:
+        ms = sum(times[t].values())
+        gf = flop / (ms * 1e6)
+        print("T%d: VGG-16's %d convs %.1f ms, %.1f GFLOP/s, %.1f%% of peak"
+              % (t, len(convs), ms, gf, 100 * gf / bench.peak_for(peak, t)))
+    if len(threads) > 1:
+        print("T%d / T%d: %.2fx" % (threads[0], threads[-1],
+                                   sum(times[threads[0]].values()) / sum(times[threads[-1]].values())))
 
 
 if __name__ == "__main__":
