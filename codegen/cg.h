@@ -19,6 +19,11 @@ typedef struct CgOptions {
     /* An executable's object also defines cnnrt_model for the runtime's main;
      * an AOT object defines only NAME_infer and NAME_workspace_size. */
     bool executable;
+    /* An object or assembly is written straight to this file, not to memory
+     * (out then holds nothing): LLVM's in-memory object grows by doubling
+     * and is copied once more, and VGG-16's 553 MB object cost its compile
+     * more in fresh pages to zero than in code generation. */
+    const char *emit_path;
 } CgOptions;
 
 /* What was emitted, in memory; free with cg_output_free. */
@@ -37,6 +42,11 @@ __attribute__((warn_unused_result)) bool cg_compile(const IrGraph *g, const IrPa
                                                     const CgOptions *o, CgEmit kind, CgOutput *out,
                                                     char *err, size_t errlen);
 void cg_output_free(CgOutput *out);
+
+/* Calls fn with LLVM's reason when LLVM meets an error it cannot return,
+ * such as a full disk under an object it writes to a file (emit_path);
+ * LLVM then exits with status 1. */
+void cg_on_fatal_error(void (*fn)(const char *reason));
 
 /* What the AOT object for o's target costs, in bytes: code (.text and its
  * unwind tables), constants other than the weights (.rodata and the like)

@@ -184,8 +184,19 @@ static void dispose(CgCtx *c)
         LLVMContextDispose(c->ctx);
 }
 
-static bool emit(CgCtx *c, CgEmit kind, CgOutput *out, char *err, size_t errlen)
+static bool emit(CgCtx *c, CgEmit kind, const char *path, CgOutput *out, char *err, size_t errlen)
 {
+    if (path && (kind == CG_EMIT_OBJ || kind == CG_EMIT_ASM)) {
+        char *msg = NULL, *file = strdup(path);
+        LLVMCodeGenFileType ft = kind == CG_EMIT_ASM ? LLVMAssemblyFile : LLVMObjectFile;
+        bool failed = !file || LLVMTargetMachineEmitToFile(c->tm, c->mod, file, ft, &msg);
+        if (failed)
+            snprintf(err, errlen, "LLVM could not emit code to '%s': %s", path, msg ? msg : "out of memory");
+        LLVMDisposeMessage(msg);
+        free(file);
+        *out = (CgOutput){0};
+        return !failed;
+    }
     if (kind == CG_EMIT_LLVM) {
         char *text = LLVMPrintModuleToString(c->mod);
         *out = (CgOutput){.data = text, .size = strlen(text), .owner = text};
@@ -302,7 +313,7 @@ static bool compile_module(const IrGraph *g, const IrParam *params, size_t npara
             char *em = LLVMGetErrorMessage(e);
             IR_DIE("LLVM passes failed: %s", em);
         }
-        ok = emit(&c, kind, out, err, errlen);
+        ok = emit(&c, kind, measure ? NULL : o->emit_path, out, err, errlen);
     }
     dispose(&c);
     return ok;
@@ -370,6 +381,11 @@ bool cg_measure(const IrGraph *g, const IrParam *params, size_t nparams, const f
     LLVMDisposeMemoryBuffer(mb);
     cg_output_free(&out);
     return ok;
+}
+
+void cg_on_fatal_error(void (*fn)(const char *reason))
+{
+    LLVMInstallFatalErrorHandler(fn);
 }
 
 void cg_output_free(CgOutput *out)

@@ -441,58 +441,73 @@ static int plan_link(const Options *o, Link *l, FILE *err)
     return 0;
 }
 
-/* Links the object with the runtime into path, through a temporary name. */
-static int link_executable(const char *path, const CgOutput *obj, const Link *l, FILE *err)
+/* A new empty file beside path (path.tmp.XXXXXX), or in /tmp when path is
+ * NULL, tracked (rt_tmp_track) so that a signal removes it; NULL after
+ * printing the error. The caller unlinks, untracks and frees it. */
+static char *temp_file(const char *path, int *slot, FILE *err)
 {
+    size_t n = path ? strlen(path) : 0;
+    char *tmp = malloc(n + 24);
+    if (!tmp) {
+        fprintf(err, "cnnc: error: out of memory\n");
+        return NULL;
+    }
     /* The C compiler driver takes a file without a known suffix as an object. */
-    char objpath[] = "/tmp/cnnc-object-XXXXXX";
-    int fd = mkstemp(objpath);
+    if (path)
+        snprintf(tmp, n + 24, "%s.tmp.XXXXXX", path);
+    else
+        snprintf(tmp, n + 24, "/tmp/cnnc-object-XXXXXX");
+    int fd = mkstemp(tmp);
     if (fd < 0) {
-        fprintf(err, "cnnc: error: cannot create a temporary object: %s\n", strerror(errno));
-        return 1;
+        fprintf(err, "cnnc: error: cannot write '%s': %s\n", path ? path : tmp, strerror(errno));
+        free(tmp);
+        return NULL;
     }
     close(fd);
-    int objslot = rt_tmp_track(objpath), tmpslot = -1;
-    int rc = write_file_atomic(objpath, obj->data, obj->size, err);
-    size_t n = strlen(path);
-    char *tmp = malloc(n + 16);
-    if (rc == 0 && tmp) {
-        snprintf(tmp, n + 16, "%s.tmp.XXXXXX", path);
-        int tfd = mkstemp(tmp);
-        tmpslot = tfd < 0 ? -1 : rt_tmp_track(tmp);
-        if (tfd < 0) {
-            fprintf(err, "cnnc: error: cannot write '%s': %s\n", path, strerror(errno));
-            rc = 1;
-        } else {
-            close(tfd);
-            const char *argv[16];
-            int k = 0;
-            argv[k++] = l->cc;
-            for (int i = 0; i < 2 && l->before[i]; i++)
-                argv[k++] = l->before[i];
-            argv[k++] = "-o";
-            argv[k++] = tmp;
-            argv[k++] = objpath;
-            argv[k++] = l->runtime;
-            for (int i = 0; i < 6 && l->after[i]; i++)
-                argv[k++] = l->after[i];
-            argv[k] = NULL;
-            if (!run_command((char *const *)argv, err)) {
-                fprintf(err, "cnnc: error: linking '%s' with the C compiler '%s' failed\n", path, l->cc);
-                rc = 1;
-            } else if (chmod(tmp, 0777 & ~rt_current_umask()) != 0 || rename(tmp, path) != 0) {
-                fprintf(err, "cnnc: error: cannot write '%s': %s\n", path, strerror(errno));
-                rc = 1;
-            }
-            if (rc != 0)
-                unlink(tmp);
-        }
-    }
-    unlink(objpath);
-    rt_tmp_untrack(objslot);
-    rt_tmp_untrack(tmpslot);
+    *slot = rt_tmp_track(tmp);
+    return tmp;
+}
+
+static void temp_done(char *tmp, int slot)
+{
+    if (!tmp)
+        return;
+    unlink(tmp);
+    rt_tmp_untrack(slot);
     free(tmp);
-    return rc;
+}
+
+/* Links the object file objpath with the runtime into path, through a
+ * temporary name. */
+static int link_executable(const char *path, const char *objpath, const Link *l, FILE *err)
+{
+    int tmpslot = -1;
+    char *tmp = temp_file(path, &tmpslot, err);
+    if (!tmp)
+        return 1;
+    const char *argv[16];
+    int k = 0;
+    argv[k++] = l->cc;
+    for (int i = 0; i < 2 && l->before[i]; i++)
+        argv[k++] = l->before[i];
+    argv[k++] = "-o";
+    argv[k++] = tmp;
+    argv[k++] = objpath;
+    argv[k++] = l->runtime;
+    for (int i = 0; i < 6 && l->after[i]; i++)
+        argv[k++] = l->after[i];
+    argv[k] = NULL;
+    if (!run_command((char *const *)argv, err)) {
+        fprintf(err, "cnnc: error: linking '%s' with the C compiler '%s' failed\n", path, l->cc);
+    } else if (chmod(tmp, 0777 & ~rt_current_umask()) != 0 || rename(tmp, path) != 0) {
+        fprintf(err, "cnnc: error: cannot write '%s': %s\n", path, strerror(errno));
+    } else { /* renamed: nothing to remove */
+        rt_tmp_untrack(tmpslot);
+        free(tmp);
+        return 0;
+    }
+    temp_done(tmp, tmpslot);
+    return 1;
 }
 
 /* The input's base name without directories or .cnn, plus suffix: default
@@ -643,13 +658,22 @@ static int check_memory(const Options *o, const IrGraph *g, FILE *err)
 }
 
 /* Writes the emitted output: linked into a program, or as it is (an object
- * with its header beside it). */
-static int write_result(const Options *o, const IrGraph *g, const CgOutput *result, const Link *link,
-                        const char *path, FILE *err)
+ * with its header beside it). An object or assembly is in the file
+ * `emitted` already (CgOptions.emit_path), the rest in result. */
+static int write_result(const Options *o, const IrGraph *g, const CgOutput *result, const char *emitted,
+                        const Link *link, const char *path, FILE *err)
 {
     if (o->emit == EMIT_EXE)
-        return link_executable(path, result, link, err);
-    int rc = write_file_atomic(path, result->data, result->size, err);
+        return link_executable(path, emitted, link, err);
+    int rc = 0;
+    if (emitted) {
+        if (chmod(emitted, 0666 & ~rt_current_umask()) != 0 || rename(emitted, path) != 0) {
+            fprintf(err, "cnnc: error: cannot write '%s': %s\n", path, strerror(errno));
+            rc = 1;
+        }
+    } else {
+        rc = write_file_atomic(path, result->data, result->size, err);
+    }
     if (rc == 0 && o->emit == EMIT_OBJ) {
         /* An object without its header is half an output, after an error or
          * a signal alike. */
@@ -664,6 +688,14 @@ static int write_result(const Options *o, const IrGraph *g, const CgOutput *resu
         free(hpath);
     }
     return rc;
+}
+
+/* LLVM's fatal errors (a full disk under the object it writes) end the
+ * process with status 1: say why, and leave no temporary file behind. */
+static void llvm_fatal(const char *reason)
+{
+    fprintf(stderr, "cnnc: error: %s\n", reason);
+    rt_tmp_remove_all();
 }
 
 static int compile(const Options *o, IrGraph *g, IrArena *arena, FILE *err)
@@ -696,13 +728,32 @@ static int compile(const Options *o, IrGraph *g, IrArena *arena, FILE *err)
         char *path = o->output ? strdup(o->output) : default_output(o->input, suffixes[o->emit]);
         CgOptions co = {.opt_level = o->opt_level, .triple = o->target, .cpu = o->cpu, .features = o->features,
                         .executable = o->emit == EMIT_EXE};
+        /* Objects and assembly go straight to a file: a temporary one that
+         * is linked from, or renamed into place. */
+        int slot = -1;
+        char *emitted = NULL;
+        bool to_file = o->emit == EMIT_EXE || o->emit == EMIT_OBJ || o->emit == EMIT_ASM;
+        if (path && to_file && !(emitted = temp_file(o->emit == EMIT_EXE ? NULL : path, &slot, err)))
+            rc = 1;
+        co.emit_path = emitted;
+        cg_on_fatal_error(llvm_fatal);
         CgOutput result = {0};
         char msg[512];
-        if (!cg_compile(g, w.params, w.nparams, w.values, &co, kinds[o->emit], &result, msg, sizeof msg)) {
+        if (!path) {
+            fprintf(err, "cnnc: error: out of memory\n");
+            rc = 1;
+        } else if (rc == 0 &&
+                   !cg_compile(g, w.params, w.nparams, w.values, &co, kinds[o->emit], &result, msg, sizeof msg)) {
             fprintf(err, "cnnc: error: %s\n", msg);
             rc = 1;
+        } else if (rc == 0) {
+            rc = write_result(o, g, &result, emitted, &link, path, err);
+        }
+        if (rc == 0 && emitted && o->emit != EMIT_EXE) { /* renamed into place */
+            rt_tmp_untrack(slot);
+            free(emitted);
         } else {
-            rc = write_result(o, g, &result, &link, path, err);
+            temp_done(emitted, slot);
         }
         cg_output_free(&result);
         free(path);

@@ -129,6 +129,10 @@ void rt_tmp_untrack(int slot)
 {
     (void)slot;
 }
+
+void rt_tmp_remove_all(void)
+{
+}
 #else
 /* Paths are copied into static slots: the handler may only call
  * async-signal-safe functions, so it reads plain arrays and unlinks. */
@@ -177,6 +181,15 @@ void rt_tmp_untrack(int slot)
 {
     if (slot >= 0 && slot < RT_TMP_SLOTS)
         tmp_used[slot] = 0;
+}
+
+void rt_tmp_remove_all(void)
+{
+    for (int i = 0; i < RT_TMP_SLOTS; i++) {
+        if (tmp_used[i])
+            unlink(tmp_paths[i]);
+        tmp_used[i] = 0;
+    }
 }
 #endif
 

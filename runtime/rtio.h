@@ -46,6 +46,9 @@ void rt_out_abort(RtOut *out);
 #define RT_TMP_SLOTS 8
 int rt_tmp_track(const char *path);
 void rt_tmp_untrack(int slot);
+/* Unlinks and forgets every tracked path: for an exit that no signal
+ * announces (a library's fatal error). */
+void rt_tmp_remove_all(void);
 
 /* The process's umask (umask has no read-only query: set and restored). */
 mode_t rt_current_umask(void);

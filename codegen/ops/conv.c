@@ -721,13 +721,16 @@ static bool plan_fast(CgCtx *c, const IrNode *n, const IrNode *pool, Fast *f)
          * channels shared evenly: CIFAR-10's 32-channel convs (36 KiB of
          * weights a block) in 3 passes of 11 ran its batch of 8 in 2.44 ms,
          * against 2.63 ms in one pass and 2.7 ms in passes of 14, 14 and 4.
-         * Pools must not overlap (each conv row made once a pass), and the
-         * partial sums of a tile at most 128 KiB (they are on the stack). */
+         * A pass needs 36 taps or more (4 channels of 3 x 3) to pay for
+         * reloading its sums: AlexNet's conv1 (3 channels of 11 x 11, 46 KiB
+         * of weights a block) runs a channel a pass. Pools must not overlap
+         * (each conv row made once a pass), and the partial sums of a tile at
+         * most 128 KiB (they are on the stack). */
         const int64_t pass_bytes = 16 * 1024, channel_bytes = (int64_t)kv * f->v * a->size * a->size * 4;
         int64_t passes = (channel_bytes * f->cv.in.d + pass_bytes - 1) / pass_bytes;
         int64_t cb = (f->cv.in.d + passes - 1) / passes;
         f->cb = 0;
-        if (passes >= 2 && cb >= 4 && (!pool || pool->attr.pool.size == pool->attr.pool.stride)) {
+        if (passes >= 2 && cb * a->size * a->size >= 36 && (!pool || pool->attr.pool.size == pool->attr.pool.stride)) {
             int64_t prow_floats = (pool ? pool->attr.pool.stride : 1) * f->out.w * kv * f->v;
             int64_t most = (128 * 1024 / 4) / prow_floats;
             if (most >= 1) {
