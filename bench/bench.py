@@ -13,7 +13,10 @@ the three side by side, each in its own process under /usr/bin/time:
     torch  Debian's PyTorch:                  bench/torch_run.py (time.perf_counter)
 
 Every runner makes untimed warm-up runs and reports the median of its timed
-runs. cnnc's programs take a run count, so the count comes from a calibration
+runs. cnnc and onnxruntime, the pair the targets compare, take turns in
+--rounds rounds (default 3), each with a share of the budget, and the table
+gives the median of their rounds' medians: this machine's speed drifts by
+10% over minutes, which one long run each would put in the ratio. cnnc's programs take a run count, so the count comes from a calibration
 run (one image, one thread) and the time budget; the peers stop at the run
 count or the budget, whichever comes first (never below --min-runs). At the
 largest batch on the first thread count each runner writes its outputs, and the
@@ -87,6 +90,9 @@ def parse_args(argv):
     ap.add_argument("--threads", default="1,all",
                     help="comma-separated thread counts, 'all' = %d here (default 1,all)" % ncpu)
     ap.add_argument("--runs", type=int, help="timed runs per runner and configuration, at most (default 100)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="turns cnnc and onnxruntime take, each with its share of the runs and the budget "
+                         "(default 3)")
     ap.add_argument("--budget", type=float,
                     help="seconds of timed runs per runner and configuration, about (default 10)")
     ap.add_argument("--min-runs", type=int, default=3,
@@ -111,7 +117,7 @@ def parse_args(argv):
         a.threads = sorted(set(ncpu if t == "all" else int(t) for t in a.threads.split(",")))
     except ValueError:
         ap.error("--batches and --threads want comma-separated whole numbers ('all' for threads)")
-    if min(a.batches) < 1 or min(a.threads) < 1 or a.runs < 1 or a.min_runs < 1 or a.budget < 0:
+    if min(a.batches) < 1 or min(a.threads) < 1 or a.runs < 1 or a.min_runs < 1 or a.budget < 0 or a.rounds < 1:
         ap.error("batches, threads and runs must be at least 1, the budget not negative")
     a.min_runs = min(a.min_runs, a.runs)
     a.peers = [p for p in a.peers.split(",") if p]
@@ -338,8 +344,9 @@ def run_cnnc(a, rec, batch, threads, runs, out_npy=None):
             "mean_ms": float(m.group(5)), "rss_kib": kib, "wall_s": wall}
 
 
-def run_peer(a, peer, rec, name, batch, threads, out_npy=None):
-    args = [str(threads), str(a.runs), str(a.budget), str(a.min_runs)] + ([out_npy] if out_npy else [])
+def run_peer(a, peer, rec, name, batch, threads, out_npy=None, share=1):
+    runs, budget = max(1, a.runs // share), a.budget / share
+    args = [str(threads), str(runs), str(budget), str(min(a.min_runs, runs))] + ([out_npy] if out_npy else [])
     if peer == "ort":
         cmd = ["node", os.path.join(HERE, "ort_run.js"), rec["onnx"], rec["inputs"][batch]] + args
     else:
@@ -354,6 +361,25 @@ def run_peer(a, peer, rec, name, batch, threads, out_npy=None):
         return {"error": "no result line: %s" % tail(out + err, 3)}
     res["rss_kib"], res["wall_s"] = kib, wall
     return res
+
+
+def merge_rounds(results):
+    """One result from a runner's rounds: the median of their medians, the
+    least minimum, all the runs, the most memory; the first error if any."""
+    for r in results:
+        if "error" in r:
+            return r
+    merged = dict(results[0])
+    medians = sorted(r["median_ms"] for r in results)
+    k = len(medians)
+    merged["median_ms"] = medians[k // 2] if k % 2 else (medians[k // 2 - 1] + medians[k // 2]) / 2
+    merged["round_medians_ms"] = [r["median_ms"] for r in results]
+    merged["min_ms"] = min(r["min_ms"] for r in results)
+    merged["runs"] = sum(r["runs"] for r in results)
+    kibs = [r["rss_kib"] for r in results if r.get("rss_kib")]
+    if kibs:
+        merged["rss_kib"] = max(kibs)
+    return merged
 
 
 def agreement(outs, tolerance):
@@ -395,15 +421,24 @@ def bench_net(a, name, peak):
             cfg = {"batch": batch, "threads": threads}
             est = per_image * batch
             runs = max(a.min_runs, min(a.runs, int(a.budget * 1e3 / est) if est > 0 else a.runs))
-            out = os.path.join(WORK, name, "out-cnnc.npy") if check else None
-            cfg["cnnc"] = run_cnnc(a, rec, batch, threads, runs, out)
-            if check and "error" not in cfg["cnnc"]:
-                outs["cnnc"] = out
+            # cnnc and ort in turns (--rounds), torch once.
+            turns = {"cnnc": []}
+            for r in range(a.rounds):
+                out = os.path.join(WORK, name, "out-cnnc.npy") if check and r == 0 else None
+                turns["cnnc"].append(run_cnnc(a, rec, batch, threads, max(1, runs // a.rounds), out))
+                if "ort" in a.peers:
+                    out = os.path.join(WORK, name, "out-ort.npy") if check and r == 0 else None
+                    turns.setdefault("ort", []).append(run_peer(a, "ort", rec, name, batch, threads, out,
+                                                                a.rounds))
+            for runner, results in turns.items():
+                cfg[runner] = merge_rounds(results)
             for peer in a.peers:
-                out = os.path.join(WORK, name, "out-%s.npy" % peer) if check else None
-                cfg[peer] = run_peer(a, peer, rec, name, batch, threads, out)
-                if check and "error" not in cfg[peer]:
-                    outs[peer] = out
+                if peer != "ort":
+                    out = os.path.join(WORK, name, "out-%s.npy" % peer) if check else None
+                    cfg[peer] = run_peer(a, peer, rec, name, batch, threads, out)
+            for runner in ["cnnc"] + a.peers:
+                if check and "error" not in cfg[runner]:
+                    outs[runner] = os.path.join(WORK, name, "out-%s.npy" % runner)
             c = cfg["cnnc"]
             if "error" not in c:
                 c["gflops"] = 2.0 * rec["macs"] * batch / (c["median_ms"] * 1e-3) * 1e-9
@@ -525,7 +560,8 @@ def header_text(a, info, peak, versions):
            peak["bandwidth_gbs_1"], peak["bandwidth_gbs_all"], peak["threads"]),
         "peers: %s" % (", ".join("%s %s" % kv for kv in versions.items()) or "none"),
         "runs: medians of up to %d timed runs or about %g s per runner and configuration (at least %d), "
-        "after warm-up; T = threads" % (a.runs, a.budget, a.min_runs),
+        "after warm-up; cnnc and ort in %d alternating rounds, each with its share, the median of the "
+        "rounds' medians; T = threads" % (a.runs, a.budget, a.min_runs, a.rounds),
         "cnnc/peer = cnnc's median time over the peer's (above 1: cnnc is slower); "
         "% peak = cnnc's GFLOP/s (2 x MACs x batch / median) over the peak for T threads",
     ]
@@ -582,7 +618,7 @@ def main(argv):
         fp.write("\n".join("- " + h for h in head) + "\n\n" + t1 + "\n\n" + t2 + "\n")
     with open(a.out + ".json", "w") as fp:
         opts = {k: getattr(a, k) for k in ("nets", "batches", "threads", "runs", "budget", "min_runs",
-                                            "peers", "opset")}
+                                            "rounds", "peers", "opset")}
         json.dump({"machine": info, "peak": peak, "options": opts, "versions": versions,
                    "networks": results}, fp, indent=1, default=str)
     say("\nwrote %s.md and %s.json" % (os.path.relpath(a.out, ROOT), os.path.relpath(a.out, ROOT)))
