@@ -468,6 +468,7 @@ static char *temp_file(const char *path, int *slot, FILE *err)
     return tmp;
 }
 
+/* Removes a temporary file of temp_file, unless it is NULL (committed). */
 static void temp_done(char *tmp, int slot)
 {
     if (!tmp)
@@ -475,6 +476,20 @@ static void temp_done(char *tmp, int slot)
     unlink(tmp);
     rt_tmp_untrack(slot);
     free(tmp);
+}
+
+/* Gives the temporary file *tmp the mode less the umask and renames it to
+ * path; then it is no longer temporary: *tmp is freed and set to NULL. */
+static int commit_temp(char **tmp, int slot, const char *path, mode_t mode, FILE *err)
+{
+    if (chmod(*tmp, mode & ~rt_current_umask()) != 0 || rename(*tmp, path) != 0) {
+        fprintf(err, "cnnc: error: cannot write '%s': %s\n", path, strerror(errno));
+        return 1;
+    }
+    rt_tmp_untrack(slot);
+    free(*tmp);
+    *tmp = NULL;
+    return 0;
 }
 
 /* Links the object file objpath with the runtime into path, through a
@@ -497,17 +512,13 @@ static int link_executable(const char *path, const char *objpath, const Link *l,
     for (int i = 0; i < 6 && l->after[i]; i++)
         argv[k++] = l->after[i];
     argv[k] = NULL;
-    if (!run_command((char *const *)argv, err)) {
+    int rc = 1;
+    if (!run_command((char *const *)argv, err))
         fprintf(err, "cnnc: error: linking '%s' with the C compiler '%s' failed\n", path, l->cc);
-    } else if (chmod(tmp, 0777 & ~rt_current_umask()) != 0 || rename(tmp, path) != 0) {
-        fprintf(err, "cnnc: error: cannot write '%s': %s\n", path, strerror(errno));
-    } else { /* renamed: nothing to remove */
-        rt_tmp_untrack(tmpslot);
-        free(tmp);
-        return 0;
-    }
+    else
+        rc = commit_temp(&tmp, tmpslot, path, 0777, err);
     temp_done(tmp, tmpslot);
-    return 1;
+    return rc;
 }
 
 /* The input's base name without directories or .cnn, plus suffix: default
@@ -658,22 +669,16 @@ static int check_memory(const Options *o, const IrGraph *g, FILE *err)
 }
 
 /* Writes the emitted output: linked into a program, or as it is (an object
- * with its header beside it). An object or assembly is in the file
- * `emitted` already (CgOptions.emit_path), the rest in result. */
-static int write_result(const Options *o, const IrGraph *g, const CgOutput *result, const char *emitted,
+ * with its header beside it). An object or assembly is in the temporary
+ * file *emitted already (CgOptions.emit_path; committed here), the rest in
+ * result. */
+static int write_result(const Options *o, const IrGraph *g, const CgOutput *result, char **emitted, int slot,
                         const Link *link, const char *path, FILE *err)
 {
     if (o->emit == EMIT_EXE)
-        return link_executable(path, emitted, link, err);
-    int rc = 0;
-    if (emitted) {
-        if (chmod(emitted, 0666 & ~rt_current_umask()) != 0 || rename(emitted, path) != 0) {
-            fprintf(err, "cnnc: error: cannot write '%s': %s\n", path, strerror(errno));
-            rc = 1;
-        }
-    } else {
-        rc = write_file_atomic(path, result->data, result->size, err);
-    }
+        return link_executable(path, *emitted, link, err);
+    int rc = *emitted ? commit_temp(emitted, slot, path, 0666, err)
+                      : write_file_atomic(path, result->data, result->size, err);
     if (rc == 0 && o->emit == EMIT_OBJ) {
         /* An object without its header is half an output, after an error or
          * a signal alike. */
@@ -733,28 +738,24 @@ static int compile(const Options *o, IrGraph *g, IrArena *arena, FILE *err)
         int slot = -1;
         char *emitted = NULL;
         bool to_file = o->emit == EMIT_EXE || o->emit == EMIT_OBJ || o->emit == EMIT_ASM;
-        if (path && to_file && !(emitted = temp_file(o->emit == EMIT_EXE ? NULL : path, &slot, err)))
-            rc = 1;
-        co.emit_path = emitted;
-        cg_on_fatal_error(llvm_fatal);
         CgOutput result = {0};
         char msg[512];
         if (!path) {
             fprintf(err, "cnnc: error: out of memory\n");
             rc = 1;
-        } else if (rc == 0 &&
-                   !cg_compile(g, w.params, w.nparams, w.values, &co, kinds[o->emit], &result, msg, sizeof msg)) {
-            fprintf(err, "cnnc: error: %s\n", msg);
+        } else if (to_file && !(emitted = temp_file(o->emit == EMIT_EXE ? NULL : path, &slot, err))) {
             rc = 1;
-        } else if (rc == 0) {
-            rc = write_result(o, g, &result, emitted, &link, path, err);
-        }
-        if (rc == 0 && emitted && o->emit != EMIT_EXE) { /* renamed into place */
-            rt_tmp_untrack(slot);
-            free(emitted);
         } else {
-            temp_done(emitted, slot);
+            co.emit_path = emitted;
+            cg_on_fatal_error(llvm_fatal);
+            if (!cg_compile(g, w.params, w.nparams, w.values, &co, kinds[o->emit], &result, msg, sizeof msg)) {
+                fprintf(err, "cnnc: error: %s\n", msg);
+                rc = 1;
+            } else {
+                rc = write_result(o, g, &result, &emitted, slot, &link, path, err);
+            }
         }
+        temp_done(emitted, slot);
         cg_output_free(&result);
         free(path);
     }

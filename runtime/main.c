@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "runtime/cnnrt.h"
@@ -435,13 +434,6 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 /* Prints the results of a batch: top classes of a vector output, or shape
  * and range of a map, as text or one JSON array. */
 static int print_results(const CnnrtModel *m, const Options *o, const Batch *b, const float *out,
@@ -707,15 +699,15 @@ int main(int argc, char **argv)
     if (o.profile)
         cnnrt_profile_enable(true);
     for (size_t r = 0; r < runs; r++) {
-        double t0 = now_ms();
+        int64_t t0 = rt_now_ns();
         int status = m->run(b.data, out, b.count, workspace, values);
-        double t1 = now_ms();
+        int64_t t1 = rt_now_ns();
         if (status != 0) {
             message("error", "the network refused its arguments (batch %zu)", b.count);
             goto done;
         }
         if (times)
-            times[r] = t1 - t0;
+            times[r] = (double)(t1 - t0) / 1e6;
     }
     if (times) {
         double sum = 0;

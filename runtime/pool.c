@@ -34,7 +34,8 @@ void cnnrt_pool_stop(void)
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
-#include <time.h>
+
+#include "runtime/rtio.h"
 
 /* How long a thread that waits (a worker for the next layer, the caller for
  * the workers) polls before it sleeps. Layers follow each other within
@@ -100,13 +101,6 @@ static inline void relax(void)
 #endif
 }
 
-static int64_t now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
-}
-
 /* Polls until done(arg) holds or CNNRT_SPIN_NS pass; returns done(arg). */
 static bool spin(bool (*done)(const void *), const void *arg)
 {
@@ -115,7 +109,7 @@ static bool spin(bool (*done)(const void *), const void *arg)
         if (done(arg))
             return true;
         if ((i & 63) == 0) {
-            int64_t t = now_ns();
+            int64_t t = rt_now_ns();
             if (start == 0)
                 start = t;
             else if (t - start > CNNRT_SPIN_NS)

@@ -8,7 +8,8 @@
 
 #include <stdatomic.h>
 #include <stdlib.h>
-#include <time.h>
+
+#include "runtime/rtio.h"
 
 typedef struct Entry {
     const char *name;
@@ -27,13 +28,7 @@ static struct {
 static atomic_uint epoch = 1, threads_seen;
 static _Thread_local int64_t last_ns;
 static _Thread_local unsigned thread_epoch;
-
-static int64_t now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
-}
+static _Thread_local size_t hint; /* where this thread's next layer likely is */
 
 void cnnrt_profile_start(void)
 {
@@ -44,20 +39,25 @@ void cnnrt_profile_start(void)
         thread_epoch = e;
         atomic_fetch_add(&threads_seen, 1);
     }
-    last_ns = now_ns();
+    last_ns = rt_now_ns();
 }
 
 void cnnrt_profile_layer(const char *name, int64_t macs)
 {
     if (!atomic_load_explicit(&enabled, memory_order_relaxed))
         return;
-    int64_t t = now_ns(), spent = t - last_ns;
+    int64_t t = rt_now_ns(), spent = t - last_ns;
     while (atomic_flag_test_and_set_explicit(&busy, memory_order_acquire))
         ;
-    size_t i = 0;
-    while (i < table.count && table.entries[i].name != name)
-        i++;
-    if (i == table.count) {
+    /* Layers report in the same order every run: look from where this
+     * thread's last report was, so a run is not quadratic in its layers. */
+    size_t i = hint < table.count ? hint : 0, looked = 0;
+    while (looked < table.count && table.entries[i].name != name) {
+        i = i + 1 < table.count ? i + 1 : 0;
+        looked++;
+    }
+    if (looked == table.count) {
+        i = table.count;
         if (table.count == table.cap) {
             size_t cap = table.cap ? 2 * table.cap : 64;
             Entry *grown = realloc(table.entries, cap * sizeof *grown);
@@ -75,10 +75,11 @@ void cnnrt_profile_layer(const char *name, int64_t macs)
     if (i != SIZE_MAX) {
         table.entries[i].ns += spent;
         table.entries[i].macs += macs;
+        hint = i + 1;
     }
     atomic_flag_clear_explicit(&busy, memory_order_release);
     /* The bookkeeping is not the next layer's time. */
-    last_ns = now_ns();
+    last_ns = rt_now_ns();
 }
 
 void cnnrt_profile_enable(bool on)

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 int rt_fail(char *err, size_t errlen, const char *fmt, ...)
@@ -44,6 +45,13 @@ bool rt_mul_size(size_t a, size_t b, size_t *out)
         return false;
     *out = a * b;
     return true;
+}
+
+int64_t rt_now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
 bool rt_host_little(void)
@@ -142,10 +150,7 @@ static const int fatal_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, S
 
 static void remove_tmp_and_die(int sig)
 {
-    for (int i = 0; i < RT_TMP_SLOTS; i++) {
-        if (tmp_used[i])
-            unlink(tmp_paths[i]);
-    }
+    rt_tmp_remove_all();
     signal(sig, SIG_DFL);
     raise(sig);
 }
@@ -183,6 +188,7 @@ void rt_tmp_untrack(int slot)
         tmp_used[slot] = 0;
 }
 
+/* Async-signal-safe: the signal handler calls it. */
 void rt_tmp_remove_all(void)
 {
     for (int i = 0; i < RT_TMP_SLOTS; i++) {

@@ -56,4 +56,7 @@ mode_t rt_current_umask(void);
 /* True on a little-endian host. */
 bool rt_host_little(void);
 
+/* CLOCK_MONOTONIC in nanoseconds: the pool's polling, the profile, --bench. */
+int64_t rt_now_ns(void);
+
 #endif
