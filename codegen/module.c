@@ -155,15 +155,9 @@ static LLVMValueRef *profile_names(CgCtx *c, LLVMValueRef *layers)
     for (size_t i = 1; i < g->count; i++) {
         if (!layers[i])
             continue;
-        size_t tail = ir_group_tail(g, i), len = 1;
-        for (size_t k = i; k <= tail; k++)
-            len += strlen(g->nodes[k].name) + 3;
-        char *label = ir_arena_alloc(g->arena, len, 1), *at = label;
-        for (size_t k = i; k <= tail; k++)
-            at += sprintf(at, "%s%s", k > i ? " + " : "", g->nodes[k].name);
         char sym[64];
         snprintf(sym, sizeof sym, "profile.name.%zu", i);
-        names[i] = cstring(c, sym, label);
+        names[i] = cstring(c, sym, ir_group_label(g, i));
     }
     return names;
 }

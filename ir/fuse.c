@@ -9,7 +9,9 @@
  * kernel compute shared conv values more than once. */
 #include "fuse.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Node j consumes node i's output and nothing else does (readers[i] counts
  * the nodes that read i, computed once: a scan per pair would make a long
@@ -62,6 +64,17 @@ size_t ir_group_tail(const IrGraph *g, size_t i)
     while (i + 1 < g->count && g->nodes[i + 1].group == grp)
         i++;
     return i;
+}
+
+const char *ir_group_label(const IrGraph *g, size_t i)
+{
+    size_t tail = ir_group_tail(g, i), len = 1;
+    for (size_t k = i; k <= tail; k++)
+        len += strlen(g->nodes[k].name) + 3;
+    char *label = ir_arena_alloc(g->arena, len, 1), *at = label;
+    for (size_t k = i; k <= tail; k++)
+        at += sprintf(at, "%s%s", k > i ? " + " : "", g->nodes[k].name);
+    return label;
 }
 
 size_t ir_graph_group_count(const IrGraph *g)

@@ -14,6 +14,12 @@ void ir_graph_fuse(IrGraph *g);
 /* The last node of the group that node i belongs to (i itself when alone). */
 size_t ir_group_tail(const IrGraph *g, size_t i);
 
+/* The name of the kernel that node i heads: its group's names joined by
+ * " + " ("conv1 + relu1 + pool1"), or its own name; in g's arena. The
+ * report lists fused groups by it and a program's --profile names kernels
+ * by it. */
+const char *ir_group_label(const IrGraph *g, size_t i);
+
 /* Number of fused groups (of two nodes or more). */
 size_t ir_graph_group_count(const IrGraph *g);
 

@@ -225,11 +225,7 @@ void ir_report_text(const IrGraph *g, FILE *out)
     for (size_t i = 0; i < g->count; i++) {
         if (g->nodes[i].group != (int32_t)i)
             continue;
-        size_t tail = ir_group_tail(g, i);
-        fprintf(out, "                 ");
-        for (size_t k = i; k <= tail; k++)
-            fprintf(out, "%s%s", k > i ? " + " : "", g->nodes[k].name);
-        fputc('\n', out);
+        fprintf(out, "                 %s\n", ir_group_label(g, i));
     }
 }
 
