@@ -11,13 +11,13 @@
  * workspace, one image). Buffers are reused once their last reader has run;
  * relu, dropout, flatten and softmax write over their input when it is a
  * workspace buffer no one else reads. Linear in the number of nodes for a
- * chain. Returns false when a size overflows 64 bits (not for a shaped
- * graph, whose every activation fits). */
+ * chain. A conv kernel whose output's only reader is a conv with padding P
+ * writes it with a frame of P zeros (out_pad), and the reader reads the
+ * frame instead of copying its input into a padded scratch: VGG-16's copies
+ * came to 36 MB an image (from its shapes), written and read back. Returns
+ * false when a size overflows 64 bits (not for a shaped graph, whose every
+ * activation fits). */
 __attribute__((warn_unused_result)) bool ir_graph_plan(IrGraph *g);
-/* A conv kernel whose output's only reader is a conv with padding P writes
- * it with a frame of P zeros (out_pad), and the reader reads the frame
- * instead of copying its input into a padded scratch: VGG-16's copies came
- * to 36 MB an image, written and read back. */
 
 /* Bytes of scratch node i's kernel needs while it runs: a conv with padding
  * gets a zero-padded copy of its input, D1 x (H1 + 2P) x (W1 + 2P) floats,

@@ -6,9 +6,11 @@
  * filter. The window's rows and columns are clipped to the input instead of
  * testing every tap, so zero padding (and round=ceil's overhang) costs nothing.
  *
- * The fast paths (-O1 and up, F <= 11, stride <= 4, a SIMD target) work on a
- * zero-padded copy of the input where the plan gives one, so windows never
- * meet an edge; the frame that is still outside (round=ceil) is naive.
+ * The fast paths (-O1 and up, F <= 11, stride <= 4, a SIMD target) read a
+ * zero-padded input, so windows never meet an edge: the producing conv's
+ * output planned with a frame of zeros (ir/plan.h), or else a padded copy
+ * in the scratch the plan gives. What is still outside (round=ceil) is
+ * naive. A conv whose output has a frame stores inside it and zeroes it.
  *
  * The filter-vector kernel (cg_conv_pack: at least a vector of filters and
  * 32 taps per output) reads weights that were packed at compile time, or by
@@ -355,9 +357,11 @@ static void wide_kernel(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMVa
     LLVMValueRef ch = cg_loop_begin(c, &lc, ck ? ck->c_lo : cg_i64(c, 0), ck ? ck->c_hi : cg_i64(c, C), "c");
     LLVMValueRef xc = cg_add(c, xrow0, cg_mul(c, ch, cg_i64(c, H * W)));
     LLVMValueRef wc = cg_add(c, wk0, cg_mul(c, ch, cg_i64(c, F * F * v)));
-    /* Taps unrolled up to 5 x 5; wider windows loop over their rows. AlexNet's
-     * 11 x 11 conv1 unrolled was 121 x 32 instructions a channel, past the
-     * decoded-instruction cache: 50% of peak. */
+    /* Taps unrolled up to 5 x 5; wider windows loop over their rows, so a
+     * channel's code stays small: AlexNet's 11 x 11 conv1 unrolled is 121 x
+     * 32 instructions a channel. Looping took it from 1.97 to 1.77 ms an
+     * image (best of four runs each, noisy); it is still near 55% of peak,
+     * for reasons not found. */
     const bool row_loop = F > 5;
     CgLoop lfy;
     LLVMValueRef fy_at = row_loop ? cg_loop_begin(c, &lfy, cg_i64(c, 0), cg_i64(c, F), "fy") : NULL;
@@ -626,11 +630,11 @@ static void pad_task(CgCtx *c, void *user, LLVMValueRef *ptrs, LLVMValueRef begi
 
 /* Copies the input into the scratch the plan gave this conv, with P zeros
  * around every channel, and points the conv at the copy: the kernel then
- * never meets an edge. The copy costs one pass over the input, against F*F*K
- * multiply-adds per input value. A conv split over threads splits its copy
- * too, rather than keep the other threads waiting: VGG-16's copies come to
- * 36 MB an image (from its shapes), and on c224_64_64 alone the copy's
- * memmove took 8.5% of the layer on one thread (perf). */
+ * never meets an edge. Only inputs without a frame need it (the network's
+ * own, or a pool's or relu's output): on VGG-16 only the first conv's. A
+ * conv split over threads splits its copy too, rather than keep the other
+ * threads waiting: on c224_64_64 as a network of its own the copy's memmove
+ * took 8.5% of the layer on one thread (perf). */
 static void pad_input(CgCtx *c, size_t node, Conv *cv, bool split)
 {
     PadCopy pc = {cv->pad, cv->in.h, cv->in.w};
