@@ -226,19 +226,44 @@ static LLVMValueRef dst_index(CgCtx *c, const Dst *d, LLVMValueRef kk, LLVMValue
     return cg_add(c, cg_add(c, cg_mul(c, kk, cg_i64(c, d->k_stride)), cg_mul(c, r, cg_i64(c, d->row_stride))), ox);
 }
 
-/* v floats at base[index], base[index + S], ...: for S > 1 one load of the
- * (v - 1)*S + 1 floats that span them, no further (it may end the input),
- * and a shuffle that keeps every S-th. */
+/* v floats at base[index], base[index + S], ...: for S > 1 the (v - 1)*S + 1
+ * floats that span them (no further: they may end the input) as vectors of
+ * v, the last shifted back to end the span, merged by two-input shuffles
+ * that each take the lanes found in the next vector. One load of the span
+ * (15 floats for 8 lanes of stride 2) was split by LLVM into inserts of
+ * single floats. */
 static LLVMValueRef strided_load(CgCtx *c, int v, int64_t S, LLVMValueRef base, LLVMValueRef index)
 {
     if (S == 1)
         return cg_vload(c, v, base, index);
-    int span = (int)((v - 1) * S + 1);
-    LLVMValueRef wide = cg_vload(c, span, base, index);
-    LLVMValueRef mask[16];
-    for (int i = 0; i < v; i++)
-        mask[i] = LLVMConstInt(c->i32, (unsigned long long)(i * S), 0);
-    return LLVMBuildShuffleVector(c->b, wide, LLVMGetPoison(LLVMTypeOf(wide)), LLVMConstVector(mask, (unsigned)v), "");
+    const int64_t span = (v - 1) * S + 1, parts = (span + v - 1) / v;
+    LLVMValueRef out = NULL, mask[16];
+    int64_t found = 0; /* lanes taken so far */
+    for (int64_t i = 0; i < parts; i++) {
+        int64_t at = i * v < span - v ? i * v : span - v;
+        LLVMValueRef part = cg_vload(c, v, base, cg_add(c, index, cg_i64(c, at)));
+        if (!out) {
+            for (int j = 0; j < v; j++)
+                mask[j] = LLVMConstInt(c->i32, (unsigned long long)(j * S < v ? j * S : 0), 0);
+            out = LLVMBuildShuffleVector(c->b, part, LLVMGetPoison(LLVMTypeOf(part)), LLVMConstVector(mask, (unsigned)v), "");
+            found = (v - 1) / S + 1;
+            continue;
+        }
+        /* Lanes [found, v) whose float lies in this part come from it
+         * (second operand, lanes v and up); the rest stay. */
+        int64_t next = found;
+        for (int j = 0; j < v; j++) {
+            int64_t pos = (int64_t)j * S - at;
+            bool here = j >= found && pos >= 0 && pos < v;
+            mask[j] = LLVMConstInt(c->i32, (unsigned long long)(here ? v + pos : j), 0);
+            if (here)
+                next = j + 1;
+        }
+        found = next;
+        out = LLVMBuildShuffleVector(c->b, out, part, LLVMConstVector(mask, (unsigned)v), "");
+    }
+    IR_ASSERT(found == v);
+    return out;
 }
 
 /* Where the window of output (oy, ox0) starts in channel 0 of x:
@@ -250,9 +275,10 @@ static LLVMValueRef window_origin(CgCtx *c, const Conv *cv, LLVMValueRef oy, LLV
     return cg_sub(c, cg_add(c, row, cg_mul(c, ox0, cg_i64(c, S))), cg_i64(c, P));
 }
 
-/* One block: kb filters from k0, row oy, columns [ox0, ox0 + xb*v). */
+/* One block: kb filters from k0, row oy, columns [ox0, ox0 + xb*v), its
+ * last vector `back` columns to the left (a row narrower than the block). */
 static void micro_kernel(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMValueRef oy, LLVMValueRef ox0,
-                         const Dst *d, LLVMValueRef *acc)
+                         int64_t back, const Dst *d, LLVMValueRef *acc)
 {
     const Conv *cv = &f->cv;
     const int64_t F = cv->a->size, C = cv->in.d, H = cv->in.h, W = cv->in.w, S = cv->a->stride;
@@ -275,8 +301,10 @@ static void micro_kernel(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMV
     for (int64_t fy = 0; fy < F; fy++) {
         for (int64_t fx = 0; fx < F; fx++) {
             LLVMValueRef xv[8];
-            for (int j = 0; j < f->xb; j++)
-                xv[j] = strided_load(c, f->v, S, cv->x, cg_add(c, xc, cg_i64(c, fy * W + fx + j * f->v * S)));
+            for (int j = 0; j < f->xb; j++) {
+                int64_t col = j * f->v - (j == f->xb - 1 ? back : 0);
+                xv[j] = strided_load(c, f->v, S, cv->x, cg_add(c, xc, cg_i64(c, fy * W + fx + col * S)));
+            }
             for (int kk = 0; kk < kb; kk++) {
                 LLVMValueRef w = cg_load(c, cv->w, cg_add(c, wc, cg_i64(c, kk * C * F * F + fy * F + fx)));
                 LLVMValueRef wv = cg_splat(c, f->v, w);
@@ -293,7 +321,7 @@ static void micro_kernel(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMV
             LLVMValueRef val = LLVMBuildLoad2(c->b, cg_vec_t(c, f->v), acc[kk * f->xb + j], "");
             if (cv->relu)
                 val = cg_relu(c, val);
-            LLVMValueRef ox = cg_add(c, ox0, cg_i64(c, j * f->v));
+            LLVMValueRef ox = cg_add(c, ox0, cg_i64(c, j * f->v - (j == f->xb - 1 ? back : 0)));
             cg_vstore(c, val, d->base, dst_index(c, d, cg_i64(c, kk), oy, ox));
         }
     }
@@ -463,11 +491,15 @@ static void conv_row(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMValue
         int64_t bw = (int64_t)f->v * f->xb, blocks = (f->xr - f->xl) / bw;
         if (blocks > 0) {
             LLVMValueRef bi = cg_loop_begin(c, &lb, cg_i64(c, 0), cg_i64(c, blocks), "block");
-            micro_kernel(c, f, kb, k0, oy, cg_add(c, cg_i64(c, f->xl), cg_mul(c, bi, cg_i64(c, bw))), d, acc);
+            micro_kernel(c, f, kb, k0, oy, cg_add(c, cg_i64(c, f->xl), cg_mul(c, bi, cg_i64(c, bw))), 0, d, acc);
             cg_loop_end(c, &lb);
         }
-        if ((f->xr - f->xl) % bw != 0)
-            micro_kernel(c, f, kb, k0, oy, cg_i64(c, f->xr - bw), d, acc); /* the shifted last block */
+        /* The rest: a block shifted left to end the row, or in a row
+         * narrower than a block, its last vector. */
+        if ((f->xr - f->xl) % bw != 0 && blocks > 0)
+            micro_kernel(c, f, kb, k0, oy, cg_i64(c, f->xr - bw), 0, d, acc);
+        else if (blocks == 0)
+            micro_kernel(c, f, kb, k0, oy, cg_i64(c, f->xl), bw - (f->xr - f->xl), d, acc);
     }
     naive_cells(c, f, kb, k0, oy, f->xr, f->out.w, d, ck);
     cg_if_else(c, &row);
@@ -751,7 +783,7 @@ static bool plan_fast(CgCtx *c, const IrNode *n, const IrNode *pool, Fast *f)
             return false;
         /* Accumulators kb x xb in about two thirds of the registers, the rest
          * for the input vectors and the broadcast weight. */
-        f->xb = width >= 2 * f->v ? 2 : 1;
+        f->xb = width > f->v ? 2 : 1;
         f->kb = (c->vec_regs * 2 / 3) / f->xb;
         if (f->kb > 8)
             f->kb = 8;
