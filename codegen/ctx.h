@@ -142,6 +142,9 @@ int cg_conv_pack(const CgCtx *c, size_t node);
 /* How many images the fc at node should take at once (1: one at a time),
  * and its lowering for nimg images, inputs xs floats apart, outputs ys. */
 int cg_fc_batch(const CgCtx *c, size_t node);
+/* The block of rows an fc's weights and bias are packed in (cnnrt_pack),
+ * or 0 for PyTorch's layout. */
+int cg_fc_pack(const CgCtx *c, size_t node);
 void cg_lower_fc_batch(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValueRef table, int nimg,
                        int64_t xs, int64_t ys);
 

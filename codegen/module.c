@@ -427,7 +427,14 @@ static LLVMValueRef workspace_function(CgCtx *c, int group)
 static int param_pack(const CgCtx *c, size_t i)
 {
     size_t node = (size_t)c->params[i].node;
-    return c->g->nodes[node].op == IR_OP_CONV ? cg_conv_pack(c, node) : 0;
+    switch (c->g->nodes[node].op) {
+    case IR_OP_CONV:
+        return cg_conv_pack(c, node);
+    case IR_OP_FC:
+        return cg_fc_pack(c, node);
+    default:
+        return 0;
+    }
 }
 
 static LLVMValueRef param_struct(CgCtx *c, LLVMTypeRef ty, const IrParam *p, LLVMValueRef name,
