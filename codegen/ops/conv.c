@@ -36,7 +36,6 @@
  * maximum of those values: the fast paths make the pool's rows for a block
  * of filters in a small stack buffer, so the unpooled map is never stored. */
 #include <math.h>
-#include <stdlib.h>
 #include <stdio.h>
 
 #include "../ctx.h"
@@ -726,7 +725,7 @@ static bool plan_fast(CgCtx *c, const IrNode *n, const IrNode *pool, Fast *f)
     int64_t width = f->xr - f->xl;
     /* Row tiles whose input rows (all channels) fit half a typical L2:
      * 512 KiB of the 1-2 MiB that AVX-512 parts have, else 256 KiB. */
-    const int64_t budget = getenv("CNNC_BUDGET") ? atoll(getenv("CNNC_BUDGET")) * 1024 : (c->vec_width >= 16 ? 512 : 256) * 1024;
+    const int64_t budget = (c->vec_width >= 16 ? 512 : 256) * 1024;
     int64_t row_bytes = f->cv.in.d * f->cv.in.w * 4, fit = budget / (row_bytes ? row_bytes : 1);
     int64_t unit = pool ? pool->attr.pool.stride : 1; /* output rows per tile row */
     f->tile = fit > a->size ? (fit - a->size) / (S * unit) + 1 : 1;
