@@ -186,6 +186,18 @@ void cg_vstore(CgCtx *c, LLVMValueRef v, LLVMValueRef base, LLVMValueRef index)
     LLVMSetAlignment(st, 4);
 }
 
+void cg_vstore_masked(CgCtx *c, LLVMValueRef v, LLVMValueRef base, LLVMValueRef index, LLVMValueRef mask)
+{
+    /* llvm.masked.store(value, ptr, alignment, mask): lanes off in mask are
+     * not written, so the store may end a buffer mid-vector. */
+    LLVMTypeRef types[2] = {LLVMTypeOf(v), c->ptr};
+    unsigned id = LLVMLookupIntrinsicID("llvm.masked.store", 17);
+    LLVMValueRef fn = LLVMGetIntrinsicDeclaration(c->mod, id, types, 2);
+    LLVMTypeRef ft = LLVMIntrinsicGetType(c->ctx, id, types, 2);
+    LLVMValueRef args[4] = {v, cg_at(c, base, index), LLVMConstInt(c->i32, 4, 0), mask};
+    LLVMBuildCall2(c->b, ft, fn, args, 4, "");
+}
+
 LLVMValueRef cg_prefix(CgCtx *c, LLVMValueRef v, int lanes)
 {
     unsigned width = LLVMGetVectorSize(LLVMTypeOf(v));

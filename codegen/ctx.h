@@ -79,6 +79,8 @@ void cg_target_vectors(CgCtx *c);
 LLVMTypeRef cg_vec_t(CgCtx *c, int width);
 LLVMValueRef cg_vload(CgCtx *c, int width, LLVMValueRef base, LLVMValueRef index);
 void cg_vstore(CgCtx *c, LLVMValueRef v, LLVMValueRef base, LLVMValueRef index);
+/* Stores the lanes of v whose i1 in mask is set. */
+void cg_vstore_masked(CgCtx *c, LLVMValueRef v, LLVMValueRef base, LLVMValueRef index, LLVMValueRef mask);
 LLVMValueRef cg_splat(CgCtx *c, int width, LLVMValueRef scalar);
 /* The sum of a vector's lanes, in log2(width) halving steps. */
 LLVMValueRef cg_hsum(CgCtx *c, LLVMValueRef v);

@@ -164,13 +164,11 @@ static int fc_width(const CgCtx *c, int64_t inputs)
     return c->opt_level < 1 ? 1 : v;
 }
 
-enum { SEGS = 4 };
-
 /* The packed kernel's shape: rb vectors of v rows a group, the weights
  * packed in groups of rb*v rows (cnnrt_pack), so one group's weights for an
  * input are rb*v consecutive floats. */
 typedef struct Fc {
-    int v, rb, U; /* U: accumulators per vector and image (a lone image: one per segment) */
+    int v, rb, U; /* U: accumulators per vector and image, one per segment of the inputs */
     int64_t inputs, outputs;
     bool relu;
     Imgs im;
@@ -184,17 +182,16 @@ static void fc_shape(const CgCtx *c, Fc *f)
     /* 8 images x 3 vectors of rows with 32 registers (24 accumulators, the
      * weight vectors and a broadcast), 4 x 2 with 16. */
     f->rb = c->vec_regs >= 32 ? 3 : 2;
-    f->U = f->im.nimg == 1 ? SEGS : 1;
+    f->U = f->im.nimg == 1 ? 4 : 1;
 }
 
 /* Groups [g_lo, g_hi) of rb*v rows, for every image: each weight vector is
  * loaded once and multiplied by every image's input, broadcast, so a batch
  * streams W once and no sum crosses lanes. A lone image keeps U
  * accumulators a vector, for consecutive inputs, so consecutive
- * multiply-adds do not wait on each other. Rows from `rows` on (past the
- * layer's outputs, zeros in the packed weights) are not stored. */
-static void fast_groups(CgCtx *c, const Fc *f, LLVMValueRef g_lo, LLVMValueRef g_hi, int64_t rows, LLVMValueRef x,
-                        LLVMValueRef y, LLVMValueRef w, LLVMValueRef bias)
+ * multiply-adds do not wait on each other. */
+static void fast_groups(CgCtx *c, const Fc *f, LLVMValueRef g_lo, LLVMValueRef g_hi, LLVMValueRef x, LLVMValueRef y,
+                        LLVMValueRef w, LLVMValueRef bias)
 {
     const int v = f->v, rb = f->rb, M = f->im.nimg, U = f->U;
     const int64_t N = f->inputs, P = (int64_t)rb * v;
@@ -209,14 +206,14 @@ static void fast_groups(CgCtx *c, const Fc *f, LLVMValueRef g_lo, LLVMValueRef g
     LLVMValueRef wg = cg_at(c, w, cg_mul(c, grp, cg_i64(c, N * P)));
     for (int q = 0; q < rb * M * U; q++)
         LLVMBuildStore(c->b, LLVMConstNull(vt), acc[q]);
-    /* The inputs in SEGS segments walked side by side: a lone image keeps
-     * an accumulator per segment, so consecutive multiply-adds do not wait
-     * on each other. */
-    const int64_t seg = N / SEGS;
+    /* A lone image walks the inputs in U segments side by side, with an
+     * accumulator for each, so that consecutive multiply-adds do not wait
+     * on each other; a batch has its images for that, and one segment
+     * (four made LeNet-5's compile 0.07 s slower for nothing). */
+    const int64_t seg = N / U;
     LLVMValueRef step = cg_loop_begin(c, &ln, cg_i64(c, 0), cg_i64(c, seg), "step");
-    for (int s = 0; s < SEGS; s++) {
-        LLVMValueRef n = cg_add(c, step, cg_i64(c, s * seg)), wv[8];
-        int u = U > 1 ? s : 0;
+    for (int u = 0; u < U; u++) {
+        LLVMValueRef n = cg_add(c, step, cg_i64(c, u * seg)), wv[8];
         for (int r = 0; r < rb; r++)
             wv[r] = cg_vload(c, v, wg, cg_add(c, cg_mul(c, n, cg_i64(c, P)), cg_i64(c, r * v)));
         for (int m = 0; m < M; m++) {
@@ -228,8 +225,8 @@ static void fast_groups(CgCtx *c, const Fc *f, LLVMValueRef g_lo, LLVMValueRef g
         }
     }
     cg_loop_end(c, &ln);
-    /* The last N % SEGS inputs. */
-    for (int64_t n = seg * SEGS; n < N; n++) {
+    /* The last N % U inputs. */
+    for (int64_t n = seg * U; n < N; n++) {
         for (int r = 0; r < rb; r++) {
             LLVMValueRef wv = cg_vload(c, v, wg, cg_i64(c, n * P + r * v));
             for (int m = 0; m < M; m++) {
@@ -239,12 +236,26 @@ static void fast_groups(CgCtx *c, const Fc *f, LLVMValueRef g_lo, LLVMValueRef g
             }
         }
     }
+    /* Lanes past the layer's outputs (the last group's, zeros in the packed
+     * weights) are not stored: a masked store, so that the last group is
+     * not a second copy of the kernel. */
     LLVMValueRef k_grp = cg_mul(c, grp, cg_i64(c, P));
+    LLVMValueRef left = NULL, lanes[16];
+    if (f->outputs % P) {
+        LLVMTypeRef it = LLVMVectorType(c->i32, (unsigned)v);
+        LLVMValueRef n_left = LLVMBuildTrunc(c->b, cg_sub(c, cg_i64(c, f->outputs), k_grp), c->i32, "");
+        left = LLVMBuildInsertElement(c->b, LLVMGetPoison(it), n_left, LLVMConstInt(c->i32, 0, 0), "");
+        left = LLVMBuildShuffleVector(c->b, left, LLVMGetPoison(it), LLVMConstNull(it), "");
+    }
     for (int r = 0; r < rb; r++) {
-        if ((int64_t)r * v >= rows)
-            break;
         LLVMValueRef k0 = cg_add(c, k_grp, cg_i64(c, r * v));
         LLVMValueRef start = bias ? cg_vload(c, v, bias, k0) : LLVMConstNull(vt);
+        LLVMValueRef mask = NULL;
+        if (left) {
+            for (int j = 0; j < v; j++)
+                lanes[j] = LLVMConstInt(c->i32, (unsigned long long)(r * v + j), 0);
+            mask = LLVMBuildICmp(c->b, LLVMIntSLT, LLVMConstVector(lanes, (unsigned)v), left, "");
+        }
         for (int m = 0; m < M; m++) {
             LLVMValueRef sum = LLVMBuildLoad2(c->b, vt, acc[(r * M + m) * U], "");
             for (int u = 1; u < U; u++)
@@ -253,12 +264,10 @@ static void fast_groups(CgCtx *c, const Fc *f, LLVMValueRef g_lo, LLVMValueRef g
             if (f->relu)
                 sum = cg_relu(c, sum);
             LLVMValueRef at = cg_add(c, k0, cg_i64(c, m * f->im.ys));
-            if ((int64_t)(r + 1) * v <= rows) {
+            if (mask)
+                cg_vstore_masked(c, sum, y, at, mask);
+            else
                 cg_vstore(c, sum, y, at);
-                continue;
-            }
-            for (int64_t j = 0; j < rows - (int64_t)r * v; j++) /* the layer's last rows */
-                cg_store(c, LLVMBuildExtractElement(c->b, sum, cg_i64(c, j), ""), y, cg_add(c, at, cg_i64(c, j)));
         }
     }
     cg_loop_end(c, &lg);
@@ -268,7 +277,7 @@ static void fast_groups(CgCtx *c, const Fc *f, LLVMValueRef g_lo, LLVMValueRef g
 static void group_task(CgCtx *c, void *user, LLVMValueRef *ptrs, LLVMValueRef begin, LLVMValueRef end)
 {
     const Fc *f = user;
-    fast_groups(c, f, begin, end, (int64_t)f->rb * f->v, ptrs[0], ptrs[1], ptrs[2], ptrs[3]);
+    fast_groups(c, f, begin, end, ptrs[0], ptrs[1], ptrs[2], ptrs[3]);
 }
 
 int cg_fc_pack(const CgCtx *c, size_t node)
@@ -289,8 +298,10 @@ int cg_fc_batch(const CgCtx *c, size_t node)
      * vectors and an input: AlexNet at batch 8 streams its 234 MB of fc
      * weights once, not twice), four with 16 (2 rows). Small layers gain
      * too, since a weight load then feeds 8 multiply-adds, not 1: LeNet-5's
-     * fc1 (188 KiB, in L2) at batch 8 went from 0.0108 to 0.0055 ms. */
-    if (n->op != IR_OP_FC || (!cg_fc_pack(c, node) && fc_width(c, inputs) < 4))
+     * fc1 (188 KiB, in L2) at batch 8 went from 0.0108 to 0.0055 ms. Not
+     * below 32 KiB, where the gain is lost in the noise and the batched
+     * copies cost compile time (LeNet-5's fc3). */
+    if (n->op != IR_OP_FC || (!cg_fc_pack(c, node) && fc_width(c, inputs) < 4) || n->params * 4 < (32 << 10))
         return 1;
     return c->vec_regs >= 32 ? 8 : 4;
 }
@@ -302,17 +313,15 @@ static void lower_packed(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, 
     const IrFcAttr *a = &n->attr.fc;
     Fc f = {.inputs = inputs, .outputs = a->outputs, .relu = relu, .im = im};
     fc_shape(c, &f);
-    const int64_t P = (int64_t)f.rb * f.v, full = a->outputs / P;
-    if (c->executable && full >= 2 && n->macs >= CG_PARALLEL_MIN_FC_MACS) {
+    const int64_t P = (int64_t)f.rb * f.v, groups = (a->outputs + P - 1) / P;
+    if (c->executable && groups >= 2 && n->macs >= CG_PARALLEL_MIN_FC_MACS) {
         char name[64];
         snprintf(name, sizeof name, "layer%zu.fc%s.task", node, im.nimg > 1 ? ".batch" : "");
         LLVMValueRef ptrs[4] = {x, y, w, bias};
-        cg_parallel_for(c, name, ptrs, 4, cg_i64(c, full), group_task, &f);
-    } else if (full > 0) {
-        fast_groups(c, &f, cg_i64(c, 0), cg_i64(c, full), P, x, y, w, bias);
+        cg_parallel_for(c, name, ptrs, 4, cg_i64(c, groups), group_task, &f);
+    } else {
+        fast_groups(c, &f, cg_i64(c, 0), cg_i64(c, groups), x, y, w, bias);
     }
-    if (a->outputs > full * P) /* the last group, part of it past the outputs */
-        fast_groups(c, &f, cg_i64(c, full), cg_i64(c, full + 1), a->outputs - full * P, x, y, w, bias);
 }
 
 static void lower(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValueRef table, Imgs im)
