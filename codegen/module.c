@@ -249,6 +249,33 @@ static void image_task(CgCtx *c, void *user, LLVMValueRef *ptrs, LLVMValueRef be
 }
 
 /* i32 NAME_run(ptr in, ptr out, size_t batch, ptr workspace, ptr params) */
+/* Whether the fc at node runs once for a group of `size` images (a batch
+ * in groups of `group`): groups of `group` for every fc that asks for them
+ * (cg_fc_batch), the smaller groups that end a batch only for an fc that
+ * streams its weights from memory (not packed, cg_fc_pack). One whose
+ * weights stay in the caches gains little there, and each copy costs
+ * compile time. */
+static bool in_group(CgCtx *c, size_t node, int group, int size)
+{
+    return cg_fc_batch(c, node) == group && (size == group || !cg_fc_pack(c, node));
+}
+
+/* Group sizes, largest first: the batch goes in groups of `group`, then at
+ * most one of each half down to 4 (7 images: 4, then 3 alone), each size
+ * only if some fc runs in it. */
+static int group_sizes(CgCtx *c, int group, int *sizes)
+{
+    int n = 0;
+    for (int s = group; s > 1 && (s == group || s >= 4); s /= 2) {
+        bool any = false;
+        for (size_t i = 1; i < c->g->count; i++)
+            any = any || (c->g->nodes[i].op == IR_OP_FC && in_group(c, i, group, s));
+        if (any)
+            sizes[n++] = s;
+    }
+    return n;
+}
+
 static LLVMValueRef run_function(CgCtx *c, int group)
 {
     const IrGraph *g = c->g;
@@ -260,19 +287,14 @@ static LLVMValueRef run_function(CgCtx *c, int group)
         int64_t from = g->nodes[g->nodes[i].inputs[0]].buffer, to = g->nodes[ir_group_tail(g, i)].buffer;
         layers[i] = layer_function(c, i, from == to);
     }
-    /* Group sizes, largest first: the batch goes in groups of `group`, then
-     * at most one of each half down to 4 (7 images: 4, then 3 alone). */
-    int sizes[4], nsizes = 0;
-    for (int s = group; s > 1 && (s == group || s >= 4); s /= 2)
-        sizes[nsizes++] = s;
+    int sizes[4], nsizes = group_sizes(c, group, sizes);
     LLVMValueRef *batched[4];
     for (int k = 0; k < nsizes; k++) {
         batched[k] = ir_arena_alloc(g->arena, g->count, sizeof *batched[k]);
         for (size_t i = 1; i < g->count; i++)
-            if (layers[i] && cg_fc_batch(c, i) == group)
+            if (layers[i] && in_group(c, i, group, sizes[k]))
                 batched[k][i] = batch_function(c, i, sizes[k]);
     }
-
     char name[256];
     snprintf(name, sizeof name, "%s_run", g->name);
     LLVMTypeRef args[5] = {c->ptr, c->ptr, c->size, c->ptr, c->ptr};
@@ -414,7 +436,9 @@ static LLVMValueRef workspace_function(CgCtx *c, int group)
     LLVMValueRef one = LLVMConstInt(c->size, (unsigned long long)c->g->workspace_bytes, 0);
     LLVMValueRef size = one;
     /* The largest group the batch makes (run_function's sizes). */
-    for (int s = 4; s <= group; s *= 2) {
+    int sizes[4], nsizes = group_sizes(c, group, sizes);
+    for (int k = nsizes - 1; k >= 0; k--) {
+        int s = sizes[k];
         LLVMValueRef grouped = LLVMBuildICmp(c->b, LLVMIntUGE, batch, LLVMConstInt(c->size, (unsigned)s, 0), "");
         LLVMValueRef all = LLVMConstInt(c->size, (unsigned long long)s * arena_stride(c->g), 0);
         size = LLVMBuildSelect(c->b, grouped, all, size, "");
