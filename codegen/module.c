@@ -1,9 +1,9 @@
 /* The module of one network: a function per layer, NAME_run that calls them in
- * order for every image of the batch (big fc layers once for a group of
- * images; in a small network's executable, images on threads of their own),
- * the weights as aligned constant blobs (conv weights packed for their
- * kernel), and the entry points -- NAME_infer and NAME_workspace_size for AOT
- * users, and the cnnrt_model descriptor for an executable's runtime
+ * order for every image of the batch (fc layers once for a group of images;
+ * in a small network's executable, images on threads of their own), the
+ * weights as aligned constant blobs (conv and small fc weights packed for
+ * their kernels), and the entry points -- NAME_infer and NAME_workspace_size
+ * for AOT users, and the cnnrt_model descriptor for an executable's runtime
  * (runtime/cnnrt.h). */
 #include <stdint.h>
 #include <stdio.h>

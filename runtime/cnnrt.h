@@ -25,15 +25,17 @@ typedef struct CnnrtParam {
     int64_t count;         /* product of shape */
     const float *embedded; /* compiled-in values, or NULL when none were given */
     int32_t fixed;         /* 1: written inline in the source; a weights file does not replace it */
-    int32_t pack;          /* 0, or run() takes the values packed in blocks of this many filters */
+    int32_t pack;          /* 0, or run() takes the values packed in blocks of this many filters or rows */
 } CnnrtParam;
 
-/* The packed layout of a conv's parameters (CnnrtParam.pack = B > 0), for
- * kernels that load one tap of B filters as one vector: weight [K][D][F][F]
- * becomes [ceil(K/B)][D][F][F][B] and bias [K] becomes [ceil(K/B) * B], with
- * zeros for the filters past K. Embedded values are packed already; values
- * from a weights file are packed by the runtime before run(). The compiler
- * packs with the same functions, so there is one definition of the layout. */
+/* The packed layout of a conv's or an fc's parameters (CnnrtParam.pack =
+ * B > 0), for kernels that load one tap of B filters (or one input's weights
+ * for B rows) as vectors: weight [K][D][F][F] becomes [ceil(K/B)][D][F][F][B],
+ * fc weight [K][N] becomes [ceil(K/B)][N][B], and bias [K] becomes
+ * [ceil(K/B) * B], with zeros for the filters or rows past K. Embedded
+ * values are packed already; values from a weights file are packed by the
+ * runtime before run(). The compiler packs with the same functions, so there
+ * is one definition of the layout. */
 static inline int64_t cnnrt_packed_count(int32_t rank, const int64_t *shape, int32_t pack)
 {
     int64_t n = pack > 0 ? (shape[0] + pack - 1) / pack * pack : shape[0];

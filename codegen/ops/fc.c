@@ -187,9 +187,8 @@ static void fc_shape(const CgCtx *c, Fc *f)
 
 /* Groups [g_lo, g_hi) of rb*v rows, for every image: each weight vector is
  * loaded once and multiplied by every image's input, broadcast, so a batch
- * streams W once and no sum crosses lanes. A lone image keeps U
- * accumulators a vector, for consecutive inputs, so consecutive
- * multiply-adds do not wait on each other. */
+ * streams W once and no sum crosses lanes. The last group's rows past the
+ * layer's outputs are computed on the packing's zeros and not stored. */
 static void fast_groups(CgCtx *c, const Fc *f, LLVMValueRef g_lo, LLVMValueRef g_hi, LLVMValueRef x, LLVMValueRef y,
                         LLVMValueRef w, LLVMValueRef bias)
 {
@@ -208,8 +207,8 @@ static void fast_groups(CgCtx *c, const Fc *f, LLVMValueRef g_lo, LLVMValueRef g
         LLVMBuildStore(c->b, LLVMConstNull(vt), acc[q]);
     /* A lone image walks the inputs in U segments side by side, with an
      * accumulator for each, so that consecutive multiply-adds do not wait
-     * on each other; a batch has its images for that, and one segment
-     * (four made LeNet-5's compile 0.07 s slower for nothing). */
+     * on each other; a batch has its images for that, and one segment keeps
+     * its copies of the loop small (they cost compile time). */
     const int64_t seg = N / U;
     LLVMValueRef step = cg_loop_begin(c, &ln, cg_i64(c, 0), cg_i64(c, seg), "step");
     for (int u = 0; u < U; u++) {
