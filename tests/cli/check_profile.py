@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """Checks a program's --profile lines (run_profile.sh) against cnnc's JSON report.
 
-    check_profile.py REPORT.json STDERR THREADS BATCH RUNS PLAIN.npy PROFILED.npy
+    check_profile.py REPORT.json STDERR THREADS BATCH RUNS PLAIN.npy PROFILED.npy [MODE]
+
+MODE is how the program ran the batch: "images" (each thread its own images,
+thread time) or "layers" (layers split over the threads, time per run). By
+default, images when THREADS and BATCH are both above 1.
 
 Standard library only. Exit 0 when every check holds, 1 with the reasons."""
 
@@ -41,11 +45,12 @@ def npy_payload(path):
 def main():
     report_path, stderr_path, threads, batch, runs, plain, profiled = sys.argv[1:8]
     threads, batch, runs = int(threads), int(batch), int(runs)
+    mode = sys.argv[8] if len(sys.argv) > 8 else ("images" if threads > 1 and batch > 1 else "layers")
     report = json.load(open(report_path))
     lines = open(stderr_path).read().splitlines()
     errors = []
     head = [l for l in lines if l.startswith("profile: ")]
-    if threads > 1 and batch > 1:
+    if mode == "images":
         want = "profile: %d runs; thread time by layer, summed over the %d threads that ran images" % (runs, threads)
     else:
         want = "profile: %d runs; time by layer, per run" % runs

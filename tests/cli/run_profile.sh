@@ -29,4 +29,29 @@ for run in "1 in1.npy 1" "2 in7.npy 7"; do
     echo "FAIL profile, $threads thread(s), batch $batch:"; cat "$work/stderr"; fail=1
   fi
 done
+
+# A network with an fc past 4 MiB of weights splits its layers over the
+# threads instead of giving each thread its own images (codegen/module.c,
+# image_parallel): each image would stream the fc's weights from memory
+# again. big_fc is a small conv and an fc of 4.9 MB.
+big=$src/tests/diff/corners/big_fc.cnn
+. "$here/../lib.sh"
+if ! find_python; then
+  echo "FAIL: big_fc needs a python3 with numpy"; exit 1
+fi
+if ! "$PY" "$src/scripts/synth_weights.py" "$big" "$work/big.safetensors" >/dev/null ||
+   ! "$PY" -c 'import sys, numpy as np; np.save(sys.argv[1], np.random.default_rng(3).standard_normal((7, 8, 16, 16), dtype=np.float32))' "$work/big_in.npy" ||
+   ! "$cnnc" --report=json "$big" >"$work/big.json" ||
+   ! "$cnnc" -O2 --weights "$work/big.safetensors" -o "$work/big" "$big"; then
+  echo "FAIL: building big_fc"; exit 1
+fi
+if ! "$work/big" --threads 2 --output "$work/plain.npy" "$work/big_in.npy" >/dev/null 2>"$work/stderr" ||
+   ! "$work/big" --threads 2 --bench 3 --profile --output "$work/prof.npy" "$work/big_in.npy" \
+      >"$work/stdout" 2>"$work/stderr"; then
+  echo "FAIL big_fc: the program failed"; cat "$work/stderr"; fail=1
+elif python3 "$here/check_profile.py" "$work/big.json" "$work/stderr" 2 7 3 "$work/plain.npy" "$work/prof.npy" layers; then
+  echo "ok profile, big_fc, 2 threads, batch 7: layers split over the threads"
+else
+  echo "FAIL profile, big_fc, 2 threads, batch 7:"; cat "$work/stderr"; fail=1
+fi
 exit $fail
