@@ -549,7 +549,7 @@ static bool pack_params(const CnnrtModel *m, const float **values, float **buffe
             total += (size_t)cnnrt_packed_count(m->params[i].rank, m->params[i].shape, m->params[i].pack);
     if (total == 0)
         return true;
-    float *at = *buffer = aligned_alloc(64, (total * sizeof(float) + 63) / 64 * 64);
+    float *at = *buffer = rt_alloc_weights(total * sizeof(float));
     if (!at) {
         message("error", "out of memory packing the weights (%zu bytes)", total * sizeof(float));
         return false;

@@ -1,6 +1,9 @@
 /* Internal file helpers of libcnnrt (see rtio.h). Every reader and writer of
  * the runtime goes through these, so directory, size and rename handling is
  * written once. */
+/* MADV_HUGEPAGE, which _POSIX_C_SOURCE alone hides. */
+#define _DEFAULT_SOURCE 1
+
 #include "runtime/rtio.h"
 
 #include <errno.h>
@@ -14,6 +17,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -305,4 +311,21 @@ int rt_out_commit(RtOut *out, char *err, size_t errlen)
     free(out->tmp);
     out->tmp = NULL;
     return 0;
+}
+
+void *rt_alloc_weights(size_t bytes)
+{
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    const size_t huge = (size_t)2 << 20;
+    if (bytes >= huge && bytes <= SIZE_MAX - huge) {
+        size_t size = (bytes + huge - 1) / huge * huge;
+        void *p = aligned_alloc(huge, size);
+        if (p)
+            (void)madvise(p, size, MADV_HUGEPAGE); /* a hint: refused, 4 KiB pages still work */
+        return p;
+    }
+#endif
+    if (bytes > SIZE_MAX - 64)
+        return NULL;
+    return aligned_alloc(64, bytes ? (bytes + 63) / 64 * 64 : 64);
 }

@@ -445,6 +445,14 @@ static bool same_shape(const CnnrtParam *p, const CnnrtStTensor *t)
     return true;
 }
 
+/* Floats in a 64-byte cache line, and a count rounded up to whole lines. */
+enum { ALIGN_FLOATS = 16 };
+
+static size_t aligned_count(size_t n)
+{
+    return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
+}
+
 int cnnrt_st_bind(const CnnrtSt *st, const CnnrtParam *params, int32_t nparams, const float **values,
                   float **storage, CnnrtDiagFn diag, void *ctx)
 {
@@ -478,11 +486,11 @@ int cnnrt_st_bind(const CnnrtSt *st, const CnnrtParam *params, int32_t nparams, 
                    cnnrt_dtype_name(t->dtype));
             errors++;
         }
-        if (total > SIZE_MAX / 4 - (size_t)t->count) {
+        if (total > SIZE_MAX / 4 - (size_t)t->count - ALIGN_FLOATS) {
             report(diag, ctx, CNNRT_ERROR, "%s: the parameters do not fit in memory", path);
             return -1;
         }
-        total += (size_t)t->count;
+        total += aligned_count((size_t)t->count);
     }
     for (size_t j = 0; j < st->count; j++) {
         const CnnrtStTensor *t = &st->tensors[j];
@@ -497,7 +505,9 @@ int cnnrt_st_bind(const CnnrtSt *st, const CnnrtParam *params, int32_t nparams, 
     }
     if (errors)
         return errors;
-    float *block = malloc(total ? total * sizeof(float) : 1);
+    /* Each tensor on a cache line of its own, as embedded ones are, in
+     * memory the kernels stream well (rt_alloc_weights). */
+    float *block = rt_alloc_weights(total * sizeof(float));
     if (!block) {
         report(diag, ctx, CNNRT_ERROR, "%s: out of memory for %zu parameters", path, total);
         return -1;
@@ -515,7 +525,7 @@ int cnnrt_st_bind(const CnnrtSt *st, const CnnrtParam *params, int32_t nparams, 
             return 1;
         }
         values[i] = block + at;
-        at += (size_t)t->count;
+        at += aligned_count((size_t)t->count);
     }
     *storage = block;
     return 0;
