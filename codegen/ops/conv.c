@@ -275,10 +275,9 @@ static LLVMValueRef window_origin(CgCtx *c, const Conv *cv, LLVMValueRef oy, LLV
     return cg_sub(c, cg_add(c, row, cg_mul(c, ox0, cg_i64(c, S))), cg_i64(c, P));
 }
 
-/* One block: kb filters from k0, row oy, columns [ox0, ox0 + xb*v), its
- * last vector `back` columns to the left (a row narrower than the block). */
+/* One block: kb filters from k0, row oy, columns [ox0, ox0 + xb*v). */
 static void micro_kernel(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMValueRef oy, LLVMValueRef ox0,
-                         int64_t back, const Dst *d, LLVMValueRef *acc)
+                         const Dst *d, LLVMValueRef *acc)
 {
     const Conv *cv = &f->cv;
     const int64_t F = cv->a->size, C = cv->in.d, H = cv->in.h, W = cv->in.w, S = cv->a->stride;
@@ -301,10 +300,8 @@ static void micro_kernel(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMV
     for (int64_t fy = 0; fy < F; fy++) {
         for (int64_t fx = 0; fx < F; fx++) {
             LLVMValueRef xv[8];
-            for (int j = 0; j < f->xb; j++) {
-                int64_t col = j * f->v - (j == f->xb - 1 ? back : 0);
-                xv[j] = strided_load(c, f->v, S, cv->x, cg_add(c, xc, cg_i64(c, fy * W + fx + col * S)));
-            }
+            for (int j = 0; j < f->xb; j++)
+                xv[j] = strided_load(c, f->v, S, cv->x, cg_add(c, xc, cg_i64(c, fy * W + fx + j * f->v * S)));
             for (int kk = 0; kk < kb; kk++) {
                 LLVMValueRef w = cg_load(c, cv->w, cg_add(c, wc, cg_i64(c, kk * C * F * F + fy * F + fx)));
                 LLVMValueRef wv = cg_splat(c, f->v, w);
@@ -321,7 +318,7 @@ static void micro_kernel(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMV
             LLVMValueRef val = LLVMBuildLoad2(c->b, cg_vec_t(c, f->v), acc[kk * f->xb + j], "");
             if (cv->relu)
                 val = cg_relu(c, val);
-            LLVMValueRef ox = cg_add(c, ox0, cg_i64(c, j * f->v - (j == f->xb - 1 ? back : 0)));
+            LLVMValueRef ox = cg_add(c, ox0, cg_i64(c, j * f->v));
             cg_vstore(c, val, d->base, dst_index(c, d, cg_i64(c, kk), oy, ox));
         }
     }
@@ -491,15 +488,11 @@ static void conv_row(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMValue
         int64_t bw = (int64_t)f->v * f->xb, blocks = (f->xr - f->xl) / bw;
         if (blocks > 0) {
             LLVMValueRef bi = cg_loop_begin(c, &lb, cg_i64(c, 0), cg_i64(c, blocks), "block");
-            micro_kernel(c, f, kb, k0, oy, cg_add(c, cg_i64(c, f->xl), cg_mul(c, bi, cg_i64(c, bw))), 0, d, acc);
+            micro_kernel(c, f, kb, k0, oy, cg_add(c, cg_i64(c, f->xl), cg_mul(c, bi, cg_i64(c, bw))), d, acc);
             cg_loop_end(c, &lb);
         }
-        /* The rest: a block shifted left to end the row, or in a row
-         * narrower than a block, its last vector. */
-        if ((f->xr - f->xl) % bw != 0 && blocks > 0)
-            micro_kernel(c, f, kb, k0, oy, cg_i64(c, f->xr - bw), 0, d, acc);
-        else if (blocks == 0)
-            micro_kernel(c, f, kb, k0, oy, cg_i64(c, f->xl), bw - (f->xr - f->xl), d, acc);
+        if ((f->xr - f->xl) % bw != 0)
+            micro_kernel(c, f, kb, k0, oy, cg_i64(c, f->xr - bw), d, acc); /* the shifted last block */
     }
     naive_cells(c, f, kb, k0, oy, f->xr, f->out.w, d, ck);
     cg_if_else(c, &row);
@@ -783,7 +776,7 @@ static bool plan_fast(CgCtx *c, const IrNode *n, const IrNode *pool, Fast *f)
             return false;
         /* Accumulators kb x xb in about two thirds of the registers, the rest
          * for the input vectors and the broadcast weight. */
-        f->xb = width > f->v ? 2 : 1;
+        f->xb = width >= 2 * f->v ? 2 : 1;
         f->kb = (c->vec_regs * 2 / 3) / f->xb;
         if (f->kb > 8)
             f->kb = 8;
