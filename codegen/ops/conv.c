@@ -237,20 +237,13 @@ static LLVMValueRef strided_load(CgCtx *c, int v, int64_t S, LLVMValueRef base, 
     if (S == 1)
         return cg_vload(c, v, base, index);
     const int64_t span = (v - 1) * S + 1, parts = (span + v - 1) / v;
-    LLVMValueRef out = NULL, mask[16];
-    int64_t found = 0; /* lanes taken so far */
+    LLVMValueRef out = LLVMGetPoison(cg_vec_t(c, v)), mask[16];
+    int64_t found = 0; /* lanes [0, found) taken */
     for (int64_t i = 0; i < parts; i++) {
         int64_t at = i * v < span - v ? i * v : span - v;
         LLVMValueRef part = cg_vload(c, v, base, cg_add(c, index, cg_i64(c, at)));
-        if (!out) {
-            for (int j = 0; j < v; j++)
-                mask[j] = LLVMConstInt(c->i32, (unsigned long long)(j * S < v ? j * S : 0), 0);
-            out = LLVMBuildShuffleVector(c->b, part, LLVMGetPoison(LLVMTypeOf(part)), LLVMConstVector(mask, (unsigned)v), "");
-            found = (v - 1) / S + 1;
-            continue;
-        }
-        /* Lanes [found, v) whose float lies in this part come from it
-         * (second operand, lanes v and up); the rest stay. */
+        /* Lanes from found on whose float lies in this part come from it
+         * (the second operand, lanes v and up); the rest stay. */
         int64_t next = found;
         for (int j = 0; j < v; j++) {
             int64_t pos = (int64_t)j * S - at;
