@@ -248,13 +248,12 @@ static void image_task(CgCtx *c, void *user, LLVMValueRef *ptrs, LLVMValueRef be
     cg_loop_end(c, &la);
 }
 
-/* i32 NAME_run(ptr in, ptr out, size_t batch, ptr workspace, ptr params) */
 /* Whether the fc at node runs once for a group of `size` images (a batch
  * in groups of `group`): groups of `group` for every fc that asks for them
  * (cg_fc_batch), the smaller groups that end a batch only for an fc that
- * streams its weights from memory (not packed, cg_fc_pack). One whose
- * weights stay in the caches gains little there, and each copy costs
- * compile time. */
+ * streams its weights from memory (not packed, cg_fc_pack), where they save
+ * a pass over the weights. Each copy costs compile time: LeNet-5 took 0.22
+ * s with copies for groups of 4, 0.20-0.21 without. */
 static bool in_group(CgCtx *c, size_t node, int group, int size)
 {
     return cg_fc_batch(c, node) == group && (size == group || !cg_fc_pack(c, node));
@@ -269,13 +268,14 @@ static int group_sizes(CgCtx *c, int group, int *sizes)
     for (int s = group; s > 1 && (s == group || s >= 4); s /= 2) {
         bool any = false;
         for (size_t i = 1; i < c->g->count; i++)
-            any = any || (c->g->nodes[i].op == IR_OP_FC && in_group(c, i, group, s));
+            any = any || in_group(c, i, group, s);
         if (any)
             sizes[n++] = s;
     }
     return n;
 }
 
+/* i32 NAME_run(ptr in, ptr out, size_t batch, ptr workspace, ptr params) */
 static LLVMValueRef run_function(CgCtx *c, int group)
 {
     const IrGraph *g = c->g;

@@ -5,9 +5,12 @@
 # lines against cnnc's own JSON report: one line per kernel in the report's
 # order, named as its fused groups are, shares summing to 100%, GFLOP/s that
 # agree with the report's MACs, and the same outputs as without --profile.
+# Then big_fc on two threads, whose fc is too big for images on threads.
 # usage: run_profile.sh CNNC SOURCE_DIR
 set -u
 cnnc=$1 src=$2 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../lib.sh
+. "$here/../lib.sh"
 work=$(mktemp -d "${TMPDIR:-/tmp}/cnnc-profile.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 net=$src/examples/cifar10.cnn data=$src/tests/data/cifar10
@@ -35,7 +38,6 @@ done
 # image_parallel): each image would stream the fc's weights from memory
 # again. big_fc is a small conv and an fc of 4.9 MB.
 big=$src/tests/diff/corners/big_fc.cnn
-. "$here/../lib.sh"
 if ! find_python; then
   echo "FAIL: big_fc needs a python3 with numpy"; exit 1
 fi
