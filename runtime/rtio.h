@@ -1,7 +1,8 @@
 /* Internal file helpers of libcnnrt: whole-file reads that refuse directories,
  * formatted error messages into a caller's buffer, overflow-checked sizes, and
  * outputs written through a temporary file renamed on success (SPEC section 7:
- * an error leaves no partial output behind). Not part of the public API. */
+ * an error leaves no partial output behind); and beside them the runtime's
+ * clock and the memory its weights live in. Not part of the public API. */
 #ifndef CNNC_RUNTIME_RTIO_H
 #define CNNC_RUNTIME_RTIO_H
 
@@ -63,9 +64,9 @@ int64_t rt_now_ns(void);
  * or not), released with free(): 64-byte aligned, and on Linux in
  * transparent huge pages where the kernel grants them (2 MiB aligned,
  * madvise). Streaming hundreds of MB through 4 KiB pages costs a page walk
- * every 4 KiB, and on this VM (nested paging) VGG-16's fc6 at batch 8 on one
- * thread took 143-203 ms from malloc'd memory, 53-56 ms from huge pages. NULL
- * when out of memory. */
+ * every 4 KiB, and on this VM (nested paging) VGG-16's fc6 with run-time
+ * weights, batch 8, one thread, took 143-203 ms from 4 KiB pages (malloc'd,
+ * or 64-byte aligned), 53-56 ms from huge pages. NULL when out of memory. */
 void *rt_alloc_weights(size_t bytes);
 
 #endif

@@ -486,7 +486,7 @@ int cnnrt_st_bind(const CnnrtSt *st, const CnnrtParam *params, int32_t nparams, 
                    cnnrt_dtype_name(t->dtype));
             errors++;
         }
-        if (total > SIZE_MAX / 4 - (size_t)t->count - ALIGN_FLOATS) {
+        if ((size_t)t->count > SIZE_MAX / 4 - ALIGN_FLOATS - total) {
             report(diag, ctx, CNNRT_ERROR, "%s: the parameters do not fit in memory", path);
             return -1;
         }
