@@ -257,6 +257,33 @@ size_t cg_param_index(const CgCtx *c, size_t node, bool bias)
     IR_DIE("layer %zu has no %s parameter", node, bias ? "bias" : "weight");
 }
 
+LLVMValueRef cg_strided_load(CgCtx *c, int v, int64_t S, LLVMValueRef base, LLVMValueRef index)
+{
+    if (S == 1)
+        return cg_vload(c, v, base, index);
+    const int64_t span = (v - 1) * S + 1, parts = (span + v - 1) / v;
+    LLVMValueRef out = LLVMGetPoison(cg_vec_t(c, v)), mask[16];
+    int64_t found = 0; /* lanes [0, found) taken */
+    for (int64_t i = 0; i < parts; i++) {
+        int64_t at = i * v < span - v ? i * v : span - v;
+        LLVMValueRef part = cg_vload(c, v, base, cg_add(c, index, cg_i64(c, at)));
+        /* Lanes from found on whose float lies in this part come from it
+         * (the second operand, lanes v and up); the rest stay. */
+        int64_t next = found;
+        for (int j = 0; j < v; j++) {
+            int64_t pos = (int64_t)j * S - at;
+            bool here = j >= found && pos >= 0 && pos < v;
+            mask[j] = LLVMConstInt(c->i32, (unsigned long long)(here ? v + pos : j), 0);
+            if (here)
+                next = j + 1;
+        }
+        found = next;
+        out = LLVMBuildShuffleVector(c->b, out, part, LLVMConstVector(mask, (unsigned)v), "");
+    }
+    IR_ASSERT(found == v);
+    return out;
+}
+
 LLVMValueRef cg_relu(CgCtx *c, LLVMValueRef v)
 {
     LLVMValueRef zero = LLVMConstNull(LLVMTypeOf(v));

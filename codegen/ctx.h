@@ -88,6 +88,13 @@ LLVMValueRef cg_hsum(CgCtx *c, LLVMValueRef v);
 LLVMValueRef cg_prefix(CgCtx *c, LLVMValueRef v, int lanes);
 LLVMValueRef cg_fma(CgCtx *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef acc);
 LLVMValueRef cg_vvar(CgCtx *c, int width, const char *name);
+/* v floats at base[index], base[index + S], ...: for S > 1 the (v - 1)*S + 1
+ * floats that span them (no further: they may end the input) as vectors of
+ * v, the last shifted back to end the span, merged by two-input shuffles
+ * that each take the lanes found in the next vector. One load of the span
+ * (15 floats for 8 lanes of stride 2) was split by LLVM into inserts of
+ * single floats. */
+LLVMValueRef cg_strided_load(CgCtx *c, int v, int64_t S, LLVMValueRef base, LLVMValueRef index);
 
 /* max(v, 0) keeping NaN, as PyTorch's relu does (scalar or vector). */
 LLVMValueRef cg_relu(CgCtx *c, LLVMValueRef v);

@@ -226,39 +226,6 @@ static LLVMValueRef dst_index(CgCtx *c, const Dst *d, LLVMValueRef kk, LLVMValue
     return cg_add(c, cg_add(c, cg_mul(c, kk, cg_i64(c, d->k_stride)), cg_mul(c, r, cg_i64(c, d->row_stride))), ox);
 }
 
-/* v floats at base[index], base[index + S], ...: for S > 1 the (v - 1)*S + 1
- * floats that span them (no further: they may end the input) as vectors of
- * v, the last shifted back to end the span, merged by two-input shuffles
- * that each take the lanes found in the next vector. One load of the span
- * (15 floats for 8 lanes of stride 2) was split by LLVM into inserts of
- * single floats. */
-static LLVMValueRef strided_load(CgCtx *c, int v, int64_t S, LLVMValueRef base, LLVMValueRef index)
-{
-    if (S == 1)
-        return cg_vload(c, v, base, index);
-    const int64_t span = (v - 1) * S + 1, parts = (span + v - 1) / v;
-    LLVMValueRef out = LLVMGetPoison(cg_vec_t(c, v)), mask[16];
-    int64_t found = 0; /* lanes [0, found) taken */
-    for (int64_t i = 0; i < parts; i++) {
-        int64_t at = i * v < span - v ? i * v : span - v;
-        LLVMValueRef part = cg_vload(c, v, base, cg_add(c, index, cg_i64(c, at)));
-        /* Lanes from found on whose float lies in this part come from it
-         * (the second operand, lanes v and up); the rest stay. */
-        int64_t next = found;
-        for (int j = 0; j < v; j++) {
-            int64_t pos = (int64_t)j * S - at;
-            bool here = j >= found && pos >= 0 && pos < v;
-            mask[j] = LLVMConstInt(c->i32, (unsigned long long)(here ? v + pos : j), 0);
-            if (here)
-                next = j + 1;
-        }
-        found = next;
-        out = LLVMBuildShuffleVector(c->b, out, part, LLVMConstVector(mask, (unsigned)v), "");
-    }
-    IR_ASSERT(found == v);
-    return out;
-}
-
 /* Where the window of output (oy, ox0) starts in channel 0 of x:
  * x[0][oy*S - P][ox0*S - P]. */
 static LLVMValueRef window_origin(CgCtx *c, const Conv *cv, LLVMValueRef oy, LLVMValueRef ox0)
@@ -294,7 +261,7 @@ static void micro_kernel(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMV
         for (int64_t fx = 0; fx < F; fx++) {
             LLVMValueRef xv[8];
             for (int j = 0; j < f->xb; j++)
-                xv[j] = strided_load(c, f->v, S, cv->x, cg_add(c, xc, cg_i64(c, fy * W + fx + j * f->v * S)));
+                xv[j] = cg_strided_load(c, f->v, S, cv->x, cg_add(c, xc, cg_i64(c, fy * W + fx + j * f->v * S)));
             for (int kk = 0; kk < kb; kk++) {
                 LLVMValueRef w = cg_load(c, cv->w, cg_add(c, wc, cg_i64(c, kk * C * F * F + fy * F + fx)));
                 LLVMValueRef wv = cg_splat(c, f->v, w);
@@ -579,7 +546,7 @@ static void conv_blocks(CgCtx *c, const Fast *f, int kb, int64_t k_lo, int64_t n
                 LLVMBuildStore(c->b, cg_splat(c, vp, cg_f32(c, -INFINITY)), best);
                 LLVMValueRef r = cg_loop_begin(c, &lwy, cg_i64(c, 0), cg_sub(c, y1, y0), "r");
                 for (int64_t t = 0; t < p->stride; t++) {
-                    LLVMValueRef v = strided_load(c, vp, p->stride, rowbuf,
+                    LLVMValueRef v = cg_strided_load(c, vp, p->stride, rowbuf,
                                                   dst_index(c, &d, kk, cg_add(c, r, y0), cg_i64(c, b * p->stride + t)));
                     LLVMBuildStore(c->b, cg_max_nan(c, LLVMBuildLoad2(c->b, cg_vec_t(c, vp), best, ""), v), best);
                 }

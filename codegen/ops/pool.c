@@ -23,38 +23,27 @@ static Window window(CgCtx *c, LLVMValueRef o, const IrPoolAttr *a, int64_t in)
     return w;
 }
 
-void cg_lower_pool(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValueRef table)
+/* Scalar cells: columns [lo, hi) of row oy of channel ch, each window's
+ * cells inside the input in turn. */
+static void scalar_cells(CgCtx *c, const IrPoolAttr *a, IrShape in, IrShape out, LLVMValueRef x, LLVMValueRef y,
+                         LLVMValueRef ch, LLVMValueRef oy, Window wy, int64_t lo, int64_t hi)
 {
-    (void)table;
-    const IrNode *n = &c->g->nodes[node];
-    const IrPoolAttr *a = &n->attr.pool;
-    const IrShape in = c->g->nodes[n->inputs[0]].out, out = n->out;
+    if (lo >= hi)
+        return;
     bool is_max = a->mode == IR_POOL_MAX;
     LLVMValueRef acc = cg_var(c, "acc");
-
-    CgLoop lc, ly, lx, lwy, lwx;
-    LLVMValueRef ch = cg_loop_begin(c, &lc, cg_i64(c, 0), cg_i64(c, out.d), "c");
-    LLVMValueRef oy = cg_loop_begin(c, &ly, cg_i64(c, 0), cg_i64(c, out.h), "oy");
-    Window wy = window(c, oy, a, in.h);
-    LLVMValueRef ox = cg_loop_begin(c, &lx, cg_i64(c, 0), cg_i64(c, out.w), "ox");
+    CgLoop lx, lwy, lwx;
+    LLVMValueRef ox = cg_loop_begin(c, &lx, cg_i64(c, lo), cg_i64(c, hi), "ox");
     Window wx = window(c, ox, a, in.w);
     LLVMBuildStore(c->b, cg_f32(c, is_max ? -INFINITY : 0.0), acc);
-
     LLVMValueRef iy = cg_loop_begin(c, &lwy, wy.lo, wy.hi, "iy");
     LLVMValueRef row = cg_mul(c, cg_add(c, cg_mul(c, ch, cg_i64(c, in.h)), iy), cg_i64(c, in.w));
     LLVMValueRef ix = cg_loop_begin(c, &lwx, wx.lo, wx.hi, "ix");
     LLVMValueRef v = cg_load(c, x, cg_add(c, row, ix));
     LLVMValueRef cur = LLVMBuildLoad2(c->b, c->f32, acc, "");
-    LLVMValueRef next;
-    if (is_max) {
-        next = cg_max_nan(c, cur, v);
-    } else {
-        next = LLVMBuildFAdd(c->b, cur, v, "");
-    }
-    LLVMBuildStore(c->b, next, acc);
+    LLVMBuildStore(c->b, is_max ? cg_max_nan(c, cur, v) : LLVMBuildFAdd(c->b, cur, v, ""), acc);
     cg_loop_end(c, &lwx);
     cg_loop_end(c, &lwy);
-
     LLVMValueRef result = LLVMBuildLoad2(c->b, c->f32, acc, "");
     if (!is_max) {
         LLVMValueRef cells = LLVMBuildSIToFP(c->b, cg_mul(c, wy.span, wx.span), c->f32, "");
@@ -63,6 +52,77 @@ void cg_lower_pool(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMVa
     LLVMValueRef at = cg_add(c, cg_mul(c, cg_add(c, cg_mul(c, ch, cg_i64(c, out.h)), oy), cg_i64(c, out.w)), ox);
     cg_store(c, result, y, at);
     cg_loop_end(c, &lx);
+}
+
+/* vp windows side by side from column ox0, all inside the input across:
+ * each window column one strided load per input row, in the scalar path's
+ * order, so both give the same floats. */
+static void vector_cells(CgCtx *c, const IrPoolAttr *a, IrShape in, IrShape out, int vp, LLVMValueRef x,
+                         LLVMValueRef y, LLVMValueRef ch, LLVMValueRef oy, Window wy, LLVMValueRef ox0)
+{
+    bool is_max = a->mode == IR_POOL_MAX;
+    LLVMValueRef acc = cg_vvar(c, vp, "acc");
+    LLVMBuildStore(c->b, cg_splat(c, vp, cg_f32(c, is_max ? -INFINITY : 0.0)), acc);
+    LLVMValueRef col = cg_sub(c, cg_mul(c, ox0, cg_i64(c, a->stride)), cg_i64(c, a->pad));
+    CgLoop lwy;
+    LLVMValueRef iy = cg_loop_begin(c, &lwy, wy.lo, wy.hi, "iy");
+    LLVMValueRef row = cg_add(c, cg_mul(c, cg_add(c, cg_mul(c, ch, cg_i64(c, in.h)), iy), cg_i64(c, in.w)), col);
+    for (int64_t kx = 0; kx < a->size; kx++) {
+        LLVMValueRef v = cg_strided_load(c, vp, a->stride, x, cg_add(c, row, cg_i64(c, kx)));
+        LLVMValueRef cur = LLVMBuildLoad2(c->b, cg_vec_t(c, vp), acc, "");
+        LLVMBuildStore(c->b, is_max ? cg_max_nan(c, cur, v) : LLVMBuildFAdd(c->b, cur, v, ""), acc);
+    }
+    cg_loop_end(c, &lwy);
+    LLVMValueRef result = LLVMBuildLoad2(c->b, cg_vec_t(c, vp), acc, "");
+    if (!is_max) {
+        LLVMValueRef cells = LLVMBuildSIToFP(c->b, cg_mul(c, wy.span, cg_i64(c, a->size)), c->f32, "");
+        result = LLVMBuildFDiv(c->b, result, cg_splat(c, vp, cells), "");
+    }
+    LLVMValueRef at = cg_add(c, cg_mul(c, cg_add(c, cg_mul(c, ch, cg_i64(c, out.h)), oy), cg_i64(c, out.w)), ox0);
+    cg_vstore(c, result, y, at);
+}
+
+void cg_lower_pool(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValueRef table)
+{
+    (void)table;
+    const IrNode *n = &c->g->nodes[node];
+    const IrPoolAttr *a = &n->attr.pool;
+    const IrShape in = c->g->nodes[n->inputs[0]].out, out = n->out;
+    /* Columns [xa, xb) have their whole window inside the input across
+     * (ox*S - P >= 0 and ox*S - P + F <= W); those go vp at a time, the last
+     * block shifted back to end them, when there are at least 4. The
+     * window's columns are unrolled, so a wide window (a global pool) and a
+     * stride past 4, whose strided loads would mostly be wasted, stay
+     * scalar, and so does -O0, the reference path. AlexNet's 3 x 3
+     * stride-2 pools at batch 8 took 0.93 and 0.74 ms with vectors, against
+     * 1.86 and 1.36 ms as scalar loops that LLVM unrolled (and 3.1 and 2.5
+     * ms not unrolled); pool1 now runs near the memory's speed, reading 9.3
+     * MB. */
+    int64_t xa = (a->pad + a->stride - 1) / a->stride;
+    int64_t xb = in.w + a->pad >= a->size ? (in.w + a->pad - a->size) / a->stride + 1 : 0;
+    xb = xb < out.w ? xb : out.w;
+    int vp = c->vec_width;
+    while (vp > 1 && vp > xb - xa)
+        vp /= 2;
+    if (c->opt_level < 1 || vp < 4 || a->size > 8 || a->stride > 4)
+        vp = 0;
+
+    CgLoop lc, ly, lb;
+    LLVMValueRef ch = cg_loop_begin(c, &lc, cg_i64(c, 0), cg_i64(c, out.d), "c");
+    LLVMValueRef oy = cg_loop_begin(c, &ly, cg_i64(c, 0), cg_i64(c, out.h), "oy");
+    Window wy = window(c, oy, a, in.h);
+    if (!vp) {
+        scalar_cells(c, a, in, out, x, y, ch, oy, wy, 0, out.w);
+    } else {
+        scalar_cells(c, a, in, out, x, y, ch, oy, wy, 0, xa);
+        int64_t blocks = (xb - xa) / vp;
+        LLVMValueRef blk = cg_loop_begin(c, &lb, cg_i64(c, 0), cg_i64(c, blocks), "blk");
+        vector_cells(c, a, in, out, vp, x, y, ch, oy, wy, cg_add(c, cg_i64(c, xa), cg_mul(c, blk, cg_i64(c, vp))));
+        cg_loop_end(c, &lb);
+        if ((xb - xa) % vp)
+            vector_cells(c, a, in, out, vp, x, y, ch, oy, wy, cg_i64(c, xb - vp));
+        scalar_cells(c, a, in, out, x, y, ch, oy, wy, xb, out.w);
+    }
     cg_loop_end(c, &ly);
     cg_loop_end(c, &lc);
 }
