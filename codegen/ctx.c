@@ -233,12 +233,17 @@ static bool emit(CgCtx *c, CgEmit kind, const char *path, CgOutput *out, char *e
  * register-blocked and unrolled where it pays, so LLVM's full pipeline (its
  * vectorisers, the inliner's rounds, loop passes that find nothing) costs
  * most of a compile for nothing: LeNet-5 took 0.36 s with default<O2> and
- * takes 0.17 s with this, and the code ran as fast or faster (same run, one
+ * takes 0.14 s with this, and the code ran as fast or faster (same run, one
  * thread: LeNet 0.0147 vs 0.0149 ms, CIFAR-10 0.446 vs 0.414 ms, AlexNet
- * 37.6 vs 37.5 ms, VGG-16 323 vs 313 ms). Scalar targets (Cortex-M) keep
- * LLVM's pipelines: there the loop passes earn their time (the Cortex-M4
- * firmware running LeNet-5 on one image took 4.76 million instructions with
- * default<O2>, 6.91 million with this one). -O3 is always default<O3>. */
+ * 37.6 vs 37.5 ms, VGG-16 323 vs 313 ms). No loop-unroll either: it spent
+ * 48 of LeNet-5's 80 ms of passes analysing the kernels' loops only to leave
+ * them, and unrolled just copy loops and pool windows, which pool.c now
+ * vectorises (side by side, the five bench networks at batch 1 and 8 on one
+ * and two threads ran the same with it and without). Scalar targets
+ * (Cortex-M) keep LLVM's pipelines: there the loop passes earn their time
+ * (the Cortex-M4 firmware running LeNet-5 on one image took 4.76 million
+ * instructions with default<O2>, 6.91 million with this one). -O3 is always
+ * default<O3>. */
 static const char *pipeline(int level, int vec_width)
 {
     if (level == 0 || level == 3 || vec_width == 1)
@@ -246,7 +251,7 @@ static const char *pipeline(int level, int vec_width)
     if (level == 1)
         return "function(sroa,early-cse<memssa>," INSTCOMBINE ",simplifycfg)";
     return "function(sroa,early-cse<memssa>," INSTCOMBINE ",simplifycfg,loop(loop-rotate),"
-           "loop-mssa(licm),loop-unroll<O2>,gvn," INSTCOMBINE ",simplifycfg)";
+           "loop-mssa(licm),gvn," INSTCOMBINE ",simplifycfg)";
 }
 
 static bool compile_module(const IrGraph *g, const IrParam *params, size_t nparams, const float *const *weights,
