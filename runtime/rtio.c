@@ -313,7 +313,7 @@ int rt_out_commit(RtOut *out, char *err, size_t errlen)
     return 0;
 }
 
-void *rt_alloc_weights(size_t bytes)
+void *rt_alloc_big(size_t bytes)
 {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
     const size_t huge = (size_t)2 << 20;
@@ -328,4 +328,20 @@ void *rt_alloc_weights(size_t bytes)
     if (bytes > SIZE_MAX - 64)
         return NULL;
     return aligned_alloc(64, bytes ? (bytes + 63) / 64 * 64 : 64);
+}
+
+void rt_release_pages(const void *p, size_t bytes)
+{
+#if defined(__linux__)
+    long page = sysconf(_SC_PAGESIZE);
+    if (page <= 0 || bytes < (size_t)page)
+        return;
+    uintptr_t lo = ((uintptr_t)p + (uintptr_t)page - 1) / (uintptr_t)page * (uintptr_t)page;
+    uintptr_t hi = ((uintptr_t)p + bytes) / (uintptr_t)page * (uintptr_t)page;
+    if (hi > lo)
+        (void)madvise((void *)lo, hi - lo, MADV_DONTNEED); /* a hint: refused, the pages merely stay */
+#else
+    (void)p;
+    (void)bytes;
+#endif
 }

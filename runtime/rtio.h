@@ -60,13 +60,19 @@ bool rt_host_little(void);
 /* CLOCK_MONOTONIC in nanoseconds: the pool's polling, the profile, --bench. */
 int64_t rt_now_ns(void);
 
-/* Memory for weights that kernels stream (a weights file's values, packed
- * or not), released with free(): 64-byte aligned, and on Linux in
- * transparent huge pages where the kernel grants them (2 MiB aligned,
- * madvise). Streaming hundreds of MB through 4 KiB pages costs a page walk
- * every 4 KiB, and on this VM (nested paging) VGG-16's fc6 with run-time
- * weights, batch 8, one thread, took 143-203 ms from 4 KiB pages (malloc'd,
- * or 64-byte aligned), 53-56 ms from huge pages. NULL when out of memory. */
-void *rt_alloc_weights(size_t bytes);
+/* Memory that kernels stream (weights, packed or not, and the workspace),
+ * released with free(): 64-byte aligned, and on Linux in transparent huge
+ * pages where the kernel grants them (2 MiB aligned, madvise). Streaming
+ * hundreds of MB through 4 KiB pages costs a page walk every 4 KiB, and on
+ * this VM (nested paging) VGG-16's fc6 with run-time weights, batch 8, one
+ * thread, took 143-203 ms from 4 KiB pages (malloc'd, or 64-byte aligned),
+ * 53-56 ms from huge pages; its first conv at batch 8, writing 104 MB of
+ * workspace, 18.7-46.8 ms against 15.8-16.0. NULL when out of memory. */
+void *rt_alloc_big(size_t bytes);
+
+/* Gives back the whole pages inside [p, p + bytes) of a read-only file
+ * mapping (embedded weights, once copied): they no longer count in this
+ * process's memory, and are read again from the file if touched. */
+void rt_release_pages(const void *p, size_t bytes);
 
 #endif

@@ -506,8 +506,8 @@ int cnnrt_st_bind(const CnnrtSt *st, const CnnrtParam *params, int32_t nparams, 
     if (errors)
         return errors;
     /* Each tensor on a cache line of its own, as embedded ones are, in
-     * memory the kernels stream well (rt_alloc_weights). */
-    float *block = rt_alloc_weights(total * sizeof(float));
+     * memory the kernels stream well (rt_alloc_big). */
+    float *block = rt_alloc_big(total * sizeof(float));
     if (!block) {
         report(diag, ctx, CNNRT_ERROR, "%s: out of memory for %zu parameters", path, total);
         return -1;
