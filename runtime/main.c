@@ -539,70 +539,53 @@ static bool model_ok(const CnnrtModel *m)
     return true;
 }
 
-/* Values from a weights file come in PyTorch's layout; the kernels that
- * asked for packed parameters (CnnrtParam.pack) get them packed, in one
- * buffer for all. Embedded values were packed by the compiler. */
-static bool pack_params(const CnnrtModel *m, const float **values, float **buffer)
+/* Where run() reads each parameter from. Values from a weights file come
+ * in PyTorch's layout; the kernels that asked for packed parameters
+ * (CnnrtParam.pack) get them packed, into a buffer from rt_alloc_big.
+ * Embedded values were packed by the compiler and are read from the
+ * program's file mapping (4 KiB pages), except with hold (--bench): then
+ * they are copied into that buffer too, their pages given back, before the
+ * untimed run. A long-running process would hold its weights so, as
+ * onnxruntime's session does once it is made (not timed either); timed
+ * from the file mapping, VGG-16's fc6 at batch 8 took 47-93 ms in copies of
+ * one program, depending on where the page cache happened to put the file,
+ * and 37-41 ms held. A single run does not copy: reading fc6's 411 MB once
+ * to run it once is cheaper than reading and writing them first. */
+static bool place_params(const CnnrtModel *m, const float **values, bool hold, float **buffer)
 {
     size_t total = 0;
-    for (int32_t i = 0; i < m->nparams; i++)
-        if (m->params[i].pack > 0 && values[i] != m->params[i].embedded)
-            total += (size_t)cnnrt_packed_count(m->params[i].rank, m->params[i].shape, m->params[i].pack);
+    for (int32_t i = 0; i < m->nparams; i++) {
+        const CnnrtParam *p = &m->params[i];
+        if (values[i] == p->embedded ? hold : p->pack > 0)
+            total += (size_t)cnnrt_packed_count(p->rank, p->shape, p->pack);
+    }
     if (total == 0)
         return true;
     float *at = *buffer = rt_alloc_big(total * sizeof(float));
     if (!at) {
-        message("error", "out of memory packing the weights (%zu bytes)", total * sizeof(float));
+        message("error", "out of memory placing the weights (%zu bytes)", total * sizeof(float));
         return false;
     }
     for (int32_t i = 0; i < m->nparams; i++) {
         const CnnrtParam *p = &m->params[i];
-        if (p->pack > 0 && values[i] != p->embedded) {
+        size_t count = (size_t)cnnrt_packed_count(p->rank, p->shape, p->pack);
+        if (values[i] != p->embedded && p->pack > 0) {
             cnnrt_pack(p->rank, p->shape, p->pack, values[i], at);
-            values[i] = at;
-            at += cnnrt_packed_count(p->rank, p->shape, p->pack);
-        }
-    }
-    return true;
-}
-
-/* For --bench: the embedded values that are still read from the program's
- * file mapping (4 KiB pages), copied into memory from rt_alloc_big and
- * their pages given back, before the untimed run. A long-running process
- * would hold its weights so, as onnxruntime's session does once it is made
- * (not timed either); timed from the file mapping, VGG-16's fc6 at batch 8
- * took 47-93 ms in copies of one program, depending on where the page cache
- * happened to put the file. A single run does not copy: reading 411 MB of
- * fc6 once to run it once is cheaper than reading and writing it first. */
-static bool hold_params(const CnnrtModel *m, const float **values, float **buffer)
-{
-    size_t total = 0;
-    for (int32_t i = 0; i < m->nparams; i++)
-        if (values[i] == m->params[i].embedded)
-            total += (size_t)cnnrt_packed_count(m->params[i].rank, m->params[i].shape, m->params[i].pack);
-    if (total == 0)
-        return true;
-    float *at = *buffer = rt_alloc_big(total * sizeof(float));
-    if (!at) {
-        message("error", "out of memory copying the weights for --bench (%zu bytes)", total * sizeof(float));
-        return false;
-    }
-    for (int32_t i = 0; i < m->nparams; i++) {
-        const CnnrtParam *p = &m->params[i];
-        if (values[i] != p->embedded)
+        } else if (values[i] == p->embedded && hold) {
+            /* 8 MiB at a time, each step's pages given back before the
+             * next, so the copy and the file's pages are not both held. */
+            const char *from = (const char *)values[i];
+            for (size_t done = 0, bytes = count * sizeof(float); done < bytes;) {
+                size_t step = bytes - done < ((size_t)8 << 20) ? bytes - done : (size_t)8 << 20;
+                memcpy((char *)at + done, from + done, step);
+                rt_release_pages(from + done, step);
+                done += step;
+            }
+        } else {
             continue;
-        /* In steps of 8 MiB, each step's pages given back before the next,
-         * so the copy and the file's pages are not both held at once. */
-        size_t bytes = (size_t)cnnrt_packed_count(p->rank, p->shape, p->pack) * sizeof(float);
-        const char *from = (const char *)values[i];
-        for (size_t done = 0; done < bytes;) {
-            size_t step = bytes - done < ((size_t)8 << 20) ? bytes - done : (size_t)8 << 20;
-            memcpy((char *)at + done, from + done, step);
-            rt_release_pages(from + done, step);
-            done += step;
         }
         values[i] = at;
-        at += bytes / sizeof(float);
+        at += count;
     }
     return true;
 }
@@ -627,7 +610,7 @@ int main(int argc, char **argv)
     Options o = {0};
     Batch b = {0};
     CnnrtSt *st = NULL;
-    float *storage = NULL, *packed = NULL, *held = NULL, *out = NULL;
+    float *storage = NULL, *packed = NULL, *out = NULL;
     const float **values = NULL;
     void *workspace = NULL;
     char **labels = NULL;
@@ -698,7 +681,7 @@ int main(int argc, char **argv)
             message("error", "parameter '%s' has no values", m->params[i].name);
             goto done;
         }
-    if (!pack_params(m, values, &packed) || (o.bench > 0 && !hold_params(m, values, &held)))
+    if (!place_params(m, values, o.bench > 0, &packed))
         goto done;
 
     /* Labels before running: a bad labels file should not cost a --bench. */
@@ -810,7 +793,6 @@ done:
     free(values);
     free(storage);
     free(packed);
-    free(held);
     cnnrt_st_close(st);
     free(o.inputs);
     return rc;
