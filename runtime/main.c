@@ -539,6 +539,12 @@ static bool model_ok(const CnnrtModel *m)
     return true;
 }
 
+/* Whether place_params moves a parameter into its buffer. */
+static bool placed(const CnnrtParam *p, const float *value, bool hold)
+{
+    return value == p->embedded ? hold : p->pack > 0;
+}
+
 /* Where run() reads each parameter from. Values from a weights file come
  * in PyTorch's layout; the kernels that asked for packed parameters
  * (CnnrtParam.pack) get them packed, into a buffer from rt_alloc_big.
@@ -556,7 +562,7 @@ static bool place_params(const CnnrtModel *m, const float **values, bool hold, f
     size_t total = 0;
     for (int32_t i = 0; i < m->nparams; i++) {
         const CnnrtParam *p = &m->params[i];
-        if (values[i] == p->embedded ? hold : p->pack > 0)
+        if (placed(p, values[i], hold))
             total += (size_t)cnnrt_packed_count(p->rank, p->shape, p->pack);
     }
     if (total == 0)
@@ -568,10 +574,12 @@ static bool place_params(const CnnrtModel *m, const float **values, bool hold, f
     }
     for (int32_t i = 0; i < m->nparams; i++) {
         const CnnrtParam *p = &m->params[i];
+        if (!placed(p, values[i], hold))
+            continue;
         size_t count = (size_t)cnnrt_packed_count(p->rank, p->shape, p->pack);
-        if (values[i] != p->embedded && p->pack > 0) {
+        if (values[i] != p->embedded) {
             cnnrt_pack(p->rank, p->shape, p->pack, values[i], at);
-        } else if (values[i] == p->embedded && hold) {
+        } else {
             /* 8 MiB at a time, each step's pages given back before the
              * next, so the copy and the file's pages are not both held. */
             const char *from = (const char *)values[i];
@@ -581,8 +589,6 @@ static bool place_params(const CnnrtModel *m, const float **values, bool hold, f
                 rt_release_pages(from + done, step);
                 done += step;
             }
-        } else {
-            continue;
         }
         values[i] = at;
         at += count;
@@ -695,12 +701,9 @@ int main(int argc, char **argv)
     long threads = o.threads > 0 ? o.threads : sysconf(_SC_NPROCESSORS_ONLN);
     cnnrt_pool_start(threads > 0 && threads < 4096 ? (int)threads : 1);
 
+    /* rt_alloc_big rounds the size up for its alignment and gives a real
+     * pointer for 0 bytes too; a size it cannot round is out of memory. */
     size_t ws = m->workspace_size(b.count), out_bytes;
-    /* aligned_alloc wants a multiple of the alignment; never 0, so run()
-     * always gets a real pointer. */
-    ws = ws > SIZE_MAX - 64 ? 0 : (ws + 63) / 64 * 64;
-    if (ws == 0)
-        ws = 64;
     if (!rt_mul_size(b.count, out_size, &out_bytes) || !rt_mul_size(out_bytes, sizeof(float), &out_bytes) ||
         !(workspace = rt_alloc_big(ws)) || !(out = malloc(out_bytes ? out_bytes : 1))) {
         message("error", "out of memory for the workspace (%zu bytes) and output of %zu images", ws, b.count);
