@@ -23,6 +23,20 @@ static Window window(CgCtx *c, LLVMValueRef o, const IrPoolAttr *a, int64_t in)
     return w;
 }
 
+/* One cell into a window's running value (scalar or vector): both paths
+ * take the cells in the same order through this, so they give the same
+ * floats. */
+static LLVMValueRef take(CgCtx *c, const IrPoolAttr *a, LLVMValueRef cur, LLVMValueRef v)
+{
+    return a->mode == IR_POOL_MAX ? cg_max_nan(c, cur, v) : LLVMBuildFAdd(c->b, cur, v, "");
+}
+
+/* Where output cell (ch, oy, ox) goes. */
+static LLVMValueRef out_at(CgCtx *c, IrShape out, LLVMValueRef ch, LLVMValueRef oy, LLVMValueRef ox)
+{
+    return cg_add(c, cg_mul(c, cg_add(c, cg_mul(c, ch, cg_i64(c, out.h)), oy), cg_i64(c, out.w)), ox);
+}
+
 /* Scalar cells: columns [lo, hi) of row oy of channel ch, each window's
  * cells inside the input in turn. */
 static void scalar_cells(CgCtx *c, const IrPoolAttr *a, IrShape in, IrShape out, LLVMValueRef x, LLVMValueRef y,
@@ -41,7 +55,7 @@ static void scalar_cells(CgCtx *c, const IrPoolAttr *a, IrShape in, IrShape out,
     LLVMValueRef ix = cg_loop_begin(c, &lwx, wx.lo, wx.hi, "ix");
     LLVMValueRef v = cg_load(c, x, cg_add(c, row, ix));
     LLVMValueRef cur = LLVMBuildLoad2(c->b, c->f32, acc, "");
-    LLVMBuildStore(c->b, is_max ? cg_max_nan(c, cur, v) : LLVMBuildFAdd(c->b, cur, v, ""), acc);
+    LLVMBuildStore(c->b, take(c, a, cur, v), acc);
     cg_loop_end(c, &lwx);
     cg_loop_end(c, &lwy);
     LLVMValueRef result = LLVMBuildLoad2(c->b, c->f32, acc, "");
@@ -49,14 +63,13 @@ static void scalar_cells(CgCtx *c, const IrPoolAttr *a, IrShape in, IrShape out,
         LLVMValueRef cells = LLVMBuildSIToFP(c->b, cg_mul(c, wy.span, wx.span), c->f32, "");
         result = LLVMBuildFDiv(c->b, result, cells, "");
     }
-    LLVMValueRef at = cg_add(c, cg_mul(c, cg_add(c, cg_mul(c, ch, cg_i64(c, out.h)), oy), cg_i64(c, out.w)), ox);
-    cg_store(c, result, y, at);
+    cg_store(c, result, y, out_at(c, out, ch, oy, ox));
     cg_loop_end(c, &lx);
 }
 
 /* vp windows side by side from column ox0, all inside the input across:
  * each window column one strided load per input row, in the scalar path's
- * order, so both give the same floats. */
+ * order. */
 static void vector_cells(CgCtx *c, const IrPoolAttr *a, IrShape in, IrShape out, int vp, LLVMValueRef x,
                          LLVMValueRef y, LLVMValueRef ch, LLVMValueRef oy, Window wy, LLVMValueRef ox0)
 {
@@ -70,7 +83,7 @@ static void vector_cells(CgCtx *c, const IrPoolAttr *a, IrShape in, IrShape out,
     for (int64_t kx = 0; kx < a->size; kx++) {
         LLVMValueRef v = cg_strided_load(c, vp, a->stride, x, cg_add(c, row, cg_i64(c, kx)));
         LLVMValueRef cur = LLVMBuildLoad2(c->b, cg_vec_t(c, vp), acc, "");
-        LLVMBuildStore(c->b, is_max ? cg_max_nan(c, cur, v) : LLVMBuildFAdd(c->b, cur, v, ""), acc);
+        LLVMBuildStore(c->b, take(c, a, cur, v), acc);
     }
     cg_loop_end(c, &lwy);
     LLVMValueRef result = LLVMBuildLoad2(c->b, cg_vec_t(c, vp), acc, "");
@@ -78,8 +91,7 @@ static void vector_cells(CgCtx *c, const IrPoolAttr *a, IrShape in, IrShape out,
         LLVMValueRef cells = LLVMBuildSIToFP(c->b, cg_mul(c, wy.span, cg_i64(c, a->size)), c->f32, "");
         result = LLVMBuildFDiv(c->b, result, cg_splat(c, vp, cells), "");
     }
-    LLVMValueRef at = cg_add(c, cg_mul(c, cg_add(c, cg_mul(c, ch, cg_i64(c, out.h)), oy), cg_i64(c, out.w)), ox0);
-    cg_vstore(c, result, y, at);
+    cg_vstore(c, result, y, out_at(c, out, ch, oy, ox0));
 }
 
 void cg_lower_pool(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValueRef table)
