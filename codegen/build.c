@@ -242,6 +242,18 @@ LLVMValueRef cg_fma(CgCtx *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef acc)
     return LLVMBuildCall2(c->b, ft, fn, args, 3, "");
 }
 
+void cg_prefetch(CgCtx *c, LLVMValueRef base, LLVMValueRef index)
+{
+    /* llvm.prefetch(address, read, keep in all levels, data) */
+    LLVMTypeRef t = c->ptr;
+    unsigned id = LLVMLookupIntrinsicID("llvm.prefetch", 13);
+    LLVMValueRef fn = LLVMGetIntrinsicDeclaration(c->mod, id, &t, 1);
+    LLVMTypeRef ft = LLVMIntrinsicGetType(c->ctx, id, &t, 1);
+    LLVMValueRef args[4] = {cg_at(c, base, index), LLVMConstInt(c->i32, 0, 0), LLVMConstInt(c->i32, 3, 0),
+                            LLVMConstInt(c->i32, 1, 0)};
+    LLVMBuildCall2(c->b, ft, fn, args, 4, "");
+}
+
 LLVMValueRef cg_param(CgCtx *c, LLVMValueRef table, size_t index)
 {
     LLVMValueRef i = cg_i64(c, (int64_t)index);

@@ -87,6 +87,8 @@ LLVMValueRef cg_hsum(CgCtx *c, LLVMValueRef v);
 /* The first lanes of vector v, as a vector of that many. */
 LLVMValueRef cg_prefix(CgCtx *c, LLVMValueRef v, int lanes);
 LLVMValueRef cg_fma(CgCtx *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef acc);
+/* A hint to bring the line of base[index] (floats) into the cache. */
+void cg_prefetch(CgCtx *c, LLVMValueRef base, LLVMValueRef index);
 LLVMValueRef cg_vvar(CgCtx *c, int width, const char *name);
 /* v floats at base[index], base[index + S], ...: for S > 1 the (v - 1)*S + 1
  * floats that span them (no further: they may end the input) as vectors of

@@ -14,8 +14,9 @@
  *
  * The filter-vector kernel (cg_conv_pack: at least a vector of filters and
  * 32 taps per output) reads weights that were packed at compile time, or by
- * the runtime for a weights file, in blocks of the vector width
- * (runtime/cnnrt.h, cnnrt_pack), so one load gives one tap of v filters. For
+ * the runtime for a weights file, in blocks of the filters it keeps in
+ * registers (runtime/cnnrt.h, cnnrt_pack): one tap of the block is kv
+ * adjacent vectors, and a block's weights one stream in channel order. For
  * one output row it keeps n columns x kv vectors of filters in registers
  * (10 x 2 with AVX-512), and for every input channel and tap loads kv weight
  * vectors, broadcasts n input values and issues n x kv fused multiply-adds:
@@ -200,6 +201,7 @@ typedef struct Fast {
     int n, n_last;
     int64_t blocks;
     int64_t cb; /* input channels a pass, when weights would not stay in L1 (else 0) */
+    int64_t pool_stride;
     OutLayout y; /* where the kernel's values go (the pooled ones with a pool) */
 } Fast;
 
@@ -305,6 +307,35 @@ static void transpose(CgCtx *c, int v, LLVMValueRef *r)
     }
 }
 
+/* With channel passes, a pass's first column block would wait for the
+ * block's weights for the pass (17 KiB on VGG-16's 512-channel convs) to
+ * come from L3 or memory, since a row tile streams all of a layer's weights
+ * through L2. Instead, each channel of each block of a pass prefetches a
+ * share of the lines of the next pass's weights, which follow this pass's
+ * in the packed layout (and after the last pass come the next filter
+ * block's, which the next item reads). In VGG-16 at batch 1 this took its
+ * 512-channel convs from about 172-190 GFLOP/s to 191-205 (three
+ * alternating runs each, --profile). */
+static void prefetch_next_pass(CgCtx *c, const Fast *f, LLVMValueRef oy, LLVMValueRef ox0, LLVMValueRef ch,
+                               const Chunk *ck, LLVMValueRef wk0)
+{
+    const Conv *cv = &f->cv;
+    const int64_t F = cv->a->size, B = cv->pack, C = cv->in.d, line = 16; /* floats in a 64-byte line */
+    const int64_t blocks = f->blocks + (f->n_last > 0), lines_ch = (F * F * B + line - 1) / line;
+    const int64_t rows = f->tile * (f->pool_stride ? f->pool_stride : 1);
+    const int64_t per = (lines_ch + rows * blocks - 1) / (rows * blocks); /* lines each channel of a block */
+    const int64_t last = (f->out.d + B - 1) / B * B * C * F * F - 1; /* the weights' last float */
+    LLVMValueRef block = LLVMBuildUDiv(c->b, cg_sub(c, ox0, cg_i64(c, f->xl)), cg_i64(c, f->n), "");
+    LLVMValueRef nth = cg_add(c, cg_mul(c, cg_sub(c, oy, ck->row_base), cg_i64(c, blocks)), block);
+    LLVMValueRef cbn = cg_sub(c, ck->c_hi, ck->c_lo);
+    LLVMValueRef share = cg_mul(c, cg_add(c, cg_mul(c, nth, cbn), cg_sub(c, ch, ck->c_lo)), cg_i64(c, per));
+    LLVMValueRef next = cg_add(c, wk0, cg_mul(c, ck->c_hi, cg_i64(c, F * F * B)));
+    for (int64_t j = 0; j < per; j++) {
+        LLVMValueRef at = cg_add(c, next, cg_mul(c, cg_add(c, share, cg_i64(c, j)), cg_i64(c, line)));
+        cg_prefetch(c, cv->w, cg_smin(c, at, cg_i64(c, last)));
+    }
+}
+
 /* The filter-vector micro-kernel, for packed weights: kb filters from k0 (a
  * multiple of the vector width) in ceil(kb/v) vectors, at n consecutive
  * columns from ox0 of row oy. For every input channel and tap it loads the
@@ -335,13 +366,14 @@ static void wide_kernel(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMVa
             LLVMBuildStore(c->b, cg_vload(c, v, ck->partial, cg_add(c, part, cg_i64(c, (int64_t)q * v))), acc[q]);
     }
     cg_if_end(c, &first);
-    /* packed w: [k0/v + q][ch][fy][fx][lane] */
-    LLVMValueRef wk0 = cg_mul(c, LLVMBuildUDiv(c->b, k0, cg_i64(c, v), ""), cg_i64(c, C * F * F * v));
+    /* packed w: [k0/B][ch][fy][fx][q*v + lane], B = cv->pack filters */
+    const int64_t B = cv->pack;
+    LLVMValueRef wk0 = cg_mul(c, LLVMBuildUDiv(c->b, k0, cg_i64(c, B), ""), cg_i64(c, C * F * F * B));
     LLVMValueRef xrow0 = window_origin(c, cv, oy, ox0);
     CgLoop lc;
     LLVMValueRef ch = cg_loop_begin(c, &lc, ck ? ck->c_lo : cg_i64(c, 0), ck ? ck->c_hi : cg_i64(c, C), "c");
     LLVMValueRef xc = cg_add(c, xrow0, cg_mul(c, ch, cg_i64(c, H * W)));
-    LLVMValueRef wc = cg_add(c, wk0, cg_mul(c, ch, cg_i64(c, F * F * v)));
+    LLVMValueRef wc = cg_add(c, wk0, cg_mul(c, ch, cg_i64(c, F * F * B)));
     /* Taps unrolled up to 5 x 5; wider windows loop over their rows, so a
      * channel's code stays small: AlexNet's 11 x 11 conv1 unrolled is 121 x
      * 32 instructions a channel. Looping took it from 1.97 to 1.77 ms an
@@ -350,17 +382,19 @@ static void wide_kernel(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMVa
     const bool row_loop = F > 5;
     CgLoop lfy;
     LLVMValueRef fy_at = row_loop ? cg_loop_begin(c, &lfy, cg_i64(c, 0), cg_i64(c, F), "fy") : NULL;
+    if (ck)
+        prefetch_next_pass(c, f, oy, ox0, ch, ck, wk0);
     LLVMValueRef cur[64];
     for (int q = 0; q < n * kv; q++)
         cur[q] = LLVMBuildLoad2(c->b, cg_vec_t(c, v), acc[q], "");
     for (int64_t fy = 0; fy < (row_loop ? 1 : F); fy++) {
         LLVMValueRef xr = row_loop ? cg_add(c, xc, cg_mul(c, fy_at, cg_i64(c, W))) : cg_add(c, xc, cg_i64(c, fy * W));
-        LLVMValueRef wr = row_loop ? cg_add(c, wc, cg_mul(c, fy_at, cg_i64(c, F * v)))
-                                   : cg_add(c, wc, cg_i64(c, fy * F * v));
+        LLVMValueRef wr = row_loop ? cg_add(c, wc, cg_mul(c, fy_at, cg_i64(c, F * B)))
+                                   : cg_add(c, wc, cg_i64(c, fy * F * B));
         for (int64_t fx = 0; fx < F; fx++) {
             LLVMValueRef wv[8];
             for (int q = 0; q < kv; q++)
-                wv[q] = cg_vload(c, v, cv->w, cg_add(c, wr, cg_i64(c, (q * C * F * F + fx) * v)));
+                wv[q] = cg_vload(c, v, cv->w, cg_add(c, wr, cg_i64(c, fx * B + q * v)));
             for (int p = 0; p < n; p++) {
                 LLVMValueRef xs = cg_splat(c, v, cg_load(c, cv->x, cg_add(c, xr, cg_i64(c, p * S + fx))));
                 for (int q = 0; q < kv; q++)
@@ -654,7 +688,9 @@ int cg_conv_pack(const CgCtx *c, size_t node)
      * this one (bench/convs.py's c224_3_64, one thread, side by side). */
     if (!fast_shape(c, a) || n->out.d < c->vec_width || c->g->nodes[n->inputs[0]].out.d * a->size * a->size < 32)
         return 0;
-    return c->vec_width;
+    /* kv = 2 vectors of filters (1 for a conv of at most one vector), as
+     * plan_fast blocks them. */
+    return (n->out.d > c->vec_width ? 2 : 1) * c->vec_width;
 }
 
 /* Chooses the blocking, or returns false for the naive path. */
@@ -664,6 +700,7 @@ static bool plan_fast(CgCtx *c, const IrNode *n, const IrNode *pool, Fast *f)
     if (!fast_shape(c, a))
         return false;
     f->out = n->out;
+    f->pool_stride = pool ? pool->attr.pool.stride : 0;
     /* Interior: o*S - P >= 0 and o*S - P + F <= in (all of it with a padded
      * copy, but for round=ceil's overhang). */
     const int64_t S = a->stride, P = f->cv.pad;
@@ -691,8 +728,8 @@ static bool plan_fast(CgCtx *c, const IrNode *n, const IrNode *pool, Fast *f)
          * five of 10 and one of 5).
          * Blocks of 10 and 9 that fill a row exactly (224 = 8 x 10 + 16 x 9)
          * measured no faster than 22 x 10 and a block of 4. */
-        f->v = (int)f->cv.pack;
-        int kv = n->out.d > f->v ? 2 : 1;
+        f->v = c->vec_width;
+        int kv = (int)f->cv.pack / f->v;
         int nmax = (c->vec_regs - kv - 2) / kv;
         if (nmax > 10)
             nmax = 10;
