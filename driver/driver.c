@@ -45,7 +45,8 @@ static const char *const usage_text =
     "                     with --target, also the object's flash and RAM there\n"
     "  --emit=KIND        exe (default) | obj | asm | llvm | bc | dot\n"
     "  -c / -S            same as --emit=obj / --emit=asm\n"
-    "  -o PATH            output path (default: the network's file name, in .)\n"
+    "  -o PATH            output path (default: the network's file name, in .);\n"
+    "                     '-' is standard output, for asm, llvm, bc, dot and reports\n"
     "  --weights FILE     safetensors weights to embed\n"
     "  -O0 -O1 -O2 -O3    optimisation level (default -O2)\n"
     "  --target=TRIPLE    LLVM target triple (default: this machine)\n"
@@ -177,6 +178,12 @@ static int parse_options(int argc, char **argv, Options *o, FILE *out, FILE *err
     }
     if (!o->input)
         return usage_error(err, "%s", "no input file");
+    /* An executable must be a file to run, and an object comes with its
+     * header: neither has one stream to go to. */
+    if (o->output && strcmp(o->output, "-") == 0 && o->action == ACT_COMPILE &&
+        (o->emit == EMIT_EXE || o->emit == EMIT_OBJ))
+        return usage_error(err, "-o - (standard output) takes asm, llvm, bc or dot, not %s",
+                           o->emit == EMIT_EXE ? "an executable" : "an object and its header");
     return 0;
 }
 
@@ -256,7 +263,7 @@ static int write_file_atomic(const char *path, const void *data, size_t size, FI
 /* A report to out, or to path through the atomic writer. */
 static int write_output(const char *path, Writer fn, const IrGraph *g, FILE *out, FILE *err)
 {
-    if (!path) {
+    if (!path || strcmp(path, "-") == 0) {
         fn(g, out);
         fflush(out);
         return ferror(out) ? 1 : 0;
@@ -672,11 +679,38 @@ static int check_memory(const Options *o, const IrGraph *g, FILE *err)
  * with its header beside it). An object or assembly is in the temporary
  * file *emitted already (CgOptions.emit_path; committed here), the rest in
  * result. */
+/* The emitted text or bytes to out, from the temporary file emitted or from
+ * memory (-o -). */
+static int write_stdout(const CgOutput *result, const char *emitted, FILE *out, FILE *err)
+{
+    if (emitted) {
+        FILE *f = fopen(emitted, "rb");
+        if (!f) {
+            fprintf(err, "cnnc: error: cannot read '%s': %s\n", emitted, strerror(errno));
+            return 1;
+        }
+        char buf[1 << 16];
+        size_t n;
+        while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+            (void)fwrite(buf, 1, n, out);
+        fclose(f);
+    } else if (result->size > 0) {
+        (void)fwrite(result->data, 1, result->size, out);
+    }
+    if (fflush(out) != 0 || ferror(out)) {
+        fprintf(err, "cnnc: error: cannot write to standard output: %s\n", strerror(errno));
+        return 1;
+    }
+    return 0;
+}
+
 static int write_result(const Options *o, const IrGraph *g, const CgOutput *result, char **emitted, int slot,
-                        const Link *link, const char *path, FILE *err)
+                        const Link *link, const char *path, FILE *out, FILE *err)
 {
     if (o->emit == EMIT_EXE)
         return link_executable(path, *emitted, link, err);
+    if (strcmp(path, "-") == 0)
+        return write_stdout(result, *emitted, out, err);
     int rc = *emitted ? commit_temp(emitted, slot, path, 0666, err)
                       : write_file_atomic(path, result->data, result->size, err);
     if (rc == 0 && o->emit == EMIT_OBJ) {
@@ -703,7 +737,7 @@ static void llvm_fatal(const char *reason)
     rt_tmp_remove_all();
 }
 
-static int compile(const Options *o, IrGraph *g, IrArena *arena, FILE *err)
+static int compile(const Options *o, IrGraph *g, IrArena *arena, FILE *out, FILE *err)
 {
     static const char *const suffixes[] = {[EMIT_EXE] = "", [EMIT_OBJ] = ".o", [EMIT_ASM] = ".s",
                                            [EMIT_LLVM] = ".ll", [EMIT_BC] = ".bc"};
@@ -743,7 +777,8 @@ static int compile(const Options *o, IrGraph *g, IrArena *arena, FILE *err)
         if (!path) {
             fprintf(err, "cnnc: error: out of memory\n");
             rc = 1;
-        } else if (to_file && !(emitted = temp_file(o->emit == EMIT_EXE ? NULL : path, &slot, err))) {
+        } else if (to_file &&
+                   !(emitted = temp_file(o->emit == EMIT_EXE || strcmp(path, "-") == 0 ? NULL : path, &slot, err))) {
             rc = 1;
         } else {
             co.emit_path = emitted;
@@ -752,7 +787,7 @@ static int compile(const Options *o, IrGraph *g, IrArena *arena, FILE *err)
                 fprintf(err, "cnnc: error: %s\n", msg);
                 rc = 1;
             } else {
-                rc = write_result(o, g, &result, &emitted, slot, &link, path, err);
+                rc = write_result(o, g, &result, &emitted, slot, &link, path, out, err);
             }
         }
         temp_done(emitted, slot);
@@ -807,7 +842,7 @@ int cnnc_main(int argc, char **argv, FILE *out, FILE *err)
     } else if (o.emit == EMIT_DOT) {
         rc = write_output(o.output, ir_report_dot, g, out, err);
     } else {
-        rc = compile(&o, g, arena, err);
+        rc = compile(&o, g, arena, out, err);
     }
     ir_arena_free(arena);
     free(src);

@@ -247,6 +247,8 @@ usage_cases=(
     "--check .|1|cnnc: error: '.' is a directory, not a .cnn source"
     "--target=thumbv7em-none-eabihf ok.cnn|2|cnnc: error: 'thumbv7em-none-eabihf' is bare metal: with no operating system to run a program, cnnc makes an object, not an executable. Use -c for NAME.o and NAME.h and link them into your firmware (examples/cortex-m/ shows how)"
     "--target=aarch64-linux-gnu --cc=/no/such/cc ok.cnn|1|cnnc: error: cannot link a program for 'aarch64-linux-gnu': its C compiler '/no/such/cc' is not installed. On Debian: apt-get install gcc-aarch64-linux-gnu (or name another compiler with --cc); -c makes the object and header without linking"
+    "-o - ok.cnn|2|cnnc: error: -o - (standard output) takes asm, llvm, bc or dot, not an executable"
+    "-c -o - ok.cnn|2|cnnc: error: -o - (standard output) takes asm, llvm, bc or dot, not an object and its header"
     "--check ok.cnn|0|"
 )
 
@@ -278,6 +280,24 @@ run_usage() {
         for pr in "${problems[@]}"; do
             echo "  $pr"
         done
+    done
+    # -o - is standard output for text and bitcode: the output there, and no
+    # file named '-' left behind.
+    printf 'network tiny {\n  input 2x1x1\n  fc 1 weights=[1, 2] biases=[0.5]\n}\n' >"$tmp/tiny.cnn"
+    local kind first
+    for c in "--emit=llvm|; ModuleID = 'tiny'" "--emit=dot|digraph \"tiny\" {" "--report|network tiny: 2x1x1 -> 1x1x1, 2 layers" \
+        "-S|tiny_infer" "--emit=bc|BC"; do
+        IFS='|' read -r kind first <<<"$c"
+        rm -f "$tmp/-"
+        (cd "$tmp" && "${limit[@]}" "$cnnc" tiny.cnn "$kind" -o - >out 2>err)
+        rc=$?
+        if ((rc == 0)) && grep -qF -- "$first" "$tmp/out" && [[ ! -e $tmp/- && ! -s $tmp/err ]]; then
+            passed=$((passed + 1))
+        else
+            failed=$((failed + 1))
+            echo "FAIL cnnc tiny.cnn $kind -o -: exit $rc, stdout $(head -c 80 "$tmp/out" | tr -d '\0'), stderr $(head -c 200 "$tmp/err")"
+            [[ -e $tmp/- ]] && echo "  and it wrote a file named '-'"
+        fi
     done
 }
 
