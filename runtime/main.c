@@ -579,6 +579,11 @@ static bool place_params(const CnnrtModel *m, const float **values, bool hold, f
         size_t count = (size_t)cnnrt_packed_count(p->rank, p->shape, p->pack);
         if (values[i] != p->embedded) {
             cnnrt_pack(p->rank, p->shape, p->pack, values[i], at);
+            /* The file's values, in storage, are not read again: give their
+             * pages back rather than hold these parameters twice (VGG-16
+             * with --weights, whose convs are packed: max RSS 621 MB
+             * before, 564 after). */
+            rt_release_pages(values[i], (size_t)cnnrt_packed_count(p->rank, p->shape, 0) * sizeof(float));
         } else {
             /* 8 MiB at a time, each step's pages given back before the
              * next, so the copy and the file's pages are not both held. */
