@@ -201,7 +201,7 @@ typedef struct Fast {
     int n, n_last;
     int64_t blocks;
     int64_t cb; /* input channels a pass, when weights would not stay in L1 (else 0) */
-    int64_t pool_stride;
+    int64_t pool_stride; /* conv rows a pooled row, with a fused pool (else 0) */
     OutLayout y; /* where the kernel's values go (the pooled ones with a pool) */
 } Fast;
 
@@ -313,9 +313,9 @@ static void transpose(CgCtx *c, int v, LLVMValueRef *r)
  * through L2. Instead, each channel of each block of a pass prefetches a
  * share of the lines of the next pass's weights, which follow this pass's
  * in the packed layout (and after the last pass come the next filter
- * block's, which the next item reads). In VGG-16 at batch 1 this took its
- * 512-channel convs from about 172-190 GFLOP/s to 191-205 (three
- * alternating runs each, --profile). */
+ * block's, which the next item reads). VGG-16's convs at batch 1 took 159
+ * ms instead of 167, its seven 28- and 14-wide ones 79.7 instead of 88.9
+ * (medians of five alternating runs, --profile). */
 static void prefetch_next_pass(CgCtx *c, const Fast *f, LLVMValueRef oy, LLVMValueRef ox0, LLVMValueRef ch,
                                const Chunk *ck, LLVMValueRef wk0)
 {
@@ -380,10 +380,10 @@ static void wide_kernel(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMVa
      * image (best of four runs each, noisy); it is still near 55% of peak,
      * for reasons not found. */
     const bool row_loop = F > 5;
-    CgLoop lfy;
-    LLVMValueRef fy_at = row_loop ? cg_loop_begin(c, &lfy, cg_i64(c, 0), cg_i64(c, F), "fy") : NULL;
     if (ck)
         prefetch_next_pass(c, f, oy, ox0, ch, ck, wk0);
+    CgLoop lfy;
+    LLVMValueRef fy_at = row_loop ? cg_loop_begin(c, &lfy, cg_i64(c, 0), cg_i64(c, F), "fy") : NULL;
     LLVMValueRef cur[64];
     for (int q = 0; q < n * kv; q++)
         cur[q] = LLVMBuildLoad2(c->b, cg_vec_t(c, v), acc[q], "");
