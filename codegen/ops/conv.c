@@ -21,7 +21,8 @@
  * (10 x 2 with AVX-512), and for every input channel and tap loads kv weight
  * vectors, broadcasts n input values and issues n x kv fused multiply-adds:
  * no lane idles whatever the row's width. Deep inputs are summed in passes
- * over chunks of channels whose weights stay in L1. Lanes hold filters, the
+ * over chunks of channels whose weights stay in L1, each pass prefetching
+ * the next one's (prefetch_next_pass). Lanes hold filters, the
  * output rows hold columns: blocks are transposed in registers on the way out.
  *
  * The column-vector kernel (the rest: few filters, or few taps, like
@@ -727,7 +728,10 @@ static bool plan_fast(CgCtx *c, const IrNode *n, const IrNode *pool, Fast *f)
          * block narrows when that evens the row out (14 columns: 7 + 7; 55:
          * five of 10 and one of 5).
          * Blocks of 10 and 9 that fill a row exactly (224 = 8 x 10 + 16 x 9)
-         * measured no faster than 22 x 10 and a block of 4. */
+         * measured no faster than 22 x 10 and a block of 4. 12 x 2 spills
+         * too (LLVM 19 keeps broadcasts across taps). Three or four vectors
+         * of filters (7 x 3, 5 x 4: no spills) were no faster, up to 20%
+         * slower alone on VGG-16's shapes; 8 x 3 and 6 x 4 spill. */
         f->v = c->vec_width;
         int kv = (int)f->cv.pack / f->v;
         int nmax = (c->vec_regs - kv - 2) / kv;
