@@ -1,6 +1,8 @@
 # The harness the whole-program test scripts share (tests/e2e/run_goldens.sh,
-# tests/cross/run_cross.sh, tests/cross/run_cortex_m.sh): their arguments, a
-# python3 with numpy, a scratch directory, PASS/FAIL lines and the summary.
+# tests/e2e/run_x86_cpus.sh, tests/cross/run_cross.sh,
+# tests/cross/run_cortex_m.sh): their arguments, a python3 with numpy, a
+# scratch directory, compiling and checking a program against a golden,
+# PASS/FAIL lines and the summary.
 # Sourced.
 
 # The repository, from where this file is.
@@ -57,6 +59,42 @@ fail() { FAIL=$((FAIL + 1)); FAILED+=("$1"); echo "FAIL $1${2:+: $2}"; }
 
 # The first line of a command's error output, for a FAIL line.
 first_error() { grep -m1 -v '^\s*$' "$1" | cut -c1-200; }
+
+# compile TAG PROG ARGS...: $CNNC ARGS -o PROG; records a failure under TAG.
+compile() {
+    local tag=$1 prog=$2
+    shift 2
+    rm -f "$prog"
+    timeout 900 "$CNNC" "$@" -o "$prog" >"$WORK/cc.out" 2>"$WORK/cc.err"
+    local rc=$?
+    if [ $rc -ne 0 ]; then
+        fail "$tag compile" "cnnc $* exited $rc: $(first_error "$WORK/cc.err")"
+        return 1
+    fi
+    if [ ! -x "$prog" ]; then
+        fail "$tag compile" "cnnc $* made no executable $prog"
+        return 1
+    fi
+    return 0
+}
+
+# run_check TAG REF PROG ARGS...: PROG ARGS --output out.npy, compared with REF.
+run_check() {
+    local tag=$1 ref=$2 prog=$3 out=$WORK/out.npy detail
+    shift 3
+    rm -f "$out"
+    timeout 900 "$prog" "$@" --output "$out" >"$WORK/run.out" 2>"$WORK/run.err"
+    local rc=$?
+    if [ $rc -ne 0 ]; then
+        fail "$tag" "$(basename "$prog") exited $rc: $(first_error "$WORK/run.err")"
+        return
+    fi
+    if detail=$("$PY" "$CHECK" close "$out" "$ref" 2>&1); then
+        pass "$tag" "$detail"
+    else
+        fail "$tag" "$detail"
+    fi
+}
 
 # summary LABEL: the counts, the failed checks, and the exit status.
 summary() {

@@ -51,42 +51,6 @@ runq() {
     return $RC
 }
 
-# compile TAG PROG ARGS...: cnnc ARGS -o PROG; records a failure under TAG.
-compile() {
-    local tag=$1 prog=$2
-    shift 2
-    rm -f "$prog"
-    timeout 900 "$CNNC" "$@" -o "$prog" >"$WORK/cc.out" 2>"$WORK/cc.err"
-    local rc=$?
-    if [ $rc -ne 0 ]; then
-        fail "$tag compile" "cnnc $* exited $rc: $(first_error "$WORK/cc.err")"
-        return 1
-    fi
-    if [ ! -x "$prog" ]; then
-        fail "$tag compile" "cnnc $* made no executable $prog"
-        return 1
-    fi
-    return 0
-}
-
-# run_check TAG REF PROG ARGS...: PROG ARGS --output out.npy, compared with REF.
-run_check() {
-    local tag=$1 ref=$2 prog=$3 out=$WORK/out.npy detail
-    shift 3
-    rm -f "$out"
-    timeout 900 "$prog" "$@" --output "$out" >"$WORK/run.out" 2>"$WORK/run.err"
-    local rc=$?
-    if [ $rc -ne 0 ]; then
-        fail "$tag" "$(basename "$prog") exited $rc: $(first_error "$WORK/run.err")"
-        return
-    fi
-    if detail=$("$PY" "$CHECK" close "$out" "$ref" 2>&1); then
-        pass "$tag" "$detail"
-    else
-        fail "$tag" "$detail"
-    fi
-}
-
 # batches TAG DIR PROG ARGS...: batch 1 and, when there is one, batch 7.
 batches() {
     local tag=$1 dir=$2 prog=$3 n

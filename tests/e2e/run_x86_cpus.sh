@@ -66,23 +66,10 @@ for c in "${cases[@]}"; do
         continue
     fi
     for net in lenet cifar10; do
-        prog=$WORK/$net
-        rm -f "$prog"
-        # shellcheck disable=SC2086
-        if ! "$CNNC" "$ROOT/examples/$net.cnn" --weights "$DATA/$net/$net.safetensors" $opts -O2 \
-            -o "$prog" 2>"$WORK/cc.err"; then
-            fail "$tag $net compile" "$(first_error "$WORK/cc.err")"
-            continue
-        fi
-        out=$WORK/out.npy
-        rm -f "$out"
-        if ! timeout 300 "$prog" --output "$out" "$DATA/$net/in7.npy" >/dev/null 2>"$WORK/run.err"; then
-            fail "$tag $net batch7" "$(first_error "$WORK/run.err")"
-        elif detail=$("$PY" "$CHECK" close "$out" "$DATA/$net/out7.npy" 2>&1); then
-            pass "$tag $net batch7" "$detail"
-        else
-            fail "$tag $net batch7" "$detail"
-        fi
+        # shellcheck disable=SC2086 # the options are words
+        compile "$tag $net" "$WORK/$net" "$ROOT/examples/$net.cnn" --weights "$DATA/$net/$net.safetensors" \
+            $opts -O2 &&
+            run_check "$tag $net batch7" "$DATA/$net/out7.npy" "$WORK/$net" "$DATA/$net/in7.npy"
     done
 done
 
