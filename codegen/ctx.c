@@ -2,6 +2,7 @@
  * the host or --target, the module's triple and data layout set before any
  * code, verification, the new pass manager, and emission to memory. */
 #include <inttypes.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,14 +112,97 @@ static TargetDefaults target_defaults(const char *triple)
     return d;
 }
 
+/* Whether LLVM knows the CPU and features a user named for triple. LLVM-C
+ * cannot ask, and an unknown x86-64 CPU ends in a fatal error (no 64-bit
+ * support) mid-compile; LLVM only says "'x' is not a recognized processor"
+ * on standard error. So a throwaway target machine (with +64bit, so that it
+ * gets through) compiles an empty function while standard error goes to a
+ * temporary file, and its warnings are read back. */
+static bool names_known(LLVMTargetRef target, const char *triple, const char *cpu, const char *feat, char *err,
+                        size_t errlen)
+{
+    bool x86_64 = strncmp(triple, "x86_64", 6) == 0;
+    char *probe_feat = malloc(strlen(feat) + 8);
+    FILE *cap = tmpfile();
+    if (!probe_feat || !cap) {
+        free(probe_feat);
+        if (cap)
+            fclose(cap);
+        return true; /* cannot check; the compile itself will tell */
+    }
+    sprintf(probe_feat, "%s%s%s", feat, *feat && x86_64 ? "," : "", x86_64 ? "+64bit" : "");
+    fflush(stderr);
+    int saved = dup(2);
+    if (saved < 0 || dup2(fileno(cap), 2) < 0) {
+        if (saved >= 0)
+            close(saved);
+        free(probe_feat);
+        fclose(cap);
+        return true;
+    }
+    LLVMTargetMachineRef tm = LLVMCreateTargetMachine(target, triple, cpu, probe_feat, LLVMCodeGenLevelNone,
+                                                      LLVMRelocDefault, LLVMCodeModelDefault);
+    if (tm) {
+        LLVMContextRef ctx = LLVMContextCreate();
+        LLVMModuleRef m = LLVMModuleCreateWithNameInContext("cnnc.names", ctx);
+        LLVMSetTarget(m, triple);
+        LLVMValueRef fn = LLVMAddFunction(m, "f", LLVMFunctionType(LLVMVoidTypeInContext(ctx), NULL, 0, 0));
+        LLVMBuilderRef b = LLVMCreateBuilderInContext(ctx);
+        LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(ctx, fn, ""));
+        LLVMBuildRetVoid(b);
+        LLVMDisposeBuilder(b);
+        char *msg = NULL;
+        LLVMMemoryBufferRef buf = NULL;
+        if (LLVMTargetMachineEmitToMemoryBuffer(tm, m, LLVMAssemblyFile, &msg, &buf) == 0)
+            LLVMDisposeMemoryBuffer(buf);
+        LLVMDisposeMessage(msg);
+        LLVMDisposeModule(m);
+        LLVMContextDispose(ctx);
+        LLVMDisposeTargetMachine(tm);
+    }
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    free(probe_feat);
+    char said[512] = "";
+    rewind(cap);
+    size_t n = fread(said, 1, sizeof said - 1, cap);
+    said[n] = '\0';
+    fclose(cap);
+    /* "'NAME' is not a recognized processor/feature for this target" */
+    const char *what = strstr(said, "is not a recognized processor") ? "CPU"
+                       : strstr(said, "is not a recognized feature") ? "feature"
+                                                                      : NULL;
+    if (!what) {
+        fputs(said, stderr); /* other warnings pass through */
+        return true;
+    }
+    char *q1 = strchr(said, '\''), *q2 = q1 ? strchr(q1 + 1, '\'') : NULL;
+    if (q1 && q2)
+        *q2 = '\0';
+    bool is_cpu = strcmp(what, "CPU") == 0;
+    snprintf(err, errlen, "LLVM %d does not know the %s '%s' for %s (%s)", LLVM_VERSION_MAJOR, what,
+             q1 && q2 ? q1 + 1 : (is_cpu ? cpu : feat), triple,
+             is_cpu ? "--cpu=native is this machine's CPU" : "features read +name or -name, as in -avx512f,+avx2");
+    return false;
+}
+
 static bool make_target(CgCtx *c, const CgOptions *o, char *err, size_t errlen)
 {
     char *host = LLVMGetDefaultTargetTriple();
     char *triple = o->triple ? LLVMNormalizeTargetTriple(o->triple) : LLVMGetDefaultTargetTriple();
     bool native = !o->triple || strcmp(triple, host) == 0;
     char *cpu = NULL, *features = NULL;
-    /* This machine's CPU and features by default; a named CPU brings its own. */
-    bool host_cpu = native && !o->cpu;
+    /* This machine's CPU and features by default or with --cpu=native (as
+     * with clang's -march=native); a named CPU brings its own. */
+    bool native_cpu = o->cpu && strcmp(o->cpu, "native") == 0;
+    if (native_cpu && !native) {
+        snprintf(err, errlen, "--cpu=native means this machine's CPU, which does not run %s code", triple);
+        LLVMDisposeMessage(host);
+        LLVMDisposeMessage(triple);
+        return false;
+    }
+    bool host_cpu = native && (!o->cpu || native_cpu);
     if (host_cpu) {
         cpu = LLVMGetHostCPUName();
         features = o->features ? strdup(o->features) : LLVMGetHostCPUFeatures();
@@ -128,15 +212,17 @@ static bool make_target(CgCtx *c, const CgOptions *o, char *err, size_t errlen)
     LLVMTargetRef target;
     char *msg = NULL;
     bool ok = LLVMGetTargetFromTriple(triple, &target, &msg) == 0;
-    if (!ok) {
+    LLVMCodeGenOptLevel level = o->opt_level == 0   ? LLVMCodeGenLevelNone
+                                : o->opt_level == 1 ? LLVMCodeGenLevelLess
+                                : o->opt_level == 2 ? LLVMCodeGenLevelDefault
+                                                    : LLVMCodeGenLevelAggressive;
+    const char *cpu_name = cpu ? cpu : (o->cpu ? o->cpu : d.cpu);
+    const char *feat = features ? features : (o->features ? o->features : d.features);
+    if (!ok)
         snprintf(err, errlen, "unknown target '%s': %s", triple, msg ? msg : "");
-    } else {
-        LLVMCodeGenOptLevel level = o->opt_level == 0   ? LLVMCodeGenLevelNone
-                                    : o->opt_level == 1 ? LLVMCodeGenLevelLess
-                                    : o->opt_level == 2 ? LLVMCodeGenLevelDefault
-                                                        : LLVMCodeGenLevelAggressive;
-        const char *cpu_name = cpu ? cpu : (o->cpu ? o->cpu : d.cpu);
-        const char *feat = features ? features : (o->features ? o->features : d.features);
+    else if ((o->cpu && !host_cpu) || o->features)
+        ok = names_known(target, triple, cpu_name, feat, err, errlen);
+    if (ok) {
         /* Position-independent where there is a loader, so the object links
          * into PIE programs. */
         c->tm = LLVMCreateTargetMachine(target, triple, cpu_name, feat, level,

@@ -281,6 +281,27 @@ run_usage() {
             echo "  $pr"
         done
     done
+    # Names LLVM does not know: an error naming them (an unknown x86-64 CPU
+    # used to end in LLVM's fatal error, status 134); --cpu=native is this
+    # machine's CPU, and nothing else's.
+    printf 'network tiny {\n  input 2x1x1\n  fc 1 weights=[1, 2] biases=[0.5]\n}\n' >"$tmp/tiny.cnn"
+    local opts status want
+    for c in "--cpu=bogus|1|does not know the CPU 'bogus'" "--features=+bogus|1|does not know the feature '+bogus'" \
+        "--target=aarch64-linux-gnu --cpu=native|1|--cpu=native means this machine's CPU" "--cpu=native|0|"; do
+        IFS='|' read -r opts status want <<<"$c"
+        # shellcheck disable=SC2086 # the options are words
+        (cd "$tmp" && "${limit[@]}" "$cnnc" tiny.cnn $opts -S -o tiny.s >out 2>err)
+        rc=$?
+        if [[ $rc == "$status" ]] && { [[ -z $want && -s $tmp/tiny.s && ! -s $tmp/err ]] ||
+            { [[ -n $want && ! -e $tmp/tiny.s ]] && grep -qF -- "$want" "$tmp/err"; }; }; then
+            passed=$((passed + 1))
+        else
+            failed=$((failed + 1))
+            echo "FAIL cnnc tiny.cnn $opts -S: exit $rc (want $status), stderr $(head -c 300 "$tmp/err")"
+        fi
+        rm -f "$tmp/tiny.s"
+    done
+
     # -o - is standard output for text and bitcode: the output there, and no
     # file named '-' left behind.
     printf 'network tiny {\n  input 2x1x1\n  fc 1 weights=[1, 2] biases=[0.5]\n}\n' >"$tmp/tiny.cnn"
