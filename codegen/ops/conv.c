@@ -202,7 +202,6 @@ typedef struct Fast {
     int n, n_last;
     int64_t blocks;
     int64_t cb; /* input channels a pass, when weights would not stay in L1 (else 0) */
-    int64_t pool_stride; /* conv rows a pooled row, with a fused pool (else 0) */
     OutLayout y; /* where the kernel's values go (the pooled ones with a pool) */
 } Fast;
 
@@ -213,6 +212,7 @@ typedef struct Fast {
 typedef struct Chunk {
     LLVMValueRef c_lo, c_hi, first, last;
     LLVMValueRef partial, row_base;
+    int64_t rows; /* conv rows a row tile's pass makes */
 } Chunk;
 
 /* Where a conv value for filter k0 + kk, row oy, column ox goes. */
@@ -323,8 +323,7 @@ static void prefetch_next_pass(CgCtx *c, const Fast *f, LLVMValueRef oy, LLVMVal
     const Conv *cv = &f->cv;
     const int64_t F = cv->a->size, B = cv->pack, C = cv->in.d, line = 16; /* floats in a 64-byte line */
     const int64_t blocks = f->blocks + (f->n_last > 0), lines_ch = (F * F * B + line - 1) / line;
-    const int64_t rows = f->tile * (f->pool_stride ? f->pool_stride : 1);
-    const int64_t per = (lines_ch + rows * blocks - 1) / (rows * blocks); /* lines each channel of a block */
+    const int64_t per = (lines_ch + ck->rows * blocks - 1) / (ck->rows * blocks); /* lines each channel of a block */
     const int64_t last = (f->out.d + B - 1) / B * B * C * F * F - 1; /* the weights' last float */
     LLVMValueRef block = LLVMBuildUDiv(c->b, cg_sub(c, ox0, cg_i64(c, f->xl)), cg_i64(c, f->n), "");
     LLVMValueRef nth = cg_add(c, cg_mul(c, cg_sub(c, oy, ck->row_base), cg_i64(c, blocks)), block);
@@ -547,6 +546,7 @@ static void conv_blocks(CgCtx *c, const Fast *f, int kb, int64_t k_lo, int64_t n
             .last = LLVMBuildICmp(c->b, LLVMIntEQ, pass, cg_i64(c, passes - 1), ""),
             .partial = partial,
             .row_base = pool ? cg_mul(c, r_lo, cg_i64(c, pool->attr.pool.stride)) : r_lo,
+            .rows = prow,
         };
         ck = &chunk;
     }
@@ -701,7 +701,6 @@ static bool plan_fast(CgCtx *c, const IrNode *n, const IrNode *pool, Fast *f)
     if (!fast_shape(c, a))
         return false;
     f->out = n->out;
-    f->pool_stride = pool ? pool->attr.pool.stride : 0;
     /* Interior: o*S - P >= 0 and o*S - P + F <= in (all of it with a padded
      * copy, but for round=ceil's overhang). */
     const int64_t S = a->stride, P = f->cv.pad;
