@@ -135,69 +135,6 @@ LLVMValueRef cg_vvar(CgCtx *c, int width, const char *name)
     return cg_entry_alloca(c, cg_vec_t(c, width), name);
 }
 
-/* The widest x86 vector registers the target machine gives a 16-float add:
- * 16 for zmm, 8 for ymm, 4 for xmm. Asking the backend covers every CPU
- * LLVM knows, where a list of names missed some (cascadelake and rocketlake
- * got SSE's 4, and skylake and broadwell too); it costs one tiny function's
- * code generation. */
-static int x86_width(CgCtx *c)
-{
-    LLVMModuleRef m = LLVMModuleCreateWithNameInContext("cnnc.probe", c->ctx);
-    char *triple = LLVMGetTargetMachineTriple(c->tm);
-    LLVMSetTarget(m, triple);
-    LLVMDisposeMessage(triple);
-    LLVMSetModuleDataLayout(m, c->td);
-    LLVMTypeRef ptr = LLVMPointerTypeInContext(c->ctx, 0), vt = LLVMVectorType(c->f32, 16);
-    LLVMValueRef fn = LLVMAddFunction(m, "probe", LLVMFunctionType(LLVMVoidTypeInContext(c->ctx), &ptr, 1, 0));
-    LLVMBuilderRef b = LLVMCreateBuilderInContext(c->ctx);
-    LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(c->ctx, fn, ""));
-    LLVMValueRef x = LLVMBuildLoad2(b, vt, LLVMGetParam(fn, 0), "");
-    LLVMSetAlignment(x, 4);
-    LLVMValueRef st = LLVMBuildStore(b, LLVMBuildFAdd(b, x, x, ""), LLVMGetParam(fn, 0));
-    LLVMSetAlignment(st, 4);
-    LLVMBuildRetVoid(b);
-    LLVMDisposeBuilder(b);
-    int width = 4;
-    char *msg = NULL;
-    LLVMMemoryBufferRef buf = NULL;
-    if (LLVMTargetMachineEmitToMemoryBuffer(c->tm, m, LLVMAssemblyFile, &msg, &buf) == 0) {
-        const char *text = LLVMGetBufferStart(buf);
-        size_t n = LLVMGetBufferSize(buf);
-        for (size_t i = 0; i + 3 <= n; i++) {
-            if (memcmp(text + i, "zmm", 3) == 0) {
-                width = 16;
-                break;
-            }
-            if (memcmp(text + i, "ymm", 3) == 0)
-                width = 8;
-        }
-        LLVMDisposeMemoryBuffer(buf);
-    }
-    if (msg)
-        LLVMDisposeMessage(msg);
-    LLVMDisposeModule(m);
-    return width;
-}
-
-void cg_target_vectors(CgCtx *c)
-{
-    char *triple = LLVMGetTargetMachineTriple(c->tm);
-    char *feat = LLVMGetTargetMachineFeatureString(c->tm);
-    c->vec_width = 1;
-    c->vec_regs = 16;
-    if (strncmp(triple, "x86_64", 6) == 0 || strncmp(triple, "i686", 4) == 0) {
-        c->vec_width = x86_width(c);
-        c->vec_regs = c->vec_width == 16 ? 32 : 16;
-    } else if (strncmp(triple, "aarch64", 7) == 0 || strncmp(triple, "arm64", 5) == 0) {
-        c->vec_width = 4;
-        c->vec_regs = 32;
-    } else if (strncmp(triple, "wasm", 4) == 0 && strstr(feat, "+simd128")) {
-        c->vec_width = 4;
-    }
-    LLVMDisposeMessage(triple);
-    LLVMDisposeMessage(feat);
-}
-
 LLVMTypeRef cg_vec_t(CgCtx *c, int width)
 {
     return LLVMVectorType(c->f32, (unsigned)width);

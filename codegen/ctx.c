@@ -112,11 +112,51 @@ static TargetDefaults target_defaults(const char *triple)
     return d;
 }
 
+/* The assembly tm makes of one function, p[0..16) += p[0..16) on floats,
+ * NUL-terminated (malloc'd), or NULL. Both questions LLVM-C cannot answer
+ * directly go through it: how wide the target's vectors are, and whether
+ * it knows a CPU or feature name. */
+static char *probe_asm(LLVMTargetMachineRef tm)
+{
+    LLVMContextRef ctx = LLVMContextCreate();
+    LLVMModuleRef m = LLVMModuleCreateWithNameInContext("cnnc.probe", ctx);
+    char *triple = LLVMGetTargetMachineTriple(tm);
+    LLVMSetTarget(m, triple);
+    LLVMDisposeMessage(triple);
+    LLVMTargetDataRef td = LLVMCreateTargetDataLayout(tm);
+    LLVMSetModuleDataLayout(m, td);
+    LLVMTypeRef ptr = LLVMPointerTypeInContext(ctx, 0), vt = LLVMVectorType(LLVMFloatTypeInContext(ctx), 16);
+    LLVMValueRef fn = LLVMAddFunction(m, "probe", LLVMFunctionType(LLVMVoidTypeInContext(ctx), &ptr, 1, 0));
+    LLVMBuilderRef b = LLVMCreateBuilderInContext(ctx);
+    LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(ctx, fn, ""));
+    LLVMValueRef x = LLVMBuildLoad2(b, vt, LLVMGetParam(fn, 0), "");
+    LLVMSetAlignment(x, 4);
+    LLVMSetAlignment(LLVMBuildStore(b, LLVMBuildFAdd(b, x, x, ""), LLVMGetParam(fn, 0)), 4);
+    LLVMBuildRetVoid(b);
+    LLVMDisposeBuilder(b);
+    char *text = NULL, *msg = NULL;
+    LLVMMemoryBufferRef buf = NULL;
+    if (LLVMTargetMachineEmitToMemoryBuffer(tm, m, LLVMAssemblyFile, &msg, &buf) == 0) {
+        size_t n = LLVMGetBufferSize(buf);
+        if ((text = malloc(n + 1)) != NULL) {
+            memcpy(text, LLVMGetBufferStart(buf), n);
+            text[n] = '\0';
+        }
+        LLVMDisposeMemoryBuffer(buf);
+    }
+    if (msg)
+        LLVMDisposeMessage(msg);
+    LLVMDisposeTargetData(td);
+    LLVMDisposeModule(m);
+    LLVMContextDispose(ctx);
+    return text;
+}
+
 /* Whether LLVM knows the CPU and features a user named for triple. LLVM-C
  * cannot ask, and an unknown x86-64 CPU ends in a fatal error (no 64-bit
  * support) mid-compile; LLVM only says "'x' is not a recognized processor"
  * on standard error. So a throwaway target machine (with +64bit, so that it
- * gets through) compiles an empty function while standard error goes to a
+ * gets through) makes the probe's assembly while standard error goes to a
  * temporary file, and its warnings are read back. */
 static bool names_known(LLVMTargetRef target, const char *triple, const char *cpu, const char *feat, char *err,
                         size_t errlen)
@@ -143,21 +183,7 @@ static bool names_known(LLVMTargetRef target, const char *triple, const char *cp
     LLVMTargetMachineRef tm = LLVMCreateTargetMachine(target, triple, cpu, probe_feat, LLVMCodeGenLevelNone,
                                                       LLVMRelocDefault, LLVMCodeModelDefault);
     if (tm) {
-        LLVMContextRef ctx = LLVMContextCreate();
-        LLVMModuleRef m = LLVMModuleCreateWithNameInContext("cnnc.names", ctx);
-        LLVMSetTarget(m, triple);
-        LLVMValueRef fn = LLVMAddFunction(m, "f", LLVMFunctionType(LLVMVoidTypeInContext(ctx), NULL, 0, 0));
-        LLVMBuilderRef b = LLVMCreateBuilderInContext(ctx);
-        LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(ctx, fn, ""));
-        LLVMBuildRetVoid(b);
-        LLVMDisposeBuilder(b);
-        char *msg = NULL;
-        LLVMMemoryBufferRef buf = NULL;
-        if (LLVMTargetMachineEmitToMemoryBuffer(tm, m, LLVMAssemblyFile, &msg, &buf) == 0)
-            LLVMDisposeMemoryBuffer(buf);
-        LLVMDisposeMessage(msg);
-        LLVMDisposeModule(m);
-        LLVMContextDispose(ctx);
+        free(probe_asm(tm));
         LLVMDisposeTargetMachine(tm);
     }
     fflush(stderr);
@@ -185,6 +211,34 @@ static bool names_known(LLVMTargetRef target, const char *triple, const char *cp
              q1 && q2 ? q1 + 1 : (is_cpu ? cpu : feat), triple,
              is_cpu ? "--cpu=native is this machine's CPU" : "features read +name or -name, as in -avx512f,+avx2");
     return false;
+}
+
+/* Sets c->vec_width and c->vec_regs, floats per vector register and how
+ * many registers: NEON 4 x 32, wasm SIMD128 4 x 16, else 1 (scalar); on
+ * x86 whatever the widest registers in the probe's assembly are (zmm 16 x
+ * 32, ymm 8 x 16, xmm 4 x 16). Asking the backend covers every CPU LLVM
+ * knows, where a list of names missed some (cascadelake and rocketlake got
+ * SSE's 4, and skylake and broadwell too); it costs one tiny function's
+ * code generation. */
+static void target_vectors(CgCtx *c)
+{
+    char *triple = LLVMGetTargetMachineTriple(c->tm);
+    char *feat = LLVMGetTargetMachineFeatureString(c->tm);
+    c->vec_width = 1;
+    c->vec_regs = 16;
+    if (strncmp(triple, "x86_64", 6) == 0 || strncmp(triple, "i686", 4) == 0) {
+        char *text = probe_asm(c->tm);
+        c->vec_width = text && strstr(text, "zmm") ? 16 : text && strstr(text, "ymm") ? 8 : 4;
+        c->vec_regs = c->vec_width == 16 ? 32 : 16;
+        free(text);
+    } else if (strncmp(triple, "aarch64", 7) == 0 || strncmp(triple, "arm64", 5) == 0) {
+        c->vec_width = 4;
+        c->vec_regs = 32;
+    } else if (strncmp(triple, "wasm", 4) == 0 && strstr(feat, "+simd128")) {
+        c->vec_width = 4;
+    }
+    LLVMDisposeMessage(triple);
+    LLVMDisposeMessage(feat);
 }
 
 static bool make_target(CgCtx *c, const CgOptions *o, char *err, size_t errlen)
@@ -385,7 +439,7 @@ static bool compile_module(const IrGraph *g, const IrParam *params, size_t npara
         LLVMDisposeMessage(cpu);
     }
     if (ok) {
-        cg_target_vectors(&c);
+        target_vectors(&c);
         cg_build_module(&c, weights);
         /* Nothing generated throws: without nounwind, ARM objects ask for
          * the C++ unwinder's personality routines (__aeabi_unwind_cpp_pr0),

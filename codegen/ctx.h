@@ -26,7 +26,7 @@ typedef struct CgCtx {
     bool executable; /* also define cnnrt_model */
     bool measure;    /* keep the run function without weights (cg_measure) */
     int opt_level;
-    /* The target's SIMD (cg_target_vectors): floats per vector register and
+    /* The target's SIMD (target_vectors, ctx.c): floats per vector register and
      * how many registers; vec_width 1 means no SIMD worth generating for. */
     int vec_width, vec_regs;
 } CgCtx;
@@ -67,11 +67,6 @@ void cg_store(CgCtx *c, LLVMValueRef v, LLVMValueRef base, LLVMValueRef index);
 LLVMValueRef cg_entry_alloca(CgCtx *c, LLVMTypeRef t, const char *name);
 /* A float variable in the entry block (SROA/mem2reg turn it into registers). */
 LLVMValueRef cg_var(CgCtx *c, const char *name);
-
-/* Sets c->vec_width and c->vec_regs from the target machine's triple and
- * features: AVX-512 16 x 32, AVX 8 x 16, SSE 4 x 16, NEON 4 x 32, wasm
- * SIMD128 4 x 16, else 1 (scalar). */
-void cg_target_vectors(CgCtx *c);
 
 /* Vectors of c->vec_width floats or fewer: type, unaligned load/store of
  * base[index..], a splat of a scalar, fused multiply-add a*b + acc, and a
