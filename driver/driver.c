@@ -676,12 +676,9 @@ static int check_memory(const Options *o, const IrGraph *g, FILE *err)
     return 1;
 }
 
-/* Writes the emitted output: linked into a program, or as it is (an object
- * with its header beside it). An object or assembly is in the temporary
- * file *emitted already (CgOptions.emit_path; committed here), the rest in
- * result. */
-/* The emitted text or bytes to out, from the temporary file emitted or from
- * memory (-o -). */
+/* The emitted text or bytes to out (-o -), from the temporary file emitted
+ * (assembly goes to a file even then, rather than hold a network's weights
+ * as text in memory) or from memory. */
 static int write_stdout(const CgOutput *result, const char *emitted, FILE *out, FILE *err)
 {
     if (emitted) {
@@ -705,6 +702,10 @@ static int write_stdout(const CgOutput *result, const char *emitted, FILE *out, 
     return 0;
 }
 
+/* Writes the emitted output: linked into a program, or as it is (an object
+ * with its header beside it). An object or assembly is in the temporary
+ * file *emitted already (CgOptions.emit_path; committed here), the rest in
+ * result; -o - sends it to out. */
 static int write_result(const Options *o, const IrGraph *g, const CgOutput *result, char **emitted, int slot,
                         const Link *link, const char *path, FILE *out, FILE *err)
 {

@@ -70,9 +70,11 @@ int64_t rt_now_ns(void);
  * workspace, 18.7-46.8 ms against 15.8-16.0. NULL when out of memory. */
 void *rt_alloc_big(size_t bytes);
 
-/* Gives back the whole pages inside [p, p + bytes) of a read-only file
- * mapping (embedded weights, once copied): they no longer count in this
- * process's memory, and are read again from the file if touched. */
+/* Gives back the whole pages inside [p, p + bytes) that will not be read
+ * again (madvise DONTNEED): of the program's file mapping (embedded
+ * weights, once copied), read again from the file if touched, or of
+ * anonymous memory (a weights file's values, once packed), zeros if
+ * touched. They no longer count in this process's memory. */
 void rt_release_pages(const void *p, size_t bytes);
 
 #endif

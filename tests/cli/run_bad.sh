@@ -281,10 +281,11 @@ run_usage() {
             echo "  $pr"
         done
     done
+    # A net with its weights inline, for the outputs that need them.
+    printf 'network tiny {\n  input 2x1x1\n  fc 1 weights=[1, 2] biases=[0.5]\n}\n' >"$tmp/tiny.cnn"
     # Names LLVM does not know: an error naming them (an unknown x86-64 CPU
     # used to end in LLVM's fatal error, status 134); --cpu=native is this
     # machine's CPU, and nothing else's.
-    printf 'network tiny {\n  input 2x1x1\n  fc 1 weights=[1, 2] biases=[0.5]\n}\n' >"$tmp/tiny.cnn"
     local opts status want
     for c in "--cpu=bogus|1|does not know the CPU 'bogus'" "--features=+bogus|1|does not know the feature '+bogus'" \
         "--target=aarch64-linux-gnu --cpu=native|1|--cpu=native means this machine's CPU" "--cpu=native|0|"; do
@@ -304,7 +305,6 @@ run_usage() {
 
     # -o - is standard output for text and bitcode: the output there, and no
     # file named '-' left behind.
-    printf 'network tiny {\n  input 2x1x1\n  fc 1 weights=[1, 2] biases=[0.5]\n}\n' >"$tmp/tiny.cnn"
     local kind first
     for c in "--emit=llvm|; ModuleID = 'tiny'" "--emit=dot|digraph \"tiny\" {" "--report|network tiny: 2x1x1 -> 1x1x1, 2 layers" \
         "-S|tiny_infer" "--emit=bc|BC"; do
