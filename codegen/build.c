@@ -211,12 +211,15 @@ LLVMValueRef cg_fma(CgCtx *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef acc)
 
 void cg_prefetch(CgCtx *c, LLVMValueRef base, LLVMValueRef index)
 {
-    /* llvm.prefetch(address, read, keep in all levels, data) */
+    /* llvm.prefetch(address, read, keep in all levels, data). The address
+     * may be past the end of base's array (a prefetch does not fault), so
+     * its GEP is not inbounds, which would make it poison there. */
     LLVMTypeRef t = c->ptr;
     unsigned id = LLVMLookupIntrinsicID("llvm.prefetch", 13);
     LLVMValueRef fn = LLVMGetIntrinsicDeclaration(c->mod, id, &t, 1);
     LLVMTypeRef ft = LLVMIntrinsicGetType(c->ctx, id, &t, 1);
-    LLVMValueRef args[4] = {cg_at(c, base, index), LLVMConstInt(c->i32, 0, 0), LLVMConstInt(c->i32, 3, 0),
+    LLVMValueRef at = LLVMBuildGEP2(c->b, c->f32, base, &index, 1, "");
+    LLVMValueRef args[4] = {at, LLVMConstInt(c->i32, 0, 0), LLVMConstInt(c->i32, 3, 0),
                             LLVMConstInt(c->i32, 1, 0)};
     LLVMBuildCall2(c->b, ft, fn, args, 4, "");
 }
