@@ -94,6 +94,11 @@ typedef struct IrNode {
      * D x (H + 2 out_pad) x (W + 2 out_pad), so the conv that reads it
      * needs no padded copy (ir/plan.c says when). 0 for a plain buffer. */
     int64_t out_pad;
+    /* The conv that is the buffer's only reader, reading it as its input,
+     * when a conv kernel writes it; else -1. Such a buffer is the two
+     * kernels' own business: codegen may lay it out for them (channel
+     * blocks, codegen/ops/conv.c). */
+    int32_t conv_reader;
 } IrNode;
 
 /* Places of a node's output other than a workspace offset. */

@@ -61,15 +61,15 @@ int64_t ir_plan_scratch_bytes(const IrGraph *g, size_t i)
     return framed_bytes(in->out, n->attr.conv.pad);
 }
 
-/* The frame of zeros node i's buffer gets (plan.h): its one reader's
- * padding, when that reader is a conv and i is written by a conv kernel
- * (codegen/ops/conv.c stores inside the frame and zeroes it). */
-static int64_t frame_for(const IrGraph *g, const size_t *readers, const size_t *reader, size_t i)
+/* The conv that reads node i's buffer as its input and is its only
+ * reader, when a conv kernel writes it (codegen/ops/conv.c lays such a
+ * buffer out for both); else -1. */
+static int32_t conv_reader(const IrGraph *g, const size_t *readers, const size_t *reader, size_t i)
 {
     if (readers[i] != 1 || g->nodes[ir_plan_step(g, i)].op != IR_OP_CONV)
-        return 0;
+        return -1;
     const IrNode *r = &g->nodes[reader[i]];
-    return r->op == IR_OP_CONV && (size_t)r->inputs[0] == i ? r->attr.conv.pad : 0;
+    return r->op == IR_OP_CONV && (size_t)r->inputs[0] == i ? (int32_t)reader[i] : -1;
 }
 
 /* Drops the buffers whose last reader ran before step; returns how many are
@@ -157,6 +157,7 @@ bool ir_graph_plan(IrGraph *g)
     for (size_t i = 0; i < n && ok; i++) {
         IrNode *nd = &g->nodes[i];
         slot[i] = SIZE_MAX;
+        nd->conv_reader = -1;
         if (i == 0) {
             nd->buffer = IR_BUF_INPUT;
             continue;
@@ -201,7 +202,9 @@ bool ir_graph_plan(IrGraph *g)
                 live[slot[i]].last = until;
             continue;
         }
-        nd->out_pad = frame_for(g, readers, reader, i);
+        /* The frame of zeros (plan.h): the reading conv's padding. */
+        nd->conv_reader = conv_reader(g, readers, reader, i);
+        nd->out_pad = nd->conv_reader >= 0 ? g->nodes[nd->conv_reader].attr.conv.pad : 0;
         int64_t bytes = framed_bytes(nd->out, nd->out_pad);
         if (bytes < 0) {
             ok = false;

@@ -33,6 +33,12 @@
  * Both take row tiles outside the filter blocks, so a tile's input stays in
  * L2 for every block, and threads share (tile, block) items.
  *
+ * Between two filter-vector convs the buffer is in channel blocks of the
+ * vector width, [D/v][H][W][v] (blocked_width), so the writer stores each
+ * accumulator as it is, without the transposes; the reader's broadcasts
+ * then step through a cell's channels. Elsewhere buffers are [D][H][W], as
+ * the other ops and the caller read them.
+ *
  * A fused group (ir/fuse.c) continues here: relu is applied to each value as
  * it is made, and a max pool whose windows tile the conv's output takes the
  * maximum of those values: the fast paths make the pool's rows for a block
@@ -58,7 +64,19 @@ typedef struct Conv {
     LLVMValueRef x, w, bias, acc;
     bool relu;    /* a fused relu follows */
     int64_t pack; /* 0: w is [K][D1][F][F]; else packed in blocks of pack filters (cnnrt_pack) */
+    int xblk;     /* 0: x is [D1][H][W]; else in channel blocks, [D1/xblk][H][W][xblk] (blocked_width) */
 } Conv;
+
+/* Where x[ch][0][0] is: channel ch's plane, or its block's plane and its
+ * lane there. */
+static LLVMValueRef x_channel(CgCtx *c, const Conv *cv, LLVMValueRef ch)
+{
+    const int64_t plane = cv->in.h * cv->in.w;
+    if (!cv->xblk)
+        return cg_mul(c, ch, cg_i64(c, plane));
+    LLVMValueRef blk = LLVMBuildUDiv(c->b, ch, cg_i64(c, cv->xblk), "");
+    return cg_add(c, cg_mul(c, blk, cg_i64(c, plane * cv->xblk)), LLVMBuildURem(c->b, ch, cg_i64(c, cv->xblk), ""));
+}
 
 /* Where w[k][ch][fy][fx] is, in either layout (runtime/cnnrt.h, cnnrt_pack). */
 static LLVMValueRef w_index(CgCtx *c, const Conv *cv, LLVMValueRef k, LLVMValueRef ch, LLVMValueRef fy)
@@ -87,11 +105,11 @@ static LLVMValueRef conv_value(CgCtx *c, const Conv *cv, LLVMValueRef k, LLVMVal
     LLVMValueRef ch = cg_loop_begin(c, &lc, cg_i64(c, 0), cg_i64(c, cv->in.d), "c");
     LLVMValueRef fy = cg_loop_begin(c, &lfy, fy_lo, fy_hi, "fy");
     /* x[c][iy0 + fy][.], w[k][c][fy][.] */
-    LLVMValueRef xrow = cg_mul(c, cg_add(c, cg_mul(c, ch, cg_i64(c, cv->in.h)), cg_add(c, iy0, fy)),
-                               cg_i64(c, cv->in.w));
+    const int64_t xs = cv->xblk ? cv->xblk : 1; /* floats a column */
+    LLVMValueRef xrow = cg_add(c, x_channel(c, cv, ch), cg_mul(c, cg_add(c, iy0, fy), cg_i64(c, cv->in.w * xs)));
     LLVMValueRef wrow = w_index(c, cv, k, ch, fy);
     LLVMValueRef fx = cg_loop_begin(c, &lfx, fx_lo, fx_hi, "fx");
-    LLVMValueRef xv = cg_load(c, cv->x, cg_add(c, xrow, cg_add(c, ix0, fx)));
+    LLVMValueRef xv = cg_load(c, cv->x, cg_add(c, xrow, cg_mul(c, cg_add(c, ix0, fx), cg_i64(c, xs))));
     LLVMValueRef wv = cg_load(c, cv->w, cg_add(c, wrow, cv->pack ? cg_mul(c, fx, cg_i64(c, cv->pack)) : fx));
     LLVMValueRef sum = LLVMBuildFAdd(c->b, LLVMBuildLoad2(c->b, c->f32, cv->acc, ""),
                                      LLVMBuildFMul(c->b, xv, wv, ""), "");
@@ -107,20 +125,45 @@ static LLVMValueRef conv_value(CgCtx *c, const Conv *cv, LLVMValueRef k, LLVMVal
  * one planned with a frame of zeros for the conv that reads it (ir/plan.h),
  * inside the frame. */
 typedef struct OutLayout {
-    int64_t plane, row; /* floats from one channel, one row, to the next */
+    int64_t plane, row; /* cells from one channel, one row, to the next */
     int64_t origin;     /* where cell (0, 0, 0) is */
+    int blk;            /* 0, or channels in blocks of blk: a cell is blk floats (blocked_width) */
 } OutLayout;
 
-static OutLayout out_layout(const IrNode *tail)
+/* Where a channel-blocked cell (k, cell) is: (k / blk) * plane * blk +
+ * cell * blk + k % blk, for cell the row-major cell index in a plane. */
+static LLVMValueRef blk_index(CgCtx *c, int blk, int64_t plane, LLVMValueRef k, LLVMValueRef cell)
 {
-    const int64_t P = tail->out_pad, row = tail->out.w + 2 * P;
-    return (OutLayout){row * (tail->out.h + 2 * P), row, P * row + P};
+    LLVMValueRef b = LLVMBuildUDiv(c->b, k, cg_i64(c, blk), ""), lane = LLVMBuildURem(c->b, k, cg_i64(c, blk), "");
+    return cg_add(c, cg_mul(c, cg_add(c, cg_mul(c, b, cg_i64(c, plane)), cell), cg_i64(c, blk)), lane);
+}
+
+/* Channel blocks for the buffer of node tail, a conv group's last: the
+ * vector width v when its one reader is a conv and both kernels are the
+ * filter-vector one, else 0. In [D/v][H][W][v] a cell's v channels are one
+ * of the writer's accumulators, stored as it is rather than transposed
+ * into rows, and the reader's broadcasts walk channels a float apart. */
+static int blocked_width(const CgCtx *c, size_t tail)
+{
+    const IrNode *n = &c->g->nodes[tail];
+    if (n->conv_reader < 0 || n->buffer < 0 || n->out.d % c->vec_width != 0)
+        return 0;
+    return cg_conv_pack(c, ir_plan_step(c->g, tail)) && cg_conv_pack(c, (size_t)n->conv_reader) ? c->vec_width : 0;
+}
+
+static OutLayout out_layout(const CgCtx *c, size_t tail)
+{
+    const IrNode *n = &c->g->nodes[tail];
+    const int64_t P = n->out_pad, row = n->out.w + 2 * P;
+    return (OutLayout){row * (n->out.h + 2 * P), row, P * row + P, blocked_width(c, tail)};
 }
 
 static LLVMValueRef out_index(CgCtx *c, const OutLayout *o, LLVMValueRef k, LLVMValueRef oy, LLVMValueRef ox)
 {
-    LLVMValueRef at = cg_add(c, cg_mul(c, k, cg_i64(c, o->plane)), cg_mul(c, oy, cg_i64(c, o->row)));
-    return cg_add(c, at, cg_add(c, ox, cg_i64(c, o->origin)));
+    LLVMValueRef cell = cg_add(c, cg_mul(c, oy, cg_i64(c, o->row)), cg_add(c, ox, cg_i64(c, o->origin)));
+    if (o->blk)
+        return blk_index(c, o->blk, o->plane, k, cell);
+    return cg_add(c, cg_mul(c, k, cg_i64(c, o->plane)), cell);
 }
 
 /* The conv of node, reading x, with the parameters from table. */
@@ -143,6 +186,7 @@ static Conv conv_of(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef table)
         .acc = cg_var(c, "acc"),
         .relu = ir_group_tail(g, node) > node && g->nodes[node + 1].op == IR_OP_RELU,
         .pack = cg_conv_pack(c, node),
+        .xblk = blocked_width(c, (size_t)n->inputs[0]),
     };
 }
 
@@ -181,7 +225,7 @@ static void lower_naive(CgCtx *c, size_t node, const Conv *cvp, LLVMValueRef y)
         cg_loop_end(c, &lwy);
         v = LLVMBuildLoad2(c->b, c->f32, best, "");
     }
-    OutLayout lay = out_layout(&g->nodes[tail]);
+    OutLayout lay = out_layout(c, tail);
     cg_store(c, v, y, out_index(c, &lay, k, oy, ox));
     cg_loop_end(c, &lx);
     cg_loop_end(c, &ly);
@@ -218,15 +262,19 @@ typedef struct Chunk {
 /* Where a conv value for filter k0 + kk, row oy, column ox goes. */
 typedef struct Dst {
     LLVMValueRef base;
-    int64_t k_stride;  /* floats between filters */
-    int64_t row_stride, row_base_sub; /* row r at (oy - row_base) * row_stride */
+    int64_t k_stride;      /* cells between filters */
+    int64_t row_stride;    /* row r at (oy - row_base) * row_stride */
     LLVMValueRef row_base; /* subtracted from oy, or NULL */
+    int blk;               /* 0, or filters in blocks of blk (OutLayout) */
 } Dst;
 
 static LLVMValueRef dst_index(CgCtx *c, const Dst *d, LLVMValueRef kk, LLVMValueRef oy, LLVMValueRef ox)
 {
     LLVMValueRef r = d->row_base ? cg_sub(c, oy, d->row_base) : oy;
-    return cg_add(c, cg_add(c, cg_mul(c, kk, cg_i64(c, d->k_stride)), cg_mul(c, r, cg_i64(c, d->row_stride))), ox);
+    LLVMValueRef cell = cg_add(c, cg_mul(c, r, cg_i64(c, d->row_stride)), ox);
+    if (d->blk)
+        return blk_index(c, d->blk, d->k_stride, kk, cell);
+    return cg_add(c, cg_mul(c, kk, cg_i64(c, d->k_stride)), cell);
 }
 
 /* Where the window of output (oy, ox0) starts in channel 0 of x:
@@ -244,6 +292,7 @@ static void micro_kernel(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMV
 {
     const Conv *cv = &f->cv;
     const int64_t F = cv->a->size, C = cv->in.d, H = cv->in.h, W = cv->in.w, S = cv->a->stride;
+    IR_ASSERT(!cv->xblk && !d->blk); /* blocked_width: only for the filter-vector kernel */
     for (int kk = 0; kk < kb; kk++) {
         LLVMValueRef b = cv->bias ? cg_load(c, cv->bias, cg_add(c, k0, cg_i64(c, kk))) : cg_f32(c, 0);
         LLVMValueRef bv = cg_splat(c, f->v, b);
@@ -348,7 +397,7 @@ static void wide_kernel(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMVa
 {
     const Conv *cv = &f->cv;
     const int v = f->v, kv = (kb + v - 1) / v;
-    const int64_t F = cv->a->size, C = cv->in.d, H = cv->in.h, W = cv->in.w, S = cv->a->stride;
+    const int64_t F = cv->a->size, C = cv->in.d, W = cv->in.w, S = cv->a->stride;
     /* partial[(row * out.w + column) * kv * v + filter] */
     LLVMValueRef part = NULL;
     if (ck)
@@ -369,10 +418,11 @@ static void wide_kernel(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMVa
     /* packed w: [k0/B][ch][fy][fx][q*v + lane], B = cv->pack filters */
     const int64_t B = cv->pack;
     LLVMValueRef wk0 = cg_mul(c, LLVMBuildUDiv(c->b, k0, cg_i64(c, B), ""), cg_i64(c, C * F * F * B));
-    LLVMValueRef xrow0 = window_origin(c, cv, oy, ox0);
+    const int64_t xs = cv->xblk ? cv->xblk : 1; /* floats a column of x */
+    LLVMValueRef xrow0 = cg_mul(c, window_origin(c, cv, oy, ox0), cg_i64(c, xs));
     CgLoop lc;
     LLVMValueRef ch = cg_loop_begin(c, &lc, ck ? ck->c_lo : cg_i64(c, 0), ck ? ck->c_hi : cg_i64(c, C), "c");
-    LLVMValueRef xc = cg_add(c, xrow0, cg_mul(c, ch, cg_i64(c, H * W)));
+    LLVMValueRef xc = cg_add(c, xrow0, x_channel(c, cv, ch));
     LLVMValueRef wc = cg_add(c, wk0, cg_mul(c, ch, cg_i64(c, F * F * B)));
     /* Taps unrolled up to 5 x 5; wider windows loop over their rows and
      * taps, one tap an iteration. Unrolled, AlexNet's 11 x 11 conv1 was 121
@@ -396,19 +446,19 @@ static void wide_kernel(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMVa
         /* the tap (fy, fx): x[ch][.. + fy][.. + fx], w[..][ch][fy][fx][..] */
         LLVMValueRef xt, wt;
         if (tap_loop) {
-            xt = cg_add(c, xc, cg_add(c, cg_mul(c, fy_at, cg_i64(c, W)), fx_at));
+            xt = cg_add(c, xc, cg_mul(c, cg_add(c, cg_mul(c, fy_at, cg_i64(c, W)), fx_at), cg_i64(c, xs)));
             wt = cg_add(c, wc, cg_mul(c, cg_add(c, cg_mul(c, fy_at, cg_i64(c, F)), fx_at), cg_i64(c, B)));
         } else {
-            xt = cg_add(c, xc, cg_i64(c, t / F * W + t % F));
+            xt = cg_add(c, xc, cg_i64(c, (t / F * W + t % F) * xs));
             wt = cg_add(c, wc, cg_i64(c, t * B));
         }
         LLVMValueRef wv[8];
         for (int q = 0; q < kv; q++)
             wv[q] = cg_vload(c, v, cv->w, cg_add(c, wt, cg_i64(c, q * v)));
         for (int p = 0; p < n; p++) {
-            LLVMValueRef xs = cg_splat(c, v, cg_load(c, cv->x, cg_add(c, xt, cg_i64(c, p * S))));
+            LLVMValueRef xp = cg_splat(c, v, cg_load(c, cv->x, cg_add(c, xt, cg_i64(c, p * S * xs))));
             for (int q = 0; q < kv; q++)
-                cur[p * kv + q] = cg_fma(c, xs, wv[q], cur[p * kv + q]);
+                cur[p * kv + q] = cg_fma(c, xp, wv[q], cur[p * kv + q]);
         }
     }
     for (int q = 0; q < n * kv; q++)
@@ -420,9 +470,19 @@ static void wide_kernel(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMVa
     cg_loop_end(c, &lc);
     CgIf last;
     cg_if_begin(c, &last, ck ? ck->last : NULL);
-    /* Lanes are filters here and columns in the output: transpose blocks of
-     * v columns in registers, then store each filter's columns as a row. */
-    for (int q = 0; q < kv; q++) {
+    /* In channel blocks of v, each accumulator is a cell's filters. */
+    for (int q = 0; q < kv && d->blk; q++) {
+        IR_ASSERT(d->blk == v && kb % v == 0);
+        for (int p = 0; p < n; p++) {
+            LLVMValueRef val = LLVMBuildLoad2(c->b, cg_vec_t(c, v), acc[p * kv + q], "");
+            LLVMValueRef ox = cg_add(c, ox0, cg_i64(c, p));
+            cg_vstore(c, cv->relu ? cg_relu(c, val) : val, d->base, dst_index(c, d, cg_i64(c, q * v), oy, ox));
+        }
+    }
+    /* Else lanes are filters here and columns in the output: transpose
+     * blocks of v columns in registers, then store each filter's columns
+     * as a row. */
+    for (int q = 0; q < kv && !d->blk; q++) {
         int filters = kb - q * v < v ? kb - q * v : v;
         for (int p0 = 0; p0 < n; p0 += v) {
             int cols = n - p0 < v ? n - p0 : v;
@@ -518,6 +578,76 @@ static int pool_vector(const CgCtx *c, const IrPoolAttr *p, IrShape pout, IrShap
     return vp >= 4 ? vp : 0;
 }
 
+/* The fused pool's row py from the rows conv_blocks just made into the
+ * row buffer d (rows [d->row_base, y1)): windows [px*S, min(px*S + F, W)). */
+static void pool_plain(CgCtx *c, const Fast *f, const IrPoolAttr *p, const Dst *dp, LLVMValueRef y, LLVMValueRef k0,
+                       int kb, LLVMValueRef py, LLVMValueRef y1, IrShape pout)
+{
+    const Dst d = *dp;
+    LLVMValueRef rowbuf = d.base, y0 = d.row_base;
+    CgLoop lkk, lpx, lwy, lwx;
+    LLVMValueRef kk = cg_loop_begin(c, &lkk, cg_i64(c, 0), cg_i64(c, kb), "kk");
+    LLVMValueRef yrow = out_index(c, &f->y, cg_add(c, k0, kk), py, cg_i64(c, 0));
+    int vp = pool_vector(c, p, pout, f->out);
+    if (vp) {
+        /* Windows that tile the row (F = S, none past its end): vp
+         * windows at once, each of the S columns of a window row one
+         * strided load; the last block shifted back to end the row. */
+        LLVMValueRef best = cg_vvar(c, vp, "best");
+        for (int64_t b0 = 0; b0 < pout.w; b0 += vp) {
+            int64_t b = b0 + vp > pout.w ? pout.w - vp : b0;
+            LLVMBuildStore(c->b, cg_splat(c, vp, cg_f32(c, -INFINITY)), best);
+            LLVMValueRef r = cg_loop_begin(c, &lwy, cg_i64(c, 0), cg_sub(c, y1, y0), "r");
+            for (int64_t t = 0; t < p->stride; t++) {
+                LLVMValueRef v = cg_strided_load(c, vp, p->stride, rowbuf,
+                                              dst_index(c, &d, kk, cg_add(c, r, y0), cg_i64(c, b * p->stride + t)));
+                LLVMBuildStore(c->b, cg_max_nan(c, LLVMBuildLoad2(c->b, cg_vec_t(c, vp), best, ""), v), best);
+            }
+            cg_loop_end(c, &lwy);
+            cg_vstore(c, LLVMBuildLoad2(c->b, cg_vec_t(c, vp), best, ""), y, cg_add(c, yrow, cg_i64(c, b)));
+        }
+    } else {
+        LLVMValueRef px = cg_loop_begin(c, &lpx, cg_i64(c, 0), cg_i64(c, pout.w), "px");
+        LLVMValueRef x0 = cg_mul(c, px, cg_i64(c, p->stride));
+        LLVMValueRef x1 = cg_smin(c, cg_add(c, x0, cg_i64(c, p->size)), cg_i64(c, f->out.w));
+        LLVMValueRef best = cg_var(c, "best");
+        LLVMBuildStore(c->b, cg_f32(c, -INFINITY), best);
+        LLVMValueRef r = cg_loop_begin(c, &lwy, cg_i64(c, 0), cg_sub(c, y1, y0), "r");
+        LLVMValueRef cx = cg_loop_begin(c, &lwx, x0, x1, "cx");
+        LLVMValueRef v = cg_load(c, rowbuf, dst_index(c, &d, kk, cg_add(c, r, y0), cx));
+        LLVMBuildStore(c->b, cg_max_nan(c, LLVMBuildLoad2(c->b, c->f32, best, ""), v), best);
+        cg_loop_end(c, &lwx);
+        cg_loop_end(c, &lwy);
+        cg_store(c, LLVMBuildLoad2(c->b, c->f32, best, ""), y, cg_add(c, yrow, px));
+        cg_loop_end(c, &lpx);
+    }
+    cg_loop_end(c, &lkk);
+}
+
+/* The same for channel-blocked output: each window's maximum of its cells'
+ * vectors of v filters. */
+static void pool_blocked(CgCtx *c, const Fast *f, const IrPoolAttr *p, const Dst *d, LLVMValueRef y, LLVMValueRef k0,
+                         int kb, LLVMValueRef py, LLVMValueRef y1, IrShape pout)
+{
+    const int v = f->y.blk;
+    CgLoop lq, lpx, lwy, lwx;
+    LLVMValueRef best = cg_vvar(c, v, "best");
+    LLVMValueRef kk = cg_mul(c, cg_loop_begin(c, &lq, cg_i64(c, 0), cg_i64(c, kb / v), "kq"), cg_i64(c, v));
+    LLVMValueRef px = cg_loop_begin(c, &lpx, cg_i64(c, 0), cg_i64(c, pout.w), "px");
+    LLVMValueRef x0 = cg_mul(c, px, cg_i64(c, p->stride));
+    LLVMValueRef x1 = cg_smin(c, cg_add(c, x0, cg_i64(c, p->size)), cg_i64(c, f->out.w));
+    LLVMBuildStore(c->b, cg_splat(c, v, cg_f32(c, -INFINITY)), best);
+    LLVMValueRef cy = cg_loop_begin(c, &lwy, d->row_base, y1, "cy");
+    LLVMValueRef cx = cg_loop_begin(c, &lwx, x0, x1, "cx");
+    LLVMValueRef val = cg_vload(c, v, d->base, dst_index(c, d, kk, cy, cx));
+    LLVMBuildStore(c->b, cg_max_nan(c, LLVMBuildLoad2(c->b, cg_vec_t(c, v), best, ""), val), best);
+    cg_loop_end(c, &lwx);
+    cg_loop_end(c, &lwy);
+    cg_vstore(c, LLVMBuildLoad2(c->b, cg_vec_t(c, v), best, ""), y, out_index(c, &f->y, cg_add(c, k0, kk), py, px));
+    cg_loop_end(c, &lpx);
+    cg_loop_end(c, &lq);
+}
+
 /* Filter blocks [blk_lo, blk_hi) of kb filters from k_lo: every row, into
  * y, or through the pool's row buffer when a max pool is fused. */
 static void conv_blocks(CgCtx *c, const Fast *f, int kb, int64_t k_lo, int64_t nblk, LLVMValueRef it_lo,
@@ -562,7 +692,7 @@ static void conv_blocks(CgCtx *c, const Fast *f, int kb, int64_t k_lo, int64_t n
         ck = &chunk;
     }
     if (!pool) {
-        Dst d = {cg_at(c, y, out_index(c, &f->y, k0, cg_i64(c, 0), cg_i64(c, 0))), f->y.plane, f->y.row, 0, NULL};
+        Dst d = {cg_at(c, y, out_index(c, &f->y, k0, cg_i64(c, 0), cg_i64(c, 0))), f->y.plane, f->y.row, NULL, f->y.blk};
         LLVMValueRef oy = cg_loop_begin(c, &ly, r_lo, r_hi, "oy");
         conv_row(c, f, kb, k0, oy, &d, acc, ck);
         cg_loop_end(c, &ly);
@@ -571,50 +701,17 @@ static void conv_blocks(CgCtx *c, const Fast *f, int kb, int64_t k_lo, int64_t n
         LLVMValueRef py = cg_loop_begin(c, &ly, r_lo, r_hi, "py");
         LLVMValueRef y0 = cg_mul(c, py, cg_i64(c, p->stride));
         LLVMValueRef y1 = cg_smin(c, cg_add(c, y0, cg_i64(c, p->size)), cg_i64(c, f->out.h));
-        Dst d = {rowbuf, p->size * f->out.w, f->out.w, 0, y0};
-        CgLoop lr, lkk, lpx, lwy, lwx;
+        Dst d = {rowbuf, p->size * f->out.w, f->out.w, y0, f->y.blk};
+        CgLoop lr;
         LLVMValueRef oy = cg_loop_begin(c, &lr, y0, y1, "cy");
         conv_row(c, f, kb, k0, oy, &d, acc, ck);
         cg_loop_end(c, &lr);
         CgIf finished;
         cg_if_begin(c, &finished, ck ? ck->last : NULL);
-        /* Pool the rows just made: windows [px*S, min(px*S + F, W)). */
-        LLVMValueRef kk = cg_loop_begin(c, &lkk, cg_i64(c, 0), cg_i64(c, kb), "kk");
-        LLVMValueRef yrow = out_index(c, &f->y, cg_add(c, k0, kk), py, cg_i64(c, 0));
-        int vp = pool_vector(c, p, pout, f->out);
-        if (vp) {
-            /* Windows that tile the row (F = S, none past its end): vp
-             * windows at once, each of the S columns of a window row one
-             * strided load; the last block shifted back to end the row. */
-            LLVMValueRef best = cg_vvar(c, vp, "best");
-            for (int64_t b0 = 0; b0 < pout.w; b0 += vp) {
-                int64_t b = b0 + vp > pout.w ? pout.w - vp : b0;
-                LLVMBuildStore(c->b, cg_splat(c, vp, cg_f32(c, -INFINITY)), best);
-                LLVMValueRef r = cg_loop_begin(c, &lwy, cg_i64(c, 0), cg_sub(c, y1, y0), "r");
-                for (int64_t t = 0; t < p->stride; t++) {
-                    LLVMValueRef v = cg_strided_load(c, vp, p->stride, rowbuf,
-                                                  dst_index(c, &d, kk, cg_add(c, r, y0), cg_i64(c, b * p->stride + t)));
-                    LLVMBuildStore(c->b, cg_max_nan(c, LLVMBuildLoad2(c->b, cg_vec_t(c, vp), best, ""), v), best);
-                }
-                cg_loop_end(c, &lwy);
-                cg_vstore(c, LLVMBuildLoad2(c->b, cg_vec_t(c, vp), best, ""), y, cg_add(c, yrow, cg_i64(c, b)));
-            }
-        } else {
-            LLVMValueRef px = cg_loop_begin(c, &lpx, cg_i64(c, 0), cg_i64(c, pout.w), "px");
-            LLVMValueRef x0 = cg_mul(c, px, cg_i64(c, p->stride));
-            LLVMValueRef x1 = cg_smin(c, cg_add(c, x0, cg_i64(c, p->size)), cg_i64(c, f->out.w));
-            LLVMValueRef best = cg_var(c, "best");
-            LLVMBuildStore(c->b, cg_f32(c, -INFINITY), best);
-            LLVMValueRef r = cg_loop_begin(c, &lwy, cg_i64(c, 0), cg_sub(c, y1, y0), "r");
-            LLVMValueRef cx = cg_loop_begin(c, &lwx, x0, x1, "cx");
-            LLVMValueRef v = cg_load(c, rowbuf, dst_index(c, &d, kk, cg_add(c, r, y0), cx));
-            LLVMBuildStore(c->b, cg_max_nan(c, LLVMBuildLoad2(c->b, c->f32, best, ""), v), best);
-            cg_loop_end(c, &lwx);
-            cg_loop_end(c, &lwy);
-            cg_store(c, LLVMBuildLoad2(c->b, c->f32, best, ""), y, cg_add(c, yrow, px));
-            cg_loop_end(c, &lpx);
-        }
-        cg_loop_end(c, &lkk);
+        if (f->y.blk)
+            pool_blocked(c, f, p, &d, y, k0, kb, py, y1, pout);
+        else
+            pool_plain(c, f, p, &d, y, k0, kb, py, y1, pout);
         cg_if_end(c, &finished);
         cg_loop_end(c, &ly);
     }
@@ -623,33 +720,36 @@ static void conv_blocks(CgCtx *c, const Fast *f, int kb, int64_t k_lo, int64_t n
     cg_loop_end(c, &lt);
 }
 
+/* Planes of H rows of W floats, framed by P rows above and below and Px
+ * floats left and right: P = Px for channels, Px = P x v for blocks of v
+ * channels, whose cells are v floats. */
 typedef struct PadCopy {
-    int64_t P, H, W;
+    int64_t P, Px, H, W;
 } PadCopy;
 
-/* Channels [c_lo, c_hi) of the padded copy: x to dst; with x NULL, only
+/* Planes [c_lo, c_hi) of the padded copy: x to dst; with x NULL, only
  * zeroes dst's frame (a buffer planned with one). Only the frame is zeroed
  * (zeroing the whole copy first wrote it twice): the top P rows and the
- * first P of the next, then each row's W values, its right P and the next
- * row's left P as one span, and the rest of the bottom P rows. */
+ * first Px of the next, then each row's W values, its right Px and the next
+ * row's left Px as one span, and the rest of the bottom P rows. */
 static void pad_channels(CgCtx *c, const PadCopy *pc, LLVMValueRef x, LLVMValueRef dst, LLVMValueRef c_lo,
                          LLVMValueRef c_hi)
 {
-    const int64_t P = pc->P, H = pc->H, W = pc->W, Wp = W + 2 * P, Hp = H + 2 * P;
+    const int64_t P = pc->P, Px = pc->Px, H = pc->H, W = pc->W, Wp = W + 2 * Px, Hp = H + 2 * P;
     LLVMValueRef zero = LLVMConstInt(c->i8, 0, 0);
     CgLoop lc, ly;
     LLVMValueRef ch = cg_loop_begin(c, &lc, c_lo, c_hi, "c");
     LLVMValueRef plane = cg_mul(c, ch, cg_i64(c, Hp * Wp));
-    LLVMBuildMemSet(c->b, cg_at(c, dst, plane), zero, cg_i64(c, (P * Wp + P) * 4), 4);
+    LLVMBuildMemSet(c->b, cg_at(c, dst, plane), zero, cg_i64(c, (P * Wp + Px) * 4), 4);
     LLVMValueRef iy = cg_loop_begin(c, &ly, cg_i64(c, 0), cg_i64(c, H), "iy");
     LLVMValueRef from = cg_mul(c, cg_add(c, cg_mul(c, ch, cg_i64(c, H)), iy), cg_i64(c, W));
-    LLVMValueRef to = cg_add(c, cg_add(c, plane, cg_mul(c, cg_add(c, iy, cg_i64(c, P)), cg_i64(c, Wp))), cg_i64(c, P));
+    LLVMValueRef to = cg_add(c, cg_add(c, plane, cg_mul(c, cg_add(c, iy, cg_i64(c, P)), cg_i64(c, Wp))), cg_i64(c, Px));
     if (x)
         LLVMBuildMemCpy(c->b, cg_at(c, dst, to), 4, cg_at(c, x, from), 4, cg_i64(c, W * 4));
-    LLVMBuildMemSet(c->b, cg_at(c, dst, cg_add(c, to, cg_i64(c, W))), zero, cg_i64(c, 2 * P * 4), 4);
+    LLVMBuildMemSet(c->b, cg_at(c, dst, cg_add(c, to, cg_i64(c, W))), zero, cg_i64(c, 2 * Px * 4), 4);
     cg_loop_end(c, &ly);
-    LLVMValueRef bottom = cg_add(c, plane, cg_i64(c, (P + H) * Wp + P));
-    LLVMBuildMemSet(c->b, cg_at(c, dst, bottom), zero, cg_i64(c, (P * Wp - P) * 4), 4);
+    LLVMValueRef bottom = cg_add(c, plane, cg_i64(c, (P + H) * Wp + Px));
+    LLVMBuildMemSet(c->b, cg_at(c, dst, bottom), zero, cg_i64(c, (P * Wp - Px) * 4), 4);
     cg_loop_end(c, &lc);
 }
 
@@ -668,7 +768,8 @@ static void pad_task(CgCtx *c, void *user, LLVMValueRef *ptrs, LLVMValueRef begi
  * took 8.5% of the layer on one thread (perf). */
 static void pad_input(CgCtx *c, size_t node, Conv *cv, bool split)
 {
-    PadCopy pc = {cv->pad, cv->in.h, cv->in.w};
+    IR_ASSERT(!cv->xblk); /* a blocked input has its frame (ir/plan.c) */
+    PadCopy pc = {cv->pad, cv->pad, cv->in.h, cv->in.w};
     if (split && cv->in.d >= 2) {
         char name[64];
         snprintf(name, sizeof name, "layer%zu.conv.pad", node);
@@ -871,7 +972,7 @@ void cg_lower_conv(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMVa
     const IrNode *n = &g->nodes[node], *tail = &g->nodes[ir_group_tail(g, node)];
     const IrNode *pool = tail->op == IR_OP_POOL ? tail : NULL;
     Conv direct = conv_of(c, node, x, table);
-    Fast f = {.cv = direct, .y = out_layout(tail)};
+    Fast f = {.cv = direct, .y = out_layout(c, ir_group_tail(g, node))};
     bool split = c->executable && n->macs >= CG_PARALLEL_MIN_MACS;
     if (c->scratch && fast_shape(c, &n->attr.conv))
         pad_input(c, node, &f.cv, split);
@@ -882,7 +983,8 @@ void cg_lower_conv(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMVa
     /* The frame that the next conv reads as its padding (ir/plan.h): after
      * the values, and every run, since other buffers share the arena. */
     if (tail->out_pad > 0) {
-        PadCopy pc = {tail->out_pad, tail->out.h, tail->out.w};
-        pad_channels(c, &pc, NULL, y, cg_i64(c, 0), cg_i64(c, tail->out.d));
+        const int64_t v = f.y.blk ? f.y.blk : 1, P = tail->out_pad;
+        PadCopy pc = {P, P * v, tail->out.h, tail->out.w * v};
+        pad_channels(c, &pc, NULL, y, cg_i64(c, 0), cg_i64(c, tail->out.d / v));
     }
 }
