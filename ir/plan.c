@@ -63,13 +63,20 @@ int64_t ir_plan_scratch_bytes(const IrGraph *g, size_t i)
 
 /* The conv that reads node i's buffer as its input and is its only
  * reader, when a conv kernel writes it (codegen/ops/conv.c lays such a
- * buffer out for both); else -1. */
+ * buffer out for both); else -1. Dropouts between them see through: each
+ * is the only reader of the one before, so it runs in place on the buffer,
+ * as the identity, and keeps its frame and layout. */
 static int32_t conv_reader(const IrGraph *g, const size_t *readers, const size_t *reader, size_t i)
 {
-    if (readers[i] != 1 || g->nodes[ir_plan_step(g, i)].op != IR_OP_CONV)
+    if (g->nodes[ir_plan_step(g, i)].op != IR_OP_CONV)
         return -1;
-    const IrNode *r = &g->nodes[reader[i]];
-    return r->op == IR_OP_CONV && (size_t)r->inputs[0] == i ? (int32_t)reader[i] : -1;
+    size_t at = i;
+    while (readers[at] == 1 && g->nodes[reader[at]].op == IR_OP_DROPOUT && g->nodes[reader[at]].group < 0)
+        at = reader[at];
+    if (readers[at] != 1)
+        return -1;
+    const IrNode *r = &g->nodes[reader[at]];
+    return r->op == IR_OP_CONV && (size_t)r->inputs[0] == at ? (int32_t)reader[at] : -1;
 }
 
 /* Drops the buffers whose last reader ran before step; returns how many are
@@ -196,6 +203,8 @@ bool ir_graph_plan(IrGraph *g)
         if (nd->ninputs == 1 && in_place_op(nd->op) && g->nodes[from].buffer >= 0 && readers[from] == 1 &&
             slot[from] != SIZE_MAX && step == i) {
             nd->buffer = g->nodes[from].buffer;
+            nd->out_pad = g->nodes[from].out_pad; /* the same buffer, as the writer laid it out */
+            nd->conv_reader = g->nodes[from].conv_reader;
             slot[i] = slot[from];
             live[slot[i]].owner = i;
             if (live[slot[i]].last < until)

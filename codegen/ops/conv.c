@@ -148,7 +148,10 @@ static int blocked_width(const CgCtx *c, size_t tail)
     const IrNode *n = &c->g->nodes[tail];
     if (n->conv_reader < 0 || n->buffer < 0 || n->out.d % c->vec_width != 0)
         return 0;
-    return cg_conv_pack(c, ir_plan_step(c->g, tail)) && cg_conv_pack(c, (size_t)n->conv_reader) ? c->vec_width : 0;
+    size_t writer = tail; /* through the dropouts that run in place (ir/plan.c) */
+    while (c->g->nodes[writer].op == IR_OP_DROPOUT)
+        writer = (size_t)c->g->nodes[writer].inputs[0];
+    return cg_conv_pack(c, ir_plan_step(c->g, writer)) && cg_conv_pack(c, (size_t)n->conv_reader) ? c->vec_width : 0;
 }
 
 static OutLayout out_layout(const CgCtx *c, size_t tail)

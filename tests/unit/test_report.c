@@ -203,6 +203,37 @@ START_TEST(json_plan_frames)
 }
 END_TEST
 
+/* A dropout between two convs runs in place as the identity, so the conv
+ * after it reads the first conv's buffer: that buffer gets the frame and
+ * records its conv reader, and the dropout shares both. */
+START_TEST(json_plan_frame_through_dropout)
+{
+    static const char src[] = "network dropped {\n input 8x8x2\n c1: conv filters=4 size=3 pad=1\n"
+                              " d1: dropout p=0.5\n d2: dropout p=0.5\n c2: conv filters=4 size=3 pad=1\n fc 10\n}\n";
+    Unit u;
+    IrGraph *g = unit_compile(&u, src);
+    ck_assert_ptr_nonnull(g);
+    /* Worked by hand, as json_plan_frames: c1's scratch (832 bytes) at 0,
+     * its framed output (4 x 10 x 10 floats, 1,600 bytes) at 832, the
+     * dropouts in place on it, c2 without scratch, its 1,024 bytes at
+     * 2,432. Without the dropouts' see-through c1's output would be 1,024
+     * bytes with no frame and c2 would copy it into 1,600 of scratch. */
+    ck_assert_int_eq(g->nodes[1].out_pad, 1);
+    ck_assert_int_eq(g->nodes[1].conv_reader, 4);
+    ck_assert_int_eq(g->nodes[1].buffer, 832);
+    for (int i = 2; i <= 3; i++) {
+        ck_assert_int_eq(g->nodes[i].buffer, 832);
+        ck_assert_int_eq(g->nodes[i].out_pad, 1);
+        ck_assert_int_eq(g->nodes[i].conv_reader, 4);
+    }
+    ck_assert_int_eq(g->nodes[4].scratch, -1);
+    ck_assert_int_eq(g->nodes[4].conv_reader, -1);
+    ck_assert_int_eq(g->nodes[4].buffer, 2432);
+    ck_assert_int_eq(g->workspace_bytes, 3456);
+    unit_close(&u);
+}
+END_TEST
+
 /* ---- text ----------------------------------------------------------------------- */
 
 typedef struct ThousandsCase {
@@ -416,6 +447,7 @@ static Suite *report_suite(void)
     tcase_add_test(tc, json_lenet);
     tcase_add_test(tc, json_exact_integers);
     tcase_add_test(tc, json_plan_frames);
+    tcase_add_test(tc, json_plan_frame_through_dropout);
     tcase_add_loop_test(tc, thousands, 0, (int)(sizeof thousands_cases / sizeof thousands_cases[0]));
     tcase_add_test(tc, text_lenet);
     tcase_add_test(tc, text_wide_cells);
