@@ -12,6 +12,7 @@
  * relu, dropout, flatten and softmax write over their input when it is a
  * workspace buffer no one else reads. Linear in the number of nodes for a
  * chain. A conv kernel whose output's only reader is a conv with padding P
+ * (conv_reader; dropouts between them run in place and do not count)
  * writes it with a frame of P zeros (out_pad), and the reader reads the
  * frame instead of copying its input into a padded scratch: VGG-16's copies
  * came to 36 MB an image (from its shapes), written and read back. Returns
