@@ -67,15 +67,20 @@ typedef struct Conv {
     int xblk;     /* 0: x is [D1][H][W]; else in channel blocks, [D1/xblk][H][W][xblk] (blocked_width) */
 } Conv;
 
+/* Where a channel-blocked cell (k, cell) is: (k / blk) * plane * blk +
+ * cell * blk + k % blk, for cell the row-major cell index in a plane. */
+static LLVMValueRef blk_index(CgCtx *c, int blk, int64_t plane, LLVMValueRef k, LLVMValueRef cell)
+{
+    LLVMValueRef b = LLVMBuildUDiv(c->b, k, cg_i64(c, blk), ""), lane = LLVMBuildURem(c->b, k, cg_i64(c, blk), "");
+    return cg_add(c, cg_mul(c, cg_add(c, cg_mul(c, b, cg_i64(c, plane)), cell), cg_i64(c, blk)), lane);
+}
+
 /* Where x[ch][0][0] is: channel ch's plane, or its block's plane and its
  * lane there. */
 static LLVMValueRef x_channel(CgCtx *c, const Conv *cv, LLVMValueRef ch)
 {
     const int64_t plane = cv->in.h * cv->in.w;
-    if (!cv->xblk)
-        return cg_mul(c, ch, cg_i64(c, plane));
-    LLVMValueRef blk = LLVMBuildUDiv(c->b, ch, cg_i64(c, cv->xblk), "");
-    return cg_add(c, cg_mul(c, blk, cg_i64(c, plane * cv->xblk)), LLVMBuildURem(c->b, ch, cg_i64(c, cv->xblk), ""));
+    return cv->xblk ? blk_index(c, cv->xblk, plane, ch, cg_i64(c, 0)) : cg_mul(c, ch, cg_i64(c, plane));
 }
 
 /* Where w[k][ch][fy][fx] is, in either layout (runtime/cnnrt.h, cnnrt_pack). */
@@ -129,14 +134,6 @@ typedef struct OutLayout {
     int64_t origin;     /* where cell (0, 0, 0) is */
     int blk;            /* 0, or channels in blocks of blk: a cell is blk floats (blocked_width) */
 } OutLayout;
-
-/* Where a channel-blocked cell (k, cell) is: (k / blk) * plane * blk +
- * cell * blk + k % blk, for cell the row-major cell index in a plane. */
-static LLVMValueRef blk_index(CgCtx *c, int blk, int64_t plane, LLVMValueRef k, LLVMValueRef cell)
-{
-    LLVMValueRef b = LLVMBuildUDiv(c->b, k, cg_i64(c, blk), ""), lane = LLVMBuildURem(c->b, k, cg_i64(c, blk), "");
-    return cg_add(c, cg_mul(c, cg_add(c, cg_mul(c, b, cg_i64(c, plane)), cell), cg_i64(c, blk)), lane);
-}
 
 /* Channel blocks for the buffer of node tail, a conv group's last: the
  * vector width v when its one reader is a conv and both kernels are the
@@ -596,74 +593,61 @@ static int pool_vector(const CgCtx *c, const IrPoolAttr *p, IrShape pout, IrShap
     return vp >= 4 ? vp : 0;
 }
 
-/* The fused pool's row py from the rows conv_blocks just made into the
- * row buffer d (rows [d->row_base, y1)): windows [px*S, min(px*S + F, W)). */
-static void pool_plain(CgCtx *c, const Fast *f, const IrPoolAttr *p, const Dst *dp, LLVMValueRef y, LLVMValueRef k0,
-                       int kb, LLVMValueRef py, LLVMValueRef y1, IrShape pout)
+/* The fused pool's row py for kb filters from k0, from the rows [d->row_base,
+ * y1) that conv_blocks just made into the row buffer d: the maximum of each
+ * window [px*S, min(px*S + F, W)), for w filters at once, w = 1 or, in
+ * channel blocks, their width (a vector of a cell's filters). */
+static void pool_windows(CgCtx *c, const Fast *f, const IrPoolAttr *p, const Dst *d, LLVMValueRef y,
+                         LLVMValueRef k0, int kb, LLVMValueRef py, LLVMValueRef y1, IrShape pout, int w)
 {
-    const Dst d = *dp;
-    LLVMValueRef rowbuf = d.base, y0 = d.row_base;
-    CgLoop lkk, lpx, lwy, lwx;
-    LLVMValueRef kk = cg_loop_begin(c, &lkk, cg_i64(c, 0), cg_i64(c, kb), "kk");
-    LLVMValueRef yrow = out_index(c, &f->y, cg_add(c, k0, kk), py, cg_i64(c, 0));
-    int vp = pool_vector(c, p, pout, f->out);
-    if (vp) {
-        /* Windows that tile the row (F = S, none past its end): vp
-         * windows at once, each of the S columns of a window row one
-         * strided load; the last block shifted back to end the row. */
-        LLVMValueRef best = cg_vvar(c, vp, "best");
-        for (int64_t b0 = 0; b0 < pout.w; b0 += vp) {
-            int64_t b = b0 + vp > pout.w ? pout.w - vp : b0;
-            LLVMBuildStore(c->b, cg_splat(c, vp, cg_f32(c, -INFINITY)), best);
-            LLVMValueRef r = cg_loop_begin(c, &lwy, cg_i64(c, 0), cg_sub(c, y1, y0), "r");
-            for (int64_t t = 0; t < p->stride; t++) {
-                LLVMValueRef v = cg_strided_load(c, vp, p->stride, rowbuf,
-                                              dst_index(c, &d, kk, cg_add(c, r, y0), cg_i64(c, b * p->stride + t)));
-                LLVMBuildStore(c->b, cg_max_nan(c, LLVMBuildLoad2(c->b, cg_vec_t(c, vp), best, ""), v), best);
-            }
-            cg_loop_end(c, &lwy);
-            cg_vstore(c, LLVMBuildLoad2(c->b, cg_vec_t(c, vp), best, ""), y, cg_add(c, yrow, cg_i64(c, b)));
-        }
-    } else {
-        LLVMValueRef px = cg_loop_begin(c, &lpx, cg_i64(c, 0), cg_i64(c, pout.w), "px");
-        LLVMValueRef x0 = cg_mul(c, px, cg_i64(c, p->stride));
-        LLVMValueRef x1 = cg_smin(c, cg_add(c, x0, cg_i64(c, p->size)), cg_i64(c, f->out.w));
-        LLVMValueRef best = cg_var(c, "best");
-        LLVMBuildStore(c->b, cg_f32(c, -INFINITY), best);
-        LLVMValueRef r = cg_loop_begin(c, &lwy, cg_i64(c, 0), cg_sub(c, y1, y0), "r");
-        LLVMValueRef cx = cg_loop_begin(c, &lwx, x0, x1, "cx");
-        LLVMValueRef v = cg_load(c, rowbuf, dst_index(c, &d, kk, cg_add(c, r, y0), cx));
-        LLVMBuildStore(c->b, cg_max_nan(c, LLVMBuildLoad2(c->b, c->f32, best, ""), v), best);
-        cg_loop_end(c, &lwx);
-        cg_loop_end(c, &lwy);
-        cg_store(c, LLVMBuildLoad2(c->b, c->f32, best, ""), y, cg_add(c, yrow, px));
-        cg_loop_end(c, &lpx);
-    }
-    cg_loop_end(c, &lkk);
-}
-
-/* The same for channel-blocked output: each window's maximum of its cells'
- * vectors of v filters. */
-static void pool_blocked(CgCtx *c, const Fast *f, const IrPoolAttr *p, const Dst *d, LLVMValueRef y, LLVMValueRef k0,
-                         int kb, LLVMValueRef py, LLVMValueRef y1, IrShape pout)
-{
-    const int v = f->y.blk;
     CgLoop lq, lpx, lwy, lwx;
-    LLVMValueRef best = cg_vvar(c, v, "best");
-    LLVMValueRef kk = cg_mul(c, cg_loop_begin(c, &lq, cg_i64(c, 0), cg_i64(c, kb / v), "kq"), cg_i64(c, v));
+    LLVMValueRef best = w > 1 ? cg_vvar(c, w, "best") : cg_var(c, "best");
+    LLVMTypeRef t = w > 1 ? cg_vec_t(c, w) : c->f32;
+    LLVMValueRef kk = cg_mul(c, cg_loop_begin(c, &lq, cg_i64(c, 0), cg_i64(c, kb / w), "kq"), cg_i64(c, w));
     LLVMValueRef px = cg_loop_begin(c, &lpx, cg_i64(c, 0), cg_i64(c, pout.w), "px");
     LLVMValueRef x0 = cg_mul(c, px, cg_i64(c, p->stride));
     LLVMValueRef x1 = cg_smin(c, cg_add(c, x0, cg_i64(c, p->size)), cg_i64(c, f->out.w));
-    LLVMBuildStore(c->b, cg_splat(c, v, cg_f32(c, -INFINITY)), best);
+    LLVMBuildStore(c->b, w > 1 ? cg_splat(c, w, cg_f32(c, -INFINITY)) : cg_f32(c, -INFINITY), best);
     LLVMValueRef cy = cg_loop_begin(c, &lwy, d->row_base, y1, "cy");
     LLVMValueRef cx = cg_loop_begin(c, &lwx, x0, x1, "cx");
-    LLVMValueRef val = cg_vload(c, v, d->base, dst_index(c, d, kk, cy, cx));
-    LLVMBuildStore(c->b, cg_max_nan(c, LLVMBuildLoad2(c->b, cg_vec_t(c, v), best, ""), val), best);
+    LLVMValueRef at = dst_index(c, d, kk, cy, cx);
+    LLVMValueRef val = w > 1 ? cg_vload(c, w, d->base, at) : cg_load(c, d->base, at);
+    LLVMBuildStore(c->b, cg_max_nan(c, LLVMBuildLoad2(c->b, t, best, ""), val), best);
     cg_loop_end(c, &lwx);
     cg_loop_end(c, &lwy);
-    cg_vstore(c, LLVMBuildLoad2(c->b, cg_vec_t(c, v), best, ""), y, out_index(c, &f->y, cg_add(c, k0, kk), py, px));
+    LLVMValueRef out = LLVMBuildLoad2(c->b, t, best, ""), to = out_index(c, &f->y, cg_add(c, k0, kk), py, px);
+    if (w > 1)
+        cg_vstore(c, out, y, to);
+    else
+        cg_store(c, out, y, to);
     cg_loop_end(c, &lpx);
     cg_loop_end(c, &lq);
+}
+
+/* The same for plain output whose windows tile the row (F = S, none past
+ * its end, pool_vector): vp windows of a filter at once, each of the S
+ * columns of a window row one strided load; the last block shifted back to
+ * end the row. */
+static void pool_tiled(CgCtx *c, const Fast *f, const IrPoolAttr *p, const Dst *d, LLVMValueRef y, LLVMValueRef k0,
+                       int kb, LLVMValueRef py, LLVMValueRef y1, IrShape pout, int vp)
+{
+    CgLoop lkk, lwy;
+    LLVMValueRef kk = cg_loop_begin(c, &lkk, cg_i64(c, 0), cg_i64(c, kb), "kk");
+    LLVMValueRef yrow = out_index(c, &f->y, cg_add(c, k0, kk), py, cg_i64(c, 0));
+    LLVMValueRef best = cg_vvar(c, vp, "best");
+    for (int64_t b0 = 0; b0 < pout.w; b0 += vp) {
+        int64_t b = b0 + vp > pout.w ? pout.w - vp : b0;
+        LLVMBuildStore(c->b, cg_splat(c, vp, cg_f32(c, -INFINITY)), best);
+        LLVMValueRef cy = cg_loop_begin(c, &lwy, d->row_base, y1, "cy");
+        for (int64_t t = 0; t < p->stride; t++) {
+            LLVMValueRef at = dst_index(c, d, kk, cy, cg_i64(c, b * p->stride + t));
+            LLVMValueRef v = cg_strided_load(c, vp, p->stride, d->base, at);
+            LLVMBuildStore(c->b, cg_max_nan(c, LLVMBuildLoad2(c->b, cg_vec_t(c, vp), best, ""), v), best);
+        }
+        cg_loop_end(c, &lwy);
+        cg_vstore(c, LLVMBuildLoad2(c->b, cg_vec_t(c, vp), best, ""), y, cg_add(c, yrow, cg_i64(c, b)));
+    }
+    cg_loop_end(c, &lkk);
 }
 
 /* Filter blocks [blk_lo, blk_hi) of kb filters from k_lo: every row, into
@@ -726,10 +710,11 @@ static void conv_blocks(CgCtx *c, const Fast *f, int kb, int64_t k_lo, int64_t n
         cg_loop_end(c, &lr);
         CgIf finished;
         cg_if_begin(c, &finished, ck ? ck->last : NULL);
-        if (f->y.blk)
-            pool_blocked(c, f, p, &d, y, k0, kb, py, y1, pout);
+        int vp = f->y.blk ? 0 : pool_vector(c, p, pout, f->out);
+        if (vp)
+            pool_tiled(c, f, p, &d, y, k0, kb, py, y1, pout, vp);
         else
-            pool_plain(c, f, p, &d, y, k0, kb, py, y1, pout);
+            pool_windows(c, f, p, &d, y, k0, kb, py, y1, pout, f->y.blk ? f->y.blk : 1);
         cg_if_end(c, &finished);
         cg_loop_end(c, &ly);
     }
