@@ -79,20 +79,21 @@ static void fast_rows(CgCtx *c, int v, int kb, int64_t k_lo, LLVMValueRef blk_lo
     LLVMValueRef n0 = cg_mul(c, s, cg_i64(c, v * U));
     /* The kb x U weight vectors, then each image's input vector once for
      * all kb rows: x's loads are what a batch's rows share. */
-    LLVMValueRef wrow[16];
+    LLVMValueRef wrow[16], wat[16];
     for (int kk = 0; kk < kb; kk++)
-        for (int u = 0; u < U; u++)
-            wrow[kk * U + u] = cg_vload(c, v, w, cg_add(c, cg_add(c, row0, cg_i64(c, kk * inputs + u * v)), n0));
+        for (int u = 0; u < U; u++) {
+            wat[kk * U + u] = cg_add(c, cg_add(c, row0, cg_i64(c, kk * inputs + u * v)), n0);
+            wrow[kk * U + u] = cg_vload(c, v, w, wat[kk * U + u]);
+        }
     /* With a batch, each step also loads M input vectors, mostly from L2,
      * and the rows' streams fell behind: a prefetch 128 floats ahead in
      * each row took VGG-16's fc6 at batch 8 from 32.6 to 26.4 ms on one
      * thread (AMD Zen 4; 256 ahead made fc7 slower, 4.6 -> 5.2 ms), and
-     * AlexNet's fc6 and fc7 from 18.3 to 16.0. One image streams faster
-     * without: VGG-16's fc6 13.1 ms against 14.0. */
-    if (M > 1)
-        for (int kk = 0; kk < kb; kk++)
-            for (int u = 0; u < U; u++)
-                cg_prefetch(c, w, cg_add(c, cg_add(c, row0, cg_i64(c, kk * inputs + u * v + FC_PREFETCH)), n0));
+     * AlexNet's fc6 and fc7 from 18.3 to 16.0, each classifier compiled as
+     * a network of its own. One image streams faster without: VGG-16's fc6
+     * 13.1 ms against 14.0. */
+    for (int q = 0; q < kb * U && M > 1; q++)
+        cg_prefetch(c, w, cg_add(c, wat[q], cg_i64(c, FC_PREFETCH)));
     for (int m = 0; m < M; m++) {
         for (int u = 0; u < U; u++) {
             LLVMValueRef xv = cg_vload(c, v, x, cg_add(c, n0, cg_i64(c, m * im.xs + u * v)));
