@@ -142,6 +142,20 @@ void cg_build_module(CgCtx *c, const float *const *weights);
     void cg_lower_##word(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValueRef table);
 #include "ir/ops.def"
 #undef IR_OP
+/* Where a conv kernel's output cell (k, oy, ox) goes (ops/conv.c): in a
+ * plain buffer, or in one planned with a frame of zeros for the conv that
+ * reads it (ir/plan.h), inside the frame. */
+typedef struct CgConvOut {
+    int64_t plane, row; /* cells from one channel, one row, to the next */
+    int64_t origin;     /* where cell (0, 0, 0) is */
+    int blk;            /* 0, or channels in blocks of blk: a cell is blk floats (blocked_width) */
+} CgConvOut;
+/* IR_WINO_M when the conv at node runs as Winograd F(4x4, 3x3)
+ * (ops/winograd.c), its weights packed for it (cnnrt_pack), else 0. */
+int cg_conv_wino(const CgCtx *c, size_t node);
+/* That lowering, for the output laid out as out says. */
+void cg_lower_winograd(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValueRef table,
+                       const CgConvOut *out, bool split);
 /* The block of filters the conv at node wants its weights and bias packed in
  * (runtime/cnnrt.h, cnnrt_pack), or 0 for PyTorch's layout. */
 int cg_conv_pack(const CgCtx *c, size_t node);

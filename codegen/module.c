@@ -469,13 +469,21 @@ static int param_pack(const CgCtx *c, size_t i)
     }
 }
 
+/* 4 when params[i] is a conv weight that its kernel takes Winograd
+ * transformed (cnnrt_pack), else 0. */
+static int param_wino(const CgCtx *c, size_t i)
+{
+    size_t node = (size_t)c->params[i].node;
+    return c->params[i].rank == 4 && c->g->nodes[node].op == IR_OP_CONV ? cg_conv_wino(c, node) : 0;
+}
+
 static LLVMValueRef param_struct(CgCtx *c, LLVMTypeRef ty, const IrParam *p, LLVMValueRef name,
-                                 LLVMValueRef data, int pack)
+                                 LLVMValueRef data, int pack, int wino)
 {
     LLVMValueRef dims[4];
     for (int k = 0; k < 4; k++)
         dims[k] = cg_i64(c, k < p->rank ? p->shape[k] : 0);
-    LLVMValueRef fields[7] = {
+    LLVMValueRef fields[8] = {
         name,
         LLVMConstInt(c->i32, (unsigned long long)p->rank, 0),
         LLVMConstArray2(c->i64, dims, 4),
@@ -483,22 +491,24 @@ static LLVMValueRef param_struct(CgCtx *c, LLVMTypeRef ty, const IrParam *p, LLV
         data ? data : LLVMConstPointerNull(c->ptr),
         LLVMConstInt(c->i32, p->inline_data != NULL, 0),
         LLVMConstInt(c->i32, (unsigned long long)pack, 0),
+        LLVMConstInt(c->i32, (unsigned long long)wino, 0),
     };
-    return LLVMConstNamedStruct(ty, fields, 7);
+    return LLVMConstNamedStruct(ty, fields, 8);
 }
 
 /* const CnnrtModel cnnrt_model, laid out as runtime/cnnrt.h declares it. */
 static void model_descriptor(CgCtx *c, LLVMValueRef *blobs, LLVMValueRef run, LLVMValueRef wsfn)
 {
     const IrGraph *g = c->g;
-    LLVMTypeRef pfields[7] = {c->ptr, c->i32, LLVMArrayType2(c->i64, 4), c->i64, c->ptr, c->i32, c->i32};
+    LLVMTypeRef pfields[8] = {c->ptr, c->i32, LLVMArrayType2(c->i64, 4), c->i64, c->ptr, c->i32, c->i32, c->i32};
     LLVMTypeRef pty = LLVMStructCreateNamed(c->ctx, "CnnrtParam");
-    LLVMStructSetBody(pty, pfields, 7, 0);
+    LLVMStructSetBody(pty, pfields, 8, 0);
     LLVMValueRef *ps = ir_arena_alloc(g->arena, c->nparams ? c->nparams : 1, sizeof *ps);
     for (size_t i = 0; i < c->nparams; i++) {
         char nm[64];
         snprintf(nm, sizeof nm, "param.name.%zu", i);
-        ps[i] = param_struct(c, pty, &c->params[i], cstring(c, nm, c->params[i].name), blobs[i], param_pack(c, i));
+        ps[i] = param_struct(c, pty, &c->params[i], cstring(c, nm, c->params[i].name), blobs[i], param_pack(c, i),
+                             param_wino(c, i));
     }
     LLVMValueRef parr = LLVMConstArray2(pty, ps, c->nparams);
     LLVMValueRef pgv = LLVMAddGlobal(c->mod, LLVMTypeOf(parr), "params.info");
@@ -552,11 +562,12 @@ void cg_build_module(CgCtx *c, const float *const *weights)
             blobs[i] = blob(c, nm, weights[i], (size_t)p->count * sizeof(float));
             continue;
         }
-        size_t count = (size_t)cnnrt_packed_count(p->rank, p->shape, pack);
+        int wino = param_wino(c, i);
+        size_t count = (size_t)cnnrt_packed_count(p->rank, p->shape, pack, wino);
         float *packed = malloc(count * sizeof *packed);
         if (!packed)
             IR_DIE("out of memory packing %s (%zu floats)", p->name, count);
-        cnnrt_pack(p->rank, p->shape, pack, weights[i], packed);
+        cnnrt_pack(p->rank, p->shape, pack, wino, weights[i], packed);
         blobs[i] = blob(c, nm, packed, count * sizeof *packed);
         free(packed);
     }

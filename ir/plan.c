@@ -52,10 +52,46 @@ static int64_t framed_bytes(IrShape s, int64_t pad)
     return round64(bytes);
 }
 
+int64_t ir_wino_rows(const IrGraph *g, size_t i)
+{
+    const IrNode *n = &g->nodes[i];
+    if (n->op != IR_OP_CONV)
+        return 0;
+    const IrConvAttr *a = &n->attr.conv;
+    const IrNode *in = &g->nodes[n->inputs[0]], *tail = &g->nodes[ir_group_tail(g, i)];
+    const int64_t C = in->out.d, K = n->out.d;
+    if (a->size != 3 || a->stride != 1 || a->pad != 1 || in->out_pad != 1 || C % 16 || K % 16 || C < 32 ||
+        n->out.w < IR_WINO_M || n->out.h < IR_WINO_M)
+        return 0;
+    if (tail->op == IR_OP_POOL) {
+        const IrPoolAttr *p = &tail->attr.pool;
+        if (p->size != 2 || p->stride != 2 || tail->out.w * 2 > n->out.w || tail->out.h * 2 > n->out.h)
+            return 0;
+    }
+    /* Blocks of tile rows whose transformed input is at most 4 MiB: VGG-16's
+     * 14x14x512 and 28x28x512 convs take their whole map at once, so that
+     * their transformed weights (37.7 MB) stream from memory once an image. */
+    const int64_t ty = (n->out.h + IR_WINO_M - 1) / IR_WINO_M, tx = (n->out.w + IR_WINO_M - 1) / IR_WINO_M;
+    int64_t row_bytes;
+    if (__builtin_mul_overflow(tx, IR_WINO_ALPHA * IR_WINO_ALPHA * 4, &row_bytes) ||
+        __builtin_mul_overflow(row_bytes, C, &row_bytes) || row_bytes > INT64_MAX / 2)
+        return 0;
+    int64_t rows = (4 << 20) / row_bytes;
+    if (rows < 1)
+        rows = 1;
+    if (rows > ty)
+        rows = ty;
+    int64_t blocks = (ty + rows - 1) / rows;
+    return (ty + blocks - 1) / blocks; /* blocks of even size */
+}
+
 int64_t ir_plan_scratch_bytes(const IrGraph *g, size_t i)
 {
     const IrNode *n = &g->nodes[i];
     const IrNode *in = &g->nodes[n->inputs[0]];
+    int64_t rows = ir_wino_rows(g, i);
+    if (rows > 0) /* rows x a row's bytes: at most 4 MiB, or one row (ir_wino_rows) */
+        return round64(IR_WINO_ALPHA * IR_WINO_ALPHA * rows * ((n->out.w + IR_WINO_M - 1) / IR_WINO_M) * in->out.d * 4);
     if (n->op != IR_OP_CONV || n->attr.conv.pad == 0 || in->out_pad == n->attr.conv.pad)
         return 0;
     return framed_bytes(in->out, n->attr.conv.pad);

@@ -27,6 +27,22 @@ __attribute__((warn_unused_result)) bool ir_graph_plan(IrGraph *g);
  * the size overflows (the kernel then does without). */
 int64_t ir_plan_scratch_bytes(const IrGraph *g, size_t i);
 
+/* Winograd F(4x4, 3x3) (codegen/ops/winograd.c): a 3x3 conv of stride 1
+ * and padding 1 whose input was planned with its frame makes each 4x4
+ * output tile from a 6x6 input tile with 36 multiplies a channel and
+ * filter, against 144. Its input tiles, transformed, are kept for blocks of
+ * tile rows in the conv's scratch: 36 x tiles x D1 floats. Returns the tile
+ * rows of a block, or 0 for a conv that runs directly: channels and filters
+ * must come in blocks of 16 (any target's vector width), and a fused max pool
+ * must be 2x2 of stride 2 inside the map (a 4x4 tile pools to 2x2). Which
+ * convs qualify depends on the graph only, so that the report's memory is
+ * the same on every target; code generation may still run one directly
+ * (-O0, a target without vectors, an input not in channel blocks), leaving
+ * its scratch unused. */
+#define IR_WINO_M 4     /* output tile */
+#define IR_WINO_ALPHA 6 /* input tile, M + 3 - 1 */
+int64_t ir_wino_rows(const IrGraph *g, size_t i);
+
 /* The step at which node i's code runs: its group's first node. */
 size_t ir_plan_step(const IrGraph *g, size_t i);
 

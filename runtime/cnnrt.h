@@ -13,7 +13,7 @@
 extern "C" {
 #endif
 
-#define CNNRT_ABI_VERSION 2
+#define CNNRT_ABI_VERSION 3
 
 /* One parameter tensor, named and shaped as in PyTorch's state dict (SPEC
  * section 4): conv weight [K, D1, F, F], conv bias [K], fc weight [K, N], fc
@@ -26,30 +26,72 @@ typedef struct CnnrtParam {
     const float *embedded; /* compiled-in values, or NULL when none were given */
     int32_t fixed;         /* 1: written inline in the source; a weights file does not replace it */
     int32_t pack;          /* 0, or run() takes the values packed in blocks of this many filters or rows */
+    int32_t wino;          /* 0, or 4: a 3x3 conv weight packed as Winograd F(4x4, 3x3) takes it */
 } CnnrtParam;
 
 /* The packed layout of a conv's or an fc's parameters (CnnrtParam.pack =
  * B > 0), for kernels that load one tap of B filters (or one input's weights
  * for B rows) as vectors: weight [K][D][F][F] becomes [ceil(K/B)][D][F][F][B],
  * fc weight [K][N] becomes [ceil(K/B)][N][B], and bias [K] becomes
- * [ceil(K/B) * B], with zeros for the filters or rows past K. Embedded
- * values are packed already; values from a weights file are packed by the
- * runtime before run(). The compiler packs with the same functions, so there
- * is one definition of the layout. */
-static inline int64_t cnnrt_packed_count(int32_t rank, const int64_t *shape, int32_t pack)
+ * [ceil(K/B) * B], with zeros for the filters or rows past K. A 3x3 conv
+ * weight for Winograd F(4x4, 3x3) (CnnrtParam.wino = 4) is transformed
+ * first, each 3x3 filter g of a channel into the 6x6 G g G^T, and becomes
+ * [ceil(K/B)][36][D][B]: for one of the 36 points, a block's weights are
+ * one stream in channel order. Embedded values are packed already; values
+ * from a weights file are packed by the runtime before run(). The compiler
+ * packs with the same functions, so there is one definition of the layout. */
+static inline int64_t cnnrt_packed_count(int32_t rank, const int64_t *shape, int32_t pack, int32_t wino)
 {
     int64_t n = pack > 0 ? (shape[0] + pack - 1) / pack * pack : shape[0];
+    if (wino && rank == 4)
+        return n * shape[1] * (wino + 2) * (wino + 2);
     for (int32_t i = 1; i < rank; i++)
         n *= shape[i];
     return n;
 }
 
-static inline void cnnrt_pack(int32_t rank, const int64_t *shape, int32_t pack, const float *raw, float *out)
+/* G g G^T for F(4x4, 3x3) with the points 0, 1, -1, 2, -2 (Lavin and Gray,
+ * "Fast Algorithms for Convolutional Neural Networks", 2016), in double so
+ * that the packed weight is the transform rounded once. */
+static inline void cnnrt_wino_filter(const float *g, float *u)
+{
+    static const double G[6][3] = {{1.0 / 4, 0, 0},
+                                   {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                   {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                   {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                   {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                                   {0, 0, 1}};
+    double t[6][3];
+    for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 3; j++)
+            t[i][j] = G[i][0] * g[0 * 3 + j] + G[i][1] * g[1 * 3 + j] + G[i][2] * g[2 * 3 + j];
+    for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 6; j++)
+            u[i * 6 + j] = (float)(t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2]);
+}
+
+static inline void cnnrt_pack(int32_t rank, const int64_t *shape, int32_t pack, int32_t wino, const float *raw,
+                              float *out)
 {
     int64_t k_count = shape[0], taps = 1; /* taps: D x F x F for a weight, 1 for a bias */
     for (int32_t i = 1; i < rank; i++)
         taps *= shape[i];
     int64_t blocks = (k_count + pack - 1) / pack;
+    if (wino && rank == 4) { /* wino is 4 and the filters 3x3 (CnnrtParam.wino) */
+        const int64_t D = shape[1];
+        float u[36];
+        for (int64_t b = 0; b < blocks; b++)
+            for (int64_t j = 0; j < pack; j++) {
+                int64_t k = b * pack + j;
+                for (int64_t d = 0; d < D; d++) {
+                    if (k < k_count)
+                        cnnrt_wino_filter(raw + (k * D + d) * 9, u);
+                    for (int p = 0; p < 36; p++)
+                        out[((b * 36 + p) * D + d) * pack + j] = k < k_count ? u[p] : 0.0f;
+                }
+            }
+        return;
+    }
     for (int64_t b = 0; b < blocks; b++)
         for (int64_t t = 0; t < taps; t++)
             for (int64_t j = 0; j < pack; j++) {

@@ -563,7 +563,7 @@ static bool place_params(const CnnrtModel *m, const float **values, bool hold, f
     for (int32_t i = 0; i < m->nparams; i++) {
         const CnnrtParam *p = &m->params[i];
         if (placed(p, values[i], hold))
-            total += (size_t)cnnrt_packed_count(p->rank, p->shape, p->pack);
+            total += (size_t)cnnrt_packed_count(p->rank, p->shape, p->pack, p->wino);
     }
     if (total == 0)
         return true;
@@ -576,14 +576,14 @@ static bool place_params(const CnnrtModel *m, const float **values, bool hold, f
         const CnnrtParam *p = &m->params[i];
         if (!placed(p, values[i], hold))
             continue;
-        size_t count = (size_t)cnnrt_packed_count(p->rank, p->shape, p->pack);
+        size_t count = (size_t)cnnrt_packed_count(p->rank, p->shape, p->pack, p->wino);
         if (values[i] != p->embedded) {
-            cnnrt_pack(p->rank, p->shape, p->pack, values[i], at);
+            cnnrt_pack(p->rank, p->shape, p->pack, p->wino, values[i], at);
             /* The file's values, in storage, are not read again: give their
              * pages back rather than hold these parameters twice (VGG-16
              * with --weights, whose convs are packed: max RSS 621 MB
              * before, 564 after). */
-            rt_release_pages(values[i], (size_t)cnnrt_packed_count(p->rank, p->shape, 0) * sizeof(float));
+            rt_release_pages(values[i], (size_t)cnnrt_packed_count(p->rank, p->shape, 0, 0) * sizeof(float));
         } else {
             /* 8 MiB at a time, each step's pages given back before the
              * next, so the copy and the file's pages are not both held. */

@@ -47,6 +47,7 @@
 #include <stdio.h>
 
 #include "../ctx.h"
+#include "ir/plan.h"
 
 /* Taps [lo, hi) of a window starting at o*S - P that fall inside [0, in). */
 static void tap_range(CgCtx *c, LLVMValueRef o, int64_t stride, int64_t pad, int64_t size,
@@ -126,15 +127,6 @@ static LLVMValueRef conv_value(CgCtx *c, const Conv *cv, LLVMValueRef k, LLVMVal
     return cv->relu ? cg_relu(c, v) : v;
 }
 
-/* Where a kernel's output cell (k, oy, ox) goes: in a plain buffer, or in
- * one planned with a frame of zeros for the conv that reads it (ir/plan.h),
- * inside the frame. */
-typedef struct OutLayout {
-    int64_t plane, row; /* cells from one channel, one row, to the next */
-    int64_t origin;     /* where cell (0, 0, 0) is */
-    int blk;            /* 0, or channels in blocks of blk: a cell is blk floats (blocked_width) */
-} OutLayout;
-
 /* Channel blocks for the buffer of node tail, a conv group's last: the
  * vector width v when its one reader is a conv and both kernels are the
  * filter-vector one, else 0. In [D/v][H][W][v] a cell's v channels are one
@@ -151,14 +143,23 @@ static int blocked_width(const CgCtx *c, size_t tail)
     return cg_conv_pack(c, ir_plan_step(c->g, writer)) && cg_conv_pack(c, (size_t)n->conv_reader) ? c->vec_width : 0;
 }
 
-static OutLayout out_layout(const CgCtx *c, size_t tail)
+int cg_conv_wino(const CgCtx *c, size_t node)
+{
+    const IrNode *n = &c->g->nodes[node];
+    if (c->vec_width < 8 || !cg_conv_pack(c, node) || ir_wino_rows(c->g, node) == 0 ||
+        blocked_width(c, (size_t)n->inputs[0]) != c->vec_width || n->out.d % c->vec_width)
+        return 0;
+    return IR_WINO_M;
+}
+
+static CgConvOut out_layout(const CgCtx *c, size_t tail)
 {
     const IrNode *n = &c->g->nodes[tail];
     const int64_t P = n->out_pad, row = n->out.w + 2 * P;
-    return (OutLayout){row * (n->out.h + 2 * P), row, P * row + P, blocked_width(c, tail)};
+    return (CgConvOut){row * (n->out.h + 2 * P), row, P * row + P, blocked_width(c, tail)};
 }
 
-static LLVMValueRef out_index(CgCtx *c, const OutLayout *o, LLVMValueRef k, LLVMValueRef oy, LLVMValueRef ox)
+static LLVMValueRef out_index(CgCtx *c, const CgConvOut *o, LLVMValueRef k, LLVMValueRef oy, LLVMValueRef ox)
 {
     LLVMValueRef cell = cg_add(c, cg_mul(c, oy, cg_i64(c, o->row)), cg_add(c, ox, cg_i64(c, o->origin)));
     if (o->blk)
@@ -225,7 +226,7 @@ static void lower_naive(CgCtx *c, size_t node, const Conv *cvp, LLVMValueRef y)
         cg_loop_end(c, &lwy);
         v = LLVMBuildLoad2(c->b, c->f32, best, "");
     }
-    OutLayout lay = out_layout(c, tail);
+    CgConvOut lay = out_layout(c, tail);
     cg_store(c, v, y, out_index(c, &lay, k, oy, ox));
     cg_loop_end(c, &lx);
     cg_loop_end(c, &ly);
@@ -246,7 +247,7 @@ typedef struct Fast {
     int n, n_last;
     int64_t blocks;
     int64_t cb; /* input channels a pass, when weights would not stay in L1 (else 0) */
-    OutLayout y; /* where the kernel's values go (the pooled ones with a pool) */
+    CgConvOut y; /* where the kernel's values go (the pooled ones with a pool) */
 } Fast;
 
 /* One pass of the filter-vector kernel over input channels [c_lo, c_hi):
@@ -265,7 +266,7 @@ typedef struct Dst {
     int64_t k_stride;      /* cells between filters */
     int64_t row_stride;    /* row r at (oy - row_base) * row_stride */
     LLVMValueRef row_base; /* subtracted from oy, or NULL */
-    int blk;               /* 0, or filters in blocks of blk (OutLayout) */
+    int blk;               /* 0, or filters in blocks of blk (CgConvOut) */
 } Dst;
 
 static LLVMValueRef dst_index(CgCtx *c, const Dst *d, LLVMValueRef kk, LLVMValueRef oy, LLVMValueRef ox)
@@ -977,9 +978,13 @@ void cg_lower_conv(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMVa
     Conv direct = conv_of(c, node, x, table);
     Fast f = {.cv = direct, .y = out_layout(c, ir_group_tail(g, node))};
     bool split = c->executable && n->macs >= CG_PARALLEL_MIN_MACS;
-    if (c->scratch && fast_shape(c, &n->attr.conv))
+    if (cg_conv_wino(c, node))
+        cg_lower_winograd(c, node, x, y, table, &f.y, split);
+    else if (c->scratch && f.cv.pad > 0 && fast_shape(c, &n->attr.conv))
         pad_input(c, node, &f.cv, split);
-    if (plan_fast(c, n, pool, &f))
+    if (cg_conv_wino(c, node))
+        ; /* done above */
+    else if (plan_fast(c, n, pool, &f))
         lower_fast(c, node, &f, pool, y, split);
     else
         lower_naive(c, node, &direct, y);

@@ -24,8 +24,8 @@ static int run(const float *input, float *output, size_t batch, void *workspace,
 static const float weight[] = {0.5f}, bias[] = {0.25f};
 
 static const CnnrtParam params[] = {
-    {"conv.weight", 4, {1, 1, 1, 1}, 1, weight, 0, 0},
-    {"conv.bias", 1, {1}, 1, bias, 1, 0},
+    {"conv.weight", 4, {1, 1, 1, 1}, 1, weight, 0, 0, 0},
+    {"conv.bias", 1, {1}, 1, bias, 1, 0, 0},
 };
 
 const CnnrtModel cnnrt_model = {

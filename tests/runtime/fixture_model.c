@@ -34,8 +34,8 @@ static int run(const float *input, float *output, size_t batch, void *workspace,
 static const float mean[] = {0.5f}, std[] = {0.25f};
 
 static const CnnrtParam params[] = {
-    {"fc.weight", 2, {3, 16}, 48, NULL, 0, 0},
-    {"fc.bias", 1, {3}, 3, NULL, 0, 0},
+    {"fc.weight", 2, {3, 16}, 48, NULL, 0, 0, 0},
+    {"fc.bias", 1, {3}, 3, NULL, 0, 0, 0},
 };
 
 const CnnrtModel cnnrt_model = {

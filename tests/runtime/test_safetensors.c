@@ -222,9 +222,9 @@ START_TEST(test_bind_checks)
     /* All good: fc bound from the file, conv.bias inline (a warning), steps unused (a warning). */
     static const float inline_bias[1] = {9};
     CnnrtParam good[] = {
-        {"fc.weight", 2, {2, 3}, 6, NULL, 0, 0},
-        {"fc.bias", 1, {2}, 2, NULL, 0, 0},
-        {"conv.bias", 1, {1}, 1, inline_bias, 1, 0},
+        {"fc.weight", 2, {2, 3}, 6, NULL, 0, 0, 0},
+        {"fc.bias", 1, {2}, 2, NULL, 0, 0, 0},
+        {"conv.bias", 1, {1}, 1, inline_bias, 1, 0, 0},
     };
     const float *values[3];
     float *storage;
@@ -246,11 +246,11 @@ START_TEST(test_bind_checks)
 
     /* Every problem at once: a wrong shape, a missing tensor, a wrong dtype. */
     CnnrtParam badp[] = {
-        {"fc.weight", 2, {3, 2}, 6, NULL, 0, 0},
-        {"fc2.weight", 4, {1, 2, 3, 3}, 18, NULL, 0, 0},
-        {"steps", 1, {1}, 1, NULL, 0, 0},
-        {"fc.bias", 1, {2}, 2, NULL, 0, 0},
-        {"conv.bias", 1, {0}, 0, NULL, 0, 0},
+        {"fc.weight", 2, {3, 2}, 6, NULL, 0, 0, 0},
+        {"fc2.weight", 4, {1, 2, 3, 3}, 18, NULL, 0, 0, 0},
+        {"steps", 1, {1}, 1, NULL, 0, 0, 0},
+        {"fc.bias", 1, {2}, 2, NULL, 0, 0, 0},
+        {"conv.bias", 1, {0}, 0, NULL, 0, 0, 0},
     };
     const float *bv[5];
     memset(&c, 0, sizeof c);

@@ -1,0 +1,389 @@
+/* Winograd F(4x4, 3x3) for a 3x3 conv of stride 1 (ir/plan.h, ir_wino_rows;
+ * Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks",
+ * 2016): each 4x4 tile of the output is A^T [sum_c (G g_kc G^T) .* (B^T d_c
+ * B)] A, for d_c the 6x6 input tile of channel c. The filters' G g G^T were
+ * made when the weights were packed (runtime/cnnrt.h, cnnrt_pack), so a
+ * tile costs 36 multiply-adds a channel and filter where the direct kernel
+ * spends 144. conv.c sends here the convs whose input is in channel blocks
+ * with its frame of zeros (cg_conv_wino), so a vector load is one cell's v
+ * channels and the tiles never test an edge but at the map's end.
+ *
+ * The map goes in blocks of tile rows whose transformed input fits the
+ * conv's scratch (36 x tiles x D1 floats):
+ *  1. every tile of the block, channel block by channel block, is loaded as
+ *     36 vectors and transformed, B^T d B, into the scratch, [36][tile][D1];
+ *  2. for each of the 36 points, a matrix product: n tiles x kv vectors of
+ *     filters kept in registers, for every channel one broadcast of the
+ *     tile's value and kv weight loads, as the direct filter-vector kernel
+ *     does for output columns; the 36 sums of n tiles go to a stack buffer;
+ *  3. each tile's sums are transformed back, A^T m A, and get their bias,
+ *     relu and max pool (a 2x2 pool of stride 2 takes a tile's four 2x2
+ *     corners) on the way to the output.
+ * Threads split step 1 over channel blocks and steps 2-3 over (filter
+ * block, n tiles) items. */
+#include <math.h>
+#include <stdio.h>
+
+#include "../ctx.h"
+#include "ir/plan.h"
+
+enum { M = IR_WINO_M, A = IR_WINO_ALPHA, PTS = A * A };
+
+/* B^T and A^T for the points 0, 1, -1, 2, -2 (G is cnnrt_wino_filter's). */
+static const double BT[A][A] = {
+    {4, 0, -5, 0, 1, 0}, {0, -4, -4, 1, 1, 0}, {0, 4, -4, -1, 1, 0},
+    {0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1},
+};
+static const double AT[M][A] = {
+    {1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1},
+};
+
+typedef struct Wino {
+    int v, kv, B, n;     /* vector width; filter vectors a block, B = kv x v filters; tiles a product */
+    int64_t C, K, H, W;  /* channels, filters, output map */
+    int64_t Hp, Wp;      /* the framed input */
+    int64_t ty, tx;      /* tile rows and columns */
+    int64_t rows;        /* tile rows a block (ir_wino_rows) */
+    bool relu;
+    const IrNode *pool;  /* a fused 2x2 max pool of stride 2, or NULL */
+    CgConvOut out;
+    size_t node;
+} Wino;
+
+/* One block of tile rows, whose shape is known when the code is made: its
+ * last block may be shorter and overhang the map. */
+typedef struct Block {
+    const Wino *w;
+    int64_t rows, tiles; /* tile rows, and tiles, in the block */
+    int64_t vr;          /* input rows inside the frame in its last tile row (A unless at the map's end) */
+    int64_t hlim, plim;  /* output rows and pooled rows of the map from the block's first */
+} Block;
+
+/* sum_k m[k] x[k * stride] over the nonzero coefficients, a NULL x[.] being
+ * zeros; NULL when no term is left. */
+static LLVMValueRef lincomb(CgCtx *c, int v, const double *m, int n, const LLVMValueRef *x, int stride)
+{
+    LLVMValueRef acc = NULL;
+    for (int k = 0; k < n; k++) {
+        LLVMValueRef xk = x[k * stride];
+        double a = m[k];
+        if (a == 0 || !xk)
+            continue;
+        if (!acc)
+            acc = a == 1    ? xk
+                  : a == -1 ? LLVMBuildFNeg(c->b, xk, "")
+                            : LLVMBuildFMul(c->b, cg_splat(c, v, cg_f32(c, a)), xk, "");
+        else if (a == 1)
+            acc = LLVMBuildFAdd(c->b, acc, xk, "");
+        else if (a == -1)
+            acc = LLVMBuildFSub(c->b, acc, xk, "");
+        else
+            acc = cg_fma(c, cg_splat(c, v, cg_f32(c, a)), xk, acc);
+    }
+    return acc;
+}
+
+/* out = T in T^T for T rows x n and in n x n (row-major, NULL for zeros):
+ * rows x rows vectors, none NULL. */
+static void transform(CgCtx *c, int v, const double *T, int rows, int n, const LLVMValueRef *in, LLVMValueRef *out)
+{
+    LLVMValueRef tmp[A * A];
+    for (int i = 0; i < rows; i++)
+        for (int l = 0; l < n; l++)
+            tmp[i * n + l] = lincomb(c, v, T + i * n, n, in + l, n);
+    for (int i = 0; i < rows; i++)
+        for (int j = 0; j < rows; j++) {
+            LLVMValueRef r = lincomb(c, v, T + j * n, n, tmp + i * n, 1);
+            out[i * rows + j] = r ? r : cg_splat(c, v, cg_f32(c, 0));
+        }
+}
+
+/* Step 1 for one tile: (tyl, tx) of the block, channel block cb, from x
+ * (the block's first input row) into V; vr x vc of its 6 x 6 cells are
+ * inside the framed input, the rest zeros. */
+static void input_tile(CgCtx *c, const Block *bk, LLVMValueRef x, LLVMValueRef V, LLVMValueRef cb, LLVMValueRef tyl,
+                       LLVMValueRef tx, int64_t vr, int64_t vc)
+{
+    const Wino *w = bk->w;
+    LLVMValueRef d[PTS], u[PTS];
+    LLVMValueRef row0 = cg_add(c, cg_mul(c, cb, cg_i64(c, w->Hp)), cg_mul(c, tyl, cg_i64(c, M)));
+    LLVMValueRef col0 = cg_mul(c, tx, cg_i64(c, M));
+    for (int i = 0; i < A; i++)
+        for (int j = 0; j < A; j++) {
+            d[i * A + j] = NULL;
+            if (i < vr && j < vc) {
+                LLVMValueRef cell = cg_add(c, cg_mul(c, cg_add(c, row0, cg_i64(c, i)), cg_i64(c, w->Wp)),
+                                           cg_add(c, col0, cg_i64(c, j)));
+                d[i * A + j] = cg_vload(c, w->v, x, cg_mul(c, cell, cg_i64(c, w->v)));
+            }
+        }
+    transform(c, w->v, &BT[0][0], A, A, d, u);
+    /* V[p][tile][cb * v ..] */
+    LLVMValueRef tile = cg_add(c, cg_mul(c, tyl, cg_i64(c, w->tx)), tx);
+    LLVMValueRef at = cg_add(c, cg_mul(c, tile, cg_i64(c, w->C)), cg_mul(c, cb, cg_i64(c, w->v)));
+    for (int p = 0; p < PTS; p++)
+        cg_vstore(c, u[p], V, cg_add(c, at, cg_i64(c, (int64_t)p * bk->tiles * w->C)));
+}
+
+/* Step 1 for tile row tyl of the block, vr of its input rows inside. */
+static void input_row(CgCtx *c, const Block *bk, LLVMValueRef x, LLVMValueRef V, LLVMValueRef cb, LLVMValueRef tyl,
+                      int64_t vr)
+{
+    const Wino *w = bk->w;
+    int64_t vc = w->Wp - (w->tx - 1) * M; /* input columns inside, in the last tile column */
+    int64_t full = vc >= A ? w->tx : w->tx - 1;
+    CgLoop lx;
+    LLVMValueRef tx = cg_loop_begin(c, &lx, cg_i64(c, 0), cg_i64(c, full), "tx");
+    input_tile(c, bk, x, V, cb, tyl, tx, vr, A);
+    cg_loop_end(c, &lx);
+    if (full < w->tx)
+        input_tile(c, bk, x, V, cb, tyl, cg_i64(c, w->tx - 1), vr, vc);
+}
+
+/* Step 1 for channel blocks [lo, hi). */
+static void input_blocks(CgCtx *c, const Block *bk, LLVMValueRef x, LLVMValueRef V, LLVMValueRef lo, LLVMValueRef hi)
+{
+    CgLoop lc, ly;
+    LLVMValueRef cb = cg_loop_begin(c, &lc, lo, hi, "cb");
+    int64_t full = bk->vr >= A ? bk->rows : bk->rows - 1;
+    LLVMValueRef tyl = cg_loop_begin(c, &ly, cg_i64(c, 0), cg_i64(c, full), "ty");
+    input_row(c, bk, x, V, cb, tyl, A);
+    cg_loop_end(c, &ly);
+    if (full < bk->rows)
+        input_row(c, bk, x, V, cb, cg_i64(c, bk->rows - 1), bk->vr);
+    cg_loop_end(c, &lc);
+}
+
+/* ptrs: the block's input, the scratch. */
+static void input_task(CgCtx *c, void *user, LLVMValueRef *ptrs, LLVMValueRef begin, LLVMValueRef end)
+{
+    input_blocks(c, user, ptrs[0], ptrs[1], begin, end);
+}
+
+/* Stores output vector y of filters k.. at (oy, ox) from the block's first
+ * row of y: as it is in channel blocks, else lane by lane into planes. */
+static void store_cell(CgCtx *c, const Wino *w, LLVMValueRef val, LLVMValueRef y, LLVMValueRef k, LLVMValueRef oy,
+                       LLVMValueRef ox)
+{
+    const CgConvOut *o = &w->out;
+    LLVMValueRef cell = cg_add(c, cg_mul(c, oy, cg_i64(c, o->row)), cg_add(c, ox, cg_i64(c, o->origin)));
+    if (o->blk) {
+        LLVMValueRef b = LLVMBuildUDiv(c->b, k, cg_i64(c, o->blk), "");
+        cg_vstore(c, val, y, cg_mul(c, cg_add(c, cg_mul(c, b, cg_i64(c, o->plane)), cell), cg_i64(c, o->blk)));
+        return;
+    }
+    LLVMValueRef at = cg_add(c, cg_mul(c, k, cg_i64(c, o->plane)), cell);
+    for (int l = 0; l < w->v; l++)
+        cg_store(c, LLVMBuildExtractElement(c->b, val, LLVMConstInt(c->i32, (unsigned)l, 0), ""), y,
+                 cg_add(c, at, cg_i64(c, (int64_t)l * o->plane)));
+}
+
+/* A condition for a cell of the block's map, or NULL when every tile has it. */
+static LLVMValueRef below(CgCtx *c, LLVMValueRef v, int64_t lim, bool always)
+{
+    return always ? NULL : LLVMBuildICmp(c->b, LLVMIntSLT, v, cg_i64(c, lim), "");
+}
+
+/* Step 3 for tile `tile` of the block and filters k.. (a vector): its sums
+ * m[36] transformed back, with bias, relu and pool, into y. */
+static void output_tile(CgCtx *c, const Block *bk, LLVMValueRef *m, LLVMValueRef bias, LLVMValueRef y, LLVMValueRef k,
+                        LLVMValueRef tile)
+{
+    const Wino *w = bk->w;
+    LLVMValueRef r[M * M];
+    transform(c, w->v, &AT[0][0], M, A, m, r);
+    LLVMValueRef bv = bias ? cg_vload(c, w->v, bias, k) : NULL;
+    for (int q = 0; q < M * M; q++) {
+        if (bv)
+            r[q] = LLVMBuildFAdd(c->b, r[q], bv, "");
+        if (w->relu)
+            r[q] = cg_relu(c, r[q]);
+    }
+    LLVMValueRef tyl = LLVMBuildUDiv(c->b, tile, cg_i64(c, w->tx), "");
+    LLVMValueRef tx = LLVMBuildURem(c->b, tile, cg_i64(c, w->tx), "");
+    const int s = w->pool ? 2 : 1; /* output cells a stored cell */
+    const int64_t rows = w->pool ? bk->plim : bk->hlim, cols = w->pool ? w->pool->out.w : w->W;
+    const bool rows_all = rows >= bk->rows * (M / s), cols_all = cols >= w->tx * (M / s);
+    for (int i = 0; i < M / s; i++) {
+        LLVMValueRef oy = cg_add(c, cg_mul(c, tyl, cg_i64(c, M / s)), cg_i64(c, i));
+        CgIf in_y;
+        cg_if_begin(c, &in_y, below(c, oy, rows, rows_all));
+        for (int j = 0; j < M / s; j++) {
+            LLVMValueRef ox = cg_add(c, cg_mul(c, tx, cg_i64(c, M / s)), cg_i64(c, j));
+            LLVMValueRef val = r[i * M + j];
+            if (w->pool) {
+                val = cg_splat(c, w->v, cg_f32(c, -INFINITY));
+                for (int a = 0; a < 2; a++)
+                    for (int b = 0; b < 2; b++)
+                        val = cg_max_nan(c, val, r[(2 * i + a) * M + 2 * j + b]);
+            }
+            CgIf in_x;
+            cg_if_begin(c, &in_x, below(c, ox, cols, cols_all));
+            store_cell(c, w, val, y, k, oy, ox);
+            cg_if_end(c, &in_x);
+        }
+        cg_if_end(c, &in_y);
+    }
+}
+
+/* Steps 2 and 3 for nt tiles from t0 of the block and filter block kblk. */
+static void product_tiles(CgCtx *c, const Block *bk, int nt, LLVMValueRef V, LLVMValueRef U, LLVMValueRef bias,
+                          LLVMValueRef y, LLVMValueRef kblk, LLVMValueRef t0, LLVMValueRef sums)
+{
+    const Wino *w = bk->w;
+    LLVMValueRef acc[64];
+    for (int q = 0; q < nt * w->kv; q++)
+        acc[q] = cg_vvar(c, w->v, "acc");
+    LLVMTypeRef vt = cg_vec_t(c, w->v);
+    CgLoop lp, lc, lt, lk;
+    LLVMValueRef p = cg_loop_begin(c, &lp, cg_i64(c, 0), cg_i64(c, PTS), "pt");
+    for (int q = 0; q < nt * w->kv; q++)
+        LLVMBuildStore(c->b, cg_splat(c, w->v, cg_f32(c, 0)), acc[q]);
+    /* U[kblk][p][ch][B], V[p][t0 + t][ch] */
+    LLVMValueRef ubase = cg_mul(c, cg_add(c, cg_mul(c, kblk, cg_i64(c, PTS)), p), cg_i64(c, w->C * w->B));
+    LLVMValueRef vbase = cg_mul(c, cg_add(c, cg_mul(c, p, cg_i64(c, bk->tiles)), t0), cg_i64(c, w->C));
+    LLVMValueRef ch = cg_loop_begin(c, &lc, cg_i64(c, 0), cg_i64(c, w->C), "ch");
+    LLVMValueRef wv[4];
+    for (int j = 0; j < w->kv; j++)
+        wv[j] = cg_vload(c, w->v, U, cg_add(c, ubase, cg_add(c, cg_mul(c, ch, cg_i64(c, w->B)), cg_i64(c, j * w->v))));
+    for (int t = 0; t < nt; t++) {
+        LLVMValueRef xv = cg_splat(c, w->v, cg_load(c, V, cg_add(c, vbase, cg_add(c, ch, cg_i64(c, t * w->C)))));
+        for (int j = 0; j < w->kv; j++) {
+            LLVMValueRef a = acc[t * w->kv + j];
+            LLVMBuildStore(c->b, cg_fma(c, xv, wv[j], LLVMBuildLoad2(c->b, vt, a, "")), a);
+        }
+    }
+    cg_loop_end(c, &lc);
+    /* sums[t][p][B] */
+    for (int t = 0; t < nt; t++)
+        for (int j = 0; j < w->kv; j++) {
+            LLVMValueRef at = cg_add(c, cg_mul(c, cg_add(c, cg_i64(c, (int64_t)t * PTS), p), cg_i64(c, w->B)),
+                                     cg_i64(c, j * w->v));
+            cg_vstore(c, LLVMBuildLoad2(c->b, vt, acc[t * w->kv + j], ""), sums, at);
+        }
+    cg_loop_end(c, &lp);
+
+    LLVMValueRef t = cg_loop_begin(c, &lt, cg_i64(c, 0), cg_i64(c, nt), "t");
+    LLVMValueRef jv = cg_loop_begin(c, &lk, cg_i64(c, 0), cg_i64(c, w->kv), "kv");
+    LLVMValueRef k = cg_add(c, cg_mul(c, kblk, cg_i64(c, w->B)), cg_mul(c, jv, cg_i64(c, w->v)));
+    CgIf real; /* the last block's vectors past K are the packing's zeros */
+    cg_if_begin(c, &real, w->K % w->B ? LLVMBuildICmp(c->b, LLVMIntSLT, k, cg_i64(c, w->K), "") : NULL);
+    LLVMValueRef m[PTS];
+    LLVMValueRef at = cg_add(c, cg_mul(c, cg_mul(c, t, cg_i64(c, PTS)), cg_i64(c, w->B)), cg_mul(c, jv, cg_i64(c, w->v)));
+    for (int q = 0; q < PTS; q++)
+        m[q] = cg_vload(c, w->v, sums, cg_add(c, at, cg_i64(c, (int64_t)q * w->B)));
+    output_tile(c, bk, m, bias, y, k, cg_add(c, t0, t));
+    cg_if_end(c, &real);
+    cg_loop_end(c, &lk);
+    cg_loop_end(c, &lt);
+}
+
+/* Steps 2 and 3 for items [lo, hi) of (filter block, n tiles), the filter
+ * block outer so that its transformed weights stay in the cache. */
+static void product_items(CgCtx *c, const Block *bk, LLVMValueRef V, LLVMValueRef U, LLVMValueRef bias, LLVMValueRef y,
+                          LLVMValueRef lo, LLVMValueRef hi)
+{
+    const Wino *w = bk->w;
+    const int64_t nsub = (bk->tiles + w->n - 1) / w->n;
+    const int n = (int)((bk->tiles + nsub - 1) / nsub), n_last = (int)(bk->tiles - (nsub - 1) * n);
+    LLVMValueRef sums = cg_entry_alloca(c, LLVMArrayType2(c->f32, (uint64_t)n * PTS * w->B), "sums");
+    LLVMSetAlignment(sums, 64);
+    CgLoop li;
+    LLVMValueRef item = cg_loop_begin(c, &li, lo, hi, "item");
+    LLVMValueRef kblk = LLVMBuildUDiv(c->b, item, cg_i64(c, nsub), "");
+    LLVMValueRef sub = LLVMBuildURem(c->b, item, cg_i64(c, nsub), "");
+    LLVMValueRef t0 = cg_mul(c, sub, cg_i64(c, n));
+    CgIf last;
+    cg_if_begin(c, &last, n_last != n ? LLVMBuildICmp(c->b, LLVMIntEQ, sub, cg_i64(c, nsub - 1), "") : NULL);
+    product_tiles(c, bk, n_last, V, U, bias, y, kblk, t0, sums);
+    if (n_last != n) {
+        cg_if_else(c, &last);
+        product_tiles(c, bk, n, V, U, bias, y, kblk, t0, sums);
+    }
+    cg_if_end(c, &last);
+    cg_loop_end(c, &li);
+}
+
+/* ptrs: the scratch, weights, bias, the block's output. */
+static void product_task(CgCtx *c, void *user, LLVMValueRef *ptrs, LLVMValueRef begin, LLVMValueRef end)
+{
+    product_items(c, user, ptrs[0], ptrs[1], ptrs[2], ptrs[3], begin, end);
+}
+
+static int64_t product_count(const Block *bk)
+{
+    const Wino *w = bk->w;
+    return (w->K + w->B - 1) / w->B * ((bk->tiles + w->n - 1) / w->n);
+}
+
+/* One block whose first tile row is r0: x and y moved to its first rows. */
+static void lower_block(CgCtx *c, const Block *bk, LLVMValueRef x, LLVMValueRef y, LLVMValueRef U, LLVMValueRef bias,
+                        LLVMValueRef r0, bool split, const char *tag)
+{
+    const Wino *w = bk->w;
+    const int64_t ycell = w->out.blk ? w->out.blk : 1, yrows = w->pool ? M / 2 : M;
+    LLVMValueRef xb = cg_at(c, x, cg_mul(c, r0, cg_i64(c, M * w->Wp * w->v)));
+    LLVMValueRef yb = cg_at(c, y, cg_mul(c, r0, cg_i64(c, yrows * w->out.row * ycell)));
+    LLVMValueRef V = c->scratch;
+    int64_t cblocks = w->C / w->v, items = product_count(bk);
+    if (split) {
+        char name[80];
+        snprintf(name, sizeof name, "layer%zu.wino.%s.in", w->node, tag);
+        LLVMValueRef in_ptrs[2] = {xb, V};
+        cg_parallel_for(c, name, in_ptrs, 2, cg_i64(c, cblocks), input_task, (void *)bk);
+        snprintf(name, sizeof name, "layer%zu.wino.%s.product", w->node, tag);
+        LLVMValueRef ptrs[4] = {V, U, bias, yb};
+        cg_parallel_for(c, name, ptrs, 4, cg_i64(c, items), product_task, (void *)bk);
+    } else {
+        input_blocks(c, bk, xb, V, cg_i64(c, 0), cg_i64(c, cblocks));
+        product_items(c, bk, V, U, bias, yb, cg_i64(c, 0), cg_i64(c, items));
+    }
+}
+
+void cg_lower_winograd(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValueRef table,
+                       const CgConvOut *out, bool split)
+{
+    const IrGraph *g = c->g;
+    const IrNode *n = &g->nodes[node], *tail = &g->nodes[ir_group_tail(g, node)];
+    const IrNode *in = &g->nodes[n->inputs[0]];
+    Wino w = {
+        .v = c->vec_width,
+        .kv = cg_conv_pack(c, node) / c->vec_width,
+        .C = in->out.d,
+        .K = n->out.d,
+        .H = n->out.h,
+        .W = n->out.w,
+        .Hp = in->out.h + 2,
+        .Wp = in->out.w + 2,
+        .ty = (n->out.h + M - 1) / M,
+        .tx = (n->out.w + M - 1) / M,
+        .rows = ir_wino_rows(g, node),
+        .relu = ir_group_tail(g, node) > node && g->nodes[node + 1].op == IR_OP_RELU,
+        .pool = tail->op == IR_OP_POOL ? tail : NULL,
+        .out = *out,
+        .node = node,
+    };
+    w.B = w.kv * w.v;
+    /* n tiles x kv vectors of sums and kv weight vectors in registers (the
+     * broadcasts fold into the multiply-adds), at most 12 tiles. */
+    w.n = (c->vec_regs - w.kv) / w.kv;
+    if (w.n > 12)
+        w.n = 12;
+    LLVMValueRef U = cg_param(c, table, cg_param_index(c, node, false));
+    LLVMValueRef bias = n->attr.conv.bias ? cg_param(c, table, cg_param_index(c, node, true)) : NULL;
+
+    const int64_t nblocks = (w.ty + w.rows - 1) / w.rows, last_rows = w.ty - (nblocks - 1) * w.rows;
+    const int64_t vr_end = w.Hp - (w.ty - 1) * M; /* input rows inside, in the map's last tile row */
+    const int64_t pout_h = w.pool ? w.pool->out.h : 0;
+    Block full = {&w, w.rows, w.rows * w.tx, A, w.rows * M, w.rows * M / 2};
+    Block end = {&w, last_rows, last_rows * w.tx, vr_end < A ? vr_end : A, w.H - (nblocks - 1) * w.rows * M,
+                 pout_h - (nblocks - 1) * w.rows * M / 2};
+    /* Blocks before the last, then the last with its overhang. */
+    if (nblocks > 1) {
+        CgLoop lb;
+        LLVMValueRef b = cg_loop_begin(c, &lb, cg_i64(c, 0), cg_i64(c, nblocks - 1), "wblock");
+        lower_block(c, &full, x, y, U, bias, cg_mul(c, b, cg_i64(c, w.rows)), split, "full");
+        cg_loop_end(c, &lb);
+    }
+    lower_block(c, &end, x, y, U, bias, cg_i64(c, (nblocks - 1) * w.rows), split, "end");
+}
