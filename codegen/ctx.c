@@ -541,3 +541,21 @@ void cg_output_free(CgOutput *out)
         LLVMDisposeMessage(out->owner);
     *out = (CgOutput){0};
 }
+
+void cg_transpose(CgCtx *c, int v, LLVMValueRef *r)
+{
+    for (int b = 1; b < v; b <<= 1) {
+        for (int i = 0; i < v; i++) {
+            if (i & b)
+                continue;
+            LLVMValueRef lo[16], hi[16]; /* lanes of r[i] then r[i | b] */
+            for (int j = 0; j < v; j++) {
+                lo[j] = LLVMConstInt(c->i32, (unsigned long long)((j & b) ? v + (j ^ b) : j), 0);
+                hi[j] = LLVMConstInt(c->i32, (unsigned long long)((j & b) ? v + j : (j ^ b)), 0);
+            }
+            LLVMValueRef a = r[i], z = r[i | b];
+            r[i] = LLVMBuildShuffleVector(c->b, a, z, LLVMConstVector(lo, (unsigned)v), "");
+            r[i | b] = LLVMBuildShuffleVector(c->b, a, z, LLVMConstVector(hi, (unsigned)v), "");
+        }
+    }
+}

@@ -85,6 +85,10 @@ LLVMValueRef cg_fma(CgCtx *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef acc);
 /* A hint to bring the line of base[index] (floats) into the cache. */
 void cg_prefetch(CgCtx *c, LLVMValueRef base, LLVMValueRef index);
 LLVMValueRef cg_vvar(CgCtx *c, int width, const char *name);
+/* Transposes the v x v matrix whose rows are r[0..v): each round swaps bit b
+ * of the row and column indices with one two-input shuffle per row, so
+ * log2(v) rounds of v shuffles, all in registers. */
+void cg_transpose(CgCtx *c, int v, LLVMValueRef *r);
 /* v floats at base[index], base[index + S], ...: for S > 1 the (v - 1)*S + 1
  * floats that span them (no further: they may end the input) as vectors of
  * v, the last shifted back to end the span, merged by two-input shuffles
@@ -153,9 +157,10 @@ typedef struct CgConvOut {
 /* IR_WINO_M when the conv at node runs as Winograd F(4x4, 3x3)
  * (ops/winograd.c), its weights packed for it (cnnrt_pack), else 0. */
 int cg_conv_wino(const CgCtx *c, size_t node);
-/* That lowering, for the output laid out as out says. */
+/* That lowering, for the output laid out as out says and an input in
+ * channel blocks of the vector width or, plain_in, not. */
 void cg_lower_winograd(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValueRef table,
-                       const CgConvOut *out, bool split);
+                       const CgConvOut *out, bool plain_in, bool split);
 /* The block of filters the conv at node wants its weights and bias packed in
  * (runtime/cnnrt.h, cnnrt_pack), or 0 for PyTorch's layout. */
 int cg_conv_pack(const CgCtx *c, size_t node);

@@ -85,13 +85,20 @@ int64_t ir_wino_rows(const IrGraph *g, size_t i)
     return (ty + blocks - 1) / blocks; /* blocks of even size */
 }
 
+int64_t ir_wino_tile_bytes(const IrGraph *g, size_t i)
+{
+    const IrNode *n = &g->nodes[i];
+    const int64_t tx = (n->out.w + IR_WINO_M - 1) / IR_WINO_M;
+    return round64(IR_WINO_ALPHA * IR_WINO_ALPHA * ir_wino_rows(g, i) * tx * g->nodes[n->inputs[0]].out.d * 4);
+}
+
 int64_t ir_plan_scratch_bytes(const IrGraph *g, size_t i)
 {
     const IrNode *n = &g->nodes[i];
     const IrNode *in = &g->nodes[n->inputs[0]];
     int64_t rows = ir_wino_rows(g, i);
-    if (rows > 0) /* rows x a row's bytes: at most 4 MiB, or one row (ir_wino_rows) */
-        return round64(IR_WINO_ALPHA * IR_WINO_ALPHA * rows * ((n->out.w + IR_WINO_M - 1) / IR_WINO_M) * in->out.d * 4);
+    if (rows > 0) /* at most 4 MiB and its input rows, or one tile row (ir_wino_rows) */
+        return ir_wino_tile_bytes(g, i) + round64((rows * IR_WINO_M + 2) * (in->out.w + 2) * in->out.d * 4);
     if (n->op != IR_OP_CONV || n->attr.conv.pad == 0 || in->out_pad == n->attr.conv.pad)
         return 0;
     return framed_bytes(in->out, n->attr.conv.pad);

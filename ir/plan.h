@@ -42,6 +42,10 @@ int64_t ir_plan_scratch_bytes(const IrGraph *g, size_t i);
 #define IR_WINO_M 4     /* output tile */
 #define IR_WINO_ALPHA 6 /* input tile, M + 3 - 1 */
 int64_t ir_wino_rows(const IrGraph *g, size_t i);
+/* The bytes of those transformed tiles, 64-byte aligned; after them in the
+ * scratch, room for a block's input rows, (rows x M + 2) x (W1 + 2) x D1
+ * floats, where an input not in channel blocks is staged in them. */
+int64_t ir_wino_tile_bytes(const IrGraph *g, size_t i);
 
 /* The step at which node i's code runs: its group's first node. */
 size_t ir_plan_step(const IrGraph *g, size_t i);

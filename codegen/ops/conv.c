@@ -146,8 +146,13 @@ static int blocked_width(const CgCtx *c, size_t tail)
 int cg_conv_wino(const CgCtx *c, size_t node)
 {
     const IrNode *n = &c->g->nodes[node];
-    if (c->vec_width < 8 || !cg_conv_pack(c, node) || ir_wino_rows(c->g, node) == 0 ||
-        blocked_width(c, (size_t)n->inputs[0]) != c->vec_width || n->out.d % c->vec_width)
+    const IrNode *in = &c->g->nodes[n->inputs[0]];
+    if (c->vec_width < 8 || !cg_conv_pack(c, node) || ir_wino_rows(c->g, node) == 0 || n->out.d % c->vec_width)
+        return 0;
+    /* A plain input is staged in channel blocks a block of rows at a time,
+     * vectors of v columns at once. */
+    int blk = blocked_width(c, (size_t)n->inputs[0]);
+    if (blk ? blk != c->vec_width : in->out.w + 2 < c->vec_width)
         return 0;
     return IR_WINO_M;
 }
@@ -352,27 +357,6 @@ static void micro_kernel(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMV
     }
 }
 
-/* Transposes the v x v matrix whose rows are r[0..v): each round swaps bit b
- * of the row and column indices with one two-input shuffle per row, so
- * log2(v) rounds of v shuffles, all in registers. */
-static void transpose(CgCtx *c, int v, LLVMValueRef *r)
-{
-    for (int b = 1; b < v; b <<= 1) {
-        for (int i = 0; i < v; i++) {
-            if (i & b)
-                continue;
-            LLVMValueRef lo[16], hi[16]; /* lanes of r[i] then r[i | b] */
-            for (int j = 0; j < v; j++) {
-                lo[j] = LLVMConstInt(c->i32, (unsigned long long)((j & b) ? v + (j ^ b) : j), 0);
-                hi[j] = LLVMConstInt(c->i32, (unsigned long long)((j & b) ? v + j : (j ^ b)), 0);
-            }
-            LLVMValueRef a = r[i], z = r[i | b];
-            r[i] = LLVMBuildShuffleVector(c->b, a, z, LLVMConstVector(lo, (unsigned)v), "");
-            r[i | b] = LLVMBuildShuffleVector(c->b, a, z, LLVMConstVector(hi, (unsigned)v), "");
-        }
-    }
-}
-
 /* With channel passes, a pass's first column block would wait for the
  * block's weights for the pass (17 KiB on VGG-16's 512-channel convs) to
  * come from L3 or memory, since a row tile streams all of a layer's weights
@@ -511,7 +495,7 @@ static void wide_kernel(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMVa
                         r[t] = cg_relu(c, r[t]);
                 }
             }
-            transpose(c, v, r);
+            cg_transpose(c, v, r);
             LLVMValueRef ox = cg_add(c, ox0, cg_i64(c, p0));
             for (int j = 0; j < filters; j++)
                 cg_vstore(c, cg_prefix(c, r[j], cols), d->base, dst_index(c, d, cg_i64(c, q * v + j), oy, ox));
@@ -979,7 +963,7 @@ void cg_lower_conv(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMVa
     Fast f = {.cv = direct, .y = out_layout(c, ir_group_tail(g, node))};
     bool split = c->executable && n->macs >= CG_PARALLEL_MIN_MACS;
     if (cg_conv_wino(c, node))
-        cg_lower_winograd(c, node, x, y, table, &f.y, split);
+        cg_lower_winograd(c, node, x, y, table, &f.y, !f.cv.xblk, split);
     else if (c->scratch && f.cv.pad > 0 && fast_shape(c, &n->attr.conv))
         pad_input(c, node, &f.cv, split);
     if (cg_conv_wino(c, node))

@@ -44,6 +44,7 @@ typedef struct Wino {
     int64_t Hp, Wp;      /* the framed input */
     int64_t ty, tx;      /* tile rows and columns */
     int64_t rows;        /* tile rows a block (ir_wino_rows) */
+    bool plain;          /* the input is [C][Hp][Wp], staged in channel blocks a block at a time */
     bool relu;
     const IrNode *pool;  /* a fused 2x2 max pool of stride 2, or NULL */
     CgConvOut out;
@@ -57,6 +58,7 @@ typedef struct Block {
     int64_t rows, tiles; /* tile rows, and tiles, in the block */
     int64_t vr;          /* input rows inside the frame in its last tile row (A unless at the map's end) */
     int64_t hlim, plim;  /* output rows and pooled rows of the map from the block's first */
+    int64_t in_rows;     /* input rows from its first inside the frame, at most rows x M + 2 */
 } Block;
 
 /* sum_k m[k] x[k * stride] over the nonzero coefficients, a NULL x[.] being
@@ -98,15 +100,22 @@ static void transform(CgCtx *c, int v, const double *T, int rows, int n, const L
         }
 }
 
+/* Rows a channel block's plane has in x as input_tile reads it: the
+ * input's, or the block's staged ones. */
+static int64_t plane_rows(const Block *bk)
+{
+    return bk->w->plain ? bk->rows * M + 2 : bk->w->Hp;
+}
+
 /* Step 1 for one tile: (tyl, tx) of the block, channel block cb, from x
- * (the block's first input row) into V; vr x vc of its 6 x 6 cells are
- * inside the framed input, the rest zeros. */
+ * (channel blocks from the block's first input row) into V; vr x vc of its
+ * 6 x 6 cells are inside the framed input, the rest zeros. */
 static void input_tile(CgCtx *c, const Block *bk, LLVMValueRef x, LLVMValueRef V, LLVMValueRef cb, LLVMValueRef tyl,
                        LLVMValueRef tx, int64_t vr, int64_t vc)
 {
     const Wino *w = bk->w;
     LLVMValueRef d[PTS], u[PTS];
-    LLVMValueRef row0 = cg_add(c, cg_mul(c, cb, cg_i64(c, w->Hp)), cg_mul(c, tyl, cg_i64(c, M)));
+    LLVMValueRef row0 = cg_add(c, cg_mul(c, cb, cg_i64(c, plane_rows(bk))), cg_mul(c, tyl, cg_i64(c, M)));
     LLVMValueRef col0 = cg_mul(c, tx, cg_i64(c, M));
     for (int i = 0; i < A; i++)
         for (int j = 0; j < A; j++) {
@@ -140,11 +149,49 @@ static void input_row(CgCtx *c, const Block *bk, LLVMValueRef x, LLVMValueRef V,
         input_tile(c, bk, x, V, cb, tyl, cg_i64(c, w->tx - 1), vr, vc);
 }
 
-/* Step 1 for channel blocks [lo, hi). */
-static void input_blocks(CgCtx *c, const Block *bk, LLVMValueRef x, LLVMValueRef V, LLVMValueRef lo, LLVMValueRef hi)
+/* Stages the block's input rows of channel block cb from the plain x (its
+ * first row) into stage, [cb][row][Wp][v]: v rows of v columns, one from
+ * each channel, transposed in registers; a row's last v columns shifted
+ * back to end it. */
+static void stage_rows(CgCtx *c, const Block *bk, LLVMValueRef x, LLVMValueRef stage, LLVMValueRef cb)
+{
+    const Wino *w = bk->w;
+    const int v = w->v;
+    const int64_t chunks = w->Wp / v;
+    CgLoop lr, lx;
+    LLVMValueRef r = cg_loop_begin(c, &lr, cg_i64(c, 0), cg_i64(c, bk->in_rows), "srow");
+    LLVMValueRef from = cg_add(c, cg_mul(c, cg_mul(c, cb, cg_i64(c, v)), cg_i64(c, w->Hp * w->Wp)),
+                               cg_mul(c, r, cg_i64(c, w->Wp)));
+    LLVMValueRef to = cg_mul(c, cg_add(c, cg_mul(c, cb, cg_i64(c, plane_rows(bk))), r), cg_i64(c, w->Wp));
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1 && w->Wp % v == 0)
+            break;
+        LLVMValueRef x0 = pass == 0 ? cg_mul(c, cg_loop_begin(c, &lx, cg_i64(c, 0), cg_i64(c, chunks), "sx"),
+                                             cg_i64(c, v))
+                                    : cg_i64(c, w->Wp - v);
+        LLVMValueRef t[16];
+        for (int l = 0; l < v; l++)
+            t[l] = cg_vload(c, v, x, cg_add(c, cg_add(c, from, x0), cg_i64(c, (int64_t)l * w->Hp * w->Wp)));
+        cg_transpose(c, v, t);
+        for (int l = 0; l < v; l++)
+            cg_vstore(c, t[l], stage, cg_mul(c, cg_add(c, cg_add(c, to, x0), cg_i64(c, l)), cg_i64(c, v)));
+        if (pass == 0)
+            cg_loop_end(c, &lx);
+    }
+    cg_loop_end(c, &lr);
+}
+
+/* Step 1 for channel blocks [lo, hi); stage is where a plain input's rows
+ * go. */
+static void input_blocks(CgCtx *c, const Block *bk, LLVMValueRef x, LLVMValueRef V, LLVMValueRef stage,
+                         LLVMValueRef lo, LLVMValueRef hi)
 {
     CgLoop lc, ly;
     LLVMValueRef cb = cg_loop_begin(c, &lc, lo, hi, "cb");
+    if (bk->w->plain) {
+        stage_rows(c, bk, x, stage, cb);
+        x = stage;
+    }
     int64_t full = bk->vr >= A ? bk->rows : bk->rows - 1;
     LLVMValueRef tyl = cg_loop_begin(c, &ly, cg_i64(c, 0), cg_i64(c, full), "ty");
     input_row(c, bk, x, V, cb, tyl, A);
@@ -154,10 +201,10 @@ static void input_blocks(CgCtx *c, const Block *bk, LLVMValueRef x, LLVMValueRef
     cg_loop_end(c, &lc);
 }
 
-/* ptrs: the block's input, the scratch. */
+/* ptrs: the block's input, the scratch's tiles, its staged rows. */
 static void input_task(CgCtx *c, void *user, LLVMValueRef *ptrs, LLVMValueRef begin, LLVMValueRef end)
 {
-    input_blocks(c, user, ptrs[0], ptrs[1], begin, end);
+    input_blocks(c, user, ptrs[0], ptrs[1], ptrs[2], begin, end);
 }
 
 /* Stores output vector y of filters k.. at (oy, ox) from the block's first
@@ -322,26 +369,26 @@ static void lower_block(CgCtx *c, const Block *bk, LLVMValueRef x, LLVMValueRef 
 {
     const Wino *w = bk->w;
     const int64_t ycell = w->out.blk ? w->out.blk : 1, yrows = w->pool ? M / 2 : M;
-    LLVMValueRef xb = cg_at(c, x, cg_mul(c, r0, cg_i64(c, M * w->Wp * w->v)));
+    LLVMValueRef xb = cg_at(c, x, cg_mul(c, r0, cg_i64(c, M * w->Wp * (w->plain ? 1 : w->v))));
     LLVMValueRef yb = cg_at(c, y, cg_mul(c, r0, cg_i64(c, yrows * w->out.row * ycell)));
-    LLVMValueRef V = c->scratch;
+    LLVMValueRef V = c->scratch, stage = cg_at(c, c->scratch, cg_i64(c, ir_wino_tile_bytes(c->g, w->node) / 4));
     int64_t cblocks = w->C / w->v, items = product_count(bk);
     if (split) {
         char name[80];
         snprintf(name, sizeof name, "layer%zu.wino.%s.in", w->node, tag);
-        LLVMValueRef in_ptrs[2] = {xb, V};
-        cg_parallel_for(c, name, in_ptrs, 2, cg_i64(c, cblocks), input_task, (void *)bk);
+        LLVMValueRef in_ptrs[3] = {xb, V, stage};
+        cg_parallel_for(c, name, in_ptrs, 3, cg_i64(c, cblocks), input_task, (void *)bk);
         snprintf(name, sizeof name, "layer%zu.wino.%s.product", w->node, tag);
         LLVMValueRef ptrs[4] = {V, U, bias, yb};
         cg_parallel_for(c, name, ptrs, 4, cg_i64(c, items), product_task, (void *)bk);
     } else {
-        input_blocks(c, bk, xb, V, cg_i64(c, 0), cg_i64(c, cblocks));
+        input_blocks(c, bk, xb, V, stage, cg_i64(c, 0), cg_i64(c, cblocks));
         product_items(c, bk, V, U, bias, yb, cg_i64(c, 0), cg_i64(c, items));
     }
 }
 
 void cg_lower_winograd(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValueRef table,
-                       const CgConvOut *out, bool split)
+                       const CgConvOut *out, bool plain_in, bool split)
 {
     const IrGraph *g = c->g;
     const IrNode *n = &g->nodes[node], *tail = &g->nodes[ir_group_tail(g, node)];
@@ -358,6 +405,7 @@ void cg_lower_winograd(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LL
         .ty = (n->out.h + M - 1) / M,
         .tx = (n->out.w + M - 1) / M,
         .rows = ir_wino_rows(g, node),
+        .plain = plain_in,
         .relu = ir_group_tail(g, node) > node && g->nodes[node + 1].op == IR_OP_RELU,
         .pool = tail->op == IR_OP_POOL ? tail : NULL,
         .out = *out,
@@ -375,9 +423,16 @@ void cg_lower_winograd(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LL
     const int64_t nblocks = (w.ty + w.rows - 1) / w.rows, last_rows = w.ty - (nblocks - 1) * w.rows;
     const int64_t vr_end = w.Hp - (w.ty - 1) * M; /* input rows inside, in the map's last tile row */
     const int64_t pout_h = w.pool ? w.pool->out.h : 0;
-    Block full = {&w, w.rows, w.rows * w.tx, A, w.rows * M, w.rows * M / 2};
-    Block end = {&w, last_rows, last_rows * w.tx, vr_end < A ? vr_end : A, w.H - (nblocks - 1) * w.rows * M,
-                 pout_h - (nblocks - 1) * w.rows * M / 2};
+    const int64_t r0_end = (nblocks - 1) * w.rows; /* the last block's first tile row */
+    const int64_t end_in = w.Hp - r0_end * M;
+    Block full = {&w, w.rows, w.rows * w.tx, A, w.rows * M, w.rows * M / 2, w.rows * M + 2};
+    Block end = {&w,
+                 last_rows,
+                 last_rows * w.tx,
+                 vr_end < A ? vr_end : A,
+                 w.H - r0_end * M,
+                 pout_h - r0_end * M / 2,
+                 end_in < last_rows * M + 2 ? end_in : last_rows * M + 2};
     /* Blocks before the last, then the last with its overhang. */
     if (nblocks > 1) {
         CgLoop lb;
