@@ -154,6 +154,11 @@ typedef struct CgConvOut {
     int64_t origin;     /* where cell (0, 0, 0) is */
     int blk;            /* 0, or channels in blocks of blk: a cell is blk floats (blocked_width) */
 } CgConvOut;
+/* Zeroes the frame of P around y's planes of shape s (ops/conv.c), in
+ * channel blocks of blk or plain (blk 0): a buffer planned with a frame for
+ * the conv that reads it (ir/plan.h), after its values, every run, since
+ * other buffers share the arena. */
+void cg_zero_frame(CgCtx *c, LLVMValueRef y, int64_t P, IrShape s, int blk);
 /* IR_WINO_M when the conv at node runs as Winograd F(4x4, 3x3)
  * (ops/winograd.c), its weights packed for it (cnnrt_pack), else 0. */
 int cg_conv_wino(const CgCtx *c, size_t node);

@@ -105,13 +105,14 @@ int64_t ir_plan_scratch_bytes(const IrGraph *g, size_t i)
 }
 
 /* The conv that reads node i's buffer as its input and is its only
- * reader, when a conv kernel writes it (codegen/ops/conv.c lays such a
- * buffer out for both); else -1. Dropouts between them see through: each
+ * reader, when a conv kernel or a pool that stands alone writes it
+ * (codegen/ops/conv.c and pool.c lay such a buffer out for it); else -1. Dropouts between them see through: each
  * is the only reader of the one before, so it runs in place on the buffer,
  * as the identity, and keeps its frame and layout. */
 static int32_t conv_reader(const IrGraph *g, const size_t *readers, const size_t *reader, size_t i)
 {
-    if (g->nodes[ir_plan_step(g, i)].op != IR_OP_CONV)
+    IrOp writer = g->nodes[ir_plan_step(g, i)].op;
+    if (writer != IR_OP_CONV && writer != IR_OP_POOL)
         return -1;
     size_t at = i;
     while (readers[at] == 1 && g->nodes[reader[at]].op == IR_OP_DROPOUT && g->nodes[reader[at]].group < 0)

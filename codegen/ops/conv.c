@@ -140,7 +140,10 @@ static int blocked_width(const CgCtx *c, size_t tail)
     size_t writer = tail; /* through the dropouts that run in place (ir/plan.c) */
     while (c->g->nodes[writer].op == IR_OP_DROPOUT)
         writer = (size_t)c->g->nodes[writer].inputs[0];
-    return cg_conv_pack(c, ir_plan_step(c->g, writer)) && cg_conv_pack(c, (size_t)n->conv_reader) ? c->vec_width : 0;
+    size_t step = ir_plan_step(c->g, writer); /* a conv, or a pool that writes plain */
+    return c->g->nodes[step].op == IR_OP_CONV && cg_conv_pack(c, step) && cg_conv_pack(c, (size_t)n->conv_reader)
+               ? c->vec_width
+               : 0;
 }
 
 int cg_conv_wino(const CgCtx *c, size_t node)
@@ -716,7 +719,7 @@ typedef struct PadCopy {
 } PadCopy;
 
 /* Planes [c_lo, c_hi) of the padded copy: x to dst; with x NULL, only
- * zeroes dst's frame (a buffer planned with one). Only the frame is zeroed
+ * zeroes dst's frame (a buffer planned with one, cg_zero_frame). Only the frame is zeroed
  * (zeroing the whole copy first wrote it twice): the top P rows and the
  * first Px of the next, then each row's W values, its right Px and the next
  * row's left Px as one span, and the rest of the bottom P rows. */
@@ -739,6 +742,13 @@ static void pad_channels(CgCtx *c, const PadCopy *pc, LLVMValueRef x, LLVMValueR
     LLVMValueRef bottom = cg_add(c, plane, cg_i64(c, (P + H) * Wp + Px));
     LLVMBuildMemSet(c->b, cg_at(c, dst, bottom), zero, cg_i64(c, (P * Wp - Px) * 4), 4);
     cg_loop_end(c, &lc);
+}
+
+void cg_zero_frame(CgCtx *c, LLVMValueRef y, int64_t P, IrShape s, int blk)
+{
+    const int64_t v = blk ? blk : 1;
+    PadCopy pc = {P, P * v, s.h, s.w * v};
+    pad_channels(c, &pc, NULL, y, cg_i64(c, 0), cg_i64(c, s.d / v));
 }
 
 /* ptrs: input, copy. */
@@ -974,9 +984,6 @@ void cg_lower_conv(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMVa
         lower_naive(c, node, &direct, y);
     /* The frame that the next conv reads as its padding (ir/plan.h): after
      * the values, and every run, since other buffers share the arena. */
-    if (tail->out_pad > 0) {
-        const int64_t v = f.y.blk ? f.y.blk : 1, P = tail->out_pad;
-        PadCopy pc = {P, P * v, tail->out.h, tail->out.w * v};
-        pad_channels(c, &pc, NULL, y, cg_i64(c, 0), cg_i64(c, tail->out.d / v));
-    }
+    if (tail->out_pad > 0)
+        cg_zero_frame(c, y, tail->out_pad, tail->out, f.y.blk);
 }

@@ -31,15 +31,19 @@ static LLVMValueRef take(CgCtx *c, const IrPoolAttr *a, LLVMValueRef cur, LLVMVa
     return a->mode == IR_POOL_MAX ? cg_max_nan(c, cur, v) : LLVMBuildFAdd(c->b, cur, v, "");
 }
 
-/* Where output cell (ch, oy, ox) goes. */
-static LLVMValueRef out_at(CgCtx *c, IrShape out, LLVMValueRef ch, LLVMValueRef oy, LLVMValueRef ox)
+/* Where output cell (ch, oy, ox) goes: out is the output's shape with the
+ * frame the conv that reads it wants (ir/plan.h), P wide. */
+static LLVMValueRef out_at(CgCtx *c, IrShape out, int64_t P, LLVMValueRef ch, LLVMValueRef oy, LLVMValueRef ox)
 {
-    return cg_add(c, cg_mul(c, cg_add(c, cg_mul(c, ch, cg_i64(c, out.h)), oy), cg_i64(c, out.w)), ox);
+    return cg_add(c,
+                  cg_mul(c, cg_add(c, cg_mul(c, ch, cg_i64(c, out.h)), cg_add(c, oy, cg_i64(c, P))),
+                         cg_i64(c, out.w)),
+                  cg_add(c, ox, cg_i64(c, P)));
 }
 
 /* Scalar cells: columns [lo, hi) of row oy of channel ch, each window's
- * cells inside the input in turn. */
-static void scalar_cells(CgCtx *c, const IrPoolAttr *a, IrShape in, IrShape out, LLVMValueRef x, LLVMValueRef y,
+ * cells inside the input in turn, into out framed by P (out_at). */
+static void scalar_cells(CgCtx *c, const IrPoolAttr *a, IrShape in, IrShape out, int64_t P, LLVMValueRef x, LLVMValueRef y,
                          LLVMValueRef ch, LLVMValueRef oy, Window wy, int64_t lo, int64_t hi)
 {
     if (lo >= hi)
@@ -63,14 +67,14 @@ static void scalar_cells(CgCtx *c, const IrPoolAttr *a, IrShape in, IrShape out,
         LLVMValueRef cells = LLVMBuildSIToFP(c->b, cg_mul(c, wy.span, wx.span), c->f32, "");
         result = LLVMBuildFDiv(c->b, result, cells, "");
     }
-    cg_store(c, result, y, out_at(c, out, ch, oy, ox));
+    cg_store(c, result, y, out_at(c, out, P, ch, oy, ox));
     cg_loop_end(c, &lx);
 }
 
 /* vp windows side by side from column ox0, all inside the input across:
  * each window column one strided load per input row, in the scalar path's
  * order. */
-static void vector_cells(CgCtx *c, const IrPoolAttr *a, IrShape in, IrShape out, int vp, LLVMValueRef x,
+static void vector_cells(CgCtx *c, const IrPoolAttr *a, IrShape in, IrShape out, int64_t P, int vp, LLVMValueRef x,
                          LLVMValueRef y, LLVMValueRef ch, LLVMValueRef oy, Window wy, LLVMValueRef ox0)
 {
     bool is_max = a->mode == IR_POOL_MAX;
@@ -91,7 +95,7 @@ static void vector_cells(CgCtx *c, const IrPoolAttr *a, IrShape in, IrShape out,
         LLVMValueRef cells = LLVMBuildSIToFP(c->b, cg_mul(c, wy.span, cg_i64(c, a->size)), c->f32, "");
         result = LLVMBuildFDiv(c->b, result, cg_splat(c, vp, cells), "");
     }
-    cg_vstore(c, result, y, out_at(c, out, ch, oy, ox0));
+    cg_vstore(c, result, y, out_at(c, out, P, ch, oy, ox0));
 }
 
 void cg_lower_pool(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValueRef table)
@@ -119,22 +123,27 @@ void cg_lower_pool(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMVa
     if (c->opt_level < 1 || vp < 4 || a->size > 8 || a->stride > 4)
         vp = 0;
 
+    /* The output's frame, when a conv reads it as its padding (ir/plan.h). */
+    const int64_t P = n->out_pad;
+    const IrShape fr = {out.w + 2 * P, out.h + 2 * P, out.d};
     CgLoop lc, ly, lb;
     LLVMValueRef ch = cg_loop_begin(c, &lc, cg_i64(c, 0), cg_i64(c, out.d), "c");
     LLVMValueRef oy = cg_loop_begin(c, &ly, cg_i64(c, 0), cg_i64(c, out.h), "oy");
     Window wy = window(c, oy, a, in.h);
     if (!vp) {
-        scalar_cells(c, a, in, out, x, y, ch, oy, wy, 0, out.w);
+        scalar_cells(c, a, in, fr, P, x, y, ch, oy, wy, 0, out.w);
     } else {
-        scalar_cells(c, a, in, out, x, y, ch, oy, wy, 0, xa);
+        scalar_cells(c, a, in, fr, P, x, y, ch, oy, wy, 0, xa);
         int64_t blocks = (xb - xa) / vp;
         LLVMValueRef blk = cg_loop_begin(c, &lb, cg_i64(c, 0), cg_i64(c, blocks), "blk");
-        vector_cells(c, a, in, out, vp, x, y, ch, oy, wy, cg_add(c, cg_i64(c, xa), cg_mul(c, blk, cg_i64(c, vp))));
+        vector_cells(c, a, in, fr, P, vp, x, y, ch, oy, wy, cg_add(c, cg_i64(c, xa), cg_mul(c, blk, cg_i64(c, vp))));
         cg_loop_end(c, &lb);
         if ((xb - xa) % vp)
-            vector_cells(c, a, in, out, vp, x, y, ch, oy, wy, cg_i64(c, xb - vp));
-        scalar_cells(c, a, in, out, x, y, ch, oy, wy, xb, out.w);
+            vector_cells(c, a, in, fr, P, vp, x, y, ch, oy, wy, cg_i64(c, xb - vp));
+        scalar_cells(c, a, in, fr, P, x, y, ch, oy, wy, xb, out.w);
     }
     cg_loop_end(c, &ly);
     cg_loop_end(c, &lc);
+    if (P > 0)
+        cg_zero_frame(c, y, P, out, 0);
 }
