@@ -80,16 +80,17 @@ static inline void cnnrt_pack(int32_t rank, const int64_t *shape, int32_t pack, 
     if (wino && rank == 4) { /* wino is 4 and the filters 3x3 (CnnrtParam.wino) */
         const int64_t D = shape[1];
         float u[36];
+        /* j innermost: a channel's 36 points for the block's filters are
+         * 36 runs of pack floats, written whole. */
         for (int64_t b = 0; b < blocks; b++)
-            for (int64_t j = 0; j < pack; j++) {
-                int64_t k = b * pack + j;
-                for (int64_t d = 0; d < D; d++) {
+            for (int64_t d = 0; d < D; d++)
+                for (int64_t j = 0; j < pack; j++) {
+                    int64_t k = b * pack + j;
                     if (k < k_count)
                         cnnrt_wino_filter(raw + (k * D + d) * 9, u);
                     for (int p = 0; p < 36; p++)
                         out[((b * 36 + p) * D + d) * pack + j] = k < k_count ? u[p] : 0.0f;
                 }
-            }
         return;
     }
     for (int64_t b = 0; b < blocks; b++)
