@@ -95,9 +95,9 @@ typedef struct IrNode {
      * needs no padded copy (ir/plan.c says when). 0 for a plain buffer. */
     int64_t out_pad;
     /* The conv that is the buffer's only reader, reading it as its input,
-     * when a conv kernel writes it; else -1. Such a buffer is the two
-     * kernels' own business: codegen may lay it out for them (channel
-     * blocks, codegen/ops/conv.c). */
+     * when a conv kernel or a pool that stands alone writes it; else -1.
+     * Such a buffer is the two kernels' own business: codegen may lay it
+     * out for them (channel blocks between two convs, codegen/ops/conv.c). */
     int32_t conv_reader;
 } IrNode;
 

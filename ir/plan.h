@@ -23,8 +23,9 @@ __attribute__((warn_unused_result)) bool ir_graph_plan(IrGraph *g);
 /* Bytes of scratch node i's kernel needs while it runs: a conv with padding
  * gets a zero-padded copy of its input, D1 x (H1 + 2P) x (W1 + 2P) floats,
  * so its inner loops never test an edge (codegen/ops/conv.c), unless its
- * input was planned with that frame already (out_pad). 0 for others, -1 when
- * the size overflows (the kernel then does without). */
+ * input was planned with that frame already (out_pad); a Winograd conv
+ * (ir_wino_rows) gets its tiles and staged rows. 0 for others, -1 when the
+ * size overflows (the kernel then does without). */
 int64_t ir_plan_scratch_bytes(const IrGraph *g, size_t i);
 
 /* Winograd F(4x4, 3x3) (codegen/ops/winograd.c): a 3x3 conv of stride 1
@@ -37,8 +38,8 @@ int64_t ir_plan_scratch_bytes(const IrGraph *g, size_t i);
  * must be 2x2 of stride 2 inside the map (a 4x4 tile pools to 2x2). Which
  * convs qualify depends on the graph only, so that the report's memory is
  * the same on every target; code generation may still run one directly
- * (-O0, a target without vectors, an input not in channel blocks), leaving
- * its scratch unused. */
+ * (-O0, a target of fewer than 8 floats a vector, a framed input row
+ * narrower than a vector), leaving its scratch unused. */
 #define IR_WINO_M 4     /* output tile */
 #define IR_WINO_ALPHA 6 /* input tile, M + 3 - 1 */
 int64_t ir_wino_rows(const IrGraph *g, size_t i);

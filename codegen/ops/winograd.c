@@ -4,9 +4,11 @@
  * B)] A, for d_c the 6x6 input tile of channel c. The filters' G g G^T were
  * made when the weights were packed (runtime/cnnrt.h, cnnrt_pack), so a
  * tile costs 36 multiply-adds a channel and filter where the direct kernel
- * spends 144. conv.c sends here the convs whose input is in channel blocks
- * with its frame of zeros (cg_conv_wino), so a vector load is one cell's v
- * channels and the tiles never test an edge but at the map's end.
+ * spends 144. conv.c sends here the convs whose input has its frame of
+ * zeros (cg_conv_wino), in channel blocks of the vector width (from a
+ * filter-vector conv) or plain (from the column-vector kernel or a pool),
+ * whose block of rows is first staged in channel blocks: a vector load is
+ * one cell's v channels, and tiles never test an edge but at the map's end.
  *
  * The map goes in blocks of tile rows whose transformed input fits the
  * conv's scratch (36 x tiles x D1 floats):

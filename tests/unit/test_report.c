@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ir/plan.h"
 #include "ir/report.h"
 #include "unit_util.h"
 
@@ -234,6 +235,38 @@ START_TEST(json_plan_frame_through_dropout)
 }
 END_TEST
 
+START_TEST(json_plan_winograd_scratch)
+{
+    static const char src[] = "network wino {\n input 16x16x32\n c1: conv filters=32 size=3 pad=1\n"
+                              " c2: conv filters=32 size=3 pad=1\n fc 10\n}\n";
+    Unit u;
+    IrGraph *g = unit_compile(&u, src);
+    ck_assert_ptr_nonnull(g);
+    /* Worked by hand. c1 reads the network's input, which has no frame:
+     * no Winograd, a padded copy (18 x 18 x 32 floats, 41,472 bytes) at 0,
+     * and its output framed for c2, 41,472 bytes at 41,472. c2 is Winograd
+     * (3x3, stride 1, pad 1, 32 channels and filters, its input framed):
+     * 4 x 4 tiles whose 36 transforms of 32 channels take 36 x 4 x 4 x 32
+     * floats, 73,728 bytes (4 MiB would hold 227 tile rows, so all 4 go in
+     * one block), and a block's input rows, (4 x 4 + 2) x 18 x 32 floats,
+     * 41,472 bytes: 115,200 of scratch, past c1's output at 82,944, since
+     * c1's copy is gone by then. c2's output (no frame: an fc reads it) fits
+     * at 0. */
+    ck_assert_int_eq(ir_wino_rows(g, 1), 0);
+    ck_assert_int_eq(ir_plan_scratch_bytes(g, 1), 41472);
+    ck_assert_int_eq(g->nodes[1].scratch, 0);
+    ck_assert_int_eq(g->nodes[1].out_pad, 1);
+    ck_assert_int_eq(g->nodes[1].buffer, 41472);
+    ck_assert_int_eq(ir_wino_rows(g, 2), 4);
+    ck_assert_int_eq(ir_wino_tile_bytes(g, 2), 73728);
+    ck_assert_int_eq(ir_plan_scratch_bytes(g, 2), 115200);
+    ck_assert_int_eq(g->nodes[2].scratch, 82944);
+    ck_assert_int_eq(g->nodes[2].buffer, 0);
+    ck_assert_int_eq(g->workspace_bytes, 198144);
+    unit_close(&u);
+}
+END_TEST
+
 /* ---- text ----------------------------------------------------------------------- */
 
 typedef struct ThousandsCase {
@@ -448,6 +481,7 @@ static Suite *report_suite(void)
     tcase_add_test(tc, json_exact_integers);
     tcase_add_test(tc, json_plan_frames);
     tcase_add_test(tc, json_plan_frame_through_dropout);
+    tcase_add_test(tc, json_plan_winograd_scratch);
     tcase_add_loop_test(tc, thousands, 0, (int)(sizeof thousands_cases / sizeof thousands_cases[0]));
     tcase_add_test(tc, text_lenet);
     tcase_add_test(tc, text_wide_cells);
