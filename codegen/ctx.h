@@ -159,7 +159,7 @@ typedef struct CgConvOut {
  * the conv that reads it (ir/plan.h), after its values, every run, since
  * other buffers share the arena. */
 void cg_zero_frame(CgCtx *c, LLVMValueRef y, int64_t P, IrShape s, int blk);
-/* IR_WINO_M when the conv at node runs as Winograd F(4x4, 3x3)
+/* m when the conv at node runs as Winograd F(m x m, F x F) (ir_wino_m)
  * (ops/winograd.c), its weights packed for it (cnnrt_pack), else 0. */
 int cg_conv_wino(const CgCtx *c, size_t node);
 /* That lowering, for the output laid out as out says and an input in

@@ -52,7 +52,7 @@ static int64_t framed_bytes(IrShape s, int64_t pad)
     return round64(bytes);
 }
 
-int64_t ir_wino_rows(const IrGraph *g, size_t i)
+int ir_wino_m(const IrGraph *g, size_t i)
 {
     const IrNode *n = &g->nodes[i];
     if (n->op != IR_OP_CONV)
@@ -60,18 +60,31 @@ int64_t ir_wino_rows(const IrGraph *g, size_t i)
     const IrConvAttr *a = &n->attr.conv;
     const IrNode *in = &g->nodes[n->inputs[0]], *tail = &g->nodes[ir_group_tail(g, i)];
     const int64_t C = in->out.d, K = n->out.d;
-    if (a->size != 3 || a->stride != 1 || a->pad != 1 || in->out_pad != 1 || C % 16 || K % 16 || C < 32 ||
-        n->out.w < IR_WINO_M || n->out.h < IR_WINO_M)
+    if ((a->size != 3 && a->size != 5) || a->stride != 1 || a->pad * 2 + 1 != a->size || in->out_pad != a->pad ||
+        C % 16 || K % 16 || C < 32)
+        return 0;
+    const int m = IR_WINO_ALPHA + 1 - (int)a->size; /* 4 for 3x3, 2 for 5x5 */
+    if (n->out.w < m || n->out.h < m)
         return 0;
     if (tail->op == IR_OP_POOL) {
         const IrPoolAttr *p = &tail->attr.pool;
         if (p->size != 2 || p->stride != 2 || tail->out.w * 2 > n->out.w || tail->out.h * 2 > n->out.h)
             return 0;
     }
+    return m;
+}
+
+int64_t ir_wino_rows(const IrGraph *g, size_t i)
+{
+    const int m = ir_wino_m(g, i);
+    if (!m)
+        return 0;
+    const IrNode *n = &g->nodes[i];
+    const int64_t C = g->nodes[n->inputs[0]].out.d;
     /* Blocks of tile rows whose transformed input is at most 4 MiB: VGG-16's
      * 14x14x512 and 28x28x512 convs take their whole map at once, so that
      * their transformed weights (37.7 MB) stream from memory once an image. */
-    const int64_t ty = (n->out.h + IR_WINO_M - 1) / IR_WINO_M, tx = (n->out.w + IR_WINO_M - 1) / IR_WINO_M;
+    const int64_t ty = (n->out.h + m - 1) / m, tx = (n->out.w + m - 1) / m;
     int64_t row_bytes;
     if (__builtin_mul_overflow(tx, IR_WINO_ALPHA * IR_WINO_ALPHA * 4, &row_bytes) ||
         __builtin_mul_overflow(row_bytes, C, &row_bytes) || row_bytes > INT64_MAX / 2)
@@ -88,7 +101,10 @@ int64_t ir_wino_rows(const IrGraph *g, size_t i)
 int64_t ir_wino_tile_bytes(const IrGraph *g, size_t i)
 {
     const IrNode *n = &g->nodes[i];
-    const int64_t tx = (n->out.w + IR_WINO_M - 1) / IR_WINO_M;
+    const int m = ir_wino_m(g, i);
+    if (!m)
+        return 0;
+    const int64_t tx = (n->out.w + m - 1) / m;
     return round64(IR_WINO_ALPHA * IR_WINO_ALPHA * ir_wino_rows(g, i) * tx * g->nodes[n->inputs[0]].out.d * 4);
 }
 
@@ -98,7 +114,8 @@ int64_t ir_plan_scratch_bytes(const IrGraph *g, size_t i)
     const IrNode *in = &g->nodes[n->inputs[0]];
     int64_t rows = ir_wino_rows(g, i);
     if (rows > 0) /* at most 4 MiB and its input rows, or one tile row (ir_wino_rows) */
-        return ir_wino_tile_bytes(g, i) + round64((rows * IR_WINO_M + 2) * (in->out.w + 2) * in->out.d * 4);
+        return ir_wino_tile_bytes(g, i) + round64((rows * ir_wino_m(g, i) + IR_WINO_ALPHA - ir_wino_m(g, i)) *
+                                                  (in->out.w + 2 * n->attr.conv.pad) * in->out.d * 4);
     if (n->op != IR_OP_CONV || n->attr.conv.pad == 0 || in->out_pad == n->attr.conv.pad)
         return 0;
     return framed_bytes(in->out, n->attr.conv.pad);

@@ -26,48 +26,58 @@ typedef struct CnnrtParam {
     const float *embedded; /* compiled-in values, or NULL when none were given */
     int32_t fixed;         /* 1: written inline in the source; a weights file does not replace it */
     int32_t pack;          /* 0, or run() takes the values packed in blocks of this many filters or rows */
-    int32_t wino;          /* 0, or 4: a 3x3 conv weight packed as Winograd F(4x4, 3x3) takes it */
+    int32_t wino;          /* 0, or m: a conv weight packed for Winograd F(m x m, F x F) (4 for 3x3, 2 for 5x5) */
 } CnnrtParam;
 
 /* The packed layout of a conv's or an fc's parameters (CnnrtParam.pack =
  * B > 0), for kernels that load one tap of B filters (or one input's weights
  * for B rows) as vectors: weight [K][D][F][F] becomes [ceil(K/B)][D][F][F][B],
  * fc weight [K][N] becomes [ceil(K/B)][N][B], and bias [K] becomes
- * [ceil(K/B) * B], with zeros for the filters or rows past K. A 3x3 conv
- * weight for Winograd F(4x4, 3x3) (CnnrtParam.wino = 4) is transformed
- * first, each 3x3 filter g of a channel into the 6x6 G g G^T, and becomes
- * [ceil(K/B)][36][D][B]: for one of the 36 points, a block's weights are
- * one stream in channel order. Embedded values are packed already; values
+ * [ceil(K/B) * B], with zeros for the filters or rows past K. A conv
+ * weight for Winograd F(m x m, F x F) (CnnrtParam.wino = m, with m + F = 7:
+ * F(4x4, 3x3) or F(2x2, 5x5)) is transformed first, each F x F filter g of
+ * a channel into the 6x6 G g G^T, and becomes [ceil(K/B)][36][D][B]: for
+ * one of the 36 points, a block's weights are one stream in channel order. Embedded values are packed already; values
  * from a weights file are packed by the runtime before run(). The compiler
  * packs with the same functions, so there is one definition of the layout. */
 static inline int64_t cnnrt_packed_count(int32_t rank, const int64_t *shape, int32_t pack, int32_t wino)
 {
     int64_t n = pack > 0 ? (shape[0] + pack - 1) / pack * pack : shape[0];
     if (wino && rank == 4)
-        return n * shape[1] * (wino + 2) * (wino + 2);
+        return n * shape[1] * 36;
     for (int32_t i = 1; i < rank; i++)
         n *= shape[i];
     return n;
 }
 
-/* G g G^T for F(4x4, 3x3) with the points 0, 1, -1, 2, -2 (Lavin and Gray,
- * "Fast Algorithms for Convolutional Neural Networks", 2016), in double so
- * that the packed weight is the transform rounded once. */
-static inline void cnnrt_wino_filter(const float *g, float *u)
+/* G g G^T for an r x r filter g (r = 3 or 5) with the points 0, 1, -1, 2,
+ * -2 and infinity (Lavin and Gray, "Fast Algorithms for Convolutional Neural
+ * Networks", 2016): G[j][k] = p_j^k / prod_{l != j} (p_j - p_l), the last
+ * row picking g's last tap. In double, so that the packed weight is the
+ * transform rounded once. */
+static inline void cnnrt_wino_filter(const float *g, int r, float *u)
 {
-    static const double G[6][3] = {{1.0 / 4, 0, 0},
-                                   {-1.0 / 6, -1.0 / 6, -1.0 / 6},
-                                   {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-                                   {1.0 / 24, 1.0 / 12, 1.0 / 6},
-                                   {1.0 / 24, -1.0 / 12, 1.0 / 6},
-                                   {0, 0, 1}};
-    double t[6][3];
+    static const double G[6][5] = {{1.0 / 4, 0, 0, 0, 0},
+                                   {-1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                   {-1.0 / 6, 1.0 / 6, -1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                   {1.0 / 24, 1.0 / 12, 1.0 / 6, 1.0 / 3, 2.0 / 3},
+                                   {1.0 / 24, -1.0 / 12, 1.0 / 6, -1.0 / 3, 2.0 / 3},
+                                   {0, 0, 0, 0, 1}};
+    double t[6][5];
     for (int i = 0; i < 6; i++)
-        for (int j = 0; j < 3; j++)
-            t[i][j] = G[i][0] * g[0 * 3 + j] + G[i][1] * g[1 * 3 + j] + G[i][2] * g[2 * 3 + j];
+        for (int j = 0; j < r; j++) {
+            double sum = 0;
+            for (int k = 0; k < r; k++)
+                sum += (i == 5 ? (k == r - 1) : G[i][k]) * g[k * r + j];
+            t[i][j] = sum;
+        }
     for (int i = 0; i < 6; i++)
-        for (int j = 0; j < 6; j++)
-            u[i * 6 + j] = (float)(t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2]);
+        for (int j = 0; j < 6; j++) {
+            double sum = 0;
+            for (int k = 0; k < r; k++)
+                sum += t[i][k] * (j == 5 ? (k == r - 1) : G[j][k]);
+            u[i * 6 + j] = (float)sum;
+        }
 }
 
 static inline void cnnrt_pack(int32_t rank, const int64_t *shape, int32_t pack, int32_t wino, const float *raw,
@@ -77,8 +87,8 @@ static inline void cnnrt_pack(int32_t rank, const int64_t *shape, int32_t pack, 
     for (int32_t i = 1; i < rank; i++)
         taps *= shape[i];
     int64_t blocks = (k_count + pack - 1) / pack;
-    if (wino && rank == 4) { /* wino is 4 and the filters 3x3 (CnnrtParam.wino) */
-        const int64_t D = shape[1];
+    if (wino && rank == 4) { /* F x F filters, F = 7 - wino (CnnrtParam.wino) */
+        const int64_t D = shape[1], r = shape[2];
         float u[36];
         /* j innermost: a channel's 36 points for the block's filters are
          * 36 runs of pack floats, written whole. */
@@ -87,7 +97,7 @@ static inline void cnnrt_pack(int32_t rank, const int64_t *shape, int32_t pack, 
                 for (int64_t j = 0; j < pack; j++) {
                     int64_t k = b * pack + j;
                     if (k < k_count)
-                        cnnrt_wino_filter(raw + (k * D + d) * 9, u);
+                        cnnrt_wino_filter(raw + (k * D + d) * r * r, (int)r, u);
                     for (int p = 0; p < 36; p++)
                         out[((b * 36 + p) * D + d) * pack + j] = k < k_count ? u[p] : 0.0f;
                 }

@@ -153,15 +153,13 @@ static int blocked_width(const CgCtx *c, size_t tail)
 int cg_conv_wino(const CgCtx *c, size_t node)
 {
     const IrNode *n = &c->g->nodes[node];
-    const IrNode *in = &c->g->nodes[n->inputs[0]];
     if (c->vec_width < 8 || !cg_conv_pack(c, node) || ir_wino_rows(c->g, node) == 0 || n->out.d % c->vec_width)
         return 0;
-    /* A plain input is staged in channel blocks a block of rows at a time,
-     * vectors of v columns at once. */
+    /* A plain input is staged in channel blocks a block of rows at a time. */
     int blk = blocked_width(c, (size_t)n->inputs[0]);
-    if (blk ? blk != c->vec_width : in->out.w + 2 < c->vec_width)
+    if (blk && blk != c->vec_width)
         return 0;
-    return IR_WINO_M;
+    return ir_wino_m(c->g, node);
 }
 
 static CgConvOut out_layout(const CgCtx *c, size_t tail)

@@ -1,10 +1,11 @@
-/* Winograd F(4x4, 3x3) for a 3x3 conv of stride 1 (ir/plan.h, ir_wino_rows;
- * Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks",
- * 2016): each 4x4 tile of the output is A^T [sum_c (G g_kc G^T) .* (B^T d_c
- * B)] A, for d_c the 6x6 input tile of channel c. The filters' G g G^T were
- * made when the weights were packed (runtime/cnnrt.h, cnnrt_pack), so a
- * tile costs 36 multiply-adds a channel and filter where the direct kernel
- * spends 144. conv.c sends here the convs whose input has its frame of
+/* Winograd F(4x4, 3x3) and F(2x2, 5x5) for 3x3 and 5x5 convs of stride 1
+ * (ir/plan.h, ir_wino_m; Lavin and Gray, "Fast Algorithms for
+ * Convolutional Neural Networks", 2016): each m x m tile of the output is
+ * A^T [sum_c (G g_kc G^T) .* (B^T d_c B)] A, for d_c the 6x6 input tile of
+ * channel c. The filters' G g G^T were made when the weights were packed
+ * (runtime/cnnrt.h, cnnrt_pack), so a tile costs 36 multiply-adds a
+ * channel and filter where the direct kernel spends 144 (3x3) or 100
+ * (5x5). conv.c sends here the convs whose input has its frame of
  * zeros (cg_conv_wino), in channel blocks of the vector width (from a
  * filter-vector conv) or plain (from the column-vector kernel or a pool),
  * whose block of rows is first staged in channel blocks: a vector load is
@@ -19,8 +20,8 @@
  *     tile's value and kv weight loads, as the direct filter-vector kernel
  *     does for output columns; the 36 sums of n tiles go to a stack buffer;
  *  3. each tile's sums are transformed back, A^T m A, and get their bias,
- *     relu and max pool (a 2x2 pool of stride 2 takes a tile's four 2x2
- *     corners) on the way to the output.
+ *     relu and max pool (a 2x2 pool of stride 2 takes each 2x2 corner of
+ *     a tile) on the way to the output.
  * Threads split step 1 over channel blocks and steps 2-3 over (filter
  * block, n tiles) items. */
 #include <math.h>
@@ -29,18 +30,25 @@
 #include "../ctx.h"
 #include "ir/plan.h"
 
-enum { M = IR_WINO_M, A = IR_WINO_ALPHA, PTS = A * A };
+enum { A = IR_WINO_ALPHA, PTS = A * A, MMAX = 4 };
 
-/* B^T and A^T for the points 0, 1, -1, 2, -2 (G is cnnrt_wino_filter's). */
+/* B^T and A^T for the points 0, 1, -1, 2, -2 and infinity (G is
+ * cnnrt_wino_filter's): B^T's rows are the coefficients of prod_l (x - p_l)
+ * without one factor each, and the product itself; A^T[i][j] = p_j^i, its
+ * last column picking the last output. Both F(4x4, 3x3) and F(2x2, 5x5)
+ * have the same B^T; F(2x2, 5x5)'s A^T is F(4x4, 3x3)'s first row and a
+ * second with the last column's 1. */
 static const double BT[A][A] = {
     {4, 0, -5, 0, 1, 0}, {0, -4, -4, 1, 1, 0}, {0, 4, -4, -1, 1, 0},
     {0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1},
 };
-static const double AT[M][A] = {
+static const double AT4[4][A] = {
     {1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1},
 };
+static const double AT2[2][A] = {{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 1}};
 
 typedef struct Wino {
+    int m;               /* output tile, m x m (ir_wino_m) */
     int v, kv, B, n;     /* vector width; filter vectors a block, B = kv x v filters; tiles a product */
     int64_t C, K, H, W;  /* channels, filters, output map */
     int64_t Hp, Wp;      /* the framed input */
@@ -60,7 +68,7 @@ typedef struct Block {
     int64_t rows, tiles; /* tile rows, and tiles, in the block */
     int64_t vr;          /* input rows inside the frame in its last tile row (A unless at the map's end) */
     int64_t hlim, plim;  /* output rows and pooled rows of the map from the block's first */
-    int64_t in_rows;     /* input rows from its first inside the frame, at most rows x M + 2 */
+    int64_t in_rows;     /* input rows from its first inside the frame, at most rows x m + F - 1 */
 } Block;
 
 /* sum_k m[k] x[k * stride] over the nonzero coefficients, a NULL x[.] being
@@ -106,7 +114,7 @@ static void transform(CgCtx *c, int v, const double *T, int rows, int n, const L
  * input's, or the block's staged ones. */
 static int64_t plane_rows(const Block *bk)
 {
-    return bk->w->plain ? bk->rows * M + 2 : bk->w->Hp;
+    return bk->w->plain ? bk->rows * bk->w->m + A - bk->w->m : bk->w->Hp;
 }
 
 /* Step 1 for one tile: (tyl, tx) of the block, channel block cb, from x
@@ -117,8 +125,8 @@ static void input_tile(CgCtx *c, const Block *bk, LLVMValueRef x, LLVMValueRef V
 {
     const Wino *w = bk->w;
     LLVMValueRef d[PTS], u[PTS];
-    LLVMValueRef row0 = cg_add(c, cg_mul(c, cb, cg_i64(c, plane_rows(bk))), cg_mul(c, tyl, cg_i64(c, M)));
-    LLVMValueRef col0 = cg_mul(c, tx, cg_i64(c, M));
+    LLVMValueRef row0 = cg_add(c, cg_mul(c, cb, cg_i64(c, plane_rows(bk))), cg_mul(c, tyl, cg_i64(c, w->m)));
+    LLVMValueRef col0 = cg_mul(c, tx, cg_i64(c, w->m));
     for (int i = 0; i < A; i++)
         for (int j = 0; j < A; j++) {
             d[i * A + j] = NULL;
@@ -141,7 +149,7 @@ static void input_row(CgCtx *c, const Block *bk, LLVMValueRef x, LLVMValueRef V,
                       int64_t vr)
 {
     const Wino *w = bk->w;
-    int64_t vc = w->Wp - (w->tx - 1) * M; /* input columns inside, in the last tile column */
+    int64_t vc = w->Wp - (w->tx - 1) * w->m; /* input columns inside, in the last tile column */
     int64_t full = vc >= A ? w->tx : w->tx - 1;
     CgLoop lx;
     LLVMValueRef tx = cg_loop_begin(c, &lx, cg_i64(c, 0), cg_i64(c, full), "tx");
@@ -151,34 +159,50 @@ static void input_row(CgCtx *c, const Block *bk, LLVMValueRef x, LLVMValueRef V,
         input_tile(c, bk, x, V, cb, tyl, cg_i64(c, w->tx - 1), vr, vc);
 }
 
+/* Columns [x0, x0 + cols) of one staged row, cols <= v: a vector of each
+ * channel's columns (loaded whole, or a float at a time when the row is
+ * narrower than a vector), transposed into a vector of channels a column. */
+static void stage_columns(CgCtx *c, const Wino *w, LLVMValueRef x, LLVMValueRef stage, LLVMValueRef from,
+                          LLVMValueRef to, LLVMValueRef x0, int cols)
+{
+    const int v = w->v;
+    LLVMValueRef t[16];
+    for (int l = 0; l < v; l++) {
+        LLVMValueRef at = cg_add(c, cg_add(c, from, x0), cg_i64(c, (int64_t)l * w->Hp * w->Wp));
+        if (cols == v) {
+            t[l] = cg_vload(c, v, x, at);
+            continue;
+        }
+        t[l] = cg_splat(c, v, cg_f32(c, 0));
+        for (int j = 0; j < cols; j++)
+            t[l] = LLVMBuildInsertElement(c->b, t[l], cg_load(c, x, cg_add(c, at, cg_i64(c, j))),
+                                          LLVMConstInt(c->i32, (unsigned)j, 0), "");
+    }
+    cg_transpose(c, v, t);
+    for (int l = 0; l < cols; l++)
+        cg_vstore(c, t[l], stage, cg_mul(c, cg_add(c, cg_add(c, to, x0), cg_i64(c, l)), cg_i64(c, v)));
+}
+
 /* Stages the block's input rows of channel block cb from the plain x (its
- * first row) into stage, [cb][row][Wp][v]: v rows of v columns, one from
- * each channel, transposed in registers; a row's last v columns shifted
- * back to end it. */
+ * first row) into stage, [cb][row][Wp][v], v columns at a time; a row's
+ * last v columns shifted back to end it. */
 static void stage_rows(CgCtx *c, const Block *bk, LLVMValueRef x, LLVMValueRef stage, LLVMValueRef cb)
 {
     const Wino *w = bk->w;
     const int v = w->v;
-    const int64_t chunks = w->Wp / v;
     CgLoop lr, lx;
     LLVMValueRef r = cg_loop_begin(c, &lr, cg_i64(c, 0), cg_i64(c, bk->in_rows), "srow");
     LLVMValueRef from = cg_add(c, cg_mul(c, cg_mul(c, cb, cg_i64(c, v)), cg_i64(c, w->Hp * w->Wp)),
                                cg_mul(c, r, cg_i64(c, w->Wp)));
     LLVMValueRef to = cg_mul(c, cg_add(c, cg_mul(c, cb, cg_i64(c, plane_rows(bk))), r), cg_i64(c, w->Wp));
-    for (int pass = 0; pass < 2; pass++) {
-        if (pass == 1 && w->Wp % v == 0)
-            break;
-        LLVMValueRef x0 = pass == 0 ? cg_mul(c, cg_loop_begin(c, &lx, cg_i64(c, 0), cg_i64(c, chunks), "sx"),
-                                             cg_i64(c, v))
-                                    : cg_i64(c, w->Wp - v);
-        LLVMValueRef t[16];
-        for (int l = 0; l < v; l++)
-            t[l] = cg_vload(c, v, x, cg_add(c, cg_add(c, from, x0), cg_i64(c, (int64_t)l * w->Hp * w->Wp)));
-        cg_transpose(c, v, t);
-        for (int l = 0; l < v; l++)
-            cg_vstore(c, t[l], stage, cg_mul(c, cg_add(c, cg_add(c, to, x0), cg_i64(c, l)), cg_i64(c, v)));
-        if (pass == 0)
-            cg_loop_end(c, &lx);
+    if (w->Wp < v) {
+        stage_columns(c, w, x, stage, from, to, cg_i64(c, 0), (int)w->Wp);
+    } else {
+        LLVMValueRef sx = cg_loop_begin(c, &lx, cg_i64(c, 0), cg_i64(c, w->Wp / v), "sx");
+        stage_columns(c, w, x, stage, from, to, cg_mul(c, sx, cg_i64(c, v)), v);
+        cg_loop_end(c, &lx);
+        if (w->Wp % v)
+            stage_columns(c, w, x, stage, from, to, cg_i64(c, w->Wp - v), v);
     }
     cg_loop_end(c, &lr);
 }
@@ -239,8 +263,9 @@ static void output_tile(CgCtx *c, const Block *bk, LLVMValueRef *m, LLVMValueRef
                         LLVMValueRef tile)
 {
     const Wino *w = bk->w;
-    LLVMValueRef r[M * M];
-    transform(c, w->v, &AT[0][0], M, A, m, r);
+    const int M = w->m;
+    LLVMValueRef r[MMAX * MMAX];
+    transform(c, w->v, M == 4 ? &AT4[0][0] : &AT2[0][0], M, A, m, r);
     LLVMValueRef bv = bias ? cg_vload(c, w->v, bias, k) : NULL;
     for (int q = 0; q < M * M; q++) {
         if (bv)
@@ -370,8 +395,8 @@ static void lower_block(CgCtx *c, const Block *bk, LLVMValueRef x, LLVMValueRef 
                         LLVMValueRef r0, bool split, const char *tag)
 {
     const Wino *w = bk->w;
-    const int64_t ycell = w->out.blk ? w->out.blk : 1, yrows = w->pool ? M / 2 : M;
-    LLVMValueRef xb = cg_at(c, x, cg_mul(c, r0, cg_i64(c, M * w->Wp * (w->plain ? 1 : w->v))));
+    const int64_t ycell = w->out.blk ? w->out.blk : 1, yrows = w->pool ? w->m / 2 : w->m;
+    LLVMValueRef xb = cg_at(c, x, cg_mul(c, r0, cg_i64(c, w->m * w->Wp * (w->plain ? 1 : w->v))));
     LLVMValueRef yb = cg_at(c, y, cg_mul(c, r0, cg_i64(c, yrows * w->out.row * ycell)));
     LLVMValueRef V = c->scratch, stage = cg_at(c, c->scratch, cg_i64(c, ir_wino_tile_bytes(c->g, w->node) / 4));
     int64_t cblocks = w->C / w->v, items = product_count(bk);
@@ -395,15 +420,17 @@ void cg_lower_winograd(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LL
     const IrGraph *g = c->g;
     const IrNode *n = &g->nodes[node], *tail = &g->nodes[ir_group_tail(g, node)];
     const IrNode *in = &g->nodes[n->inputs[0]];
+    const int M = ir_wino_m(g, node), P = (int)n->attr.conv.pad;
     Wino w = {
+        .m = M,
         .v = c->vec_width,
         .kv = cg_conv_pack(c, node) / c->vec_width,
         .C = in->out.d,
         .K = n->out.d,
         .H = n->out.h,
         .W = n->out.w,
-        .Hp = in->out.h + 2,
-        .Wp = in->out.w + 2,
+        .Hp = in->out.h + 2 * P,
+        .Wp = in->out.w + 2 * P,
         .ty = (n->out.h + M - 1) / M,
         .tx = (n->out.w + M - 1) / M,
         .rows = ir_wino_rows(g, node),
@@ -427,14 +454,14 @@ void cg_lower_winograd(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LL
     const int64_t pout_h = w.pool ? w.pool->out.h : 0;
     const int64_t r0_end = (nblocks - 1) * w.rows; /* the last block's first tile row */
     const int64_t end_in = w.Hp - r0_end * M;
-    Block full = {&w, w.rows, w.rows * w.tx, A, w.rows * M, w.rows * M / 2, w.rows * M + 2};
+    Block full = {&w, w.rows, w.rows * w.tx, A, w.rows * M, w.rows * M / 2, w.rows * M + A - M};
     Block end = {&w,
                  last_rows,
                  last_rows * w.tx,
                  vr_end < A ? vr_end : A,
                  w.H - r0_end * M,
                  pout_h - r0_end * M / 2,
-                 end_in < last_rows * M + 2 ? end_in : last_rows * M + 2};
+                 end_in < last_rows * M + A - M ? end_in : last_rows * M + A - M};
     /* Blocks before the last, then the last with its overhang. */
     if (nblocks > 1) {
         CgLoop lb;
