@@ -267,6 +267,34 @@ START_TEST(json_plan_winograd_scratch)
 }
 END_TEST
 
+START_TEST(json_plan_winograd_5x5)
+{
+    static const char src[] = "network wino5 {\n input 10x10x32\n c1: conv filters=32 size=5 pad=2\n"
+                              " c2: conv filters=32 size=5 pad=2\n fc 10\n}\n";
+    Unit u;
+    IrGraph *g = unit_compile(&u, src);
+    ck_assert_ptr_nonnull(g);
+    /* Worked by hand, as json_plan_winograd_scratch: c1 copies the input
+     * with its padding, 32 x 14 x 14 floats (25,088 bytes) at 0, and frames
+     * its output for c2, 25,088 bytes at 25,088. c2 is F(2x2, 5x5): 5 x 5
+     * tiles of 2 x 2, 36 x 25 x 32 floats (115,200 bytes) of transformed
+     * tiles, all 5 tile rows in one block, and (5 x 2 + 4) x 14 x 32 floats
+     * (25,088 bytes) of staged rows: 140,288 of scratch at 50,176. */
+    ck_assert_int_eq(ir_wino_m(g, 1), 0);
+    ck_assert_int_eq(g->nodes[1].scratch, 0);
+    ck_assert_int_eq(g->nodes[1].out_pad, 2);
+    ck_assert_int_eq(g->nodes[1].buffer, 25088);
+    ck_assert_int_eq(ir_wino_m(g, 2), 2);
+    ck_assert_int_eq(ir_wino_rows(g, 2), 5);
+    ck_assert_int_eq(ir_wino_tile_bytes(g, 2), 115200);
+    ck_assert_int_eq(ir_plan_scratch_bytes(g, 2), 140288);
+    ck_assert_int_eq(g->nodes[2].scratch, 50176);
+    ck_assert_int_eq(g->nodes[2].buffer, 0);
+    ck_assert_int_eq(g->workspace_bytes, 190464);
+    unit_close(&u);
+}
+END_TEST
+
 /* ---- text ----------------------------------------------------------------------- */
 
 typedef struct ThousandsCase {
@@ -482,6 +510,7 @@ static Suite *report_suite(void)
     tcase_add_test(tc, json_plan_frames);
     tcase_add_test(tc, json_plan_frame_through_dropout);
     tcase_add_test(tc, json_plan_winograd_scratch);
+    tcase_add_test(tc, json_plan_winograd_5x5);
     tcase_add_loop_test(tc, thousands, 0, (int)(sizeof thousands_cases / sizeof thousands_cases[0]));
     tcase_add_test(tc, text_lenet);
     tcase_add_test(tc, text_wide_cells);
