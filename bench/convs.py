@@ -14,7 +14,8 @@ measurement, then their total. The machine drifts, so that runs in rounds
 round's % against its own peak, and the table is the median round. With --alone, each distinct shape (pad 1, with
 its relu) is compiled as a network of its own instead: its input is then the
 network's, which the conv must copy into a padded buffer, where in VGG-16 the
-layer before writes it padded already. Needs numpy (Debian's python3-numpy)
+layer before writes it padded already, so alone the convs run on the direct
+kernel, not as Winograd (codegen/ops/winograd.c). Needs numpy (Debian's python3-numpy)
 and a C compiler.
 """
 
