@@ -154,6 +154,8 @@ typedef struct CgConvOut {
     int64_t origin;     /* where cell (0, 0, 0) is */
     int blk;            /* 0, or channels in blocks of blk: a cell is blk floats (blocked_width) */
 } CgConvOut;
+/* Where cell (k, oy, ox) is in a buffer laid out as o says. */
+LLVMValueRef cg_conv_out_index(CgCtx *c, const CgConvOut *o, LLVMValueRef k, LLVMValueRef oy, LLVMValueRef ox);
 /* Zeroes the frame of P around y's planes of shape s (ops/conv.c), in
  * channel blocks of blk or plain (blk 0): a buffer planned with a frame for
  * the conv that reads it (ir/plan.h), after its values, every run, since

@@ -469,8 +469,8 @@ static int param_pack(const CgCtx *c, size_t i)
     }
 }
 
-/* 4 when params[i] is a conv weight that its kernel takes Winograd
- * transformed (cnnrt_pack), else 0. */
+/* m when params[i] is a conv weight that its kernel takes transformed
+ * for Winograd F(m x m, F x F) (cg_conv_wino, cnnrt_pack), else 0. */
 static int param_wino(const CgCtx *c, size_t i)
 {
     size_t node = (size_t)c->params[i].node;

@@ -39,9 +39,10 @@
  * then step through a cell's channels. Elsewhere buffers are [D][H][W], as
  * the other ops and the caller read them.
  *
- * A 3x3 conv of stride 1 whose input has its frame (ir_wino_rows) goes to
- * Winograd F(4x4, 3x3) instead (winograd.c, cg_conv_wino): 36 multiply-adds
- * a channel and filter for 16 outputs where these kernels spend 144.
+ * A 3x3 or 5x5 conv of stride 1 whose input has its frame (ir_wino_m) goes
+ * to Winograd F(4x4, 3x3) or F(2x2, 5x5) instead (winograd.c,
+ * cg_conv_wino): 36 multiply-adds a channel and filter for 16 or 4 outputs
+ * where these kernels spend 144 or 100.
  *
  * A fused group (ir/fuse.c) continues here: relu is applied to each value as
  * it is made, and a max pool whose windows tile the conv's output takes the
@@ -152,14 +153,10 @@ static int blocked_width(const CgCtx *c, size_t tail)
 
 int cg_conv_wino(const CgCtx *c, size_t node)
 {
-    const IrNode *n = &c->g->nodes[node];
-    if (c->vec_width < 8 || !cg_conv_pack(c, node) || ir_wino_rows(c->g, node) == 0 || n->out.d % c->vec_width)
-        return 0;
-    /* A plain input is staged in channel blocks a block of rows at a time. */
-    int blk = blocked_width(c, (size_t)n->inputs[0]);
-    if (blk && blk != c->vec_width)
-        return 0;
-    return ir_wino_m(c->g, node);
+    /* The IR's channels and filters come in 16s, so in whole vectors; an
+     * input in channel blocks has them of the vector width, and a plain one
+     * is staged so (winograd.c). */
+    return c->vec_width >= 8 && cg_conv_pack(c, node) && ir_wino_rows(c->g, node) > 0 ? ir_wino_m(c->g, node) : 0;
 }
 
 static CgConvOut out_layout(const CgCtx *c, size_t tail)
@@ -169,7 +166,7 @@ static CgConvOut out_layout(const CgCtx *c, size_t tail)
     return (CgConvOut){row * (n->out.h + 2 * P), row, P * row + P, blocked_width(c, tail)};
 }
 
-static LLVMValueRef out_index(CgCtx *c, const CgConvOut *o, LLVMValueRef k, LLVMValueRef oy, LLVMValueRef ox)
+LLVMValueRef cg_conv_out_index(CgCtx *c, const CgConvOut *o, LLVMValueRef k, LLVMValueRef oy, LLVMValueRef ox)
 {
     LLVMValueRef cell = cg_add(c, cg_mul(c, oy, cg_i64(c, o->row)), cg_add(c, ox, cg_i64(c, o->origin)));
     if (o->blk)
@@ -237,7 +234,7 @@ static void lower_naive(CgCtx *c, size_t node, const Conv *cvp, LLVMValueRef y)
         v = LLVMBuildLoad2(c->b, c->f32, best, "");
     }
     CgConvOut lay = out_layout(c, tail);
-    cg_store(c, v, y, out_index(c, &lay, k, oy, ox));
+    cg_store(c, v, y, cg_conv_out_index(c, &lay, k, oy, ox));
     cg_loop_end(c, &lx);
     cg_loop_end(c, &ly);
     cg_loop_end(c, &lk);
@@ -605,7 +602,7 @@ static void pool_windows(CgCtx *c, const Fast *f, const IrPoolAttr *p, const Dst
     LLVMBuildStore(c->b, cg_max_nan(c, LLVMBuildLoad2(c->b, t, best, ""), val), best);
     cg_loop_end(c, &lwx);
     cg_loop_end(c, &lwy);
-    LLVMValueRef out = LLVMBuildLoad2(c->b, t, best, ""), to = out_index(c, &f->y, cg_add(c, k0, kk), py, px);
+    LLVMValueRef out = LLVMBuildLoad2(c->b, t, best, ""), to = cg_conv_out_index(c, &f->y, cg_add(c, k0, kk), py, px);
     if (w > 1)
         cg_vstore(c, out, y, to);
     else
@@ -623,7 +620,7 @@ static void pool_tiled(CgCtx *c, const Fast *f, const IrPoolAttr *p, const Dst *
 {
     CgLoop lkk, lwy;
     LLVMValueRef kk = cg_loop_begin(c, &lkk, cg_i64(c, 0), cg_i64(c, kb), "kk");
-    LLVMValueRef yrow = out_index(c, &f->y, cg_add(c, k0, kk), py, cg_i64(c, 0));
+    LLVMValueRef yrow = cg_conv_out_index(c, &f->y, cg_add(c, k0, kk), py, cg_i64(c, 0));
     LLVMValueRef best = cg_vvar(c, vp, "best");
     for (int64_t b0 = 0; b0 < pout.w; b0 += vp) {
         int64_t b = b0 + vp > pout.w ? pout.w - vp : b0;
@@ -684,7 +681,7 @@ static void conv_blocks(CgCtx *c, const Fast *f, int kb, int64_t k_lo, int64_t n
         ck = &chunk;
     }
     if (!pool) {
-        Dst d = {cg_at(c, y, out_index(c, &f->y, k0, cg_i64(c, 0), cg_i64(c, 0))), f->y.plane, f->y.row, NULL, f->y.blk};
+        Dst d = {cg_at(c, y, cg_conv_out_index(c, &f->y, k0, cg_i64(c, 0), cg_i64(c, 0))), f->y.plane, f->y.row, NULL, f->y.blk};
         LLVMValueRef oy = cg_loop_begin(c, &ly, r_lo, r_hi, "oy");
         conv_row(c, f, kb, k0, oy, &d, acc, ck);
         cg_loop_end(c, &ly);
@@ -721,8 +718,8 @@ typedef struct PadCopy {
 } PadCopy;
 
 /* Planes [c_lo, c_hi) of the padded copy: x to dst; with x NULL, only
- * zeroes dst's frame (a buffer planned with one, cg_zero_frame). Only the frame is zeroed
- * (zeroing the whole copy first wrote it twice): the top P rows and the
+ * zeroes dst's frame (a buffer planned with one, cg_zero_frame). Only the
+ * frame is zeroed (zeroing the whole copy first wrote it twice): the top P rows and the
  * first Px of the next, then each row's W values, its right Px and the next
  * row's left Px as one span, and the rest of the bottom P rows. */
 static void pad_channels(CgCtx *c, const PadCopy *pc, LLVMValueRef x, LLVMValueRef dst, LLVMValueRef c_lo,
@@ -974,16 +971,19 @@ void cg_lower_conv(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMVa
     Conv direct = conv_of(c, node, x, table);
     Fast f = {.cv = direct, .y = out_layout(c, ir_group_tail(g, node))};
     bool split = c->executable && n->macs >= CG_PARALLEL_MIN_MACS;
-    if (cg_conv_wino(c, node))
+    if (cg_conv_wino(c, node)) {
         cg_lower_winograd(c, node, x, y, table, &f.y, !f.cv.xblk, split);
-    else if (c->scratch && f.cv.pad > 0 && fast_shape(c, &n->attr.conv))
-        pad_input(c, node, &f.cv, split);
-    if (cg_conv_wino(c, node))
-        ; /* done above */
-    else if (plan_fast(c, n, pool, &f))
-        lower_fast(c, node, &f, pool, y, split);
-    else
-        lower_naive(c, node, &direct, y);
+    } else {
+        /* The scratch is a padded copy's only for an input without its
+         * frame; a Winograd conv run directly (-O0, narrow vectors) has
+         * its frame and leaves its scratch alone. */
+        if (c->scratch && f.cv.pad > 0 && fast_shape(c, &n->attr.conv))
+            pad_input(c, node, &f.cv, split);
+        if (plan_fast(c, n, pool, &f))
+            lower_fast(c, node, &f, pool, y, split);
+        else
+            lower_naive(c, node, &direct, y);
+    }
     /* The frame that the next conv reads as its padding (ir/plan.h): after
      * the values, and every run, since other buffers share the arena. */
     if (tail->out_pad > 0)

@@ -233,22 +233,20 @@ static void input_task(CgCtx *c, void *user, LLVMValueRef *ptrs, LLVMValueRef be
     input_blocks(c, user, ptrs[0], ptrs[1], ptrs[2], begin, end);
 }
 
-/* Stores output vector y of filters k.. at (oy, ox) from the block's first
- * row of y: as it is in channel blocks, else lane by lane into planes. */
+/* Stores val, the vector of filters k.. (k a multiple of v) at (oy, ox)
+ * from the block's first row of y: as it is in channel blocks, else lane by
+ * lane into planes. */
 static void store_cell(CgCtx *c, const Wino *w, LLVMValueRef val, LLVMValueRef y, LLVMValueRef k, LLVMValueRef oy,
                        LLVMValueRef ox)
 {
-    const CgConvOut *o = &w->out;
-    LLVMValueRef cell = cg_add(c, cg_mul(c, oy, cg_i64(c, o->row)), cg_add(c, ox, cg_i64(c, o->origin)));
-    if (o->blk) {
-        LLVMValueRef b = LLVMBuildUDiv(c->b, k, cg_i64(c, o->blk), "");
-        cg_vstore(c, val, y, cg_mul(c, cg_add(c, cg_mul(c, b, cg_i64(c, o->plane)), cell), cg_i64(c, o->blk)));
+    LLVMValueRef at = cg_conv_out_index(c, &w->out, k, oy, ox);
+    if (w->out.blk) {
+        cg_vstore(c, val, y, at);
         return;
     }
-    LLVMValueRef at = cg_add(c, cg_mul(c, k, cg_i64(c, o->plane)), cell);
     for (int l = 0; l < w->v; l++)
         cg_store(c, LLVMBuildExtractElement(c->b, val, LLVMConstInt(c->i32, (unsigned)l, 0), ""), y,
-                 cg_add(c, at, cg_i64(c, (int64_t)l * o->plane)));
+                 cg_add(c, at, cg_i64(c, (int64_t)l * w->out.plane)));
 }
 
 /* A condition for a cell of the block's map, or NULL when every tile has it. */
@@ -352,13 +350,19 @@ static void product_tiles(CgCtx *c, const Block *bk, int nt, LLVMValueRef V, LLV
     cg_loop_end(c, &lt);
 }
 
-/* Steps 2 and 3 for items [lo, hi) of (filter block, n tiles), the filter
- * block outer so that its transformed weights stay in the cache. */
+/* Groups of at most n tiles the block's products take, evened out. */
+static int64_t tile_groups(const Block *bk)
+{
+    return (bk->tiles + bk->w->n - 1) / bk->w->n;
+}
+
+/* Steps 2 and 3 for items [lo, hi) of (filter block, tile group), the
+ * filter block outer so that its transformed weights stay in the cache. */
 static void product_items(CgCtx *c, const Block *bk, LLVMValueRef V, LLVMValueRef U, LLVMValueRef bias, LLVMValueRef y,
                           LLVMValueRef lo, LLVMValueRef hi)
 {
     const Wino *w = bk->w;
-    const int64_t nsub = (bk->tiles + w->n - 1) / w->n;
+    const int64_t nsub = tile_groups(bk);
     const int n = (int)((bk->tiles + nsub - 1) / nsub), n_last = (int)(bk->tiles - (nsub - 1) * n);
     LLVMValueRef sums = cg_entry_alloca(c, LLVMArrayType2(c->f32, (uint64_t)n * PTS * w->B), "sums");
     LLVMSetAlignment(sums, 64);
@@ -386,8 +390,7 @@ static void product_task(CgCtx *c, void *user, LLVMValueRef *ptrs, LLVMValueRef 
 
 static int64_t product_count(const Block *bk)
 {
-    const Wino *w = bk->w;
-    return (w->K + w->B - 1) / w->B * ((bk->tiles + w->n - 1) / w->n);
+    return (bk->w->K + bk->w->B - 1) / bk->w->B * tile_groups(bk);
 }
 
 /* One block whose first tile row is r0: x and y moved to its first rows. */
