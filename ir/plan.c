@@ -112,10 +112,10 @@ int64_t ir_plan_scratch_bytes(const IrGraph *g, size_t i)
 {
     const IrNode *n = &g->nodes[i];
     const IrNode *in = &g->nodes[n->inputs[0]];
-    int64_t rows = ir_wino_rows(g, i);
+    const int64_t rows = ir_wino_rows(g, i), m = ir_wino_m(g, i);
     if (rows > 0) /* at most 4 MiB and its input rows, or one tile row (ir_wino_rows) */
-        return ir_wino_tile_bytes(g, i) + round64((rows * ir_wino_m(g, i) + IR_WINO_ALPHA - ir_wino_m(g, i)) *
-                                                  (in->out.w + 2 * n->attr.conv.pad) * in->out.d * 4);
+        return ir_wino_tile_bytes(g, i) +
+               round64((rows * m + IR_WINO_ALPHA - m) * (in->out.w + 2 * n->attr.conv.pad) * in->out.d * 4);
     if (n->op != IR_OP_CONV || n->attr.conv.pad == 0 || in->out_pad == n->attr.conv.pad)
         return 0;
     return framed_bytes(in->out, n->attr.conv.pad);
@@ -123,9 +123,10 @@ int64_t ir_plan_scratch_bytes(const IrGraph *g, size_t i)
 
 /* The conv that reads node i's buffer as its input and is its only
  * reader, when a conv kernel or a pool that stands alone writes it
- * (codegen/ops/conv.c and pool.c lay such a buffer out for it); else -1. Dropouts between them see through: each
- * is the only reader of the one before, so it runs in place on the buffer,
- * as the identity, and keeps its frame and layout. */
+ * (codegen/ops/conv.c and pool.c lay such a buffer out for it); else -1.
+ * Dropouts between them see through: each is the only reader of the one
+ * before, so it runs in place on the buffer, as the identity, and keeps its
+ * frame and layout. */
 static int32_t conv_reader(const IrGraph *g, const size_t *readers, const size_t *reader, size_t i)
 {
     IrOp writer = g->nodes[ir_plan_step(g, i)].op;

@@ -35,14 +35,13 @@ int64_t ir_plan_scratch_bytes(const IrGraph *g, size_t i);
  * for 3x3 convs (144), F(2x2, 5x5) for 5x5 ones (100). ir_wino_m gives m,
  * or 0 for a conv that runs directly. Its input tiles, transformed, are
  * kept for blocks of tile rows in the conv's scratch: 36 x tiles x D1
- * floats. ir_wino_rows returns the tile rows of a block (0 when m is 0):
- * channels and filters
- * must come in blocks of 16 (any target's vector width), and a fused max pool
- * must be 2x2 of stride 2 inside the map (an m x m tile pools to m/2 x m/2). Which
- * convs qualify depends on the graph only, so that the report's memory is
- * the same on every target; code generation may still run one directly
- * (-O0, a target of fewer than 8 floats a vector, a framed input row
- * narrower than a vector), leaving its scratch unused. */
+ * floats. ir_wino_rows returns the tile rows of a block (0 when m is 0).
+ * Channels and filters must come in blocks of 16 (any target's vector
+ * width), and a fused max pool must be 2x2 of stride 2 inside the map (an
+ * m x m tile pools to m/2 x m/2). Which convs qualify depends on the graph
+ * only, so that the report's memory is the same on every target; code
+ * generation may still run one directly (-O0, a target of fewer than 8
+ * floats a vector), leaving its scratch unused. */
 #define IR_WINO_ALPHA 6 /* the input tile, m + F - 1 */
 int ir_wino_m(const IrGraph *g, size_t i);
 int64_t ir_wino_rows(const IrGraph *g, size_t i);

@@ -37,9 +37,10 @@ typedef struct CnnrtParam {
  * weight for Winograd F(m x m, F x F) (CnnrtParam.wino = m, with m + F = 7:
  * F(4x4, 3x3) or F(2x2, 5x5)) is transformed first, each F x F filter g of
  * a channel into the 6x6 G g G^T, and becomes [ceil(K/B)][36][D][B]: for
- * one of the 36 points, a block's weights are one stream in channel order. Embedded values are packed already; values
- * from a weights file are packed by the runtime before run(). The compiler
- * packs with the same functions, so there is one definition of the layout. */
+ * one of the 36 points, a block's weights are one stream in channel order.
+ * Embedded values are packed already; values from a weights file are packed
+ * by the runtime before run(). The compiler packs with the same functions,
+ * so there is one definition of the layout. */
 static inline int64_t cnnrt_packed_count(int32_t rank, const int64_t *shape, int32_t pack, int32_t wino)
 {
     int64_t n = pack > 0 ? (shape[0] + pack - 1) / pack * pack : shape[0];
@@ -50,32 +51,38 @@ static inline int64_t cnnrt_packed_count(int32_t rank, const int64_t *shape, int
     return n;
 }
 
-/* G g G^T for an r x r filter g (r = 3 or 5) with the points 0, 1, -1, 2,
- * -2 and infinity (Lavin and Gray, "Fast Algorithms for Convolutional Neural
- * Networks", 2016): G[j][k] = p_j^k / prod_{l != j} (p_j - p_l), the last
- * row picking g's last tap. In double, so that the packed weight is the
- * transform rounded once. */
-static inline void cnnrt_wino_filter(const float *g, int r, float *u)
+/* G[j][k] of Winograd's filter transform for r x r filters (r = 3 or 5)
+ * with the points 0, 1, -1, 2, -2 and infinity (Lavin and Gray, "Fast
+ * Algorithms for Convolutional Neural Networks", 2016): p_j^k / prod_{l !=
+ * j} (p_j - p_l) for the finite points, whatever r; the last row, infinity's,
+ * picks the filter's last tap. */
+static inline double cnnrt_wino_g(int j, int k, int r)
 {
-    static const double G[6][5] = {{1.0 / 4, 0, 0, 0, 0},
+    static const double G[5][5] = {{1.0 / 4, 0, 0, 0, 0},
                                    {-1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6},
                                    {-1.0 / 6, 1.0 / 6, -1.0 / 6, 1.0 / 6, -1.0 / 6},
                                    {1.0 / 24, 1.0 / 12, 1.0 / 6, 1.0 / 3, 2.0 / 3},
-                                   {1.0 / 24, -1.0 / 12, 1.0 / 6, -1.0 / 3, 2.0 / 3},
-                                   {0, 0, 0, 0, 1}};
+                                   {1.0 / 24, -1.0 / 12, 1.0 / 6, -1.0 / 3, 2.0 / 3}};
+    return j == 5 ? (k == r - 1) : G[j][k];
+}
+
+/* u = G g G^T, 6 x 6, for an r x r filter g; in double, so that the packed
+ * weight is the transform rounded once. */
+static inline void cnnrt_wino_filter(const float *g, int r, float *u)
+{
     double t[6][5];
     for (int i = 0; i < 6; i++)
         for (int j = 0; j < r; j++) {
             double sum = 0;
             for (int k = 0; k < r; k++)
-                sum += (i == 5 ? (k == r - 1) : G[i][k]) * g[k * r + j];
+                sum += cnnrt_wino_g(i, k, r) * g[k * r + j];
             t[i][j] = sum;
         }
     for (int i = 0; i < 6; i++)
         for (int j = 0; j < 6; j++) {
             double sum = 0;
             for (int k = 0; k < r; k++)
-                sum += t[i][k] * (j == 5 ? (k == r - 1) : G[j][k]);
+                sum += t[i][k] * cnnrt_wino_g(j, k, r);
             u[i * 6 + j] = (float)sum;
         }
 }
