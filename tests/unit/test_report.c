@@ -235,62 +235,56 @@ START_TEST(json_plan_frame_through_dropout)
 }
 END_TEST
 
-START_TEST(json_plan_winograd_scratch)
-{
-    static const char src[] = "network wino {\n input 16x16x32\n c1: conv filters=32 size=3 pad=1\n"
-                              " c2: conv filters=32 size=3 pad=1\n fc 10\n}\n";
-    Unit u;
-    IrGraph *g = unit_compile(&u, src);
-    ck_assert_ptr_nonnull(g);
-    /* Worked by hand. c1 reads the network's input, which has no frame:
-     * no Winograd, a padded copy (18 x 18 x 32 floats, 41,472 bytes) at 0,
-     * and its output framed for c2, 41,472 bytes at 41,472. c2 is Winograd
-     * (3x3, stride 1, pad 1, 32 channels and filters, its input framed):
-     * 4 x 4 tiles whose 36 transforms of 32 channels take 36 x 4 x 4 x 32
-     * floats, 73,728 bytes (4 MiB would hold 227 tile rows, so all 4 go in
-     * one block), and a block's input rows, (4 x 4 + 2) x 18 x 32 floats,
-     * 41,472 bytes: 115,200 of scratch, past c1's output at 82,944, since
-     * c1's copy is gone by then. c2's output (no frame: an fc reads it) fits
-     * at 0. */
-    ck_assert_int_eq(ir_wino_rows(g, 1), 0);
-    ck_assert_int_eq(ir_plan_scratch_bytes(g, 1), 41472);
-    ck_assert_int_eq(g->nodes[1].scratch, 0);
-    ck_assert_int_eq(g->nodes[1].out_pad, 1);
-    ck_assert_int_eq(g->nodes[1].buffer, 41472);
-    ck_assert_int_eq(ir_wino_rows(g, 2), 4);
-    ck_assert_int_eq(ir_wino_tile_bytes(g, 2), 73728);
-    ck_assert_int_eq(ir_plan_scratch_bytes(g, 2), 115200);
-    ck_assert_int_eq(g->nodes[2].scratch, 82944);
-    ck_assert_int_eq(g->nodes[2].buffer, 0);
-    ck_assert_int_eq(g->workspace_bytes, 198144);
-    unit_close(&u);
-}
-END_TEST
+/* Two convs c1, c2 on a map, c2 Winograd; each case worked by hand. c1
+ * reads the network's input, which has no frame: it is not Winograd, copies
+ * its input with its padding into scratch at 0, and frames its output for
+ * c2 just after. c2's scratch holds its transformed tiles (36 x tiles x
+ * channels floats) and a block's input rows, (tile rows x m + F - 1) x (W +
+ * 2P) x channels floats; c1's copy is gone by then, so it goes past c1's
+ * output, and c2's unframed output (an fc reads it) fits at 0. */
+typedef struct WinoPlanCase {
+    const char *src;
+    int64_t c1_scratch_bytes, c1_pad, c1_buffer;
+    int m;
+    int64_t rows, tile_bytes, scratch_bytes, c2_scratch, workspace;
+} WinoPlanCase;
 
-START_TEST(json_plan_winograd_5x5)
+static const WinoPlanCase wino_plan_cases[] = {
+    /* F(4x4, 3x3) on 16x16x32: the copy 32 x 18 x 18 floats, 41,472
+     * bytes; 4 x 4 tiles, 36 x 16 x 32 floats (73,728 bytes; 4 MiB would
+     * hold 227 tile rows, so all 4 go in one block), and (4 x 4 + 2) x 18 x
+     * 32 floats of rows (41,472): 115,200 at 82,944, to 198,144. */
+    {"network wino {\n input 16x16x32\n c1: conv filters=32 size=3 pad=1\n"
+     " c2: conv filters=32 size=3 pad=1\n fc 10\n}\n",
+     41472, 1, 41472, 4, 4, 73728, 115200, 82944, 198144},
+    /* F(2x2, 5x5) on 10x10x32: the copy 32 x 14 x 14 floats, 25,088 bytes;
+     * 5 x 5 tiles of 2 x 2, 36 x 25 x 32 floats (115,200 bytes), all 5 tile
+     * rows in one block, and (5 x 2 + 4) x 14 x 32 floats of rows (25,088):
+     * 140,288 at 50,176, to 190,464. */
+    {"network wino5 {\n input 10x10x32\n c1: conv filters=32 size=5 pad=2\n"
+     " c2: conv filters=32 size=5 pad=2\n fc 10\n}\n",
+     25088, 2, 25088, 2, 5, 115200, 140288, 50176, 190464},
+};
+
+START_TEST(json_plan_winograd)
 {
-    static const char src[] = "network wino5 {\n input 10x10x32\n c1: conv filters=32 size=5 pad=2\n"
-                              " c2: conv filters=32 size=5 pad=2\n fc 10\n}\n";
+    const WinoPlanCase *k = &wino_plan_cases[_i];
     Unit u;
-    IrGraph *g = unit_compile(&u, src);
+    IrGraph *g = unit_compile(&u, k->src);
     ck_assert_ptr_nonnull(g);
-    /* Worked by hand, as json_plan_winograd_scratch: c1 copies the input
-     * with its padding, 32 x 14 x 14 floats (25,088 bytes) at 0, and frames
-     * its output for c2, 25,088 bytes at 25,088. c2 is F(2x2, 5x5): 5 x 5
-     * tiles of 2 x 2, 36 x 25 x 32 floats (115,200 bytes) of transformed
-     * tiles, all 5 tile rows in one block, and (5 x 2 + 4) x 14 x 32 floats
-     * (25,088 bytes) of staged rows: 140,288 of scratch at 50,176. */
     ck_assert_int_eq(ir_wino_m(g, 1), 0);
+    ck_assert_int_eq(ir_wino_rows(g, 1), 0);
+    ck_assert_int_eq(ir_plan_scratch_bytes(g, 1), k->c1_scratch_bytes);
     ck_assert_int_eq(g->nodes[1].scratch, 0);
-    ck_assert_int_eq(g->nodes[1].out_pad, 2);
-    ck_assert_int_eq(g->nodes[1].buffer, 25088);
-    ck_assert_int_eq(ir_wino_m(g, 2), 2);
-    ck_assert_int_eq(ir_wino_rows(g, 2), 5);
-    ck_assert_int_eq(ir_wino_tile_bytes(g, 2), 115200);
-    ck_assert_int_eq(ir_plan_scratch_bytes(g, 2), 140288);
-    ck_assert_int_eq(g->nodes[2].scratch, 50176);
+    ck_assert_int_eq(g->nodes[1].out_pad, k->c1_pad);
+    ck_assert_int_eq(g->nodes[1].buffer, k->c1_buffer);
+    ck_assert_int_eq(ir_wino_m(g, 2), k->m);
+    ck_assert_int_eq(ir_wino_rows(g, 2), k->rows);
+    ck_assert_int_eq(ir_wino_tile_bytes(g, 2), k->tile_bytes);
+    ck_assert_int_eq(ir_plan_scratch_bytes(g, 2), k->scratch_bytes);
+    ck_assert_int_eq(g->nodes[2].scratch, k->c2_scratch);
     ck_assert_int_eq(g->nodes[2].buffer, 0);
-    ck_assert_int_eq(g->workspace_bytes, 190464);
+    ck_assert_int_eq(g->workspace_bytes, k->workspace);
     unit_close(&u);
 }
 END_TEST
@@ -509,8 +503,7 @@ static Suite *report_suite(void)
     tcase_add_test(tc, json_exact_integers);
     tcase_add_test(tc, json_plan_frames);
     tcase_add_test(tc, json_plan_frame_through_dropout);
-    tcase_add_test(tc, json_plan_winograd_scratch);
-    tcase_add_test(tc, json_plan_winograd_5x5);
+    tcase_add_loop_test(tc, json_plan_winograd, 0, (int)(sizeof wino_plan_cases / sizeof wino_plan_cases[0]));
     tcase_add_loop_test(tc, thousands, 0, (int)(sizeof thousands_cases / sizeof thousands_cases[0]));
     tcase_add_test(tc, text_lenet);
     tcase_add_test(tc, text_wide_cells);
