@@ -60,8 +60,8 @@ int ir_wino_m(const IrGraph *g, size_t i)
     const IrConvAttr *a = &n->attr.conv;
     const IrNode *in = &g->nodes[n->inputs[0]], *tail = &g->nodes[ir_group_tail(g, i)];
     const int64_t C = in->out.d, K = n->out.d;
-    if ((a->size != 3 && a->size != 5) || a->stride != 1 || a->pad * 2 + 1 != a->size || in->out_pad != a->pad ||
-        C % 16 || K % 16 || C < 32)
+    if ((a->size != 3 && a->size != 5) || a->stride != 1 || a->pad * 2 + 1 > a->size || in->out_pad != a->pad ||
+        (C % 16 && C > 16) || K % 16 || C * a->size * a->size < 32)
         return 0;
     const int m = IR_WINO_ALPHA + 1 - (int)a->size; /* 4 for 3x3, 2 for 5x5 */
     if (n->out.w < m || n->out.h < m)
@@ -80,7 +80,7 @@ int64_t ir_wino_rows(const IrGraph *g, size_t i)
     if (!m)
         return 0;
     const IrNode *n = &g->nodes[i];
-    const int64_t C = g->nodes[n->inputs[0]].out.d;
+    const int64_t C = ir_wino_channels(g, i);
     /* Blocks of tile rows whose transformed input is at most 4 MiB: VGG-16's
      * 14x14x512 and 28x28x512 convs take their whole map at once, so that
      * their transformed weights (37.7 MB) stream from memory once an image. */
@@ -98,6 +98,12 @@ int64_t ir_wino_rows(const IrGraph *g, size_t i)
     return (ty + blocks - 1) / blocks; /* blocks of even size */
 }
 
+int64_t ir_wino_channels(const IrGraph *g, size_t i)
+{
+    const int64_t C = g->nodes[g->nodes[i].inputs[0]].out.d;
+    return C % 16 ? (C + 7) / 8 * 8 : C;
+}
+
 int64_t ir_wino_tile_bytes(const IrGraph *g, size_t i)
 {
     const IrNode *n = &g->nodes[i];
@@ -105,7 +111,7 @@ int64_t ir_wino_tile_bytes(const IrGraph *g, size_t i)
     if (!m)
         return 0;
     const int64_t tx = (n->out.w + m - 1) / m;
-    return round64(IR_WINO_ALPHA * IR_WINO_ALPHA * ir_wino_rows(g, i) * tx * g->nodes[n->inputs[0]].out.d * 4);
+    return round64(IR_WINO_ALPHA * IR_WINO_ALPHA * ir_wino_rows(g, i) * tx * ir_wino_channels(g, i) * 4);
 }
 
 int64_t ir_plan_scratch_bytes(const IrGraph *g, size_t i)
@@ -115,7 +121,7 @@ int64_t ir_plan_scratch_bytes(const IrGraph *g, size_t i)
     const int64_t rows = ir_wino_rows(g, i), m = ir_wino_m(g, i);
     if (rows > 0) /* at most 4 MiB and its input rows, or one tile row (ir_wino_rows) */
         return ir_wino_tile_bytes(g, i) +
-               round64((rows * m + IR_WINO_ALPHA - m) * (in->out.w + 2 * n->attr.conv.pad) * in->out.d * 4);
+               round64((rows * m + IR_WINO_ALPHA - m) * (in->out.w + 2 * n->attr.conv.pad) * ir_wino_channels(g, i) * 4);
     if (n->op != IR_OP_CONV || n->attr.conv.pad == 0 || in->out_pad == n->attr.conv.pad)
         return 0;
     return framed_bytes(in->out, n->attr.conv.pad);

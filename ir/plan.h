@@ -29,24 +29,28 @@ __attribute__((warn_unused_result)) bool ir_graph_plan(IrGraph *g);
 int64_t ir_plan_scratch_bytes(const IrGraph *g, size_t i);
 
 /* Winograd F(m x m, F x F) (codegen/ops/winograd.c) for a conv of stride
- * 1 whose padding keeps its map's size and whose input was planned with
+ * 1 with at most its map-keeping padding, whose input was planned with
  * that frame: each m x m output tile comes from a 6x6 input tile with 36
  * multiplies a channel and filter, against m^2 F^2 directly: F(4x4, 3x3)
  * for 3x3 convs (144), F(2x2, 5x5) for 5x5 ones (100). ir_wino_m gives m,
  * or 0 for a conv that runs directly. Its input tiles, transformed, are
- * kept for blocks of tile rows in the conv's scratch: 36 x tiles x D1
- * floats. ir_wino_rows returns the tile rows of a block (0 when m is 0).
- * Channels and filters must come in blocks of 16 (any target's vector
- * width), and a fused max pool must be 2x2 of stride 2 inside the map (an
- * m x m tile pools to m/2 x m/2). Which convs qualify depends on the graph
+ * kept for blocks of tile rows in the conv's scratch: 36 x tiles x D1'
+ * floats, D1' = ir_wino_channels. ir_wino_rows returns the tile rows of a
+ * block (0 when m is 0). Filters must come in blocks of 16 (any target's
+ * vector width), and channels too, or be fewer (transformed 8 at a time,
+ * D1' rounding them up to 8) with at least 32 taps a filter, as the
+ * filter-vector kernel wants (codegen/ops/conv.c, cg_conv_pack); a fused max pool must be 2x2 of stride 2
+ * inside the map (an m x m tile pools to m/2 x m/2). Which convs qualify depends on the graph
  * only, so that the report's memory is the same on every target; code
  * generation may still run one directly (-O0, a target of fewer than 8
  * floats a vector), leaving its scratch unused. */
 #define IR_WINO_ALPHA 6 /* the input tile, m + F - 1 */
 int ir_wino_m(const IrGraph *g, size_t i);
 int64_t ir_wino_rows(const IrGraph *g, size_t i);
+/* The channels a transformed tile keeps: D1, or under 16 rounded up to 8. */
+int64_t ir_wino_channels(const IrGraph *g, size_t i);
 /* The bytes of those transformed tiles, 64-byte aligned; after them in the
- * scratch, room for a block's input rows, (rows x m + F - 1) x (W1 + 2P) x D1
+ * scratch, room for a block's input rows, (rows x m + F - 1) x (W1 + 2P) x D1'
  * floats, where an input not in channel blocks is staged in them. */
 int64_t ir_wino_tile_bytes(const IrGraph *g, size_t i);
 

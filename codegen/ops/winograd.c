@@ -50,7 +50,9 @@ static const double AT2[2][A] = {{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 1}};
 typedef struct Wino {
     int m;               /* output tile, m x m (ir_wino_m) */
     int v, kv, B, n;     /* vector width; filter vectors a block, B = kv x v filters; tiles a product */
+    int cw;              /* channels a vector of the input transform: v, or 8 for fewer than 16 channels */
     int64_t C, K, H, W;  /* channels, filters, output map */
+    int64_t Cp;          /* channels a tile keeps in the scratch, C rounded up to cw (ir_wino_channels) */
     int64_t Hp, Wp;      /* the framed input */
     int64_t ty, tx;      /* tile rows and columns */
     int64_t rows;        /* tile rows a block (ir_wino_rows) */
@@ -133,15 +135,15 @@ static void input_tile(CgCtx *c, const Block *bk, LLVMValueRef x, LLVMValueRef V
             if (i < vr && j < vc) {
                 LLVMValueRef cell = cg_add(c, cg_mul(c, cg_add(c, row0, cg_i64(c, i)), cg_i64(c, w->Wp)),
                                            cg_add(c, col0, cg_i64(c, j)));
-                d[i * A + j] = cg_vload(c, w->v, x, cg_mul(c, cell, cg_i64(c, w->v)));
+                d[i * A + j] = cg_vload(c, w->cw, x, cg_mul(c, cell, cg_i64(c, w->cw)));
             }
         }
-    transform(c, w->v, &BT[0][0], A, A, d, u);
+    transform(c, w->cw, &BT[0][0], A, A, d, u);
     /* V[p][tile][cb * v ..] */
     LLVMValueRef tile = cg_add(c, cg_mul(c, tyl, cg_i64(c, w->tx)), tx);
-    LLVMValueRef at = cg_add(c, cg_mul(c, tile, cg_i64(c, w->C)), cg_mul(c, cb, cg_i64(c, w->v)));
+    LLVMValueRef at = cg_add(c, cg_mul(c, tile, cg_i64(c, w->Cp)), cg_mul(c, cb, cg_i64(c, w->cw)));
     for (int p = 0; p < PTS; p++)
-        cg_vstore(c, u[p], V, cg_add(c, at, cg_i64(c, (int64_t)p * bk->tiles * w->C)));
+        cg_vstore(c, u[p], V, cg_add(c, at, cg_i64(c, (int64_t)p * bk->tiles * w->Cp)));
 }
 
 /* Step 1 for tile row tyl of the block, vr of its input rows inside. */
@@ -159,16 +161,21 @@ static void input_row(CgCtx *c, const Block *bk, LLVMValueRef x, LLVMValueRef V,
         input_tile(c, bk, x, V, cb, tyl, cg_i64(c, w->tx - 1), vr, vc);
 }
 
-/* Columns [x0, x0 + cols) of one staged row, cols <= v: a vector of each
- * channel's columns (loaded whole, or a float at a time when the row is
- * narrower than a vector), transposed into a vector of channels a column. */
+/* Columns [x0, x0 + cols) of one staged row, cols <= cw: a vector of each
+ * of the block's chans channels' columns (loaded whole, or a float at a
+ * time when the row is narrower than a vector; zeros past the input's
+ * channels), transposed into a vector of channels a column. */
 static void stage_columns(CgCtx *c, const Wino *w, LLVMValueRef x, LLVMValueRef stage, LLVMValueRef from,
-                          LLVMValueRef to, LLVMValueRef x0, int cols)
+                          LLVMValueRef to, LLVMValueRef x0, int cols, int chans)
 {
-    const int v = w->v;
+    const int v = w->cw;
     LLVMValueRef t[16];
     for (int l = 0; l < v; l++) {
         LLVMValueRef at = cg_add(c, cg_add(c, from, x0), cg_i64(c, (int64_t)l * w->Hp * w->Wp));
+        if (l >= chans) {
+            t[l] = cg_splat(c, v, cg_f32(c, 0));
+            continue;
+        }
         if (cols == v) {
             t[l] = cg_vload(c, v, x, at);
             continue;
@@ -183,26 +190,27 @@ static void stage_columns(CgCtx *c, const Wino *w, LLVMValueRef x, LLVMValueRef 
         cg_vstore(c, t[l], stage, cg_mul(c, cg_add(c, cg_add(c, to, x0), cg_i64(c, l)), cg_i64(c, v)));
 }
 
-/* Stages the block's input rows of channel block cb from the plain x (its
- * first row) into stage, [cb][row][Wp][v], v columns at a time; a row's
- * last v columns shifted back to end it. */
-static void stage_rows(CgCtx *c, const Block *bk, LLVMValueRef x, LLVMValueRef stage, LLVMValueRef cb)
+/* Stages the block's input rows of channel block cb, chans of whose cw
+ * channels the input has, from the plain x (its first row) into stage,
+ * [cb][row][Wp][cw], cw columns at a time; a row's last cw columns shifted
+ * back to end it. */
+static void stage_rows(CgCtx *c, const Block *bk, LLVMValueRef x, LLVMValueRef stage, LLVMValueRef cb, int chans)
 {
     const Wino *w = bk->w;
-    const int v = w->v;
+    const int v = w->cw;
     CgLoop lr, lx;
     LLVMValueRef r = cg_loop_begin(c, &lr, cg_i64(c, 0), cg_i64(c, bk->in_rows), "srow");
     LLVMValueRef from = cg_add(c, cg_mul(c, cg_mul(c, cb, cg_i64(c, v)), cg_i64(c, w->Hp * w->Wp)),
                                cg_mul(c, r, cg_i64(c, w->Wp)));
     LLVMValueRef to = cg_mul(c, cg_add(c, cg_mul(c, cb, cg_i64(c, plane_rows(bk))), r), cg_i64(c, w->Wp));
     if (w->Wp < v) {
-        stage_columns(c, w, x, stage, from, to, cg_i64(c, 0), (int)w->Wp);
+        stage_columns(c, w, x, stage, from, to, cg_i64(c, 0), (int)w->Wp, chans);
     } else {
         LLVMValueRef sx = cg_loop_begin(c, &lx, cg_i64(c, 0), cg_i64(c, w->Wp / v), "sx");
-        stage_columns(c, w, x, stage, from, to, cg_mul(c, sx, cg_i64(c, v)), v);
+        stage_columns(c, w, x, stage, from, to, cg_mul(c, sx, cg_i64(c, v)), v, chans);
         cg_loop_end(c, &lx);
         if (w->Wp % v)
-            stage_columns(c, w, x, stage, from, to, cg_i64(c, w->Wp - v), v);
+            stage_columns(c, w, x, stage, from, to, cg_i64(c, w->Wp - v), v, chans);
     }
     cg_loop_end(c, &lr);
 }
@@ -215,7 +223,16 @@ static void input_blocks(CgCtx *c, const Block *bk, LLVMValueRef x, LLVMValueRef
     CgLoop lc, ly;
     LLVMValueRef cb = cg_loop_begin(c, &lc, lo, hi, "cb");
     if (bk->w->plain) {
-        stage_rows(c, bk, x, stage, cb);
+        /* The last block may have fewer channels than cw (ir_wino_channels). */
+        const int last = (int)(bk->w->C % bk->w->cw);
+        CgIf part;
+        cg_if_begin(c, &part, last ? LLVMBuildICmp(c->b, LLVMIntEQ, cb, cg_i64(c, bk->w->Cp / bk->w->cw - 1), "") : NULL);
+        if (last) {
+            stage_rows(c, bk, x, stage, cb, last);
+            cg_if_else(c, &part);
+        }
+        stage_rows(c, bk, x, stage, cb, bk->w->cw);
+        cg_if_end(c, &part);
         x = stage;
     }
     int64_t full = bk->vr >= A ? bk->rows : bk->rows - 1;
@@ -313,13 +330,13 @@ static void product_tiles(CgCtx *c, const Block *bk, int nt, LLVMValueRef V, LLV
         LLVMBuildStore(c->b, cg_splat(c, w->v, cg_f32(c, 0)), acc[q]);
     /* U[kblk][p][ch][B], V[p][t0 + t][ch] */
     LLVMValueRef ubase = cg_mul(c, cg_add(c, cg_mul(c, kblk, cg_i64(c, PTS)), p), cg_i64(c, w->C * w->B));
-    LLVMValueRef vbase = cg_mul(c, cg_add(c, cg_mul(c, p, cg_i64(c, bk->tiles)), t0), cg_i64(c, w->C));
+    LLVMValueRef vbase = cg_mul(c, cg_add(c, cg_mul(c, p, cg_i64(c, bk->tiles)), t0), cg_i64(c, w->Cp));
     LLVMValueRef ch = cg_loop_begin(c, &lc, cg_i64(c, 0), cg_i64(c, w->C), "ch");
     LLVMValueRef wv[4];
     for (int j = 0; j < w->kv; j++)
         wv[j] = cg_vload(c, w->v, U, cg_add(c, ubase, cg_add(c, cg_mul(c, ch, cg_i64(c, w->B)), cg_i64(c, j * w->v))));
     for (int t = 0; t < nt; t++) {
-        LLVMValueRef xv = cg_splat(c, w->v, cg_load(c, V, cg_add(c, vbase, cg_add(c, ch, cg_i64(c, t * w->C)))));
+        LLVMValueRef xv = cg_splat(c, w->v, cg_load(c, V, cg_add(c, vbase, cg_add(c, ch, cg_i64(c, t * w->Cp)))));
         for (int j = 0; j < w->kv; j++) {
             LLVMValueRef a = acc[t * w->kv + j];
             LLVMBuildStore(c->b, cg_fma(c, xv, wv[j], LLVMBuildLoad2(c->b, vt, a, "")), a);
@@ -402,7 +419,7 @@ static void lower_block(CgCtx *c, const Block *bk, LLVMValueRef x, LLVMValueRef 
     LLVMValueRef xb = cg_at(c, x, cg_mul(c, r0, cg_i64(c, w->m * w->Wp * (w->plain ? 1 : w->v))));
     LLVMValueRef yb = cg_at(c, y, cg_mul(c, r0, cg_i64(c, yrows * w->out.row * ycell)));
     LLVMValueRef V = c->scratch, stage = cg_at(c, c->scratch, cg_i64(c, ir_wino_tile_bytes(c->g, w->node) / 4));
-    int64_t cblocks = w->C / w->v, items = product_count(bk);
+    int64_t cblocks = w->Cp / w->cw, items = product_count(bk);
     if (split) {
         char name[80];
         snprintf(name, sizeof name, "layer%zu.wino.%s.in", w->node, tag);
@@ -444,6 +461,12 @@ void cg_lower_winograd(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LL
         .node = node,
     };
     w.B = w.kv * w.v;
+    /* Fewer than 16 channels (LeNet-5's conv2 has 6) are staged and
+     * transformed 8 at a time, zeros filling the block, where a vector of
+     * 16 would be mostly zeros. */
+    w.cw = w.C % w.v == 0 ? w.v : 8;
+    w.Cp = ir_wino_channels(g, node);
+    IR_ASSERT(w.Cp % w.cw == 0 && (w.plain || w.cw == w.v));
     /* n tiles x kv vectors of sums and kv weight vectors in registers (the
      * broadcasts fold into the multiply-adds), at most 12 tiles. */
     w.n = (c->vec_regs - w.kv) / w.kv;
