@@ -37,16 +37,19 @@ enum { A = IR_WINO_ALPHA, PTS = A * A, MMAX = 4 };
  * without one factor each, and the product itself; A^T[i][j] = p_j^i, its
  * last column picking the last output. Both F(4x4, 3x3) and F(2x2, 5x5)
  * have the same B^T; F(2x2, 5x5)'s A^T is F(4x4, 3x3)'s first row and a
- * second with the last column's 1. */
-static const double BT[A][A] = {
-    {4, 0, -5, 0, 1, 0}, {0, -4, -4, 1, 1, 0}, {0, 4, -4, -1, 1, 0},
-    {0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1},
-};
-static const double AT4[4][A] = {
-    {1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1},
-};
-static const double AT2[2][A] = {{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 1}};
-
+ * second with the last column's 1:
+ *
+ *   B^T = | 4  0 -5  0  1  0 |   A^T (m = 4) = | 1  1  1  1  1  0 |
+ *         | 0 -4 -4  1  1  0 |                 | 0  1 -1  2 -2  0 |
+ *         | 0  4 -4 -1  1  0 |                 | 0  1  1  4  4  0 |
+ *         | 0 -2 -1  2  1  0 |                 | 0  1 -1  8 -8  1 |
+ *         | 0  2 -1 -2  1  0 |
+ *         | 0  4  0 -5  0  1 |   A^T (m = 2) = | 1  1  1  1  1  0 |
+ *                                              | 0  1 -1  2 -2  1 |
+ *
+ * Their rows share sums and differences of the same pairs of inputs, so
+ * each 1-D transform below forms those first: B^T in 14 operations where
+ * its rows one by one take 22, A^T (m = 4) in 10 where they take 14. */
 typedef struct Wino {
     int m;               /* output tile, m x m (ir_wino_m) */
     int v, kv, B, n;     /* vector width; filter vectors a block, B = kv x v filters; tiles a product */
@@ -73,43 +76,69 @@ typedef struct Block {
     int64_t in_rows;     /* input rows from its first inside the frame, at most rows x m + F - 1 */
 } Block;
 
-/* sum_k m[k] x[k * stride] over the nonzero coefficients, a NULL x[.] being
- * zeros; NULL when no term is left. */
-static LLVMValueRef lincomb(CgCtx *c, int v, const double *m, int n, const LLVMValueRef *x, int stride)
+/* a + b, a - b and k a + b, a NULL operand being zeros (tiles past the
+ * map's edge); NULL when both are. */
+static LLVMValueRef add0(CgCtx *c, LLVMValueRef a, LLVMValueRef b)
 {
-    LLVMValueRef acc = NULL;
-    for (int k = 0; k < n; k++) {
-        LLVMValueRef xk = x[k * stride];
-        double a = m[k];
-        if (a == 0 || !xk)
-            continue;
-        if (!acc)
-            acc = a == 1    ? xk
-                  : a == -1 ? LLVMBuildFNeg(c->b, xk, "")
-                            : LLVMBuildFMul(c->b, cg_splat(c, v, cg_f32(c, a)), xk, "");
-        else if (a == 1)
-            acc = LLVMBuildFAdd(c->b, acc, xk, "");
-        else if (a == -1)
-            acc = LLVMBuildFSub(c->b, acc, xk, "");
-        else
-            acc = cg_fma(c, cg_splat(c, v, cg_f32(c, a)), xk, acc);
-    }
-    return acc;
+    return !a ? b : !b ? a : LLVMBuildFAdd(c->b, a, b, "");
 }
 
-/* out = T in T^T for T rows x n and in n x n (row-major, NULL for zeros):
- * rows x rows vectors, none NULL. */
-static void transform(CgCtx *c, int v, const double *T, int rows, int n, const LLVMValueRef *in, LLVMValueRef *out)
+static LLVMValueRef sub0(CgCtx *c, LLVMValueRef a, LLVMValueRef b)
 {
-    LLVMValueRef tmp[A * A];
-    for (int i = 0; i < rows; i++)
-        for (int l = 0; l < n; l++)
-            tmp[i * n + l] = lincomb(c, v, T + i * n, n, in + l, n);
-    for (int i = 0; i < rows; i++)
-        for (int j = 0; j < rows; j++) {
-            LLVMValueRef r = lincomb(c, v, T + j * n, n, tmp + i * n, 1);
-            out[i * rows + j] = r ? r : cg_splat(c, v, cg_f32(c, 0));
-        }
+    return !b ? a : !a ? LLVMBuildFNeg(c->b, b, "") : LLVMBuildFSub(c->b, a, b, "");
+}
+
+static LLVMValueRef fma0(CgCtx *c, int v, double k, LLVMValueRef a, LLVMValueRef b)
+{
+    if (!a)
+        return b;
+    LLVMValueRef kv = cg_splat(c, v, cg_f32(c, k));
+    return !b ? LLVMBuildFMul(c->b, kv, a, "") : cg_fma(c, kv, a, b);
+}
+
+/* y = T x for T = B^T (m = 0) or A^T (m = 4 or 2), x[j] at x[j * stride]. */
+static void transform_1d(CgCtx *c, int v, int m, const LLVMValueRef *x, int stride, LLVMValueRef *y)
+{
+    LLVMValueRef x0 = x[0], x1 = x[stride], x2 = x[2 * stride], x3 = x[3 * stride], x4 = x[4 * stride],
+                 x5 = x[5 * stride];
+    if (m == 0) {
+        LLVMValueRef s12 = add0(c, x1, x2), s34 = add0(c, x3, x4), d12 = sub0(c, x1, x2), d43 = sub0(c, x4, x3);
+        LLVMValueRef d42 = sub0(c, x4, x2), d31 = sub0(c, x3, x1);
+        y[0] = fma0(c, v, 4, x0, fma0(c, v, -5, x2, x4));
+        y[1] = fma0(c, v, -4, s12, s34);
+        y[2] = fma0(c, v, 4, d12, d43);
+        y[3] = fma0(c, v, 2, d31, d42);
+        y[4] = fma0(c, v, -2, d31, d42);
+        y[5] = fma0(c, v, 4, x1, fma0(c, v, -5, x3, x5));
+        return;
+    }
+    LLVMValueRef s12 = add0(c, x1, x2), s34 = add0(c, x3, x4), d12 = sub0(c, x1, x2), d34 = sub0(c, x3, x4);
+    y[0] = add0(c, x0, add0(c, s12, s34));
+    if (m == 2) {
+        y[1] = add0(c, fma0(c, v, 2, d34, d12), x5);
+        return;
+    }
+    y[1] = fma0(c, v, 2, d34, d12);
+    y[2] = fma0(c, v, 4, s34, s12);
+    y[3] = add0(c, fma0(c, v, 8, d34, d12), x5);
+}
+
+/* out = T in T^T (transform_1d's T, rows x 6) for in 6 x 6 (row-major,
+ * NULL for zeros): rows x rows vectors, none NULL. */
+static void transform(CgCtx *c, int v, int m, const LLVMValueRef *in, LLVMValueRef *out)
+{
+    const int rows = m ? m : A;
+    LLVMValueRef tmp[A * A], col[A], row[A];
+    for (int l = 0; l < A; l++) {
+        transform_1d(c, v, m, in + l, A, col);
+        for (int i = 0; i < rows; i++)
+            tmp[i * A + l] = col[i];
+    }
+    for (int i = 0; i < rows; i++) {
+        transform_1d(c, v, m, tmp + i * A, 1, row);
+        for (int j = 0; j < rows; j++)
+            out[i * rows + j] = row[j] ? row[j] : cg_splat(c, v, cg_f32(c, 0));
+    }
 }
 
 /* Rows a channel block's plane has in x as input_tile reads it: the
@@ -138,7 +167,7 @@ static void input_tile(CgCtx *c, const Block *bk, LLVMValueRef x, LLVMValueRef V
                 d[i * A + j] = cg_vload(c, w->cw, x, cg_mul(c, cell, cg_i64(c, w->cw)));
             }
         }
-    transform(c, w->cw, &BT[0][0], A, A, d, u);
+    transform(c, w->cw, 0, d, u);
     /* V[p][tile][cb * v ..] */
     LLVMValueRef tile = cg_add(c, cg_mul(c, tyl, cg_i64(c, w->tx)), tx);
     LLVMValueRef at = cg_add(c, cg_mul(c, tile, cg_i64(c, w->Cp)), cg_mul(c, cb, cg_i64(c, w->cw)));
@@ -280,7 +309,7 @@ static void output_tile(CgCtx *c, const Block *bk, LLVMValueRef *m, LLVMValueRef
     const Wino *w = bk->w;
     const int M = w->m;
     LLVMValueRef r[MMAX * MMAX];
-    transform(c, w->v, M == 4 ? &AT4[0][0] : &AT2[0][0], M, A, m, r);
+    transform(c, w->v, M, m, r);
     LLVMValueRef bv = bias ? cg_vload(c, w->v, bias, k) : NULL;
     for (int q = 0; q < M * M; q++) {
         if (bv)
