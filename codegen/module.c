@@ -216,10 +216,63 @@ static void call_layer(CgCtx *c, const RunArgs *r, LLVMValueRef fn, size_t node,
     LLVMBuildCall2(c->b, LLVMFunctionType(c->void_t, types, 4, 0), fn, args, 4, "");
 }
 
-/* The layers, for the image task. */
+/* The layers, for the image task; with tg > 0, each thread's groups of tg
+ * images and the layers that run once for such a group (NULL for the
+ * others). */
 typedef struct ImageTask {
     LLVMValueRef *layers, *names;
+    int tg;
+    LLVMValueRef *grouped;
 } ImageTask;
+
+/* The layers for images [img0, img0 + size) in arenas from arena0, layer by
+ * layer: once for the group where grouped has the layer's kernel. */
+static void run_group(CgCtx *c, const RunArgs *r, LLVMValueRef *layers, LLVMValueRef *grouped, int size,
+                      LLVMValueRef img0, LLVMValueRef arena0)
+{
+    for (size_t i = 1; i < c->g->count; i++) {
+        LLVMValueRef bfn = grouped ? grouped[i] : NULL;
+        for (int a = 0; layers[i] && a < (bfn ? 1 : size); a++)
+            call_layer(c, r, bfn ? bfn : layers[i], i, cg_add(c, img0, cg_i64(c, a)), cg_add(c, arena0, cg_i64(c, a)));
+        if (layers[i])
+            profile_layer(c, r, i, size);
+    }
+}
+
+/* ptrs as image_task's. Thread slot a runs the groups of tg images a, a +
+ * threads, ... (group q: images [q tg, q tg + tg)) in arenas [a tg, a tg +
+ * tg), each fc once for the group, then the images after the last group
+ * as image_task does. LeNet-5 at batch 8 on two threads: 0.032 ms with its
+ * fcs run for one image at a time, when a group of 4 on one thread takes
+ * 0.026. */
+static void image_group_task(CgCtx *c, void *user, LLVMValueRef *ptrs, LLVMValueRef begin, LLVMValueRef end)
+{
+    const ImageTask *t = user;
+    RunArgs r = {ptrs[0], ptrs[1], ptrs[2], ptrs[3], t->names};
+    LLVMValueRef one = cg_i64(c, 1), tg = cg_i64(c, t->tg);
+    LLVMValueRef batch = LLVMBuildLoad2(c->b, c->i64, ptrs[4], "batch");
+    LLVMValueRef slots = LLVMBuildLoad2(c->b, c->i64, LLVMBuildInBoundsGEP2(c->b, c->i64, ptrs[4], &one, 1, ""), "");
+    LLVMValueRef groups = LLVMBuildUDiv(c->b, batch, tg, "groups");
+    CgLoop la, lq, li;
+    profile_start(c, &r);
+    LLVMValueRef a = cg_loop_begin(c, &la, begin, end, "slot");
+    LLVMValueRef arena0 = cg_mul(c, a, tg);
+    /* groups a + j * slots for j < ceil((groups - a) / slots) */
+    LLVMValueRef count = LLVMBuildUDiv(c->b, cg_add(c, cg_sub(c, groups, a), cg_sub(c, slots, one)), slots, "");
+    LLVMValueRef j = cg_loop_begin(c, &lq, cg_i64(c, 0), count, "j");
+    run_group(c, &r, t->layers, t->grouped, t->tg, cg_mul(c, cg_add(c, a, cg_mul(c, j, slots)), tg), arena0);
+    cg_loop_end(c, &lq);
+    /* the images after the last group: start + a + j * slots */
+    LLVMValueRef start = cg_add(c, cg_mul(c, groups, tg), a);
+    LLVMValueRef rest = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntULT, start, batch, ""),
+                                        LLVMBuildUDiv(c->b, cg_add(c, cg_sub(c, batch, start), cg_sub(c, slots, one)),
+                                                      slots, ""),
+                                        cg_i64(c, 0), "rest");
+    LLVMValueRef k = cg_loop_begin(c, &li, cg_i64(c, 0), rest, "k");
+    run_group(c, &r, t->layers, NULL, 1, cg_add(c, start, cg_mul(c, k, slots)), arena0);
+    cg_loop_end(c, &li);
+    cg_loop_end(c, &la);
+}
 
 /* ptrs: input, output, workspace, table, {batch, threads}. Thread slot a
  * (in [begin, end)) runs images a, a + threads, ... in arena a. */
@@ -256,7 +309,7 @@ static void image_task(CgCtx *c, void *user, LLVMValueRef *ptrs, LLVMValueRef be
  * s with copies for groups of 4, 0.20-0.21 without. */
 static bool in_group(CgCtx *c, size_t node, int group, int size)
 {
-    return cg_fc_batch(c, node) == group && (size == group || !cg_fc_pack(c, node));
+    return cg_fc_batch(c, node) == group && (size == group || size == group / 2 || !cg_fc_pack(c, node));
 }
 
 /* Group sizes, largest first: the batch goes in groups of `group`, then at
@@ -341,8 +394,24 @@ static LLVMValueRef run_function(CgCtx *c, int group)
         LLVMBuildStore(c->b, slots, LLVMBuildInBoundsGEP2(c->b, c->i64, counts, &one, 1, ""));
         char task[300];
         snprintf(task, sizeof task, "%s.images", g->name);
-        ImageTask t = {layers, r.names};
+        ImageTask t = {layers, r.names, 0, NULL};
         LLVMValueRef ptrs[5] = {in, out, ws, table, counts};
+        /* Groups of half the largest on each thread when the workspace has
+         * their arenas: a batch of a whole group, at most two threads. */
+        if (nsizes >= 2 && sizes[1] == group / 2) {
+            LLVMBasicBlockRef grp = LLVMAppendBasicBlockInContext(c->ctx, fn, "groups_on_threads");
+            LLVMBasicBlockRef one_by_one = LLVMAppendBasicBlockInContext(c->ctx, fn, "images_one_by_one");
+            LLVMValueRef fits = LLVMBuildAnd(c->b, LLVMBuildICmp(c->b, LLVMIntUGE, batch, cg_i64(c, group), ""),
+                                             LLVMBuildICmp(c->b, LLVMIntULE, slots, cg_i64(c, 2), ""), "");
+            LLVMBuildCondBr(c->b, fits, grp, one_by_one);
+            LLVMPositionBuilderAtEnd(c->b, grp);
+            ImageTask tg = {layers, r.names, sizes[1], batched[1]};
+            snprintf(task, sizeof task, "%s.image_groups", g->name);
+            cg_parallel_for(c, task, ptrs, 5, slots, image_group_task, &tg);
+            LLVMBuildRet(c->b, LLVMConstInt(c->i32, 0, 0));
+            LLVMPositionBuilderAtEnd(c->b, one_by_one);
+            snprintf(task, sizeof task, "%s.images", g->name);
+        }
         cg_parallel_for(c, task, ptrs, 5, slots, image_task, &t);
         LLVMBuildRet(c->b, LLVMConstInt(c->i32, 0, 0));
         LLVMPositionBuilderAtEnd(c->b, seq);

@@ -17,6 +17,9 @@ tests/data/random/<net>/):
     <net>.safetensors  the weights, F32 (scripts/synth_weights.py's formula)
     in1.npy, out1.npy  one input (1, D, H, W) and the reference output
     in7.npy, out7.npy  a batch of 7 and its output
+    in13.npy, out13.npy  for the examples small enough to run naively, a batch
+                       of 13: a group of 8, one of 4 and one image, as
+                       executables run them (codegen/module.c)
 
 Outputs are (N, K) for a vector output (W = H = 1), else (N, D, H, W), float32,
 computed in float64 from the float32 weights and inputs. Inputs are uniform in
@@ -32,7 +35,8 @@ slides gets three more copies of its weights, slides.{f16,bf16,f64}.safetensors,
 with values chosen exactly representable in all four dtypes (multiples of
 1/256), so that out1/out7 are the expected outputs for every copy.
 
-`--random-only` remakes just the random networks (a second).
+`--random-only` remakes just the random networks (a second), `--examples-only`
+just the examples.
 The digits example's trained network gets the outputs (logits) of its whole
 data set, tests/data/digits/out_all.npy, for the cross-target tests
 (`--digits-only` remakes just that).
@@ -277,6 +281,8 @@ def examples():
         rng = np.random.default_rng(sum(map(ord, name)))
         inputs = {"1": rng.random((1, d, h, w), dtype=np.float32),
                   "7": rng.random((7, d, h, w), dtype=np.float32)}
+        if not big:  # 8 + 4 + 1 images: every group size an executable runs
+            inputs["13"] = rng.random((13, d, h, w), dtype=np.float32)
         make(net, os.path.join(DATA, name), params, inputs, write_weights=not big,
              naive=not big, seed=name, extra_dtypes=(name == "slides"))
 
@@ -509,6 +515,9 @@ def digits():
 def main():
     if "--digits-only" in sys.argv:
         digits()
+        return 0
+    if "--examples-only" in sys.argv:
+        examples()
         return 0
     if "--random-only" not in sys.argv:
         print("digits:")

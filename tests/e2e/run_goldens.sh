@@ -9,7 +9,8 @@
 # (examples/<net>.cnn or DATA_DIR/random/<net>.cnn):
 # - with <net>.safetensors: builds the program with embedded weights and
 #   with weights read at run time (--weights), at -O0 and -O2, and runs
-#   in1.npy and in7.npy (batch 1 and 7) with --output; any further
+#   in1.npy, in7.npy and in13.npy (batch 1, 7 and 13, on one thread and two)
+#   with --output; any further
 #   <net>.<dtype>.safetensors (F16, BF16, F64 copies) are run at -O2 both ways;
 # - with a file synth_weights (VGG-16, AlexNet: too big to commit): makes the
 #   weights with scripts/synth_weights.py, then checks them as above (VGG-16
@@ -51,7 +52,9 @@ runq() {
     return $RC
 }
 
-# batches TAG DIR PROG ARGS...: batch 1 and, when there is one, batch 7.
+# batches TAG DIR PROG ARGS...: batch 1 and, when there are ones, batch 7
+# and batch 13 (a group of 8, one of 4 and one image: codegen/module.c), the
+# last on one thread and on two (each thread a group of 4).
 batches() {
     local tag=$1 dir=$2 prog=$3 n
     shift 3
@@ -59,6 +62,10 @@ batches() {
         [ -f "$dir/in$n.npy" ] || continue
         run_check "$tag batch$n" "$dir/out$n.npy" "$prog" "$@" "$dir/in$n.npy"
     done
+    if [ -f "$dir/in13.npy" ]; then
+        run_check "$tag batch13 T1" "$dir/out13.npy" "$prog" "$@" --threads 1 "$dir/in13.npy"
+        run_check "$tag batch13 T2" "$dir/out13.npy" "$prog" "$@" --threads 2 "$dir/in13.npy"
+    fi
 }
 
 # A network whose weights are in DIR/NET.safetensors (and maybe other dtypes),
