@@ -153,10 +153,23 @@ static int blocked_width(const CgCtx *c, size_t tail)
 
 int cg_conv_wino(const CgCtx *c, size_t node)
 {
-    /* The IR's channels and filters come in 16s, so in whole vectors; an
-     * input in channel blocks has them of the vector width, and a plain one
-     * is staged so (winograd.c). */
-    return c->vec_width >= 8 && cg_conv_pack(c, node) && ir_wino_rows(c->g, node) > 0 ? ir_wino_m(c->g, node) : 0;
+    /* The IR's filters come in 16s, so in whole vectors; an input in
+     * channel blocks has them of the vector width, and a plain one is
+     * staged so (winograd.c). */
+    if (c->vec_width < 8 || !cg_conv_pack(c, node) || ir_wino_rows(c->g, node) <= 0)
+        return 0;
+    /* Fewer than 16 channels leave the products too small to pay for
+     * storing plain, unpooled output a lane at a time (winograd.c,
+     * store_cell): a 4-channel 5x5 conv to a 32x32 map, 16 filters, took
+     * 0.589 ms for a batch of 8 so, 0.249 directly (its planes 4 KiB apart,
+     * every store of a cell's 16 lanes to the same offset of a page), and
+     * 0.196 against 0.217 on a 30x30 map. Pooled (LeNet-5's conv2) or in
+     * channel blocks, they win. */
+    const IrGraph *g = c->g;
+    size_t tail = ir_group_tail(g, node);
+    if (g->nodes[g->nodes[node].inputs[0]].out.d < 16 && g->nodes[tail].op != IR_OP_POOL && !blocked_width(c, tail))
+        return 0;
+    return ir_wino_m(g, node);
 }
 
 static CgConvOut out_layout(const CgCtx *c, size_t tail)
