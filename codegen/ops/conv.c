@@ -151,6 +151,13 @@ static int blocked_width(const CgCtx *c, size_t tail)
                : 0;
 }
 
+static CgConvOut out_layout(const CgCtx *c, size_t tail)
+{
+    const IrNode *n = &c->g->nodes[tail];
+    const int64_t P = n->out_pad, row = n->out.w + 2 * P;
+    return (CgConvOut){row * (n->out.h + 2 * P), row, P * row + P, blocked_width(c, tail)};
+}
+
 int cg_conv_wino(const CgCtx *c, size_t node)
 {
     /* The IR's filters come in 16s, so in whole vectors; an input in
@@ -158,25 +165,16 @@ int cg_conv_wino(const CgCtx *c, size_t node)
      * staged so (winograd.c). */
     if (c->vec_width < 8 || !cg_conv_pack(c, node) || ir_wino_rows(c->g, node) <= 0)
         return 0;
-    /* Fewer than 16 channels leave the products too small to pay for
-     * storing plain, unpooled output a lane at a time (winograd.c,
-     * store_cell): a 4-channel 5x5 conv to a 32x32 map, 16 filters, took
-     * 0.589 ms for a batch of 8 so, 0.249 directly (its planes 4 KiB apart,
-     * every store of a cell's 16 lanes to the same offset of a page), and
-     * 0.196 against 0.217 on a 30x30 map. Pooled (LeNet-5's conv2) or in
-     * channel blocks, they win. */
-    const IrGraph *g = c->g;
-    size_t tail = ir_group_tail(g, node);
-    if (g->nodes[g->nodes[node].inputs[0]].out.d < 16 && g->nodes[tail].op != IR_OP_POOL && !blocked_width(c, tail))
+    /* Plain output goes a lane at a time (winograd.c, store_cell): a
+     * cell's v filters to v planes. Planes a multiple of 2 KiB apart put
+     * those stores in the same few L1 sets, more lines than the sets have
+     * ways: a 16-channel 3x3 conv to a 32x32 map (4 KiB planes), 32
+     * filters, took 0.876 ms for a batch of 8 so, 0.700 directly, where on
+     * a 30x30 map it took 0.366 against 0.633. */
+    CgConvOut o = out_layout(c, ir_group_tail(c->g, node));
+    if (!o.blk && o.plane * 4 % 2048 == 0)
         return 0;
-    return ir_wino_m(g, node);
-}
-
-static CgConvOut out_layout(const CgCtx *c, size_t tail)
-{
-    const IrNode *n = &c->g->nodes[tail];
-    const int64_t P = n->out_pad, row = n->out.w + 2 * P;
-    return (CgConvOut){row * (n->out.h + 2 * P), row, P * row + P, blocked_width(c, tail)};
+    return ir_wino_m(c->g, node);
 }
 
 LLVMValueRef cg_conv_out_index(CgCtx *c, const CgConvOut *o, LLVMValueRef k, LLVMValueRef oy, LLVMValueRef ox)
