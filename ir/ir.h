@@ -117,6 +117,10 @@ typedef struct IrGraph {
     /* Filled by ir_graph_infer. */
     bool shaped;
     int64_t total_params, total_macs, weights_bytes;
+    /* Set before ir_graph_plan when code generation will run no conv as
+     * Winograd (ir/plan.h, ir_wino_m): the driver's -O0, and targets
+     * without vectors of 8 floats. */
+    bool wino_off;
     /* Filled by ir_graph_plan (ir/plan.h). */
     bool planned;
     int64_t workspace_bytes, peak_activation_bytes;

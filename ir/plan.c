@@ -55,7 +55,7 @@ static int64_t framed_bytes(IrShape s, int64_t pad)
 int ir_wino_m(const IrGraph *g, size_t i)
 {
     const IrNode *n = &g->nodes[i];
-    if (n->op != IR_OP_CONV)
+    if (n->op != IR_OP_CONV || g->wino_off)
         return 0;
     const IrConvAttr *a = &n->attr.conv;
     const IrNode *in = &g->nodes[n->inputs[0]], *tail = &g->nodes[ir_group_tail(g, i)];

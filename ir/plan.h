@@ -40,10 +40,15 @@ int64_t ir_plan_scratch_bytes(const IrGraph *g, size_t i);
  * vector width), and channels too, or be fewer (transformed 8 at a time,
  * D1' rounding them up to 8) with at least 32 taps a filter, as the
  * filter-vector kernel wants (codegen/ops/conv.c, cg_conv_pack); a fused max pool must be 2x2 of stride 2
- * inside the map (an m x m tile pools to m/2 x m/2). Which convs qualify depends on the graph
- * only, so that the report's memory is the same on every target; code
- * generation may still run one directly (-O0, a target of fewer than 8
- * floats a vector), leaving its scratch unused. */
+ * inside the map (an m x m tile pools to m/2 x m/2). None does with
+ * g->wino_off, which the driver sets at -O0 and for a --target other than
+ * x86 (NEON, SIMD128 and microcontrollers have at most 4 floats a vector):
+ * LeNet-5's object for a Cortex-M4 then needs 8,832 bytes of workspace, not
+ * 43,904. Otherwise which convs qualify depends on the graph only, so that
+ * the report's memory is the same on every x86 CPU; code generation may
+ * still run one directly (a CPU of fewer than 8 floats a vector, too few
+ * filters for a vector, plain output planes that would crowd L1 sets),
+ * leaving its scratch unused. */
 #define IR_WINO_ALPHA 6 /* the input tile, m + F - 1 */
 int ir_wino_m(const IrGraph *g, size_t i);
 int64_t ir_wino_rows(const IrGraph *g, size_t i);

@@ -59,9 +59,9 @@ libc=$(arm-none-eabi-gcc "${ARCH[@]}" -print-file-name=libc.a)
 mkdir -p "$OUT"
 
 # The network's name (NAME.o, NAME.h, NAME_infer) and its workspace for one
-# image, from the report (the plain one: the workspace is the same on every
-# target, and --target would compile the network just to size it).
-report=$("$CNNC" --report=json "$NET")
+# image, from the report for the target (its plan has no Winograd scratch,
+# which x86's has).
+report=$("$CNNC" --report=json --target=thumbv7em-none-eabihf "$NET")
 name=$(printf '%s\n' "$report" | sed -n 's/^ *"network": *"\([A-Za-z0-9_]*\)".*/\1/p' | head -1)
 workspace=${WORKSPACE_BYTES:-$(printf '%s\n' "$report" | sed -n 's/^ *"workspace_bytes": *\([0-9]*\).*/\1/p' | head -1)}
 [ -n "$name" ] || die "$NET: no network name in cnnc's report"
