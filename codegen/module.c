@@ -302,11 +302,13 @@ static void image_task(CgCtx *c, void *user, LLVMValueRef *ptrs, LLVMValueRef be
 }
 
 /* Whether the fc at node runs once for a group of `size` images (a batch
- * in groups of `group`): groups of `group` for every fc that asks for them
- * (cg_fc_batch), the smaller groups that end a batch only for an fc that
- * streams its weights from memory (not packed, cg_fc_pack), where they save
- * a pass over the weights. Each copy costs compile time: LeNet-5 took 0.22
- * s with copies for groups of 4, 0.20-0.21 without. */
+ * in groups of `group`): groups of `group` and of half that for every fc
+ * that asks for them (cg_fc_batch; two threads run their images in groups
+ * of the half, image_group_task), the smaller groups that end a batch only
+ * for an fc that streams its weights from memory (not packed, cg_fc_pack),
+ * where they save a pass over the weights. Each copy costs compile time:
+ * LeNet-5 took 0.14-0.15 s with copies for groups of 4, 0.12-0.14 without
+ * (Zen 4). */
 static bool in_group(CgCtx *c, size_t node, int group, int size)
 {
     return cg_fc_batch(c, node) == group && (size == group || size == group / 2 || !cg_fc_pack(c, node));
@@ -427,13 +429,7 @@ static LLVMValueRef run_function(CgCtx *c, int group)
         CgLoop lg;
         LLVMValueRef img0 = cg_add(c, start, cg_mul(c, cg_loop_begin(c, &lg, cg_i64(c, 0), full, "group"),
                                                     cg_i64(c, size)));
-        for (size_t i = 1; i < g->count; i++) {
-            LLVMValueRef bfn = batched[k][i];
-            for (int a = 0; layers[i] && a < (bfn ? 1 : size); a++)
-                call_layer(c, &r, bfn ? bfn : layers[i], i, cg_add(c, img0, cg_i64(c, a)), cg_i64(c, a));
-            if (layers[i])
-                profile_layer(c, &r, i, size);
-        }
+        run_group(c, &r, layers, batched[k], size, img0, cg_i64(c, 0));
         cg_loop_end(c, &lg);
         start = cg_add(c, start, cg_mul(c, full, cg_i64(c, size)));
     }

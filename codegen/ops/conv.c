@@ -657,9 +657,10 @@ static void pool_tiled(CgCtx *c, const Fast *f, const IrPoolAttr *p, const Dst *
  * in registers (pooled_row): one vector of columns a block, windows inside
  * the map, whose rows and columns are all interior. Through the row buffer
  * instead, a pooled row's loads span two blocks' stores (the last block is
- * shifted back), which the store buffer cannot forward: LeNet-5's conv1
- * at batch 8 took 0.0220 ms that way, 0.0203 in registers (min of 11
- * alternating rounds, Zen 4). */
+ * shifted back), which stores cannot forward to loads; this machine has no
+ * counters to say that was the cost, but LeNet-5's conv1 at batch 8 took
+ * 0.0220 ms that way and 0.0203 in registers (min of 11 alternating
+ * rounds, Zen 4). */
 static bool pool_in_registers(const Fast *f, const IrPoolAttr *p, IrShape pout)
 {
     return !f->cv.pack && f->xb == 1 && f->v >= 8 && !f->y.blk && p->size == 2 && p->stride == 2 &&
