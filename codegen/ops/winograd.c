@@ -7,12 +7,14 @@
  * channel and filter where the direct kernel spends 144 (3x3) or 100
  * (5x5). conv.c sends here the convs whose input has its frame of
  * zeros (cg_conv_wino), in channel blocks of the vector width (from a
- * filter-vector conv) or plain (from the column-vector kernel or a pool),
- * whose block of rows is first staged in channel blocks: a vector load is
- * one cell's v channels, and tiles never test an edge but at the map's end.
+ * filter-vector conv) or plain (from the column-vector kernel, a pool or
+ * the network's input), whose block of rows is first staged in channel
+ * blocks: a vector load is one cell's v channels (8, zeros filling the
+ * last block, for fewer than 16 channels), and tiles never test an edge
+ * but at the map's end.
  *
  * The map goes in blocks of tile rows whose transformed input fits the
- * conv's scratch (36 x tiles x D1 floats):
+ * conv's scratch (36 x tiles x D1' floats, ir_wino_channels):
  *  1. every tile of the block, channel block by channel block, is loaded as
  *     36 vectors and transformed, B^T d B, into the scratch, [36][tile][D1];
  *  2. for each of the 36 points, a matrix product: n tiles x kv vectors of
