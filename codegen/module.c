@@ -216,9 +216,9 @@ static void call_layer(CgCtx *c, const RunArgs *r, LLVMValueRef fn, size_t node,
     LLVMBuildCall2(c->b, LLVMFunctionType(c->void_t, types, 4, 0), fn, args, 4, "");
 }
 
-/* The layers, for the image task; with tg > 0, each thread's groups of tg
- * images and the layers that run once for such a group (NULL for the
- * others). */
+/* The layers, for the image task: each thread's groups of tg images (1:
+ * an image at a time) and the layers that run once for such a group (NULL
+ * for none, or for a layer that runs image by image). */
 typedef struct ImageTask {
     LLVMValueRef *layers, *names;
     int tg;
@@ -239,13 +239,14 @@ static void run_group(CgCtx *c, const RunArgs *r, LLVMValueRef *layers, LLVMValu
     }
 }
 
-/* ptrs as image_task's. Thread slot a runs the groups of tg images a, a +
- * threads, ... (group q: images [q tg, q tg + tg)) in arenas [a tg, a tg +
- * tg), each fc once for the group, then the images after the last group
- * as image_task does. LeNet-5 at batch 8 on two threads: 0.032 ms with its
- * fcs run for one image at a time, when a group of 4 on one thread takes
+/* ptrs: input, output, workspace, table, {batch, threads}. Thread slot a
+ * (in [begin, end)) runs the groups of tg images a, a + threads, ... (group
+ * q: images [q tg, q tg + tg)) in arenas [a tg, a tg + tg), each fc once
+ * for the group where grouped has it, then the images after the last group
+ * one at a time. LeNet-5 at batch 8 on two threads: 0.032 ms with its fcs
+ * run for one image at a time, when a group of 4 on one thread takes
  * 0.026. */
-static void image_group_task(CgCtx *c, void *user, LLVMValueRef *ptrs, LLVMValueRef begin, LLVMValueRef end)
+static void image_task(CgCtx *c, void *user, LLVMValueRef *ptrs, LLVMValueRef begin, LLVMValueRef end)
 {
     const ImageTask *t = user;
     RunArgs r = {ptrs[0], ptrs[1], ptrs[2], ptrs[3], t->names};
@@ -262,49 +263,23 @@ static void image_group_task(CgCtx *c, void *user, LLVMValueRef *ptrs, LLVMValue
     LLVMValueRef j = cg_loop_begin(c, &lq, cg_i64(c, 0), count, "j");
     run_group(c, &r, t->layers, t->grouped, t->tg, cg_mul(c, cg_add(c, a, cg_mul(c, j, slots)), tg), arena0);
     cg_loop_end(c, &lq);
-    /* the images after the last group: start + a + j * slots */
-    LLVMValueRef start = cg_add(c, cg_mul(c, groups, tg), a);
-    LLVMValueRef rest = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntULT, start, batch, ""),
-                                        LLVMBuildUDiv(c->b, cg_add(c, cg_sub(c, batch, start), cg_sub(c, slots, one)),
-                                                      slots, ""),
-                                        cg_i64(c, 0), "rest");
-    LLVMValueRef k = cg_loop_begin(c, &li, cg_i64(c, 0), rest, "k");
-    run_group(c, &r, t->layers, NULL, 1, cg_add(c, start, cg_mul(c, k, slots)), arena0);
-    cg_loop_end(c, &li);
-    cg_loop_end(c, &la);
-}
-
-/* ptrs: input, output, workspace, table, {batch, threads}. Thread slot a
- * (in [begin, end)) runs images a, a + threads, ... in arena a. */
-static void image_task(CgCtx *c, void *user, LLVMValueRef *ptrs, LLVMValueRef begin, LLVMValueRef end)
-{
-    const IrGraph *g = c->g;
-    const ImageTask *t = user;
-    RunArgs r = {ptrs[0], ptrs[1], ptrs[2], ptrs[3], t->names};
-    LLVMValueRef one = cg_i64(c, 1);
-    LLVMValueRef batch = LLVMBuildLoad2(c->b, c->i64, ptrs[4], "batch");
-    LLVMValueRef slots = LLVMBuildLoad2(c->b, c->i64, LLVMBuildInBoundsGEP2(c->b, c->i64, ptrs[4], &one, 1, ""), "");
-    CgLoop la, li;
-    profile_start(c, &r);
-    LLVMValueRef a = cg_loop_begin(c, &la, begin, end, "slot");
-    /* images a + j * slots for j < ceil((batch - a) / slots) */
-    LLVMValueRef count = LLVMBuildUDiv(c->b, cg_add(c, cg_sub(c, batch, a), cg_sub(c, slots, one)), slots, "");
-    LLVMValueRef j = cg_loop_begin(c, &li, cg_i64(c, 0), count, "j");
-    LLVMValueRef img = cg_add(c, a, cg_mul(c, j, slots));
-    for (size_t i = 1; i < g->count; i++) {
-        if (t->layers[i]) {
-            call_layer(c, &r, t->layers[i], i, img, a);
-            profile_layer(c, &r, i, 1);
-        }
+    if (t->tg > 1) { /* the images after the last group: start + a + k * slots */
+        LLVMValueRef start = cg_add(c, cg_mul(c, groups, tg), a);
+        LLVMValueRef rest = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntULT, start, batch, ""),
+                                            LLVMBuildUDiv(c->b, cg_add(c, cg_sub(c, batch, start), cg_sub(c, slots, one)),
+                                                          slots, ""),
+                                            cg_i64(c, 0), "rest");
+        LLVMValueRef k = cg_loop_begin(c, &li, cg_i64(c, 0), rest, "k");
+        run_group(c, &r, t->layers, NULL, 1, cg_add(c, start, cg_mul(c, k, slots)), arena0);
+        cg_loop_end(c, &li);
     }
-    cg_loop_end(c, &li);
     cg_loop_end(c, &la);
 }
 
 /* Whether the fc at node runs once for a group of `size` images (a batch
  * in groups of `group`): groups of `group` and of half that for every fc
  * that asks for them (cg_fc_batch; two threads run their images in groups
- * of the half, image_group_task), the smaller groups that end a batch only
+ * of the half, image_task), the smaller groups that end a batch only
  * for an fc that streams its weights from memory (not packed, cg_fc_pack),
  * where they save a pass over the weights. Each copy costs compile time:
  * LeNet-5 took 0.14-0.15 s with copies for groups of 4, 0.12-0.14 without
@@ -396,7 +371,7 @@ static LLVMValueRef run_function(CgCtx *c, int group)
         LLVMBuildStore(c->b, slots, LLVMBuildInBoundsGEP2(c->b, c->i64, counts, &one, 1, ""));
         char task[300];
         snprintf(task, sizeof task, "%s.images", g->name);
-        ImageTask t = {layers, r.names, 0, NULL};
+        ImageTask t = {layers, r.names, 1, NULL};
         LLVMValueRef ptrs[5] = {in, out, ws, table, counts};
         /* Groups of half the largest on each thread when the workspace has
          * their arenas: a batch of a whole group, at most two threads. */
@@ -409,7 +384,7 @@ static LLVMValueRef run_function(CgCtx *c, int group)
             LLVMPositionBuilderAtEnd(c->b, grp);
             ImageTask tg = {layers, r.names, sizes[1], batched[1]};
             snprintf(task, sizeof task, "%s.image_groups", g->name);
-            cg_parallel_for(c, task, ptrs, 5, slots, image_group_task, &tg);
+            cg_parallel_for(c, task, ptrs, 5, slots, image_task, &tg);
             LLVMBuildRet(c->b, LLVMConstInt(c->i32, 0, 0));
             LLVMPositionBuilderAtEnd(c->b, one_by_one);
             snprintf(task, sizeof task, "%s.images", g->name);
