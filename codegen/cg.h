@@ -69,6 +69,10 @@ char *cg_header_text(const IrGraph *g);
  * operating system, so no program to link, only objects). */
 bool cg_triple_key(const char *triple, char *key, size_t n);
 
+/* True for an x86 triple (x86_64, amd64, i386-i686): the only targets
+ * whose vectors can hold 8 floats or more (AVX, AVX-512). */
+bool cg_triple_x86(const char *triple);
+
 /* True when triple names this machine's kind (same architecture and
  * operating system, whatever the vendor field says), so this machine's C
  * compiler and runtime can link for it. */

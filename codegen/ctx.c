@@ -65,6 +65,14 @@ bool cg_triple_runs_here(const char *triple)
     return strcmp(a1, a2) == 0 && strcmp(o1, o2) == 0;
 }
 
+bool cg_triple_x86(const char *triple)
+{
+    char arch[64] = "", os[64] = "";
+    triple_fields(triple, arch, os, sizeof arch);
+    return strcmp(arch, "x86_64") == 0 || strcmp(arch, "amd64") == 0 ||
+           (arch[0] == 'i' && arch[1] >= '3' && arch[1] <= '6' && strcmp(arch + 2, "86") == 0);
+}
+
 /* No operating system: no loader, no program, only objects. */
 static bool bare_metal(const char *os)
 {
@@ -226,7 +234,7 @@ static void target_vectors(CgCtx *c)
     char *feat = LLVMGetTargetMachineFeatureString(c->tm);
     c->vec_width = 1;
     c->vec_regs = 16;
-    if (strncmp(triple, "x86_64", 6) == 0 || strncmp(triple, "i686", 4) == 0) {
+    if (cg_triple_x86(triple)) {
         char *text = probe_asm(c->tm);
         c->vec_width = text && strstr(text, "zmm") ? 16 : text && strstr(text, "ymm") ? 8 : 4;
         c->vec_regs = c->vec_width == 16 ? 32 : 16;

@@ -801,14 +801,6 @@ static int compile(const Options *o, IrGraph *g, IrArena *arena, FILE *out, FILE
     return rc;
 }
 
-/* Whether triple is an x86 one, whose vectors (AVX, AVX-512) are wide
- * enough for Winograd (ir/plan.h): the others cnnc knows have at most 4
- * floats a vector. */
-static bool x86_triple(const char *triple)
-{
-    return strncmp(triple, "x86_64", 6) == 0 || strncmp(triple, "i386", 4) == 0 || strncmp(triple, "i686", 4) == 0;
-}
-
 int cnnc_main(int argc, char **argv, FILE *out, FILE *err)
 {
     Options o = {0};
@@ -831,7 +823,7 @@ int cnnc_main(int argc, char **argv, FILE *out, FILE *err)
     if (g && !o.no_fuse)
         ir_graph_fuse(g);
     if (g)
-        g->wino_off = o.opt_level == 0 || (o.target && !x86_triple(o.target));
+        g->wino_off = o.opt_level == 0 || (o.target && !cg_triple_x86(o.target)); /* Winograd needs 8-float vectors */
     if (g && !ir_graph_plan(g)) {
         fprintf(err, "cnnc: error: %s: the network's activation memory overflows 64 bits\n", o.input);
         g = NULL;
