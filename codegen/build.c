@@ -231,12 +231,12 @@ LLVMValueRef cg_param(CgCtx *c, LLVMValueRef table, size_t index)
     return LLVMBuildLoad2(c->b, c->ptr, slot, "param");
 }
 
-size_t cg_param_index(const CgCtx *c, size_t node, bool bias)
+size_t cg_param_index(const CgCtx *c, size_t node, IrParamRole role)
 {
-    for (size_t i = 0; i < c->nparams; i++)
-        if ((size_t)c->params[i].node == node && c->params[i].is_bias == bias)
-            return i;
-    IR_DIE("layer %zu has no %s parameter", node, bias ? "bias" : "weight");
+    int64_t i = ir_param_find(c->params, c->nparams, node, role);
+    if (i < 0)
+        IR_DIE("layer %zu has no %s parameter", node, ir_role_words[role]);
+    return (size_t)i;
 }
 
 LLVMValueRef cg_strided_load(CgCtx *c, int v, int64_t S, LLVMValueRef base, LLVMValueRef index)

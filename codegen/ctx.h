@@ -105,8 +105,8 @@ LLVMValueRef cg_max_nan(CgCtx *c, LLVMValueRef cur, LLVMValueRef v);
 LLVMValueRef cg_exp(CgCtx *c, LLVMValueRef x);
 /* The float pointer params[index] of the table passed to every layer. */
 LLVMValueRef cg_param(CgCtx *c, LLVMValueRef table, size_t index);
-/* Index of the parameter named node.weight / node.bias in the table. */
-size_t cg_param_index(const CgCtx *c, size_t node, bool bias);
+/* Index of node's parameter of that role in the table (it must exist). */
+size_t cg_param_index(const CgCtx *c, size_t node, IrParamRole role);
 
 /* Calls the runtime's function name (runtime/pool.h), declaring it with
  * type on first use; executables only. */
@@ -139,11 +139,11 @@ void cg_parallel_for(CgCtx *c, const char *name, const LLVMValueRef *ptrs, int n
 /* Builds the whole module: layers, NAME_run, weights, entry points. */
 void cg_build_module(CgCtx *c, const float *const *weights);
 
-/* One lowering per op: one image, x its input (D1 x H1 x W1), y its output
- * (D2 x H2 x W2), table the parameter pointers. x and y may be the same buffer
- * only for ops that run in place (relu, softmax, dropout, flatten). */
+/* One lowering per op: one image, xs[k] its k-th input (D1 x H1 x W1), y its
+ * output (D2 x H2 x W2), table the parameter pointers. xs[0] and y may be the
+ * same buffer only for ops that run in place (IrOpDef.in_place). */
 #define IR_OP(id, word)                                                                  \
-    void cg_lower_##word(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValueRef table);
+    void cg_lower_##word(CgCtx *c, size_t node, const LLVMValueRef *xs, LLVMValueRef y, LLVMValueRef table);
 #include "ir/ops.def"
 #undef IR_OP
 /* Where a conv kernel's output cell (k, oy, ox) goes (ops/conv.c): in a

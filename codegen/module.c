@@ -13,7 +13,7 @@
 #include "ctx.h"
 #include "runtime/cnnrt.h"
 
-typedef void (*LowerFn)(CgCtx *, size_t, LLVMValueRef, LLVMValueRef, LLVMValueRef);
+typedef void (*LowerFn)(CgCtx *, size_t, const LLVMValueRef *, LLVMValueRef, LLVMValueRef);
 static const LowerFn lowerings[IR_OP_COUNT] = {
 #define IR_OP(id, word) [IR_OP_##id] = cg_lower_##word,
 #include "ir/ops.def"
@@ -21,7 +21,9 @@ static const LowerFn lowerings[IR_OP_COUNT] = {
 };
 
 /* One function per kernel: a node on its own, or a fused group, named after
- * its first node and lowered by that node's op. */
+ * its first node and lowered by that node's op. Its arguments: the first
+ * input, the output, the parameter table, the scratch, then the node's
+ * other inputs in order (add, concat). */
 static LLVMValueRef layer_function(CgCtx *c, size_t node, bool same)
 {
     const IrNode *n = &c->g->nodes[node];
@@ -31,22 +33,31 @@ static LLVMValueRef layer_function(CgCtx *c, size_t node, bool same)
         snprintf(name, sizeof name, "layer%zu-%zu.%s.fused", node, tail, ir_op_word(n->op));
     else
         snprintf(name, sizeof name, "layer%zu.%s", node, ir_op_word(n->op));
-    LLVMTypeRef args[4] = {c->ptr, c->ptr, c->ptr, c->ptr};
-    LLVMValueRef fn = LLVMAddFunction(c->mod, name, LLVMFunctionType(c->void_t, args, 4, 0));
+    unsigned nargs = 3 + (n->ninputs ? n->ninputs : 1);
+    LLVMTypeRef *args = ir_arena_alloc(c->g->arena, nargs, sizeof *args);
+    for (unsigned k = 0; k < nargs; k++)
+        args[k] = c->ptr;
+    LLVMValueRef fn = LLVMAddFunction(c->mod, name, LLVMFunctionType(c->void_t, args, nargs, 0));
     LLVMSetLinkage(fn, LLVMInternalLinkage);
-    if (!same) {
-        /* Distinct buffers: tell LLVM, so it may keep values in registers. */
-        unsigned kind = LLVMGetEnumAttributeKindForName("noalias", 7);
-        LLVMAddAttributeAtIndex(fn, 1, LLVMCreateEnumAttribute(c->ctx, kind, 0));
-        LLVMAddAttributeAtIndex(fn, 2, LLVMCreateEnumAttribute(c->ctx, kind, 0));
-    }
     unsigned noalias = LLVMGetEnumAttributeKindForName("noalias", 7);
+    if (!same) {
+        /* Distinct buffers: tell LLVM, so it may keep values in registers.
+         * Inputs may share a buffer with each other (add x x), never with
+         * the output of a kernel that does not run in place. */
+        LLVMAddAttributeAtIndex(fn, 2, LLVMCreateEnumAttribute(c->ctx, noalias, 0));
+        if (n->ninputs <= 1)
+            LLVMAddAttributeAtIndex(fn, 1, LLVMCreateEnumAttribute(c->ctx, noalias, 0));
+    }
     LLVMAddAttributeAtIndex(fn, 4, LLVMCreateEnumAttribute(c->ctx, noalias, 0)); /* scratch */
     c->fn = fn;
     LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->ctx, fn, "entry"));
-    LLVMValueRef x = LLVMGetParam(fn, 0), y = same ? LLVMGetParam(fn, 0) : LLVMGetParam(fn, 1);
+    LLVMValueRef *xs = ir_arena_alloc(c->g->arena, n->ninputs ? n->ninputs : 1, sizeof *xs);
+    xs[0] = LLVMGetParam(fn, 0);
+    for (uint32_t k = 1; k < n->ninputs; k++)
+        xs[k] = LLVMGetParam(fn, 3 + k);
+    LLVMValueRef y = same ? xs[0] : LLVMGetParam(fn, 1);
     c->scratch = n->scratch >= 0 ? LLVMGetParam(fn, 3) : NULL;
-    lowerings[n->op](c, node, x, y, LLVMGetParam(fn, 2));
+    lowerings[n->op](c, node, xs, y, LLVMGetParam(fn, 2));
     c->scratch = NULL;
     LLVMBuildRetVoid(c->b);
     return fn;
@@ -208,12 +219,21 @@ static void call_layer(CgCtx *c, const RunArgs *r, LLVMValueRef fn, size_t node,
     LLVMValueRef out_img = image_at(c, r->out, img, ir_shape_elems(g->nodes[g->count - 1].out));
     LLVMValueRef off = cg_mul(c, arena, cg_i64(c, arena_stride(g)));
     LLVMValueRef ws = LLVMBuildInBoundsGEP2(c->b, c->i8, r->ws, &off, 1, "");
-    int64_t from = g->nodes[g->nodes[node].inputs[0]].buffer, to = g->nodes[ir_group_tail(g, node)].buffer;
-    int64_t scratch = g->nodes[node].scratch;
-    LLVMValueRef args[4] = {buffer_at(c, from, in_img, out_img, ws), buffer_at(c, to, in_img, out_img, ws), r->table,
-                            scratch >= 0 ? buffer_at(c, scratch, in_img, out_img, ws) : LLVMConstPointerNull(c->ptr)};
-    LLVMTypeRef types[4] = {c->ptr, c->ptr, c->ptr, c->ptr};
-    LLVMBuildCall2(c->b, LLVMFunctionType(c->void_t, types, 4, 0), fn, args, 4, "");
+    const IrNode *n = &g->nodes[node];
+    int64_t from = g->nodes[n->inputs[0]].buffer, to = g->nodes[ir_group_tail(g, node)].buffer;
+    int64_t scratch = n->scratch;
+    unsigned nargs = 3 + n->ninputs;
+    LLVMValueRef *args = ir_arena_alloc(g->arena, nargs, sizeof *args);
+    LLVMTypeRef *types = ir_arena_alloc(g->arena, nargs, sizeof *types);
+    args[0] = buffer_at(c, from, in_img, out_img, ws);
+    args[1] = buffer_at(c, to, in_img, out_img, ws);
+    args[2] = r->table;
+    args[3] = scratch >= 0 ? buffer_at(c, scratch, in_img, out_img, ws) : LLVMConstPointerNull(c->ptr);
+    for (uint32_t k = 1; k < n->ninputs; k++)
+        args[3 + k] = buffer_at(c, g->nodes[n->inputs[k]].buffer, in_img, out_img, ws);
+    for (unsigned k = 0; k < nargs; k++)
+        types[k] = c->ptr;
+    LLVMBuildCall2(c->b, LLVMFunctionType(c->void_t, types, nargs, 0), fn, args, nargs, "");
 }
 
 /* The layers, for the image task: each thread's groups of tg images (1:

@@ -25,6 +25,7 @@ typedef struct AstValue {
     struct AstValue **items; /* LIST */
     size_t nitems, cap;
     bool bracketed;    /* LIST: [a, b] rather than a,b */
+    bool quoted;       /* WORD: written "in quotes", so a name and never a keyword */
 } AstValue;
 
 typedef struct AstArg {
@@ -46,6 +47,8 @@ typedef struct AstLayer {
 typedef struct AstNetwork {
     const char *name;
     SrcSpan name_span, close_span; /* close_span: the '}' */
+    AstArg *args; /* network NAME round=floor { */
+    size_t nargs, cap_args;
     AstLayer *layers;
     size_t nlayers, cap;
 } AstNetwork;
@@ -73,5 +76,6 @@ void fe_list_push(FeParse *p, AstValue *list, AstValue *item);
 /* Starts a layer; the args that follow are added to it. */
 void fe_layer_open(FeParse *p, const char *name, SrcSpan name_span, const char *kind, SrcSpan kind_span);
 void fe_layer_push_arg(FeParse *p, AstLayer *l, const char *key, SrcSpan key_span, AstValue *v);
+void fe_network_push_arg(FeParse *p, const char *key, SrcSpan key_span, AstValue *v);
 
 #endif

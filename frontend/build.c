@@ -25,6 +25,9 @@ typedef struct Build {
     int32_t *names; /* node index + 1; 0 = empty */
     size_t names_mask;
     int64_t ordinal[IR_OP_COUNT];
+    IrRound round;               /* the network's round=, each conv's and pool's default */
+    const AstNetwork *net;
+    size_t layer_index;          /* of b->layer in net, to tell a later layer from a missing one */
 } Build;
 
 /* ---- looking up arguments ---------------------------------------------- */
@@ -67,7 +70,16 @@ static size_t count_words(const char *const *words)
     return n;
 }
 
-/* Unknown and repeated keys, and positional values the kind does not take. */
+/* Whether the layer being built is of a one-input kind, which may read an
+ * earlier layer with from=NAME (SPEC section 9). */
+static bool takes_from(const Build *b)
+{
+    IrOp op;
+    return ir_op_from_word(b->layer->kind, &op) && ir_op_defs[op]->max_inputs == 1;
+}
+
+/* Unknown and repeated keys, and positional values the kind does not take
+ * (from= is known to every one-input kind). */
 static void check_keys(Build *b, const char *const *keys, int positionals, const char *usage)
 {
     const AstLayer *l = b->layer;
@@ -82,9 +94,13 @@ static void check_keys(Build *b, const char *const *keys, int positionals, const
                      a->value->text ? a->value->text : "[...]", l->kind, usage);
             continue;
         }
-        bool known = false;
+        bool known = strcmp(a->key, "from") == 0 && takes_from(b);
         for (size_t k = 0; keys[k]; k++)
             known |= strcmp(keys[k], a->key) == 0;
+        if (!known && strcmp(a->key, "from") == 0) {
+            fail(b, a->key_span, "from= is for layers with one input; %s reads the layers it names", l->kind);
+            continue;
+        }
         if (!known) {
             const char *near = ir_nearest_word(a->key, keys, count_words(keys));
             if (near && b->nsuggested < 8)
@@ -192,6 +208,7 @@ static void round_arg(Build *b, IrRound *out)
 {
     static const char *const choices[] = {"floor", "ceil", NULL};
     const AstArg *a = find_arg(b, "round");
+    *out = b->round;
     if (!a)
         return;
     int i = word_value(b, a->value, "round", choices);
@@ -284,6 +301,102 @@ static void check_inline_pair(Build *b, bool bias, const IrParamList *w, const I
              "inline weights= need biases= as well (or bias=false for a layer without bias)");
     if (bs->given && !w->given)
         fail(b, find_arg(b, "biases")->key_span, "biases= given without weights=");
+}
+
+/* ---- references to earlier layers --------------------------------------- */
+
+static uint64_t hash_name(const char *s);
+
+/* The node named name among those built so far, or -1. */
+static int32_t find_node(const Build *b, const char *name)
+{
+    for (size_t i = hash_name(name) & b->names_mask;; i = (i + 1) & b->names_mask) {
+        int32_t slot = b->names[i];
+        if (slot == 0)
+            return -1;
+        if (strcmp(b->g->nodes[slot - 1].name, name) == 0)
+            return slot - 1;
+    }
+}
+
+/* The earlier layer a name refers to, or -1 after an error that says
+ * whether it comes later or does not exist (with the nearest name). */
+static int32_t resolve_ref(Build *b, const AstValue *v)
+{
+    if (v->kind != AST_WORD) {
+        fail(b, v->span, "expected the name of an earlier layer, got '%s'", v->text ? v->text : "[...]");
+        return -1;
+    }
+    int32_t i = find_node(b, v->text);
+    /* The node being built has claimed its own name already. */
+    if (i >= 0 && (size_t)i + 1 < b->g->count)
+        return i;
+    if (i >= 0) {
+        fail(b, v->span, "layer '%s' cannot read its own output", v->text);
+        return -1;
+    }
+    for (size_t k = b->layer_index + 1; k < b->net->nlayers; k++) {
+        const AstLayer *l = &b->net->layers[k];
+        if (l->name && strcmp(l->name, v->text) == 0) {
+            fail(b, v->span, "layer '%s' comes later, at line %u; a layer reads only earlier layers", v->text,
+                 l->name_span.line);
+            return -1;
+        }
+    }
+    size_t n = b->g->count - 1;
+    const char **names = malloc((n ? n : 1) * sizeof *names);
+    IR_ASSERT(names);
+    for (size_t k = 0; k < n; k++)
+        names[k] = b->g->nodes[k].name;
+    const char *near = ir_nearest_word(v->text, names, n);
+    if (near)
+        fail(b, v->span, "no layer named '%s' before this one; did you mean '%s'?", v->text, near);
+    else
+        fail(b, v->span, "no layer named '%s' before this one", v->text);
+    free(names);
+    return -1;
+}
+
+/* The positional values of add and concat: two or more earlier layers, by
+ * name, separated by spaces or commas. */
+static void build_merge(Build *b, IrNode *n, const char *usage)
+{
+    static const char *const keys[] = {NULL};
+    check_keys(b, keys, INT32_MAX, usage);
+    int32_t *in = NULL;
+    size_t count = 0, cap = 0;
+    bool ok = true;
+    for (size_t i = 0; i < b->layer->nargs; i++) {
+        const AstArg *a = &b->layer->args[i];
+        if (a->key)
+            continue;
+        const AstValue *one[1] = {a->value};
+        size_t k;
+        const AstValue *const *items = items_of(one, a->value, &k);
+        for (size_t j = 0; j < k; j++) {
+            int32_t r = resolve_ref(b, items[j]);
+            ok = ok && r >= 0;
+            in = ir_arena_grow(b->arena, in, count, &cap, count + 1, sizeof *in);
+            in[count++] = r;
+        }
+    }
+    if (count == 1)
+        fail(b, b->layer->kind_span, "%s needs two or more layers to %s; %s", b->layer->kind,
+             n->op == IR_OP_ADD ? "sum" : "stack", usage);
+    if (ok && count >= 2)
+        ir_node_set_inputs(b->g, n, in, (uint32_t)count);
+    else
+        n->ninputs = 0, b->ok = false;
+}
+
+static void build_add(Build *b, IrNode *n)
+{
+    build_merge(b, n, "write 'add A B ...' with the names of earlier layers of the same shape");
+}
+
+static void build_concat(Build *b, IrNode *n)
+{
+    build_merge(b, n, "write 'concat A B ...' with the names of earlier layers of the same width and height");
 }
 
 /* ---- one builder per op ------------------------------------------------- */
@@ -387,15 +500,13 @@ static void build_plain(Build *b, IrNode *n)
     check_keys(b, keys, 0, usage);
 }
 
-static void build_relu(Build *b, IrNode *n) { build_plain(b, n); }
-static void build_softmax(Build *b, IrNode *n) { build_plain(b, n); }
-static void build_flatten(Build *b, IrNode *n) { build_plain(b, n); }
-
+/* The kinds that take keys or values; every other kind takes none
+ * (build_plain), so an op without arguments needs no entry. */
 typedef void (*BuildFn)(Build *, IrNode *);
 static const BuildFn builders[IR_OP_COUNT] = {
-#define IR_OP(id, word) [IR_OP_##id] = build_##word,
-#include "ir/ops.def"
-#undef IR_OP
+    [IR_OP_INPUT] = build_input, [IR_OP_CONV] = build_conv,       [IR_OP_POOL] = build_pool,
+    [IR_OP_FC] = build_fc,       [IR_OP_DROPOUT] = build_dropout, [IR_OP_ADD] = build_add,
+    [IR_OP_CONCAT] = build_concat,
 };
 
 /* ---- names --------------------------------------------------------------- */
@@ -415,10 +526,14 @@ static void claim_name(Build *b, IrNode *n)
     IrGraph *g = b->g;
     int32_t index = (int32_t)(g->count - 1);
     b->ordinal[n->op]++;
-    if (!n->named)
-        n->name = n->op == IR_OP_INPUT
-                      ? "input"
-                      : ir_arena_printf(b->arena, "%s%" PRId64, ir_op_word(n->op), b->ordinal[n->op]);
+    if (!n->named) {
+        /* relu6_1, not relu61: a kind word that ends in a digit keeps it apart. */
+        const char *word = ir_op_word(n->op);
+        bool digit = word[strlen(word) - 1] >= '0' && word[strlen(word) - 1] <= '9';
+        n->name = n->op == IR_OP_INPUT ? "input"
+                                       : ir_arena_printf(b->arena, "%s%s%" PRId64, word, digit ? "_" : "",
+                                                         b->ordinal[n->op]);
+    }
     for (size_t i = hash_name(n->name) & b->names_mask;; i = (i + 1) & b->names_mask) {
         int32_t slot = b->names[i];
         if (slot == 0) {
@@ -441,9 +556,63 @@ static void claim_name(Build *b, IrNode *n)
 
 /* ---- the network ---------------------------------------------------------- */
 
+/* "input, conv, ... and dropout", from the op table. */
+static const char *kinds_list(IrArena *a)
+{
+    size_t len = 1;
+    for (int i = 0; i < IR_OP_COUNT; i++)
+        len += strlen(ir_op_words[i]) + 5;
+    char *s = ir_arena_alloc(a, len, 1), *at = s;
+    for (int i = 0; i < IR_OP_COUNT; i++)
+        at += sprintf(at, "%s%s", i == 0 ? "" : i == IR_OP_COUNT - 1 ? " and " : ", ", ir_op_words[i]);
+    return s;
+}
+
+/* network NAME round=floor|ceil {: the default rounding of convs and pools. */
+static void network_args(Build *b, const AstNetwork *net)
+{
+    static const char *const choices[] = {"floor", "ceil", NULL};
+    for (size_t i = 0; i < net->nargs; i++) {
+        const AstArg *a = &net->args[i];
+        if (strcmp(a->key, "round") != 0) {
+            static const char *const keys[] = {"round", NULL};
+            const char *near = ir_nearest_word(a->key, keys, 1);
+            fail(b, a->key_span, "unknown key '%s' for network%s%s%s", a->key, near ? "; did you mean '" : "; network takes [round=floor|ceil]",
+                 near ? near : "", near ? "'?" : "");
+            continue;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(net->args[j].key, a->key) == 0) {
+                fail(b, a->key_span, "key '%s' given twice", a->key);
+                ir_diag_note(b->diag, net->args[j].key_span, "first given here");
+            }
+        int k = word_value(b, a->value, "round", choices);
+        if (k >= 0)
+            b->round = k == 0 ? IR_ROUND_FLOOR : IR_ROUND_CEIL;
+    }
+}
+
+/* A layer whose output no later layer reads is computed for nothing: a
+ * warning (SPEC section 9). The last layer is the network's output. */
+static void warn_unread(Build *b)
+{
+    IrGraph *g = b->g;
+    bool *read = calloc(g->count ? g->count : 1, sizeof *read);
+    IR_ASSERT(read);
+    for (size_t i = 0; i < g->count; i++)
+        for (uint32_t k = 0; k < g->nodes[i].ninputs; k++)
+            read[g->nodes[i].inputs[k]] = true;
+    for (size_t i = 0; i + 1 < g->count; i++)
+        if (!read[i])
+            ir_diag_warning(b->diag, g->nodes[i].name_span,
+                            "the output of layer '%s' is never read; only the last layer's is the network's output",
+                            g->nodes[i].name);
+    free(read);
+}
+
 IrGraph *fe_build(IrArena *a, IrDiag *diag, const AstNetwork *net)
 {
-    Build b = {.arena = a, .diag = diag, .ok = true};
+    Build b = {.arena = a, .diag = diag, .ok = true, .net = net};
     b.g = ir_graph_new(a, net->name);
     b.g->name_span = net->name_span;
     if (strchr(net->name, '.'))
@@ -455,6 +624,7 @@ IrGraph *fe_build(IrArena *a, IrDiag *diag, const AstNetwork *net)
         cap *= 2;
     b.names = ir_arena_alloc(a, cap, sizeof *b.names);
     b.names_mask = cap - 1;
+    network_args(&b, net);
 
     /* An input layer further down is reported there, as misplaced, rather
      * than also as missing at the first layer. */
@@ -475,9 +645,7 @@ IrGraph *fe_build(IrArena *a, IrDiag *diag, const AstNetwork *net)
             if (near)
                 fail(&b, l->kind_span, "unknown layer kind '%s'; did you mean '%s'?", l->kind, near);
             else
-                fail(&b, l->kind_span,
-                     "unknown layer kind '%s'; the kinds are input, conv, relu, pool, fc, softmax, "
-                     "flatten and dropout", l->kind);
+                fail(&b, l->kind_span, "unknown layer kind '%s'; the kinds are %s", l->kind, kinds_list(a));
             continue;
         }
         bool second_input = false;
@@ -502,16 +670,26 @@ IrGraph *fe_build(IrArena *a, IrDiag *diag, const AstNetwork *net)
         n->name = l->name;
         n->name_span = l->name ? l->name_span : l->kind_span;
         if (b.g->count > 1) {
-            n->inputs[0] = (int32_t)(b.g->count - 2);
-            n->ninputs = 1;
+            int32_t prev = (int32_t)(b.g->count - 2);
+            ir_node_set_inputs(b.g, n, &prev, 1);
         }
         if (second_input)
             n->name = l->name ? l->name : "input"; /* its clash with the first is the error above */
         else
             claim_name(&b, n);
         b.layer = l;
-        builders[op](&b, n);
+        b.layer_index = i;
+        (builders[op] ? builders[op] : build_plain)(&b, n);
+        n = &b.g->nodes[b.g->count - 1];
+        const AstArg *from = ir_op_defs[op]->max_inputs == 1 ? find_arg(&b, "from") : NULL;
+        if (from) {
+            int32_t r = resolve_ref(&b, from->value);
+            if (r >= 0)
+                ir_node_set_inputs(b.g, n, &r, 1);
+        }
     }
+    if (b.ok && diag->errors == 0)
+        warn_unread(&b);
     if (!any_layer && diag->errors == 0)
         fail(&b, net->close_span, "network '%s' has no layers; it must start with 'input WxHxD'", net->name);
     return b.ok && diag->errors == 0 ? b.g : NULL;

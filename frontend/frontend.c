@@ -77,6 +77,13 @@ void fe_layer_push_arg(FeParse *p, AstLayer *l, const char *key, SrcSpan key_spa
     l->args[l->nargs++] = (AstArg){.key = key, .key_span = key_span, .value = v};
 }
 
+void fe_network_push_arg(FeParse *p, const char *key, SrcSpan key_span, AstValue *v)
+{
+    AstNetwork *net = p->net;
+    net->args = ir_arena_grow(p->arena, net->args, net->nargs, &net->cap_args, net->nargs + 1, sizeof *net->args);
+    net->args[net->nargs++] = (AstArg){.key = key, .key_span = key_span, .value = v};
+}
+
 AstNetwork *fe_parse(IrArena *a, IrDiag *diag, const char *src, size_t len)
 {
     if (len > INT32_MAX) {

@@ -49,6 +49,7 @@ static void yyerror(YYLTYPE *loc, void *scanner, FeParse *p, const char *msg)
 
 %token NETWORK "'network'"
 %token <name> NAME "name"
+%token <name> QNAME "quoted name"
 %token <value> NUM "number"
 %token <value> DIMS "shape"
 %token SEP "newline"
@@ -58,13 +59,19 @@ static void yyerror(YYLTYPE *loc, void *scanner, FeParse *p, const char *msg)
 
 %%
 
-/* file: [seps] 'network' NAME [seps] '{' body '}' [seps] */
+/* file: [seps] 'network' NAME {NAME '=' value} [seps] '{' body '}' [seps] */
 file
-    : seps_opt NETWORK NAME seps_opt '{' body '}' seps_opt {
+    : seps_opt NETWORK NAME net_args seps_opt '{' body '}' seps_opt {
           p->net->name = $3;
           p->net->name_span = @3;
-          p->net->close_span = @7;
+          p->net->close_span = @8;
       }
+    ;
+
+/* net_args: the network's own keys (round=floor), kept as a layer's are */
+net_args
+    : %empty
+    | net_args NAME '=' value { fe_network_push_arg(p, $2, @2, $4); }
     ;
 
 /* body: {[layer] SEP} [layer] -- a layer with a syntax error is skipped up to
@@ -96,19 +103,20 @@ seps_opt
     | seps
     ;
 
-/* layer: [NAME ':'] KIND {arg} */
+/* layer: [(NAME | QNAME) ':'] KIND {arg} */
 layer
     : NAME ':' NAME { fe_layer_open(p, $1, @1, $3, @3); } args
+    | QNAME ':' NAME { fe_layer_open(p, $1, @1, $3, @3); } args
     | NAME { fe_layer_open(p, NULL, @1, $1, @1); } args
     ;
 
-/* args: {NAME '=' value | scalar}, appended to the layer just opened */
+/* args: {NAME '=' value | value}, appended to the layer just opened (add a, b c) */
 args
     : %empty
     | args NAME '=' value {
           fe_layer_push_arg(p, &p->net->layers[p->net->nlayers - 1], $2, @2, $4);
       }
-    | args scalar {
+    | args value {
           SrcSpan none = {0};
           fe_layer_push_arg(p, &p->net->layers[p->net->nlayers - 1], NULL, none, $2);
       }
@@ -133,6 +141,10 @@ scalar
     : NUM
     | DIMS
     | NAME { $$ = fe_value_new(p, AST_WORD, @1, $1, strlen($1)); }
+    | QNAME {
+          $$ = fe_value_new(p, AST_WORD, @1, $1, strlen($1));
+          $$->quoted = true;
+      }
     | list
     ;
 
@@ -261,7 +273,7 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, FeParse
     if (tok == YYSYMBOL_SEP && loc->off < p->len && p->src[loc->off] == ';')
         what = "';'";
     used += (size_t)snprintf(msg, sizeof msg, "unexpected %s", what);
-    if (tok == YYSYMBOL_NAME || tok == YYSYMBOL_NUM || tok == YYSYMBOL_DIMS) {
+    if (tok == YYSYMBOL_NAME || tok == YYSYMBOL_QNAME || tok == YYSYMBOL_NUM || tok == YYSYMBOL_DIMS) {
         unsigned shown = loc->len > 40 ? 40 : loc->len;
         used += (size_t)snprintf(msg + used, sizeof msg - used, " '%.*s%s'", (int)shown,
                                  p->src + loc->off, shown < loc->len ? "..." : "");

@@ -3,6 +3,14 @@
 
 #include <string.h>
 
+#include "ops/ops.h"
+
+const IrOpDef *const ir_op_defs[IR_OP_COUNT] = {
+#define IR_OP(id, word) [IR_OP_##id] = &ir_op_def_##word,
+#include "ops.def"
+#undef IR_OP
+};
+
 const char *const ir_op_words[IR_OP_COUNT] = {
 #define IR_OP(id, word) [IR_OP_##id] = #word,
 #include "ops.def"
@@ -46,6 +54,14 @@ IrNode *ir_graph_add(IrGraph *g, IrOp op)
     return n;
 }
 
+void ir_node_set_inputs(IrGraph *g, IrNode *n, const int32_t *inputs, uint32_t count)
+{
+    n->inputs = count ? ir_arena_alloc(g->arena, count, sizeof *n->inputs) : NULL;
+    if (count)
+        memcpy(n->inputs, inputs, count * sizeof *inputs);
+    n->ninputs = count;
+}
+
 int64_t ir_shape_elems(IrShape s)
 {
     int64_t wh, whd;
@@ -63,8 +79,9 @@ void ir_graph_verify(const IrGraph *g)
         IR_ASSERT(n->op < IR_OP_COUNT);
         IR_ASSERT(n->name != NULL);
         IR_ASSERT((n->op == IR_OP_INPUT) == (i == 0));
-        IR_ASSERT(n->ninputs <= IR_MAX_INPUTS);
-        IR_ASSERT(n->op == IR_OP_INPUT ? n->ninputs == 0 : n->ninputs >= 1);
+        const IrOpDef *def = ir_op_defs[n->op];
+        IR_ASSERT(n->ninputs >= (uint32_t)def->min_inputs);
+        IR_ASSERT(def->max_inputs < 0 || n->ninputs <= (uint32_t)def->max_inputs);
         for (uint32_t k = 0; k < n->ninputs; k++)
             IR_ASSERT(n->inputs[k] >= 0 && (size_t)n->inputs[k] < i); /* topological */
         if (g->shaped) {

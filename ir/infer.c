@@ -7,13 +7,10 @@
 #include "ops/ops.h"
 #include "window.h"
 
-typedef bool (*InferFn)(IrInfer *, IrNode *, const IrShape *);
-
-static const InferFn infer_fns[IR_OP_COUNT] = {
-#define IR_OP(id, word) [IR_OP_##id] = ir_infer_##word,
-#include "ops.def"
-#undef IR_OP
-};
+const char *ir_round_word(IrRound r)
+{
+    return r == IR_ROUND_FLOOR ? "floor" : r == IR_ROUND_CEIL ? "ceil" : "exact";
+}
 
 bool ir_mul_checked(IrInfer *cx, const IrNode *n, int64_t *acc, int64_t factor, const char *what)
 {
@@ -154,9 +151,12 @@ bool ir_graph_infer(IrGraph *g, IrDiag *diag)
     g->shaped = false;
     for (size_t i = 0; i < g->count; i++) {
         IrNode *n = &g->nodes[i];
-        const IrShape *in = n->ninputs ? &g->nodes[n->inputs[0]].out : NULL;
+        /* The inputs' shapes side by side, for the op's rule. */
+        IrShape one, *in = n->ninputs > 1 ? ir_arena_alloc(g->arena, n->ninputs, sizeof *in) : &one;
+        for (uint32_t k = 0; k < n->ninputs; k++)
+            in[k] = g->nodes[n->inputs[k]].out;
         n->params = n->macs = 0;
-        if (!infer_fns[n->op](&cx, n, in))
+        if (!ir_op_defs[n->op]->infer(&cx, n, n->ninputs ? in : NULL))
             return false;
         /* Activation memory W2*H2*D2*4 bytes must itself be a 64-bit number. */
         int64_t bytes = ir_shape_elems(n->out);

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "arena.h"
 #include "diag.h"
@@ -64,15 +65,13 @@ typedef struct IrDropoutAttr {
     double p;
 } IrDropoutAttr;
 
-enum { IR_MAX_INPUTS = 2 };
-
 typedef struct IrNode {
     IrOp op;
     const char *name;
     SrcSpan span;      /* the kind word: shape errors and missing keys point here */
     SrcSpan name_span; /* the explicit name, or the kind word for default names */
     bool named;        /* the name was written in the source */
-    int32_t inputs[IR_MAX_INPUTS];
+    int32_t *inputs;   /* ninputs earlier nodes, in the order written */
     uint32_t ninputs;
     union {
         IrInputAttr input;
@@ -134,6 +133,30 @@ typedef struct IrGraph {
 IrGraph *ir_graph_new(IrArena *a, const char *name);
 /* Appends a node with no inputs; the pointer is valid until the next add. */
 IrNode *ir_graph_add(IrGraph *g, IrOp op);
+/* Gives node n its inputs, copied into the graph's arena. */
+void ir_node_set_inputs(IrGraph *g, IrNode *n, const int32_t *inputs, uint32_t count);
+
+/* What every stage asks of an op, declared once beside its shape rule (the
+ * op's file in ir/ops/) and gathered from ops.def into ir_op_defs, so that
+ * adding an op touches its own files and that one list. */
+typedef struct IrInfer IrInfer;
+typedef struct IrParamSpec IrParamSpec;
+typedef struct IrOpDef {
+    int32_t min_inputs, max_inputs; /* max_inputs -1: any number */
+    bool in_place;                  /* may write its output over its input (ir/plan.c) */
+    /* Sets n->out, n->params and n->macs from the inputs' shapes in[0 ..
+     * n->ninputs) (NULL for the input layer); reports and returns false
+     * when the shape fails. */
+    bool (*infer)(IrInfer *cx, IrNode *n, const IrShape *in);
+    /* The parameter tensors the node reads, into specs (at most
+     * IR_ROLE_COUNT); returns how many. NULL: none. */
+    int (*params)(const IrGraph *g, const IrNode *n, IrParamSpec *specs);
+    /* The hyper-parameters for the text report, in the SPEC's letters
+     * (K=6 F=5 S=1 P=2), and as JSON members (", \"size\": 5"). NULL: none. */
+    void (*hyper)(const IrNode *n, char *buf, size_t size);
+    void (*json)(const IrNode *n, FILE *out);
+} IrOpDef;
+extern const IrOpDef *const ir_op_defs[IR_OP_COUNT];
 
 const char *ir_op_word(IrOp op);
 /* The op whose kind word is word; false when there is none. */

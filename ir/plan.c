@@ -19,7 +19,7 @@ typedef struct Live {
 
 static bool in_place_op(IrOp op)
 {
-    return op == IR_OP_RELU || op == IR_OP_DROPOUT || op == IR_OP_FLATTEN || op == IR_OP_SOFTMAX;
+    return ir_op_defs[op]->in_place;
 }
 
 size_t ir_plan_step(const IrGraph *g, size_t i)

@@ -65,48 +65,12 @@ static const char *fmt_shape(IrShape s, char *buf, size_t size)
     return buf;
 }
 
-static const char *round_word(IrRound r)
-{
-    return r == IR_ROUND_FLOOR ? "floor" : r == IR_ROUND_CEIL ? "ceil" : "exact";
-}
-
 /* The hyper-parameters in the SPEC's letters: K=6 F=5 S=1 P=2. */
 static const char *fmt_hyper(const IrNode *n, char *buf, size_t size)
 {
     buf[0] = '\0';
-    switch (n->op) {
-    case IR_OP_INPUT: {
-        const IrInputAttr *a = &n->attr.input;
-        snprintf(buf, size, "%s", a->mean || a->std ? "normalised" : "");
-        break;
-    }
-    case IR_OP_CONV: {
-        const IrConvAttr *c = &n->attr.conv;
-        snprintf(buf, size, "K=%" PRId64 " F=%" PRId64 " S=%" PRId64 " P=%" PRId64 "%s%s%s%s",
-                 c->filters, c->size, c->stride, c->pad, c->bias ? "" : " no-bias",
-                 c->round ? " " : "", c->round ? round_word(c->round) : "",
-                 c->weights.given ? " inline" : "");
-        break;
-    }
-    case IR_OP_POOL: {
-        const IrPoolAttr *p = &n->attr.pool;
-        snprintf(buf, size, "%s F=%" PRId64 " S=%" PRId64 " P=%" PRId64 "%s%s",
-                 p->mode == IR_POOL_MAX ? "max" : "avg", p->size, p->stride, p->pad,
-                 p->round ? " " : "", p->round ? round_word(p->round) : "");
-        break;
-    }
-    case IR_OP_FC: {
-        const IrFcAttr *f = &n->attr.fc;
-        snprintf(buf, size, "K=%" PRId64 "%s%s", f->outputs, f->bias ? "" : " no-bias",
-                 f->weights.given ? " inline" : "");
-        break;
-    }
-    case IR_OP_DROPOUT:
-        snprintf(buf, size, "p=%g", n->attr.dropout.p);
-        break;
-    default:
-        break;
-    }
+    if (ir_op_defs[n->op]->hyper)
+        ir_op_defs[n->op]->hyper(n, buf, size);
     return buf;
 }
 
@@ -251,56 +215,10 @@ static void json_shape(FILE *out, IrShape s)
     fprintf(out, "[%" PRId64 ", %" PRId64 ", %" PRId64 "]", s.w, s.h, s.d);
 }
 
-static void json_doubles(FILE *out, const double *v, size_t n)
-{
-    fputc('[', out);
-    for (size_t i = 0; i < n; i++)
-        fprintf(out, "%s%.9g", i ? ", " : "", v[i]);
-    fputc(']', out);
-}
-
 static void json_attrs(FILE *out, const IrNode *n)
 {
-    switch (n->op) {
-    case IR_OP_INPUT:
-        if (n->attr.input.mean) {
-            fprintf(out, ", \"mean\": ");
-            json_doubles(out, n->attr.input.mean, n->attr.input.nmean);
-        }
-        if (n->attr.input.std) {
-            fprintf(out, ", \"std\": ");
-            json_doubles(out, n->attr.input.std, n->attr.input.nstd);
-        }
-        break;
-    case IR_OP_CONV: {
-        const IrConvAttr *c = &n->attr.conv;
-        fprintf(out,
-                ", \"filters\": %" PRId64 ", \"size\": %" PRId64 ", \"stride\": %" PRId64
-                ", \"pad\": %" PRId64 ", \"bias\": %s, \"round\": \"%s\", \"inline_weights\": %s",
-                c->filters, c->size, c->stride, c->pad, c->bias ? "true" : "false",
-                round_word(c->round), c->weights.given ? "true" : "false");
-        break;
-    }
-    case IR_OP_POOL: {
-        const IrPoolAttr *p = &n->attr.pool;
-        fprintf(out,
-                ", \"pool\": \"%s\", \"size\": %" PRId64 ", \"stride\": %" PRId64 ", \"pad\": %" PRId64
-                ", \"round\": \"%s\"",
-                p->mode == IR_POOL_MAX ? "max" : "avg", p->size, p->stride, p->pad, round_word(p->round));
-        break;
-    }
-    case IR_OP_FC: {
-        const IrFcAttr *f = &n->attr.fc;
-        fprintf(out, ", \"outputs\": %" PRId64 ", \"bias\": %s, \"inline_weights\": %s", f->outputs,
-                f->bias ? "true" : "false", f->weights.given ? "true" : "false");
-        break;
-    }
-    case IR_OP_DROPOUT:
-        fprintf(out, ", \"p\": %.9g", n->attr.dropout.p);
-        break;
-    default:
-        break;
-    }
+    if (ir_op_defs[n->op]->json)
+        ir_op_defs[n->op]->json(n, out);
 }
 
 void ir_report_json(const IrGraph *g, FILE *out)
@@ -320,7 +238,12 @@ void ir_report_json(const IrGraph *g, FILE *out)
         fprintf(out, ", \"op\": \"%s\", \"line\": %u, \"col\": %u, \"output\": ", ir_op_word(n->op),
                 n->span.line, n->span.col);
         json_shape(out, n->out);
-        fprintf(out, ", \"params\": %" PRId64 ", \"macs\": %" PRId64, n->params, n->macs);
+        fprintf(out, ", \"params\": %" PRId64 ", \"macs\": %" PRId64 ", \"inputs\": [", n->params, n->macs);
+        for (uint32_t k = 0; k < n->ninputs; k++) {
+            fprintf(out, "%s", k ? ", " : "");
+            json_string(out, g->nodes[n->inputs[k]].name);
+        }
+        fputc(']', out);
         if (n->group >= 0)
             fprintf(out, ", \"fused_with\": \"%s\"", g->nodes[n->group].name);
         json_attrs(out, n);

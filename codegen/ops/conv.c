@@ -200,8 +200,8 @@ static Conv conv_of(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef table)
         .pad = n->attr.conv.pad - in->out_pad,
         .in = framed,
         .x = x,
-        .w = cg_param(c, table, cg_param_index(c, node, false)),
-        .bias = n->attr.conv.bias ? cg_param(c, table, cg_param_index(c, node, true)) : NULL,
+        .w = cg_param(c, table, cg_param_index(c, node, IR_ROLE_WEIGHT)),
+        .bias = n->attr.conv.bias ? cg_param(c, table, cg_param_index(c, node, IR_ROLE_BIAS)) : NULL,
         .acc = cg_var(c, "acc"),
         .relu = ir_group_tail(g, node) > node && g->nodes[node + 1].op == IR_OP_RELU,
         .pack = cg_conv_pack(c, node),
@@ -1038,8 +1038,9 @@ static void lower_fast(CgCtx *c, size_t node, Fast *fp, const IrNode *pool, LLVM
         conv_blocks(c, &f, (int)(K - main_k), main_k, 1, cg_i64(c, 0), cg_i64(c, ntiles), pool, y, rowbuf, pout);
 }
 
-void cg_lower_conv(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValueRef table)
+void cg_lower_conv(CgCtx *c, size_t node, const LLVMValueRef *xs, LLVMValueRef y, LLVMValueRef table)
 {
+    LLVMValueRef x = xs[0];
     const IrGraph *g = c->g;
     const IrNode *n = &g->nodes[node], *tail = &g->nodes[ir_group_tail(g, node)];
     const IrNode *pool = tail->op == IR_OP_POOL ? tail : NULL;

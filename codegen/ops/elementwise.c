@@ -4,9 +4,9 @@
  * overflows. */
 #include "../ctx.h"
 
-void cg_lower_input(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValueRef table)
+void cg_lower_input(CgCtx *c, size_t node, const LLVMValueRef *xs, LLVMValueRef y, LLVMValueRef table)
 {
-    (void)c, (void)node, (void)x, (void)y, (void)table;
+    (void)c, (void)node, (void)xs, (void)y, (void)table;
     IR_DIE("the input layer is the network's argument, not code");
 }
 
@@ -19,8 +19,9 @@ static void copy(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y)
     LLVMBuildMemMove(c->b, y, 4, x, 4, cg_i64(c, bytes));
 }
 
-void cg_lower_relu(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValueRef table)
+void cg_lower_relu(CgCtx *c, size_t node, const LLVMValueRef *xs, LLVMValueRef y, LLVMValueRef table)
 {
+    LLVMValueRef x = xs[0];
     (void)table;
     CgLoop l;
     LLVMValueRef i = cg_loop_begin(c, &l, cg_i64(c, 0), cg_i64(c, ir_shape_elems(c->g->nodes[node].out)), "i");
@@ -28,20 +29,23 @@ void cg_lower_relu(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMVa
     cg_loop_end(c, &l);
 }
 
-void cg_lower_dropout(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValueRef table)
+void cg_lower_dropout(CgCtx *c, size_t node, const LLVMValueRef *xs, LLVMValueRef y, LLVMValueRef table)
 {
+    LLVMValueRef x = xs[0];
     (void)table;
     copy(c, node, x, y);
 }
 
-void cg_lower_flatten(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValueRef table)
+void cg_lower_flatten(CgCtx *c, size_t node, const LLVMValueRef *xs, LLVMValueRef y, LLVMValueRef table)
 {
+    LLVMValueRef x = xs[0];
     (void)table;
     copy(c, node, x, y); /* D x H x W in C order is already the flatten order */
 }
 
-void cg_lower_softmax(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValueRef table)
+void cg_lower_softmax(CgCtx *c, size_t node, const LLVMValueRef *xs, LLVMValueRef y, LLVMValueRef table)
 {
+    LLVMValueRef x = xs[0];
     (void)table;
     IrShape s = c->g->nodes[node].out;
     int64_t plane = s.w * s.h;

@@ -342,8 +342,8 @@ static void lower(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMVal
     const IrNode *n = &c->g->nodes[node];
     const IrFcAttr *a = &n->attr.fc;
     int64_t inputs = ir_shape_elems(c->g->nodes[n->inputs[0]].out);
-    LLVMValueRef w = cg_param(c, table, cg_param_index(c, node, false));
-    LLVMValueRef bias = a->bias ? cg_param(c, table, cg_param_index(c, node, true)) : NULL;
+    LLVMValueRef w = cg_param(c, table, cg_param_index(c, node, IR_ROLE_WEIGHT));
+    LLVMValueRef bias = a->bias ? cg_param(c, table, cg_param_index(c, node, IR_ROLE_BIAS)) : NULL;
     bool relu = ir_group_tail(c->g, node) != node;
     if (cg_fc_pack(c, node)) {
         lower_packed(c, node, x, y, w, bias, inputs, relu, im);
@@ -378,8 +378,9 @@ static void lower(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMVal
         fast_rows(c, v, 1, main_k, cg_i64(c, 0), cg_i64(c, a->outputs - main_k), x, y, w, bias, inputs, relu, im);
 }
 
-void cg_lower_fc(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValueRef table)
+void cg_lower_fc(CgCtx *c, size_t node, const LLVMValueRef *xs, LLVMValueRef y, LLVMValueRef table)
 {
+    LLVMValueRef x = xs[0];
     lower(c, node, x, y, table, (Imgs){1, 0, 0});
 }
 

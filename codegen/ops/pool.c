@@ -98,8 +98,9 @@ static void vector_cells(CgCtx *c, const IrPoolAttr *a, IrShape in, IrShape out,
     cg_vstore(c, result, y, out_at(c, out, P, ch, oy, ox0));
 }
 
-void cg_lower_pool(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValueRef table)
+void cg_lower_pool(CgCtx *c, size_t node, const LLVMValueRef *xs, LLVMValueRef y, LLVMValueRef table)
 {
+    LLVMValueRef x = xs[0];
     (void)table;
     const IrNode *n = &c->g->nodes[node];
     const IrPoolAttr *a = &n->attr.pool;

@@ -514,8 +514,8 @@ void cg_lower_winograd(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LL
         if (fit < w.n)
             w.n = fit < 4 ? 4 : (int)fit;
     }
-    LLVMValueRef U = cg_param(c, table, cg_param_index(c, node, false));
-    LLVMValueRef bias = n->attr.conv.bias ? cg_param(c, table, cg_param_index(c, node, true)) : NULL;
+    LLVMValueRef U = cg_param(c, table, cg_param_index(c, node, IR_ROLE_WEIGHT));
+    LLVMValueRef bias = n->attr.conv.bias ? cg_param(c, table, cg_param_index(c, node, IR_ROLE_BIAS)) : NULL;
 
     const int64_t nblocks = (w.ty + w.rows - 1) / w.rows, last_rows = w.ty - (nblocks - 1) * w.rows;
     const int64_t vr_end = w.Hp - (w.ty - 1) * M; /* input rows inside, in the map's last tile row */

@@ -5,7 +5,7 @@
 
 #include "ops.h"
 
-bool ir_infer_conv(IrInfer *cx, IrNode *n, const IrShape *in)
+static bool infer(IrInfer *cx, IrNode *n, const IrShape *in)
 {
     const IrConvAttr *c = &n->attr.conv;
     if (!ir_infer_window(cx, n, *in, c->size, c->stride, c->pad, c->round, &n->out))
@@ -31,3 +31,33 @@ bool ir_infer_conv(IrInfer *cx, IrNode *n, const IrShape *in)
     return ir_mul_checked(cx, n, &n->macs, n->out.w, "the MAC count") &&
            ir_mul_checked(cx, n, &n->macs, n->out.h, "the MAC count");
 }
+
+static int params(const IrGraph *g, const IrNode *n, IrParamSpec *specs)
+{
+    const IrConvAttr *c = &n->attr.conv;
+    const IrShape *in = &g->nodes[n->inputs[0]].out;
+    specs[0] = (IrParamSpec){IR_ROLE_WEIGHT, 4, {c->filters, in->d, c->size, c->size}, &c->weights};
+    specs[1] = (IrParamSpec){IR_ROLE_BIAS, 1, {c->filters}, &c->biases};
+    return c->bias ? 2 : 1;
+}
+
+static void hyper(const IrNode *n, char *buf, size_t size)
+{
+    const IrConvAttr *c = &n->attr.conv;
+    snprintf(buf, size, "K=%" PRId64 " F=%" PRId64 " S=%" PRId64 " P=%" PRId64 "%s%s%s%s", c->filters, c->size,
+             c->stride, c->pad, c->bias ? "" : " no-bias", c->round ? " " : "", c->round ? ir_round_word(c->round) : "",
+             c->weights.given ? " inline" : "");
+}
+
+static void json(const IrNode *n, FILE *out)
+{
+    const IrConvAttr *c = &n->attr.conv;
+    fprintf(out,
+            ", \"filters\": %" PRId64 ", \"size\": %" PRId64 ", \"stride\": %" PRId64 ", \"pad\": %" PRId64
+            ", \"bias\": %s, \"round\": \"%s\", \"inline_weights\": %s",
+            c->filters, c->size, c->stride, c->pad, c->bias ? "true" : "false", ir_round_word(c->round),
+            c->weights.given ? "true" : "false");
+}
+
+const IrOpDef ir_op_def_conv = {
+    .min_inputs = 1, .max_inputs = 1, .infer = infer, .params = params, .hyper = hyper, .json = json};

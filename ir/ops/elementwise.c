@@ -2,26 +2,24 @@
  * (over D at every x, y) and dropout (identity at inference). */
 #include "ops.h"
 
-static bool same_shape(IrNode *n, const IrShape *in)
+static bool same_shape(IrInfer *cx, IrNode *n, const IrShape *in)
 {
-    n->out = *in;
+    (void)cx;
+    n->out = in[0];
     return true;
 }
 
-bool ir_infer_relu(IrInfer *cx, IrNode *n, const IrShape *in)
+static void dropout_hyper(const IrNode *n, char *buf, size_t size)
 {
-    (void)cx;
-    return same_shape(n, in);
+    snprintf(buf, size, "p=%g", n->attr.dropout.p);
 }
 
-bool ir_infer_softmax(IrInfer *cx, IrNode *n, const IrShape *in)
+static void dropout_json(const IrNode *n, FILE *out)
 {
-    (void)cx;
-    return same_shape(n, in);
+    fprintf(out, ", \"p\": %.9g", n->attr.dropout.p);
 }
 
-bool ir_infer_dropout(IrInfer *cx, IrNode *n, const IrShape *in)
-{
-    (void)cx;
-    return same_shape(n, in);
-}
+const IrOpDef ir_op_def_relu = {.min_inputs = 1, .max_inputs = 1, .in_place = true, .infer = same_shape};
+const IrOpDef ir_op_def_softmax = {.min_inputs = 1, .max_inputs = 1, .in_place = true, .infer = same_shape};
+const IrOpDef ir_op_def_dropout = {
+    .min_inputs = 1, .max_inputs = 1, .in_place = true, .infer = same_shape, .hyper = dropout_hyper, .json = dropout_json};

@@ -5,7 +5,7 @@
 
 #include "ops.h"
 
-bool ir_infer_fc(IrInfer *cx, IrNode *n, const IrShape *in)
+static bool infer(IrInfer *cx, IrNode *n, const IrShape *in)
 {
     const IrFcAttr *f = &n->attr.fc;
     int64_t inputs = ir_shape_elems(*in); /* N; the input's own check bounds it */
@@ -24,3 +24,27 @@ bool ir_infer_fc(IrInfer *cx, IrNode *n, const IrShape *in)
         return false;
     return true;
 }
+
+static int params(const IrGraph *g, const IrNode *n, IrParamSpec *specs)
+{
+    const IrFcAttr *f = &n->attr.fc;
+    specs[0] = (IrParamSpec){IR_ROLE_WEIGHT, 2, {f->outputs, ir_shape_elems(g->nodes[n->inputs[0]].out)}, &f->weights};
+    specs[1] = (IrParamSpec){IR_ROLE_BIAS, 1, {f->outputs}, &f->biases};
+    return f->bias ? 2 : 1;
+}
+
+static void hyper(const IrNode *n, char *buf, size_t size)
+{
+    const IrFcAttr *f = &n->attr.fc;
+    snprintf(buf, size, "K=%" PRId64 "%s%s", f->outputs, f->bias ? "" : " no-bias", f->weights.given ? " inline" : "");
+}
+
+static void json(const IrNode *n, FILE *out)
+{
+    const IrFcAttr *f = &n->attr.fc;
+    fprintf(out, ", \"outputs\": %" PRId64 ", \"bias\": %s, \"inline_weights\": %s", f->outputs,
+            f->bias ? "true" : "false", f->weights.given ? "true" : "false");
+}
+
+const IrOpDef ir_op_def_fc = {
+    .min_inputs = 1, .max_inputs = 1, .infer = infer, .params = params, .hyper = hyper, .json = json};

@@ -12,7 +12,7 @@ static bool check_channels(IrInfer *cx, const IrNode *n, size_t count, SrcSpan a
     return false;
 }
 
-bool ir_infer_input(IrInfer *cx, IrNode *n, const IrShape *in)
+static bool infer(IrInfer *cx, IrNode *n, const IrShape *in)
 {
     (void)in;
     const IrInputAttr *a = &n->attr.input;
@@ -23,3 +23,31 @@ bool ir_infer_input(IrInfer *cx, IrNode *n, const IrShape *in)
     n->out = a->shape;
     return true;
 }
+
+static void hyper(const IrNode *n, char *buf, size_t size)
+{
+    const IrInputAttr *a = &n->attr.input;
+    snprintf(buf, size, "%s", a->mean || a->std ? "normalised" : "");
+}
+
+static void json_doubles(FILE *out, const double *v, size_t n)
+{
+    fputc('[', out);
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "%s%.9g", i ? ", " : "", v[i]);
+    fputc(']', out);
+}
+
+static void json(const IrNode *n, FILE *out)
+{
+    if (n->attr.input.mean) {
+        fprintf(out, ", \"mean\": ");
+        json_doubles(out, n->attr.input.mean, n->attr.input.nmean);
+    }
+    if (n->attr.input.std) {
+        fprintf(out, ", \"std\": ");
+        json_doubles(out, n->attr.input.std, n->attr.input.nstd);
+    }
+}
+
+const IrOpDef ir_op_def_input = {.min_inputs = 0, .max_inputs = 0, .infer = infer, .hyper = hyper, .json = json};

@@ -5,16 +5,20 @@
 
 #include "../ir.h"
 
-typedef struct IrInfer {
+#include "../params.h"
+
+struct IrInfer {
     IrGraph *g;
     IrDiag *diag;
-} IrInfer;
+};
 
-/* One rule per op: sets n->out, n->params, n->macs from the input shape (NULL
- * for the input layer); reports and returns false when the shape fails. */
-#define IR_OP(id, word) bool ir_infer_##word(IrInfer *cx, IrNode *n, const IrShape *in);
+/* One definition per op (IrOpDef), in the op's file. */
+#define IR_OP(id, word) extern const IrOpDef ir_op_def_##word;
 #include "../ops.def"
 #undef IR_OP
+
+/* "floor", "ceil" or "exact", for reports. */
+const char *ir_round_word(IrRound r);
 
 /* The W2 rule in both dimensions, with the SPEC's arithmetic in the errors. */
 bool ir_infer_window(IrInfer *cx, const IrNode *n, IrShape in, int64_t size, int64_t stride,

@@ -4,7 +4,7 @@
 
 #include "ops.h"
 
-bool ir_infer_pool(IrInfer *cx, IrNode *n, const IrShape *in)
+static bool infer(IrInfer *cx, IrNode *n, const IrShape *in)
 {
     const IrPoolAttr *p = &n->attr.pool;
     /* PyTorch's rule: padding may be at most half the window. */
@@ -20,3 +20,21 @@ bool ir_infer_pool(IrInfer *cx, IrNode *n, const IrShape *in)
     n->out.d = in->d;
     return true;
 }
+
+static void hyper(const IrNode *n, char *buf, size_t size)
+{
+    const IrPoolAttr *p = &n->attr.pool;
+    snprintf(buf, size, "%s F=%" PRId64 " S=%" PRId64 " P=%" PRId64 "%s%s", p->mode == IR_POOL_MAX ? "max" : "avg",
+             p->size, p->stride, p->pad, p->round ? " " : "", p->round ? ir_round_word(p->round) : "");
+}
+
+static void json(const IrNode *n, FILE *out)
+{
+    const IrPoolAttr *p = &n->attr.pool;
+    fprintf(out,
+            ", \"pool\": \"%s\", \"size\": %" PRId64 ", \"stride\": %" PRId64 ", \"pad\": %" PRId64
+            ", \"round\": \"%s\"",
+            p->mode == IR_POOL_MAX ? "max" : "avg", p->size, p->stride, p->pad, ir_round_word(p->round));
+}
+
+const IrOpDef ir_op_def_pool = {.min_inputs = 1, .max_inputs = 1, .infer = infer, .hyper = hyper, .json = json};

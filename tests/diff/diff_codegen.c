@@ -158,11 +158,11 @@ static int check_network_as(const char *src, const char *dir, FILE *sink, bool f
          * input's scale: unscaled, a deep chain's values grew to thousands,
          * where float32 rounding in any summation order moves a softmax's
          * near-ties by more than the tolerance. */
-        double fan_in = params[i].is_bias ? 1.0 : (double)params[i].count / (double)params[i].shape[0];
+        double fan_in = (params[i].role != IR_ROLE_WEIGHT) ? 1.0 : (double)params[i].count / (double)params[i].shape[0];
         float scale = (float)sqrt(3.0 / fan_in);
         w[i] = ir_arena_alloc(a, (size_t)params[i].count, sizeof(float));
         for (int64_t k = 0; k < params[i].count; k++)
-            w[i][k] = params[i].is_bias ? uniform() : uniform() * scale;
+            w[i][k] = (params[i].role != IR_ROLE_WEIGHT) ? uniform() : uniform() * scale;
     }
     size_t in_n = (size_t)ir_shape_elems(g->nodes[0].out), out_n = (size_t)ir_shape_elems(g->nodes[g->count - 1].out);
     int failures = 0;

@@ -2,8 +2,9 @@
  * w[k][c][fy][fx] * x[c][oy*S - P + fy][ox*S - P + fx], zero outside the input. */
 #include "ref.h"
 
-void ref_conv(const IrGraph *g, size_t node, const float *x, float *y, const float *w, const float *b)
+void ref_conv(const IrGraph *g, size_t node, const float *const *xs, float *y, const float *const *p)
 {
+    const float *x = xs[0], *w = p[IR_ROLE_WEIGHT], *b = p[IR_ROLE_BIAS];
     const IrNode *n = &g->nodes[node];
     const IrConvAttr *a = &n->attr.conv;
     IrShape in = g->nodes[n->inputs[0]].out, out = n->out;

@@ -5,33 +5,35 @@
 
 #include "ref.h"
 
-void ref_input(const IrGraph *g, size_t node, const float *x, float *y, const float *w, const float *b)
+void ref_input(const IrGraph *g, size_t node, const float *const *xs, float *y, const float *const *p)
 {
-    (void)w, (void)b;
-    memcpy(y, x, (size_t)ir_shape_elems(g->nodes[node].out) * sizeof *y);
+    (void)p;
+    memcpy(y, xs[0], (size_t)ir_shape_elems(g->nodes[node].out) * sizeof *y);
 }
 
-void ref_relu(const IrGraph *g, size_t node, const float *x, float *y, const float *w, const float *b)
+void ref_relu(const IrGraph *g, size_t node, const float *const *xs, float *y, const float *const *p)
 {
-    (void)w, (void)b;
+    const float *x = xs[0];
+    (void)p;
     int64_t n = ir_shape_elems(g->nodes[node].out);
     for (int64_t i = 0; i < n; i++)
         y[i] = x[i] > 0 ? x[i] : 0.0f;
 }
 
-void ref_dropout(const IrGraph *g, size_t node, const float *x, float *y, const float *w, const float *b)
+void ref_dropout(const IrGraph *g, size_t node, const float *const *xs, float *y, const float *const *p)
 {
-    ref_input(g, node, x, y, w, b);
+    ref_input(g, node, xs, y, p);
 }
 
-void ref_flatten(const IrGraph *g, size_t node, const float *x, float *y, const float *w, const float *b)
+void ref_flatten(const IrGraph *g, size_t node, const float *const *xs, float *y, const float *const *p)
 {
-    ref_input(g, node, x, y, w, b);
+    ref_input(g, node, xs, y, p);
 }
 
-void ref_softmax(const IrGraph *g, size_t node, const float *x, float *y, const float *w, const float *b)
+void ref_softmax(const IrGraph *g, size_t node, const float *const *xs, float *y, const float *const *params)
 {
-    (void)w, (void)b;
+    const float *x = xs[0];
+    (void)params;
     IrShape s = g->nodes[node].out;
     int64_t plane = s.w * s.h;
     for (int64_t p = 0; p < plane; p++) {

@@ -6,9 +6,10 @@
 
 #include "ref.h"
 
-void ref_pool(const IrGraph *g, size_t node, const float *x, float *y, const float *w, const float *b)
+void ref_pool(const IrGraph *g, size_t node, const float *const *xs, float *y, const float *const *p)
 {
-    (void)w, (void)b;
+    const float *x = xs[0];
+    (void)p;
     const IrNode *n = &g->nodes[node];
     const IrPoolAttr *a = &n->attr.pool;
     IrShape in = g->nodes[n->inputs[0]].out, out = n->out;

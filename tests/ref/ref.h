@@ -9,11 +9,11 @@
 #include "ir/ir.h"
 #include "ir/params.h"
 
-/* One op on one image: x its input, y its output (distinct buffers); w and b the
- * layer's weight and bias (NULL when absent). */
-#define IR_OP(id, word)                                                                      \
-    void ref_##word(const IrGraph *g, size_t node, const float *x, float *y, const float *w, \
-                    const float *b);
+/* One op on one image: xs[k] its k-th input, y its output (distinct buffers);
+ * p[role] the layer's tensor of each role (IrParamRole), NULL when absent. */
+#define IR_OP(id, word)                                                                         \
+    void ref_##word(const IrGraph *g, size_t node, const float *const *xs, float *y,            \
+                    const float *const *p);
 #include "ir/ops.def"
 #undef IR_OP
 

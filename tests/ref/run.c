@@ -4,7 +4,7 @@
 
 #include "ref.h"
 
-typedef void (*RefFn)(const IrGraph *, size_t, const float *, float *, const float *, const float *);
+typedef void (*RefFn)(const IrGraph *, size_t, const float *const *, float *, const float *const *);
 static const RefFn ref_fns[IR_OP_COUNT] = {
 #define IR_OP(id, word) [IR_OP_##id] = ref_##word,
 #include "ir/ops.def"
@@ -27,16 +27,16 @@ void ref_run(const IrGraph *g, const IrParam *params, size_t nparams, const floa
                 memcpy(act[0], input + b * (size_t)in_elems, (size_t)in_elems * sizeof(float));
                 continue;
             }
-            const float *w = NULL, *bias = NULL;
-            for (size_t p = 0; p < nparams; p++) {
-                if ((size_t)params[p].node != i)
-                    continue;
-                if (params[p].is_bias)
-                    bias = weights[p];
-                else
-                    w = weights[p];
-            }
-            ref_fns[n->op](g, i, act[n->inputs[0]], act[i], w, bias);
+            const float *p[IR_ROLE_COUNT] = {0};
+            for (size_t k = 0; k < nparams; k++)
+                if ((size_t)params[k].node == i)
+                    p[params[k].role] = weights[k];
+            const float **xs = malloc(n->ninputs * sizeof *xs);
+            IR_ASSERT(xs);
+            for (uint32_t k = 0; k < n->ninputs; k++)
+                xs[k] = act[n->inputs[k]];
+            ref_fns[n->op](g, i, xs, act[i], p);
+            free(xs);
         }
         memcpy(output + b * (size_t)out_elems, act[g->count - 1], (size_t)out_elems * sizeof(float));
         for (size_t i = 0; i < g->count; i++)

@@ -155,7 +155,7 @@ END_TEST
 typedef struct ParamRow {
     const char *name;
     int32_t node, rank;
-    bool is_bias;
+    IrParamRole role;
     int64_t shape[4];
     int64_t count;
 } ParamRow;
@@ -163,11 +163,11 @@ typedef struct ParamRow {
 START_TEST(tensors_lenet)
 {
     static const ParamRow rows[] = {
-        {"conv1.weight", 1, 4, false, {6, 1, 5, 5}, 150},    {"conv1.bias", 1, 1, true, {6}, 6},
-        {"conv2.weight", 4, 4, false, {16, 6, 5, 5}, 2400},  {"conv2.bias", 4, 1, true, {16}, 16},
-        {"fc1.weight", 7, 2, false, {120, 400}, 48000},       {"fc1.bias", 7, 1, true, {120}, 120},
-        {"fc2.weight", 9, 2, false, {84, 120}, 10080},        {"fc2.bias", 9, 1, true, {84}, 84},
-        {"fc3.weight", 11, 2, false, {10, 84}, 840},          {"fc3.bias", 11, 1, true, {10}, 10},
+        {"conv1.weight", 1, 4, IR_ROLE_WEIGHT, {6, 1, 5, 5}, 150},    {"conv1.bias", 1, 1, IR_ROLE_BIAS, {6}, 6},
+        {"conv2.weight", 4, 4, IR_ROLE_WEIGHT, {16, 6, 5, 5}, 2400},  {"conv2.bias", 4, 1, IR_ROLE_BIAS, {16}, 16},
+        {"fc1.weight", 7, 2, IR_ROLE_WEIGHT, {120, 400}, 48000},       {"fc1.bias", 7, 1, IR_ROLE_BIAS, {120}, 120},
+        {"fc2.weight", 9, 2, IR_ROLE_WEIGHT, {84, 120}, 10080},        {"fc2.bias", 9, 1, IR_ROLE_BIAS, {84}, 84},
+        {"fc3.weight", 11, 2, IR_ROLE_WEIGHT, {10, 84}, 840},          {"fc3.bias", 11, 1, IR_ROLE_BIAS, {10}, 10},
     };
     Unit u;
     const char *lenet = NULL;
@@ -186,7 +186,7 @@ START_TEST(tensors_lenet)
         ck_assert_str_eq(p[i].name, r->name);
         ck_assert_int_eq(p[i].node, r->node);
         ck_assert_int_eq(p[i].rank, r->rank);
-        ck_assert_int_eq(p[i].is_bias, r->is_bias);
+        ck_assert_int_eq(p[i].role, r->role);
         for (int k = 0; k < r->rank; k++)
             ck_assert_msg(p[i].shape[k] == r->shape[k], "%s dim %d: %lld", r->name, k, (long long)p[i].shape[k]);
         ck_assert_int_eq(p[i].count, r->count);
