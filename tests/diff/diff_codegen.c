@@ -103,6 +103,95 @@ static char *random_network(int index, FILE *sink)
     return src;
 }
 
+/* The shapes of the nodes of the last network that checked, to pick
+ * layers an add or a concat can take. */
+typedef struct Shapes {
+    int count;
+    IrShape s[64];
+} Shapes;
+
+static bool check_and_shape(const char *src, FILE *sink, Shapes *out)
+{
+    IrArena *a = ir_arena_new();
+    IrGraph *g = try_compile(a, src, sink);
+    if (g && out) {
+        out->count = (int)(g->count < 64 ? g->count : 64);
+        for (int i = 0; i < out->count; i++)
+            out->s[i] = g->nodes[i].out;
+    }
+    ir_arena_free(a);
+    return g != NULL;
+}
+
+/* The name of node i of a random DAG: the input, or n1, n2, ... */
+static const char *dag_name(int i, char *buf)
+{
+    if (i == 0)
+        return "input";
+    sprintf(buf, "n%d", i);
+    return buf;
+}
+
+/* A random DAG (SPEC section 9): chain layers that may read a layer
+ * several back (from=), adds of two or three same-shaped layers (skip
+ * connections) and 2- to 4-way concats of layers of the same width and
+ * height, any of them possibly the input or read twice. */
+static char *random_dag(int index, FILE *sink)
+{
+    static char src[16384];
+    int len = snprintf(src, sizeof src, "network dag%d {\ninput %" PRId64 "x%" PRId64 "x%" PRId64 "\n", index,
+                       pick(2, 12), pick(2, 12), pick(1, 6));
+    Shapes sh;
+    snprintf(src + len, sizeof src - (size_t)len, "}\n");
+    if (!check_and_shape(src, sink, &sh))
+        return src; /* an input alone always checks; main then reports it */
+    src[len] = '\0';
+    int layers = (int)pick(3, 10), nodes = 1;
+    for (int tries = 0; nodes <= layers && tries < 300 && nodes < 60; tries++) {
+        char line[512], body[400], nm[2][16];
+        int kind = (int)pick(0, 9);
+        if (kind <= 1) { /* add of same-shaped layers */
+            int a = (int)pick(0, nodes - 1), found[3] = {a, -1, -1}, n = 1;
+            for (int j = 0; j < nodes && n < 3; j++)
+                if (j != a && sh.s[j].w == sh.s[a].w && sh.s[j].h == sh.s[a].h && sh.s[j].d == sh.s[a].d && pick(0, 1))
+                    found[n++] = j;
+            if (n < 2)
+                found[n++] = a; /* add x x */
+            int w = snprintf(body, sizeof body, "add");
+            for (int k = 0; k < n; k++)
+                w += snprintf(body + w, sizeof body - (size_t)w, "%s%s", k && pick(0, 1) ? ", " : " ", dag_name(found[k], nm[0]));
+        } else if (kind <= 3) { /* concat of 2 to 4 layers of the same W x H */
+            int a = (int)pick(0, nodes - 1), want = (int)pick(2, 4);
+            int w = snprintf(body, sizeof body, "concat %s", dag_name(a, nm[0]));
+            for (int k = 1; k < want; k++) {
+                int j = (int)pick(0, nodes - 1);
+                if (sh.s[j].w != sh.s[a].w || sh.s[j].h != sh.s[a].h)
+                    j = a;
+                w += snprintf(body + w, sizeof body - (size_t)w, " %s", dag_name(j, nm[0]));
+            }
+        } else { /* a chain layer, maybe reading a layer further back */
+            char layer[256];
+            random_layer(layer, sizeof layer);
+            layer[strcspn(layer, "\n")] = '\0';
+            if (nodes > 1 && pick(0, 2) == 0)
+                snprintf(body, sizeof body, "%s from=%s", layer, dag_name((int)pick(0, nodes - 2), nm[0]));
+            else
+                snprintf(body, sizeof body, "%s", layer);
+        }
+        snprintf(line, sizeof line, "n%d: %s\n", nodes, body);
+        int n = snprintf(src + len, sizeof src - (size_t)len, "%s}\n", line);
+        if (len + n >= (int)sizeof src)
+            break;
+        if (check_and_shape(src, sink, &sh)) {
+            len += n - 2;
+            nodes++;
+        }
+        src[len] = '\0';
+    }
+    snprintf(src + len, sizeof src - (size_t)len, "}\n");
+    return src;
+}
+
 typedef int (*InferFn)(const float *, float *, size_t, void *);
 typedef size_t (*WsFn)(size_t);
 
@@ -246,11 +335,19 @@ int main(int argc, char **argv)
             fputs(src, stdout);
         failures += check_network(src, dir, sink) != 0;
     }
+    /* As many random DAGs as half the chains. */
+    for (int i = 0; i < count / 2; i++) {
+        const char *src = random_dag(i, sink);
+        if (show)
+            fputs(src, stdout);
+        failures += check_network(src, dir, sink) != 0;
+    }
     fclose(sink);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", dir);
-    printf("%d random networks and %d given ones, %d failed\n", count, argc > 2 ? argc - 2 : 0, failures);
+    printf("%d random networks, %d random DAGs and %d given ones, %d failed\n", count, count / 2, argc > 2 ? argc - 2 : 0,
+           failures);
     return failures ? 1 : 0;
 }
