@@ -39,7 +39,7 @@ static float uniform(void)
 static void random_layer(char *buf, size_t size)
 {
     static const char *const rounds[] = {"", " round=floor", " round=ceil"};
-    switch (pick(0, 9)) {
+    switch (pick(0, 10)) {
     case 0:
     case 1:
     case 2:
@@ -65,6 +65,9 @@ static void random_layer(char *buf, size_t size)
         break;
     case 8:
         snprintf(buf, size, "dropout p=0.3\n");
+        break;
+    case 9:
+        snprintf(buf, size, "batchnorm%s\n", pick(0, 2) ? "" : " eps=0.01");
         break;
     default:
         snprintf(buf, size, "flatten\n");
@@ -161,8 +164,12 @@ static int check_network_as(const char *src, const char *dir, FILE *sink, bool f
         double fan_in = (params[i].role != IR_ROLE_WEIGHT) ? 1.0 : (double)params[i].count / (double)params[i].shape[0];
         float scale = (float)sqrt(3.0 / fan_in);
         w[i] = ir_arena_alloc(a, (size_t)params[i].count, sizeof(float));
+        /* A variance must be positive: [0.5, 1.5] keeps a batchnorm's
+         * scale near the weight's, as a trained one is. */
         for (int64_t k = 0; k < params[i].count; k++)
-            w[i][k] = (params[i].role != IR_ROLE_WEIGHT) ? uniform() : uniform() * scale;
+            w[i][k] = params[i].role == IR_ROLE_RUNNING_VAR ? 1.0f + 0.5f * uniform()
+                      : params[i].role != IR_ROLE_WEIGHT  ? uniform()
+                                                          : uniform() * scale;
     }
     size_t in_n = (size_t)ir_shape_elems(g->nodes[0].out), out_n = (size_t)ir_shape_elems(g->nodes[g->count - 1].out);
     int failures = 0;
