@@ -39,13 +39,17 @@ static float uniform(void)
 static void random_layer(char *buf, size_t size)
 {
     static const char *const rounds[] = {"", " round=floor", " round=ceil"};
-    switch (pick(0, 10)) {
+    int kind = (int)pick(0, 11), n;
+    switch (kind) {
     case 0:
     case 1:
     case 2:
-        snprintf(buf, size, "conv filters=%" PRId64 " size=%" PRId64 " stride=%" PRId64 " pad=%" PRId64 "%s%s\n",
-                 pick(0, 2) ? pick(1, 6) : pick(7, 40), pick(1, 4), pick(1, 3), pick(0, 2), pick(0, 2) ? "" : " bias=false",
-                 rounds[pick(0, 2)]);
+    case 9: /* a conv and a batchnorm after it, which ir/fuse.c folds */
+        n = snprintf(buf, size, "conv filters=%" PRId64 " size=%" PRId64 " stride=%" PRId64 " pad=%" PRId64 "%s%s\n",
+                     pick(0, 2) ? pick(1, 6) : pick(7, 40), pick(1, 4), pick(1, 3), pick(0, 2),
+                     pick(0, 2) ? "" : " bias=false", rounds[pick(0, 2)]);
+        if (kind == 9 && n > 0 && (size_t)n < size)
+            snprintf(buf + n, size - (size_t)n, "batchnorm%s\n", pick(0, 2) ? "" : " eps=0.01");
         break;
     case 3:
     case 4: {
@@ -66,7 +70,7 @@ static void random_layer(char *buf, size_t size)
     case 8:
         snprintf(buf, size, "dropout p=0.3\n");
         break;
-    case 9:
+    case 10:
         snprintf(buf, size, "batchnorm%s\n", pick(0, 2) ? "" : " eps=0.01");
         break;
     default:
