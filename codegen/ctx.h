@@ -168,6 +168,9 @@ int cg_conv_wino(const CgCtx *c, size_t node);
  * channel blocks of the vector width or, plain_in, not. */
 void cg_lower_winograd(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValueRef table,
                        const CgConvOut *out, bool plain_in, bool split);
+/* The bias of the conv at node, from table: that of the batchnorm folded
+ * into it (ir/fuse.c), else its own, else NULL. */
+LLVMValueRef cg_conv_bias(CgCtx *c, size_t node, LLVMValueRef table);
 /* The block of filters the conv at node wants its weights and bias packed in
  * (runtime/cnnrt.h, cnnrt_pack), or 0 for PyTorch's layout. */
 int cg_conv_pack(const CgCtx *c, size_t node);

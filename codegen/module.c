@@ -1,8 +1,8 @@
 /* The module of one network: a function per layer, NAME_run that calls them in
  * order for every image of the batch (fc layers once for a group of images;
  * in a small network's executable, images on threads of their own), the
- * weights as aligned constant blobs (conv and small fc weights packed for
- * their kernels), and the entry points -- NAME_infer and NAME_workspace_size
+ * weights as aligned constant blobs (batch norms folded into their convs,
+ * conv and small fc weights packed for their kernels), and the entry points -- NAME_infer and NAME_workspace_size
  * for AOT users, and the cnnrt_model descriptor for an executable's runtime
  * (runtime/cnnrt.h). */
 #include <stdint.h>
@@ -515,17 +515,75 @@ static LLVMValueRef workspace_function(CgCtx *c, int group)
     return fn;
 }
 
-/* The block the kernel of params[i] wants it packed in (cnnrt_pack), or 0. */
+/* The block the kernel of params[i] wants it packed in (cnnrt_pack), or 0.
+ * A folded batchnorm's bias slot holds the conv's bias (CnnrtFold), packed
+ * as the conv wants it. */
 static int param_pack(const CgCtx *c, size_t i)
 {
     size_t node = (size_t)c->params[i].node;
-    switch (c->g->nodes[node].op) {
+    const IrNode *n = &c->g->nodes[node];
+    switch (n->op) {
     case IR_OP_CONV:
         return cg_conv_pack(c, node);
     case IR_OP_FC:
         return cg_fc_pack(c, node);
+    case IR_OP_BATCHNORM:
+        return n->group >= 0 && c->params[i].role == IR_ROLE_BIAS ? cg_conv_pack(c, (size_t)n->group) : 0;
     default:
         return 0;
+    }
+}
+
+/* The fold of the batchnorm in the group headed by the conv at node
+ * (ir/fuse.c), as indices into params; false when there is none. */
+static bool fold_at(const CgCtx *c, size_t node, CnnrtFold *f)
+{
+    if (c->g->nodes[node].op != IR_OP_CONV)
+        return false;
+    int64_t bn = ir_group_find(c->g, node, IR_OP_BATCHNORM);
+    if (bn < 0)
+        return false;
+    int64_t bias = ir_param_find(c->params, c->nparams, node, IR_ROLE_BIAS);
+    *f = (CnnrtFold){
+        .weight = (int32_t)cg_param_index(c, node, IR_ROLE_WEIGHT),
+        .bias = (int32_t)bias,
+        .gamma = (int32_t)cg_param_index(c, (size_t)bn, IR_ROLE_WEIGHT),
+        .beta = (int32_t)cg_param_index(c, (size_t)bn, IR_ROLE_BIAS),
+        .mean = (int32_t)cg_param_index(c, (size_t)bn, IR_ROLE_RUNNING_MEAN),
+        .var = (int32_t)cg_param_index(c, (size_t)bn, IR_ROLE_RUNNING_VAR),
+        .eps = c->g->nodes[bn].attr.batchnorm.eps,
+    };
+    return true;
+}
+
+/* Folds every batchnorm that ir/fuse.c put in a conv's group into the
+ * conv's weight and into the batchnorm's bias slot (cnnrt_fold), before
+ * they are packed: weights[] then points at the folded values, in
+ * malloc'd memory that *held (an array of them, *nheld long) keeps. */
+static void fold_weights(CgCtx *c, const float **weights, float ***held, size_t *nheld)
+{
+    const IrGraph *g = c->g;
+    *held = NULL;
+    *nheld = 0;
+    for (size_t i = 1; i < g->count; i++) {
+        CnnrtFold f;
+        if (g->nodes[i].group != (int32_t)i || !fold_at(c, i, &f))
+            continue;
+        if (!weights[f.weight] || !weights[f.gamma] || !weights[f.beta] || !weights[f.mean] || !weights[f.var] ||
+            (f.bias >= 0 && !weights[f.bias]))
+            continue; /* an executable without weights: its runtime folds them */
+        const IrParam *w = &c->params[f.weight];
+        int64_t K = w->shape[0], taps = w->count / K;
+        float *wf = malloc((size_t)w->count * sizeof *wf), *bf = malloc((size_t)K * sizeof *bf);
+        *held = realloc(*held, (*nheld + 2) * sizeof **held);
+        if (!wf || !bf || !*held)
+            IR_DIE("out of memory folding %s into %s", g->nodes[ir_group_find(g, i, IR_OP_BATCHNORM)].name, w->name);
+        (*held)[(*nheld)++] = wf;
+        (*held)[(*nheld)++] = bf;
+        cnnrt_fold(K, taps, f.eps, weights[f.weight], f.bias >= 0 ? weights[f.bias] : NULL, weights[f.gamma],
+                   weights[f.beta], weights[f.mean], weights[f.var], wf, bf);
+        weights[f.weight] = wf;
+        weights[f.beta] = bf;
     }
 }
 
@@ -576,14 +634,38 @@ static void model_descriptor(CgCtx *c, LLVMValueRef *blobs, LLVMValueRef run, LL
     LLVMSetGlobalConstant(pgv, 1);
     LLVMSetLinkage(pgv, LLVMPrivateLinkage);
 
+    /* CnnrtFold, one per batchnorm folded into a conv. */
+    LLVMTypeRef f64 = LLVMDoubleTypeInContext(c->ctx);
+    LLVMTypeRef ffields[7] = {c->i32, c->i32, c->i32, c->i32, c->i32, c->i32, f64};
+    LLVMTypeRef fty = LLVMStructCreateNamed(c->ctx, "CnnrtFold");
+    LLVMStructSetBody(fty, ffields, 7, 0);
+    LLVMValueRef *fs = ir_arena_alloc(g->arena, g->count, sizeof *fs);
+    unsigned nfolds = 0;
+    for (size_t i = 1; i < g->count; i++) {
+        CnnrtFold f;
+        if (g->nodes[i].group != (int32_t)i || !fold_at(c, i, &f))
+            continue;
+        int32_t ix[6] = {f.weight, f.bias, f.gamma, f.beta, f.mean, f.var};
+        LLVMValueRef vals[7];
+        for (int k = 0; k < 6; k++)
+            vals[k] = LLVMConstInt(c->i32, (unsigned long long)(int64_t)ix[k], 1);
+        vals[6] = LLVMConstReal(f64, f.eps);
+        fs[nfolds++] = LLVMConstNamedStruct(fty, vals, 7);
+    }
+    LLVMValueRef farr = LLVMConstArray2(fty, fs, nfolds);
+    LLVMValueRef fgv = LLVMAddGlobal(c->mod, LLVMTypeOf(farr), "folds.info");
+    LLVMSetInitializer(fgv, farr);
+    LLVMSetGlobalConstant(fgv, 1);
+    LLVMSetLinkage(fgv, LLVMPrivateLinkage);
+
     const IrInputAttr *in = &g->nodes[0].attr.input;
     IrShape is = g->nodes[0].out, os = g->nodes[g->count - 1].out;
     LLVMValueRef null = LLVMConstPointerNull(c->ptr);
-    LLVMTypeRef mfields[16] = {c->i32, c->ptr, c->i64, c->i64, c->i64, c->i64, c->i64, c->i64,
-                               c->i32, c->i32, c->ptr, c->ptr, c->i32, c->ptr, c->ptr, c->ptr};
+    LLVMTypeRef mfields[18] = {c->i32, c->ptr, c->i64, c->i64, c->i64, c->i64, c->i64, c->i64, c->i32,
+                               c->i32, c->ptr, c->ptr, c->i32, c->ptr, c->ptr, c->ptr, c->i32, c->ptr};
     LLVMTypeRef mty = LLVMStructCreateNamed(c->ctx, "CnnrtModel");
-    LLVMStructSetBody(mty, mfields, 16, 0);
-    LLVMValueRef vals[16] = {
+    LLVMStructSetBody(mty, mfields, 18, 0);
+    LLVMValueRef vals[18] = {
         LLVMConstInt(c->i32, CNNRT_ABI_VERSION, 0),
         cstring(c, "model.name", g->name),
         cg_i64(c, is.w), cg_i64(c, is.h), cg_i64(c, is.d),
@@ -594,17 +676,26 @@ static void model_descriptor(CgCtx *c, LLVMValueRef *blobs, LLVMValueRef run, LL
         in->std ? floats(c, "model.std", in->std, in->nstd) : null,
         LLVMConstInt(c->i32, c->nparams, 0),
         pgv, wsfn, run,
+        LLVMConstInt(c->i32, nfolds, 0), fgv,
     };
     LLVMValueRef gv = LLVMAddGlobal(c->mod, mty, "cnnrt_model");
-    LLVMSetInitializer(gv, LLVMConstNamedStruct(mty, vals, 16));
+    LLVMSetInitializer(gv, LLVMConstNamedStruct(mty, vals, 18));
     LLVMSetGlobalConstant(gv, 1);
 }
 
-void cg_build_module(CgCtx *c, const float *const *weights)
+void cg_build_module(CgCtx *c, const float *const *given)
 {
     const IrGraph *g = c->g;
     int group = group_size(c);
     LLVMValueRef run = run_function(c, group);
+
+    /* The weights as the kernels read them: folded where a batchnorm is. */
+    const float **weights = ir_arena_alloc(g->arena, c->nparams ? c->nparams : 1, sizeof *weights);
+    for (size_t i = 0; i < c->nparams; i++)
+        weights[i] = given[i];
+    float **held;
+    size_t nheld;
+    fold_weights(c, weights, &held, &nheld);
 
     /* The weights: a blob per tensor, and a table of pointers to them. */
     bool all = true;
@@ -659,4 +750,7 @@ void cg_build_module(CgCtx *c, const float *const *weights)
     }
     if (c->executable)
         model_descriptor(c, blobs, run, wsfn);
+    for (size_t i = 0; i < nheld; i++)
+        free(held[i]);
+    free(held);
 }

@@ -492,6 +492,23 @@ static void build_dropout(Build *b, IrNode *n)
     }
 }
 
+/* eps is added to the variance under a square root: zero would divide by
+ * zero for a channel whose running variance is 0, so it must be > 0. */
+static void build_batchnorm(Build *b, IrNode *n)
+{
+    static const char *const keys[] = {"eps", NULL};
+    check_keys(b, keys, 0, "batchnorm takes [eps=1e-5], added to the variance");
+    n->attr.batchnorm.eps = 1e-5;
+    const AstArg *a = find_arg(b, "eps");
+    double eps;
+    if (a && float_value(b, a->value, "eps", &eps)) {
+        if (!(eps > 0))
+            fail(b, a->value->span, "batchnorm eps=%s is out of range; it must be > 0", a->value->text);
+        else
+            n->attr.batchnorm.eps = eps;
+    }
+}
+
 static void build_plain(Build *b, IrNode *n)
 {
     static const char *const keys[] = {NULL};
@@ -506,7 +523,7 @@ typedef void (*BuildFn)(Build *, IrNode *);
 static const BuildFn builders[IR_OP_COUNT] = {
     [IR_OP_INPUT] = build_input, [IR_OP_CONV] = build_conv,       [IR_OP_POOL] = build_pool,
     [IR_OP_FC] = build_fc,       [IR_OP_DROPOUT] = build_dropout, [IR_OP_ADD] = build_add,
-    [IR_OP_CONCAT] = build_concat,
+    [IR_OP_CONCAT] = build_concat, [IR_OP_BATCHNORM] = build_batchnorm,
 };
 
 /* ---- names --------------------------------------------------------------- */

@@ -4,6 +4,13 @@
  * is most of the activation traffic. fc + relu likewise. Softmax, relu on its
  * own, dropout and flatten run in place (ir/plan.c), not here.
  *
+ * A batchnorm right after a conv joins the conv's group and is folded into
+ * its weight and bias (cnnrt_fold, runtime/cnnrt.h): conv + batchnorm +
+ * relu + pool is one kernel, and the batchnorm costs nothing at run time
+ * (SPEC section 9). Not when the conv's weights are inline: those are fixed,
+ * while a program's --weights may replace the batchnorm's tensors, and the
+ * embedded conv weight cannot be both the written one and the folded one.
+ *
  * Only pools whose windows tile the conv's output without overlap (stride >=
  * size, no padding) are fused: an overlapping pool would make the fused
  * kernel compute shared conv values more than once. */
@@ -42,6 +49,9 @@ void ir_graph_fuse(IrGraph *g)
         if (op != IR_OP_CONV && op != IR_OP_FC)
             continue;
         size_t tail = i;
+        if (ir_fold_batchnorm(g, i) && sole_consumer(g, readers, tail, tail + 1) &&
+            g->nodes[tail + 1].op == IR_OP_BATCHNORM)
+            tail++;
         if (sole_consumer(g, readers, tail, tail + 1) && g->nodes[tail + 1].op == IR_OP_RELU)
             tail++;
         if (op == IR_OP_CONV && sole_consumer(g, readers, tail, tail + 1) && fusable_pool(&g->nodes[tail + 1]))
@@ -54,6 +64,20 @@ void ir_graph_fuse(IrGraph *g)
     }
     free(readers);
     g->planned = false;
+}
+
+bool ir_fold_batchnorm(const IrGraph *g, size_t i)
+{
+    const IrNode *n = &g->nodes[i];
+    return n->op == IR_OP_CONV && !n->attr.conv.weights.given && !n->attr.conv.biases.given;
+}
+
+int64_t ir_group_find(const IrGraph *g, size_t i, IrOp op)
+{
+    for (size_t k = i, tail = ir_group_tail(g, i); k <= tail; k++)
+        if (g->nodes[k].op == op)
+            return (int64_t)k;
+    return -1;
 }
 
 size_t ir_group_tail(const IrGraph *g, size_t i)

@@ -144,10 +144,30 @@ bool ir_infer_window(IrInfer *cx, const IrNode *n, IrShape in, int64_t size, int
 }
 
 
+/* Floats the node reads from its weights: every tensor its op lists
+ * (IrOpDef.params), so a batchnorm's running statistics count although they
+ * are not parameters (SPEC section 8, weights_bytes). */
+static bool tensor_floats(IrInfer *cx, const IrNode *n, int64_t *floats)
+{
+    const IrOpDef *def = ir_op_defs[n->op];
+    IrParamSpec specs[IR_ROLE_COUNT];
+    int ns = def->params ? def->params(cx->g, n, specs) : 0;
+    *floats = 0;
+    for (int s = 0; s < ns; s++) {
+        int64_t count = 1;
+        for (int32_t k = 0; k < specs[s].rank; k++)
+            if (!ir_mul_checked(cx, n, &count, specs[s].shape[k], "the weight count"))
+                return false;
+        if (!ir_add_checked(cx, n, floats, count, "the weight count"))
+            return false;
+    }
+    return true;
+}
+
 bool ir_graph_infer(IrGraph *g, IrDiag *diag)
 {
     IrInfer cx = {.g = g, .diag = diag};
-    int64_t params = 0, macs = 0;
+    int64_t params = 0, macs = 0, floats = 0;
     g->shaped = false;
     for (size_t i = 0; i < g->count; i++) {
         IrNode *n = &g->nodes[i];
@@ -167,11 +187,13 @@ bool ir_graph_infer(IrGraph *g, IrDiag *diag)
                           n->out.w, n->out.h, n->out.d, n->name);
             return false;
         }
+        int64_t read;
         if (!ir_add_checked(&cx, n, &params, n->params, "the network's parameter count") ||
-            !ir_add_checked(&cx, n, &macs, n->macs, "the network's MAC count"))
+            !ir_add_checked(&cx, n, &macs, n->macs, "the network's MAC count") || !tensor_floats(&cx, n, &read) ||
+            !ir_add_checked(&cx, n, &floats, read, "the network's weight count"))
             return false;
     }
-    if (__builtin_mul_overflow(params, 4, &g->weights_bytes)) {
+    if (__builtin_mul_overflow(floats, 4, &g->weights_bytes)) {
         ir_diag_error(diag, g->name_span, "the network's weights overflow 64 bits of bytes");
         return false;
     }

@@ -65,6 +65,10 @@ typedef struct IrDropoutAttr {
     double p;
 } IrDropoutAttr;
 
+typedef struct IrBatchnormAttr {
+    double eps; /* > 0, added to running_var under the square root */
+} IrBatchnormAttr;
+
 typedef struct IrNode {
     IrOp op;
     const char *name;
@@ -79,6 +83,7 @@ typedef struct IrNode {
         IrPoolAttr pool;
         IrFcAttr fc;
         IrDropoutAttr dropout;
+        IrBatchnormAttr batchnorm;
     } attr;
     /* Filled by ir_graph_infer. */
     IrShape out;

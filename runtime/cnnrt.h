@@ -6,6 +6,7 @@
 #ifndef CNNC_RUNTIME_CNNRT_H
 #define CNNC_RUNTIME_CNNRT_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -13,7 +14,7 @@
 extern "C" {
 #endif
 
-#define CNNRT_ABI_VERSION 3
+#define CNNRT_ABI_VERSION 4
 
 /* One parameter tensor, named and shaped as in PyTorch's state dict (SPEC
  * section 4): conv weight [K, D1, F, F], conv bias [K], fc weight [K, N], fc
@@ -118,6 +119,34 @@ static inline void cnnrt_pack(int32_t rank, const int64_t *shape, int32_t pack, 
             }
 }
 
+/* A batchnorm folded into the conv before it (SPEC section 9): indices into
+ * CnnrtModel.params. run() reads the conv's weight as folded, and the
+ * folded bias from the batchnorm's bias (beta) slot, packed as the conv's
+ * bias would be; it reads neither the conv's own bias nor the batchnorm's
+ * other tensors. Embedded values are folded already; values from a weights
+ * file are folded by the runtime (cnnrt_fold), then packed. */
+typedef struct CnnrtFold {
+    int32_t weight, bias;           /* the conv's weight, and its own bias or -1 (bias=false) */
+    int32_t gamma, beta, mean, var; /* the batchnorm's weight, bias, running_mean, running_var */
+    double eps;
+} CnnrtFold;
+
+/* The fold, one definition for the compiler (embedded weights) and the
+ * runtime (--weights): for each of the K filters, of taps floats each
+ * (D x F x F), s = gamma / sqrt(var + eps), w' = w s and b' = (b - mean) s
+ * + beta (b 0 when NULL), computed in double and rounded once to float.
+ * w_out may be w and b_out may be beta. */
+static inline void cnnrt_fold(int64_t K, int64_t taps, double eps, const float *w, const float *b, const float *gamma,
+                              const float *beta, const float *mean, const float *var, float *w_out, float *b_out)
+{
+    for (int64_t k = 0; k < K; k++) {
+        double s = (double)gamma[k] / sqrt((double)var[k] + eps);
+        for (int64_t t = 0; t < taps; t++)
+            w_out[k * taps + t] = (float)((double)w[k * taps + t] * s);
+        b_out[k] = (float)(((b ? (double)b[k] : 0.0) - (double)mean[k]) * s + (double)beta[k]);
+    }
+}
+
 typedef struct CnnrtModel {
     uint32_t abi; /* CNNRT_ABI_VERSION */
     const char *name;
@@ -140,6 +169,9 @@ typedef struct CnnrtModel {
      * non-zero on bad arguments. */
     int (*run)(const float *input, float *output, size_t batch, void *workspace,
                const float *const *params);
+    /* The batchnorms folded into convs, for weights read at run time. */
+    int32_t nfolds;
+    const CnnrtFold *folds;
 } CnnrtModel;
 
 /* Defined by the object cnnc generates for an executable. */

@@ -536,6 +536,67 @@ static bool model_ok(const CnnrtModel *m)
         message("error", "the network's descriptor is malformed");
         return false;
     }
+    /* Each fold's tensors exist, one value per filter of its conv. */
+    bool folds_ok = m->nfolds >= 0 && (m->nfolds == 0 || m->folds);
+    for (int32_t f = 0; folds_ok && f < m->nfolds; f++) {
+        const CnnrtFold *fd = &m->folds[f];
+        int32_t ix[6] = {fd->weight, fd->bias, fd->gamma, fd->beta, fd->mean, fd->var};
+        for (int k = 0; k < 6; k++)
+            folds_ok &= (k == 1 && ix[k] == -1) || (ix[k] >= 0 && ix[k] < m->nparams);
+        if (!folds_ok)
+            break;
+        int64_t K = m->params[fd->weight].shape[0];
+        for (int k = 1; k < 6; k++)
+            folds_ok &= ix[k] < 0 || m->params[ix[k]].count == K;
+        folds_ok &= K > 0 && fd->eps > 0;
+    }
+    if (!folds_ok) {
+        message("error", "the network's descriptor is malformed");
+        return false;
+    }
+    return true;
+}
+
+/* count floats rounded up to whole 64-byte lines: each tensor on lines of
+ * its own, as embedded ones are. */
+static size_t line_floats(int64_t count)
+{
+    return ((size_t)count + 15) / 16 * 16;
+}
+
+/* Folds each batchnorm into its conv (CnnrtFold) when the values came from
+ * a weights file; embedded ones were folded by the compiler. The folded
+ * weight and bias go into one block (*buffer, free() it) and replace
+ * values[] of the conv's weight and the batchnorm's bias, which the packing
+ * then takes as any file value. */
+static bool fold_params(const CnnrtModel *m, const float **values, float **buffer)
+{
+    size_t total = 0;
+    for (int32_t f = 0; f < m->nfolds; f++) {
+        const CnnrtFold *fd = &m->folds[f];
+        if (values[fd->weight] != m->params[fd->weight].embedded)
+            total += line_floats(m->params[fd->weight].count) + line_floats(m->params[fd->beta].count);
+    }
+    if (total == 0)
+        return true;
+    float *at = *buffer = rt_alloc_big(total * sizeof(float));
+    if (!at) {
+        message("error", "out of memory folding the batch norms (%zu bytes)", total * sizeof(float));
+        return false;
+    }
+    for (int32_t f = 0; f < m->nfolds; f++) {
+        const CnnrtFold *fd = &m->folds[f];
+        const CnnrtParam *w = &m->params[fd->weight];
+        if (values[fd->weight] == w->embedded)
+            continue;
+        int64_t K = w->shape[0];
+        float *wf = at, *bf = at + line_floats(w->count);
+        cnnrt_fold(K, w->count / K, fd->eps, values[fd->weight], fd->bias >= 0 ? values[fd->bias] : NULL,
+                   values[fd->gamma], values[fd->beta], values[fd->mean], values[fd->var], wf, bf);
+        values[fd->weight] = wf;
+        values[fd->beta] = bf;
+        at = bf + line_floats(K);
+    }
     return true;
 }
 
@@ -621,7 +682,7 @@ int main(int argc, char **argv)
     Options o = {0};
     Batch b = {0};
     CnnrtSt *st = NULL;
-    float *storage = NULL, *packed = NULL, *out = NULL;
+    float *storage = NULL, *folded = NULL, *packed = NULL, *out = NULL;
     const float **values = NULL;
     void *workspace = NULL;
     char **labels = NULL;
@@ -692,7 +753,7 @@ int main(int argc, char **argv)
             message("error", "parameter '%s' has no values", m->params[i].name);
             goto done;
         }
-    if (!place_params(m, values, o.bench > 0, &packed))
+    if (!fold_params(m, values, &folded) || !place_params(m, values, o.bench > 0, &packed))
         goto done;
 
     /* Labels before running: a bad labels file should not cost a --bench. */
@@ -800,6 +861,7 @@ done:
     free(workspace);
     free(values);
     free(storage);
+    free(folded);
     free(packed);
     cnnrt_st_close(st);
     free(o.inputs);

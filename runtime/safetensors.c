@@ -453,6 +453,129 @@ static size_t aligned_count(size_t n)
     return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
 }
 
+/* Index of the param named prefix (len bytes) + "." + suffix, or -1. */
+static int32_t find_param(const CnnrtParam *params, int32_t nparams, const char *prefix, size_t len,
+                          const char *suffix)
+{
+    for (int32_t i = 0; i < nparams; i++) {
+        const char *n = params[i].name;
+        if (strncmp(n, prefix, len) == 0 && n[len] == '.' && strcmp(n + len + 1, suffix) == 0)
+            return i;
+    }
+    return -1;
+}
+
+/* Whether name is X.running_mean or X.running_var, a batch norm's running
+ * statistics; *len is then X's length. */
+static bool stats_layer(const char *name, size_t *len)
+{
+    const char *dot = strrchr(name, '.');
+    if (!dot || (strcmp(dot + 1, "running_mean") != 0 && strcmp(dot + 1, "running_var") != 0))
+        return false;
+    *len = (size_t)(dot - name);
+    return true;
+}
+
+/* The conv that a batchnorm X most likely follows, as PyTorch names them:
+ * X with its last part's "bn" made "conv" (ResNet's layer1.0.bn1 after
+ * layer1.0.conv1), X without a final "_bn" (down_bn after down), or X with
+ * its last part's number less one (nn.Sequential's features.1 after
+ * features.0); it must make D channels. Written into buf, or "" when none
+ * is in the network. */
+static void guess_conv(const CnnrtParam *params, int32_t nparams, const char *x, size_t len, int64_t D, char *buf,
+                       size_t size)
+{
+    const char *last = x + len;
+    while (last > x && last[-1] != '.')
+        last--;
+    size_t head = (size_t)(last - x), tail = len - head;
+    char cand[3][512];
+    int n = 0;
+    const char *bn = NULL;
+    for (const char *p = last; p + 2 <= x + len; p++)
+        if (p[0] == 'b' && p[1] == 'n') {
+            bn = p;
+            break;
+        }
+    if (bn && len + 3 < sizeof cand[0])
+        snprintf(cand[n++], sizeof cand[0], "%.*sconv%.*s", (int)(bn - x), x, (int)(x + len - bn - 2), bn + 2);
+    if (len > 3 && len < sizeof cand[0] && strncmp(x + len - 3, "_bn", 3) == 0)
+        snprintf(cand[n++], sizeof cand[0], "%.*s", (int)len - 3, x);
+    char *end;
+    errno = 0;
+    unsigned long long num = tail > 0 && last[0] >= '0' && last[0] <= '9' ? strtoull(last, &end, 10) : 0;
+    if (num > 0 && errno == 0 && end == x + len && head + 24 < sizeof cand[0])
+        snprintf(cand[n++], sizeof cand[0], "%.*s%llu", (int)head, x, num - 1);
+    *buf = '\0';
+    for (int k = 0; k < n; k++) {
+        int32_t i = find_param(params, nparams, cand[k], strlen(cand[k]), "weight");
+        if (i >= 0 && params[i].rank == 4 && params[i].shape[0] == D) {
+            snprintf(buf, size, "%s", cand[k]);
+            return;
+        }
+    }
+}
+
+/* Tensors of a batch norm's running statistics (X.running_mean,
+ * X.running_var) that no batchnorm X of the network reads: an error, not an
+ * unused tensor, since running without them gives wrong answers (SPEC
+ * section 9). Reported once per X, at its first such tensor (index j). */
+static int orphan_stats(const CnnrtSt *st, const CnnrtParam *params, int32_t nparams, size_t j, CnnrtDiagFn diag,
+                        void *ctx)
+{
+    const CnnrtStTensor *t = &st->tensors[j];
+    const char *x = t->name;
+    size_t len;
+    if (!stats_layer(x, &len))
+        return 0;
+    char names[1100] = "";
+    int count = 0;
+    for (size_t k = 0; k < st->count; k++) {
+        size_t l2;
+        if (!stats_layer(st->tensors[k].name, &l2) || l2 != len || strncmp(st->tensors[k].name, x, len) != 0)
+            continue;
+        if (k < j)
+            return 0; /* reported at the first */
+        if (count++ < 2)
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s'%s'", count > 1 ? " and " : "",
+                     st->tensors[k].name);
+    }
+    int64_t D = t->rank == 1 ? t->shape[0] : -1;
+    char conv[512], where[600];
+    guess_conv(params, nparams, x, len, D, conv, sizeof conv);
+    if (*conv)
+        snprintf(where, sizeof where, "after layer '%s'", conv);
+    else if (D > 0)
+        snprintf(where, sizeof where, "after the layer whose %lld channels it normalises", (long long)D);
+    else
+        snprintf(where, sizeof where, "after the layer whose channels it normalises");
+    report(diag, ctx, CNNRT_ERROR,
+           "%s: %s %s %s running statistics, but the network has no batchnorm '%.*s' to read %s "
+           "(ignoring %s would give wrong answers); add '%.*s: batchnorm' %s",
+           st->path, count > 1 ? "tensors" : "tensor", names, count > 1 ? "are a batch norm's" : "is a batch norm's",
+           (int)len, x, count > 1 ? "them" : "it", count > 1 ? "them" : "it", (int)len, x, where);
+    return 1;
+}
+
+/* A batch norm's X.num_batches_tracked (PyTorch's training counter) is
+ * ignored silently where the network has batchnorm X, or where X's running
+ * statistics are already an error (orphan_stats). */
+static bool ignored_counter(const CnnrtSt *st, const CnnrtParam *params, int32_t nparams, const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    if (!dot || strcmp(dot + 1, "num_batches_tracked") != 0)
+        return false;
+    size_t len = (size_t)(dot - name);
+    if (find_param(params, nparams, name, len, "running_mean") >= 0)
+        return true;
+    for (size_t k = 0; k < st->count; k++) {
+        size_t l2;
+        if (stats_layer(st->tensors[k].name, &l2) && l2 == len && strncmp(st->tensors[k].name, name, len) == 0)
+            return true;
+    }
+    return false;
+}
+
 int cnnrt_st_bind(const CnnrtSt *st, const CnnrtParam *params, int32_t nparams, const float **values,
                   float **storage, CnnrtDiagFn diag, void *ctx)
 {
@@ -497,11 +620,16 @@ int cnnrt_st_bind(const CnnrtSt *st, const CnnrtParam *params, int32_t nparams, 
         int32_t i = 0;
         while (i < nparams && strcmp(params[i].name, t->name) != 0)
             i++;
-        if (i == nparams)
+        size_t len;
+        if (i < nparams) {
+            if (params[i].fixed)
+                report(diag, ctx, CNNRT_WARNING,
+                       "%s: tensor '%s' is not used: the network gives it inline in its source", path, t->name);
+        } else if (stats_layer(t->name, &len)) {
+            errors += orphan_stats(st, params, nparams, j, diag, ctx);
+        } else if (!ignored_counter(st, params, nparams, t->name)) {
             report(diag, ctx, CNNRT_WARNING, "%s: tensor '%s' is not used by the network", path, t->name);
-        else if (params[i].fixed)
-            report(diag, ctx, CNNRT_WARNING,
-                   "%s: tensor '%s' is not used: the network gives it inline in its source", path, t->name);
+        }
     }
     if (errors)
         return errors;

@@ -185,6 +185,14 @@ LLVMValueRef cg_conv_out_index(CgCtx *c, const CgConvOut *o, LLVMValueRef k, LLV
     return cg_add(c, cg_mul(c, k, cg_i64(c, o->plane)), cell);
 }
 
+LLVMValueRef cg_conv_bias(CgCtx *c, size_t node, LLVMValueRef table)
+{
+    int64_t bn = ir_group_find(c->g, node, IR_OP_BATCHNORM);
+    if (bn >= 0) /* folded: its bias slot holds the conv's bias after the fold (cnnrt_fold) */
+        return cg_param(c, table, cg_param_index(c, (size_t)bn, IR_ROLE_BIAS));
+    return c->g->nodes[node].attr.conv.bias ? cg_param(c, table, cg_param_index(c, node, IR_ROLE_BIAS)) : NULL;
+}
+
 /* The conv of node, reading x, with the parameters from table. */
 static Conv conv_of(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef table)
 {
@@ -201,9 +209,9 @@ static Conv conv_of(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef table)
         .in = framed,
         .x = x,
         .w = cg_param(c, table, cg_param_index(c, node, IR_ROLE_WEIGHT)),
-        .bias = n->attr.conv.bias ? cg_param(c, table, cg_param_index(c, node, IR_ROLE_BIAS)) : NULL,
+        .bias = cg_conv_bias(c, node, table),
         .acc = cg_var(c, "acc"),
-        .relu = ir_group_tail(g, node) > node && g->nodes[node + 1].op == IR_OP_RELU,
+        .relu = ir_group_find(g, node, IR_OP_RELU) >= 0,
         .pack = cg_conv_pack(c, node),
         .xblk = blocked_width(c, (size_t)n->inputs[0]),
     };

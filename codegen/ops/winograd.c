@@ -486,7 +486,7 @@ void cg_lower_winograd(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LL
         .tx = (n->out.w + M - 1) / M,
         .rows = ir_wino_rows(g, node),
         .plain = plain_in,
-        .relu = ir_group_tail(g, node) > node && g->nodes[node + 1].op == IR_OP_RELU,
+        .relu = ir_group_find(g, node, IR_OP_RELU) >= 0,
         .pool = tail->op == IR_OP_POOL ? tail : NULL,
         .out = *out,
         .node = node,
@@ -515,7 +515,7 @@ void cg_lower_winograd(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LL
             w.n = fit < 4 ? 4 : (int)fit;
     }
     LLVMValueRef U = cg_param(c, table, cg_param_index(c, node, IR_ROLE_WEIGHT));
-    LLVMValueRef bias = n->attr.conv.bias ? cg_param(c, table, cg_param_index(c, node, IR_ROLE_BIAS)) : NULL;
+    LLVMValueRef bias = cg_conv_bias(c, node, table);
 
     const int64_t nblocks = (w.ty + w.rows - 1) / w.rows, last_rows = w.ty - (nblocks - 1) * w.rows;
     const int64_t vr_end = w.Hp - (w.ty - 1) * M; /* input rows inside, in the map's last tile row */

@@ -39,13 +39,17 @@ static float uniform(void)
 static void random_layer(char *buf, size_t size)
 {
     static const char *const rounds[] = {"", " round=floor", " round=ceil"};
-    switch (pick(0, 9)) {
+    int kind = (int)pick(0, 11), n;
+    switch (kind) {
     case 0:
     case 1:
     case 2:
-        snprintf(buf, size, "conv filters=%" PRId64 " size=%" PRId64 " stride=%" PRId64 " pad=%" PRId64 "%s%s\n",
-                 pick(0, 2) ? pick(1, 6) : pick(7, 40), pick(1, 4), pick(1, 3), pick(0, 2), pick(0, 2) ? "" : " bias=false",
-                 rounds[pick(0, 2)]);
+    case 9: /* a conv and a batchnorm after it, which ir/fuse.c folds */
+        n = snprintf(buf, size, "conv filters=%" PRId64 " size=%" PRId64 " stride=%" PRId64 " pad=%" PRId64 "%s%s\n",
+                     pick(0, 2) ? pick(1, 6) : pick(7, 40), pick(1, 4), pick(1, 3), pick(0, 2),
+                     pick(0, 2) ? "" : " bias=false", rounds[pick(0, 2)]);
+        if (kind == 9 && n > 0 && (size_t)n < size)
+            snprintf(buf + n, size - (size_t)n, "batchnorm%s\n", pick(0, 2) ? "" : " eps=0.01");
         break;
     case 3:
     case 4: {
@@ -65,6 +69,9 @@ static void random_layer(char *buf, size_t size)
         break;
     case 8:
         snprintf(buf, size, "dropout p=0.3\n");
+        break;
+    case 10:
+        snprintf(buf, size, "batchnorm%s\n", pick(0, 2) ? "" : " eps=0.01");
         break;
     default:
         snprintf(buf, size, "flatten\n");
@@ -250,8 +257,12 @@ static int check_network_as(const char *src, const char *dir, FILE *sink, bool f
         double fan_in = (params[i].role != IR_ROLE_WEIGHT) ? 1.0 : (double)params[i].count / (double)params[i].shape[0];
         float scale = (float)sqrt(3.0 / fan_in);
         w[i] = ir_arena_alloc(a, (size_t)params[i].count, sizeof(float));
+        /* A variance must be positive: [0.5, 1.5] keeps a batchnorm's
+         * scale near the weight's, as a trained one is. */
         for (int64_t k = 0; k < params[i].count; k++)
-            w[i][k] = (params[i].role != IR_ROLE_WEIGHT) ? uniform() : uniform() * scale;
+            w[i][k] = params[i].role == IR_ROLE_RUNNING_VAR ? 1.0f + 0.5f * uniform()
+                      : params[i].role != IR_ROLE_WEIGHT  ? uniform()
+                                                          : uniform() * scale;
     }
     size_t in_n = (size_t)ir_shape_elems(g->nodes[0].out), out_n = (size_t)ir_shape_elems(g->nodes[g->count - 1].out);
     int failures = 0;
