@@ -106,6 +106,11 @@ LLVMValueRef cg_max_nan(CgCtx *c, LLVMValueRef cur, LLVMValueRef v);
 LLVMValueRef cg_exp(CgCtx *c, LLVMValueRef x);
 /* The float v as a constant of type t: a scalar, or v in every lane. */
 LLVMValueRef cg_fconst(CgCtx *c, LLVMTypeRef t, double v);
+/* Applies the activation node act (relu, relu6, leakyrelu, sigmoid or
+ * tanh) to v, a float or a vector of floats (ops/activation.c); NULL act
+ * leaves v as it is. The lowering of each and the fused epilogues of conv
+ * and fc share it. */
+LLVMValueRef cg_activation(CgCtx *c, const IrNode *act, LLVMValueRef v);
 /* The float pointer params[index] of the table passed to every layer. */
 LLVMValueRef cg_param(CgCtx *c, LLVMValueRef table, size_t index);
 /* Index of node's parameter of that role in the table (it must exist). */

@@ -65,6 +65,10 @@ typedef struct IrDropoutAttr {
     double p;
 } IrDropoutAttr;
 
+typedef struct IrLeakyReluAttr {
+    double slope; /* any finite float: y = slope * x for x <= 0 */
+} IrLeakyReluAttr;
+
 typedef struct IrNode {
     IrOp op;
     const char *name;
@@ -79,6 +83,7 @@ typedef struct IrNode {
         IrPoolAttr pool;
         IrFcAttr fc;
         IrDropoutAttr dropout;
+        IrLeakyReluAttr leakyrelu;
     } attr;
     /* Filled by ir_graph_infer. */
     IrShape out;
