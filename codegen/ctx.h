@@ -111,6 +111,9 @@ LLVMValueRef cg_fconst(CgCtx *c, LLVMTypeRef t, double v);
  * leaves v as it is. The lowering of each and the fused epilogues of conv
  * and fc share it. */
 LLVMValueRef cg_activation(CgCtx *c, const IrNode *act, LLVMValueRef v);
+/* The activation fused into the conv or fc at node (the node after it in
+ * its group), or NULL. */
+const IrNode *cg_fused_act(const CgCtx *c, size_t node);
 /* The float pointer params[index] of the table passed to every layer. */
 LLVMValueRef cg_param(CgCtx *c, LLVMValueRef table, size_t index);
 /* Index of node's parameter of that role in the table (it must exist). */

@@ -5,11 +5,16 @@
 
 #include "ir.h"
 
-/* Marks, in a shaped graph, every conv followed by relu and/or a max pool
- * whose windows do not overlap, and every fc followed by relu: each node of a
+/* Marks, in a shaped graph, every conv followed by an activation
+ * (ir_fusable_act) and/or a max pool whose windows do not overlap, and
+ * every fc followed by such an activation: each node of a
  * group gets group = the index of its first node. Nodes are kept, so reports
  * and --no-fuse read the same graph; call ir_graph_plan afterwards. */
 void ir_graph_fuse(IrGraph *g);
+
+/* Whether n is an activation that conv and fc apply as they make each
+ * value: relu, relu6 or leakyrelu. */
+bool ir_fusable_act(const IrNode *n);
 
 /* The last node of the group that node i belongs to (i itself when alone). */
 size_t ir_group_tail(const IrGraph *g, size_t i);

@@ -96,6 +96,14 @@ LLVMValueRef cg_activation(CgCtx *c, const IrNode *act, LLVMValueRef v)
     }
 }
 
+const IrNode *cg_fused_act(const CgCtx *c, size_t node)
+{
+    const IrGraph *g = c->g;
+    if (ir_group_tail(g, node) == node || !ir_fusable_act(&g->nodes[node + 1]))
+        return NULL;
+    return &g->nodes[node + 1];
+}
+
 /* y[i] = act(x[i]) over the node's elements: vectors of the target's width,
  * then the tail one float at a time. x and y may be the same buffer. */
 static void lower_map(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y)
