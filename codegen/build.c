@@ -279,32 +279,61 @@ LLVMValueRef cg_max_nan(CgCtx *c, LLVMValueRef cur, LLVMValueRef v)
     return LLVMBuildSelect(c->b, keep, cur, v, "");
 }
 
+LLVMValueRef cg_fconst(CgCtx *c, LLVMTypeRef t, double v)
+{
+    if (LLVMGetTypeKind(t) != LLVMVectorTypeKind)
+        return cg_f32(c, v);
+    LLVMValueRef lanes[16];
+    unsigned n = LLVMGetVectorSize(t);
+    IR_ASSERT(n <= 16);
+    for (unsigned i = 0; i < n; i++)
+        lanes[i] = cg_f32(c, v);
+    return LLVMConstVector(lanes, n);
+}
+
+/* The i32 constant v in the shape of float type t (scalar or vector). */
+static LLVMValueRef int_const(CgCtx *c, LLVMTypeRef t, int32_t v)
+{
+    LLVMValueRef one = LLVMConstInt(c->i32, (unsigned long long)(int64_t)v, 1);
+    if (LLVMGetTypeKind(t) != LLVMVectorTypeKind)
+        return one;
+    LLVMValueRef lanes[16];
+    unsigned n = LLVMGetVectorSize(t);
+    IR_ASSERT(n <= 16);
+    for (unsigned i = 0; i < n; i++)
+        lanes[i] = one;
+    return LLVMConstVector(lanes, n);
+}
+
 LLVMValueRef cg_exp(CgCtx *c, LLVMValueRef x)
 {
     /* e^x = 2^n e^r with n = round(x log2 e) and |r| <= ln2/2, where the
      * Taylor series to r^6 is within 1.2e-7 relative. Done in registers, not
      * by calling expf: a bare-metal object needs no libm, and an FPU without
      * a rounding instruction (Cortex-M4) no rintf. Below ln(FLT_MIN) the
-     * result is 0; above 88 it is clamped (softmax only passes x <= 0). */
-    LLVMValueRef lo = cg_f32(c, -87.33654), hi = cg_f32(c, 88.0);
+     * result is 0; above 88 it is clamped (softmax only passes x <= 0,
+     * sigmoid and tanh only x <= 0 too). A vector x works lane by lane. */
+    LLVMTypeRef t = LLVMTypeOf(x);
+    LLVMTypeRef it = LLVMGetTypeKind(t) == LLVMVectorTypeKind ? LLVMVectorType(c->i32, LLVMGetVectorSize(t)) : c->i32;
+    LLVMValueRef lo = cg_fconst(c, t, -87.33654), hi = cg_fconst(c, t, 88.0);
     LLVMValueRef under = LLVMBuildFCmp(c->b, LLVMRealOLT, x, lo, "");
     LLVMValueRef xc = LLVMBuildSelect(c->b, LLVMBuildFCmp(c->b, LLVMRealOGT, x, hi, ""), hi, x, "");
     xc = LLVMBuildSelect(c->b, under, lo, xc, "");
     /* floor(t + 0.5) by truncating a positive number: t + 127.5 >= 1.5. */
-    LLVMValueRef t = LLVMBuildFMul(c->b, xc, cg_f32(c, 1.4426950408889634), "");
-    LLVMValueRef k = LLVMBuildFPToSI(c->b, LLVMBuildFAdd(c->b, t, cg_f32(c, 127.5), ""), c->i32, "");
-    LLVMValueRef n = LLVMBuildSub(c->b, k, LLVMConstInt(c->i32, 127, 0), "");
-    LLVMValueRef nf = LLVMBuildSIToFP(c->b, n, c->f32, "");
+    LLVMValueRef tl = LLVMBuildFMul(c->b, xc, cg_fconst(c, t, 1.4426950408889634), "");
+    LLVMValueRef k = LLVMBuildFPToSI(c->b, LLVMBuildFAdd(c->b, tl, cg_fconst(c, t, 127.5), ""), it, "");
+    LLVMValueRef n = LLVMBuildSub(c->b, k, int_const(c, t, 127), "");
+    LLVMValueRef nf = LLVMBuildSIToFP(c->b, n, t, "");
     /* ln 2 in two parts, so n ln2 loses nothing for |n| <= 127. */
-    LLVMValueRef r = cg_fma(c, nf, cg_f32(c, -0.693359375), xc);
-    r = cg_fma(c, nf, cg_f32(c, 2.12194440e-4), r);
+    LLVMValueRef r = cg_fma(c, nf, cg_fconst(c, t, -0.693359375), xc);
+    r = cg_fma(c, nf, cg_fconst(c, t, 2.12194440e-4), r);
     static const double coef[] = {1.0 / 720, 1.0 / 120, 1.0 / 24, 1.0 / 6, 0.5, 1.0, 1.0};
-    LLVMValueRef p = cg_f32(c, coef[0]);
+    LLVMValueRef p = cg_fconst(c, t, coef[0]);
     for (size_t i = 1; i < sizeof coef / sizeof *coef; i++)
-        p = cg_fma(c, p, r, cg_f32(c, coef[i]));
-    LLVMValueRef bits = LLVMBuildShl(c->b, k, LLVMConstInt(c->i32, 23, 0), "");
-    LLVMValueRef e = LLVMBuildFMul(c->b, p, LLVMBuildBitCast(c->b, bits, c->f32, ""), "");
-    e = LLVMBuildSelect(c->b, under, cg_f32(c, 0), e, "");
+        p = cg_fma(c, p, r, cg_fconst(c, t, coef[i]));
+    LLVMValueRef bits = LLVMBuildShl(c->b, k, int_const(c, t, 23), "");
+    LLVMValueRef e = LLVMBuildFMul(c->b, p, LLVMBuildBitCast(c->b, bits, t, ""), "");
+    e = LLVMBuildSelect(c->b, under, cg_fconst(c, t, 0), e, "");
     /* NaN in, NaN out; the poison fptosi made of it is not selected. */
     return LLVMBuildSelect(c->b, LLVMBuildFCmp(c->b, LLVMRealUNO, x, x, ""), x, e, "");
 }

@@ -101,8 +101,19 @@ LLVMValueRef cg_strided_load(CgCtx *c, int v, int64_t S, LLVMValueRef base, LLVM
 LLVMValueRef cg_relu(CgCtx *c, LLVMValueRef v);
 /* The running maximum of a max pool: v unless cur >= v, so NaN propagates. */
 LLVMValueRef cg_max_nan(CgCtx *c, LLVMValueRef cur, LLVMValueRef v);
-/* e^x for a float, inline (no libm call; see build.c for the error). */
+/* e^x for a float or a vector of floats, inline (no libm call; see build.c
+ * for the error). */
 LLVMValueRef cg_exp(CgCtx *c, LLVMValueRef x);
+/* The float v as a constant of type t: a scalar, or v in every lane. */
+LLVMValueRef cg_fconst(CgCtx *c, LLVMTypeRef t, double v);
+/* Applies the activation node act (relu, relu6, leakyrelu, sigmoid or
+ * tanh) to v, a float or a vector of floats (ops/activation.c); NULL act
+ * leaves v as it is. The lowering of each and the fused epilogues of conv
+ * and fc share it. */
+LLVMValueRef cg_activation(CgCtx *c, const IrNode *act, LLVMValueRef v);
+/* The activation fused into the conv or fc at node (the node after it in
+ * its group), or NULL. */
+const IrNode *cg_fused_act(const CgCtx *c, size_t node);
 /* The float pointer params[index] of the table passed to every layer. */
 LLVMValueRef cg_param(CgCtx *c, LLVMValueRef table, size_t index);
 /* Index of node's parameter of that role in the table (it must exist). */

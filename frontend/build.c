@@ -509,6 +509,19 @@ static void build_batchnorm(Build *b, IrNode *n)
     }
 }
 
+/* slope may be any finite float: PyTorch's LeakyReLU takes negative slopes
+ * and slopes above 1 as they are. */
+static void build_leakyrelu(Build *b, IrNode *n)
+{
+    static const char *const keys[] = {"slope", NULL};
+    check_keys(b, keys, 0, "leakyrelu takes [slope=0.01], the factor for x <= 0");
+    n->attr.leakyrelu.slope = 0.01;
+    const AstArg *a = find_arg(b, "slope");
+    double slope;
+    if (a && float_value(b, a->value, "slope", &slope))
+        n->attr.leakyrelu.slope = slope;
+}
+
 static void build_plain(Build *b, IrNode *n)
 {
     static const char *const keys[] = {NULL};
@@ -523,7 +536,7 @@ typedef void (*BuildFn)(Build *, IrNode *);
 static const BuildFn builders[IR_OP_COUNT] = {
     [IR_OP_INPUT] = build_input, [IR_OP_CONV] = build_conv,       [IR_OP_POOL] = build_pool,
     [IR_OP_FC] = build_fc,       [IR_OP_DROPOUT] = build_dropout, [IR_OP_ADD] = build_add,
-    [IR_OP_CONCAT] = build_concat, [IR_OP_BATCHNORM] = build_batchnorm,
+    [IR_OP_CONCAT] = build_concat, [IR_OP_BATCHNORM] = build_batchnorm, [IR_OP_LEAKYRELU] = build_leakyrelu,
 };
 
 /* ---- names --------------------------------------------------------------- */

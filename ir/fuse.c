@@ -1,8 +1,10 @@
-/* Operator fusion (issue: speed). A conv's bias and relu are applied as each
- * output value is made, and a following max pool takes the maximum of those
- * values as they come, so the unpooled map is never written: for VGG-16 that
- * is most of the activation traffic. fc + relu likewise. Softmax, relu on its
- * own, dropout and flatten run in place (ir/plan.c), not here.
+/* Operator fusion (issue: speed). A conv's bias and activation (relu,
+ * relu6 or leakyrelu) are applied as each output value is made, and a
+ * following max pool takes the maximum of those values as they come, so
+ * the unpooled map is never written: for VGG-16 that is most of the
+ * activation traffic. fc + activation likewise. Softmax, sigmoid and tanh
+ * (not fused so far), activations after other ops, dropout and flatten run
+ * in place (ir/plan.c), not here.
  *
  * A batchnorm right after a conv joins the conv's group and is folded into
  * its weight and bias (cnnrt_fold, runtime/cnnrt.h): conv + batchnorm +
@@ -34,6 +36,11 @@ static bool fusable_pool(const IrNode *n)
     return n->op == IR_OP_POOL && p->mode == IR_POOL_MAX && p->stride >= p->size && p->pad == 0;
 }
 
+bool ir_fusable_act(const IrNode *n)
+{
+    return n->op == IR_OP_RELU || n->op == IR_OP_RELU6 || n->op == IR_OP_LEAKYRELU;
+}
+
 void ir_graph_fuse(IrGraph *g)
 {
     IR_ASSERT(g->shaped);
@@ -52,7 +59,7 @@ void ir_graph_fuse(IrGraph *g)
         if (ir_fold_batchnorm(g, i) && sole_consumer(g, readers, tail, tail + 1) &&
             g->nodes[tail + 1].op == IR_OP_BATCHNORM)
             tail++;
-        if (sole_consumer(g, readers, tail, tail + 1) && g->nodes[tail + 1].op == IR_OP_RELU)
+        if (sole_consumer(g, readers, tail, tail + 1) && ir_fusable_act(&g->nodes[tail + 1]))
             tail++;
         if (op == IR_OP_CONV && sole_consumer(g, readers, tail, tail + 1) && fusable_pool(&g->nodes[tail + 1]))
             tail++;

@@ -6,9 +6,9 @@
 #include "ir.h"
 
 /* Marks, in a shaped graph, every conv followed by a batchnorm (folded into
- * it), relu and/or a max pool whose windows do not overlap, and every fc
- * followed by relu: each node of a group gets group = the index of its
- * first node. Nodes are kept, so reports
+ * it), an activation (ir_fusable_act) and/or a max pool whose windows do
+ * not overlap, and every fc followed by such an activation: each node of a
+ * group gets group = the index of its first node. Nodes are kept, so reports
  * and --no-fuse read the same graph; call ir_graph_plan afterwards. */
 void ir_graph_fuse(IrGraph *g);
 
@@ -19,6 +19,10 @@ bool ir_fold_batchnorm(const IrGraph *g, size_t i);
 /* The first node of op in the group headed by node i (i itself when alone),
  * or -1: a conv kernel asks for its batchnorm and its relu so. */
 int64_t ir_group_find(const IrGraph *g, size_t i, IrOp op);
+
+/* Whether n is an activation that conv and fc apply as they make each
+ * value: relu, relu6 or leakyrelu. */
+bool ir_fusable_act(const IrNode *n);
 
 /* The last node of the group that node i belongs to (i itself when alone). */
 size_t ir_group_tail(const IrGraph *g, size_t i);

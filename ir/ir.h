@@ -68,6 +68,9 @@ typedef struct IrDropoutAttr {
 typedef struct IrBatchnormAttr {
     double eps; /* > 0, added to running_var under the square root */
 } IrBatchnormAttr;
+typedef struct IrLeakyReluAttr {
+    double slope; /* any finite float: y = slope * x for x <= 0 */
+} IrLeakyReluAttr;
 
 typedef struct IrNode {
     IrOp op;
@@ -84,6 +87,7 @@ typedef struct IrNode {
         IrFcAttr fc;
         IrDropoutAttr dropout;
         IrBatchnormAttr batchnorm;
+        IrLeakyReluAttr leakyrelu;
     } attr;
     /* Filled by ir_graph_infer. */
     IrShape out;

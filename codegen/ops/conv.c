@@ -44,9 +44,10 @@
  * cg_conv_wino): 36 multiply-adds a channel and filter for 16 or 4 outputs
  * where these kernels spend 144 or 100.
  *
- * A fused group (ir/fuse.c) continues here: relu is applied to each value as
- * it is made, and a max pool whose windows tile the conv's output takes the
- * maximum of those values: the fast paths make the pool's rows for a block
+ * A fused group (ir/fuse.c) continues here: the activation (relu, relu6 or
+ * leakyrelu) is applied to each value as it is made, and a max pool whose
+ * windows tile the conv's output takes the maximum of those values (in that
+ * order, as leakyrelu with a negative slope does not commute with max): the fast paths make the pool's rows for a block
  * of filters in a small stack buffer, so the unpooled map is never stored. */
 #include <math.h>
 #include <stdio.h>
@@ -68,7 +69,7 @@ typedef struct Conv {
     int64_t pad; /* a->pad, or 0 when x is a zero-padded copy */
     IrShape in;
     LLVMValueRef x, w, bias, acc;
-    bool relu;    /* a fused relu follows */
+    const IrNode *act; /* a fused activation (relu, relu6, leakyrelu), or NULL */
     int64_t pack; /* 0: w is [K][D1][F][F]; else packed in blocks of pack filters (cnnrt_pack) */
     int xblk;     /* 0: x is [D1][H][W]; else in channel blocks, [D1/xblk][H][W][xblk] (blocked_width) */
 } Conv;
@@ -103,7 +104,7 @@ static LLVMValueRef w_index(CgCtx *c, const Conv *cv, LLVMValueRef k, LLVMValueR
     return cg_add(c, cg_mul(c, tap, cg_i64(c, cv->pack)), lane);
 }
 
-/* The conv's output at filter k, cell (oy, ox), with its fused relu. */
+/* The conv's output at filter k, cell (oy, ox), with its fused activation. */
 static LLVMValueRef conv_value(CgCtx *c, const Conv *cv, LLVMValueRef k, LLVMValueRef oy, LLVMValueRef ox)
 {
     const IrConvAttr *a = cv->a;
@@ -129,7 +130,7 @@ static LLVMValueRef conv_value(CgCtx *c, const Conv *cv, LLVMValueRef k, LLVMVal
     cg_loop_end(c, &lfy);
     cg_loop_end(c, &lc);
     LLVMValueRef v = LLVMBuildLoad2(c->b, c->f32, cv->acc, "");
-    return cv->relu ? cg_relu(c, v) : v;
+    return cg_activation(c, cv->act, v);
 }
 
 /* Channel blocks for the buffer of node tail, a conv group's last: the
@@ -211,7 +212,7 @@ static Conv conv_of(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef table)
         .w = cg_param(c, table, cg_param_index(c, node, IR_ROLE_WEIGHT)),
         .bias = cg_conv_bias(c, node, table),
         .acc = cg_var(c, "acc"),
-        .relu = ir_group_find(g, node, IR_OP_RELU) >= 0,
+        .act = cg_fused_act(c, node),
         .pack = cg_conv_pack(c, node),
         .xblk = blocked_width(c, (size_t)n->inputs[0]),
     };
@@ -279,7 +280,7 @@ typedef struct Fast {
 /* One pass of the filter-vector kernel over input channels [c_lo, c_hi):
  * the first starts from the bias, the others from the sums kept in partial
  * ([conv row - row_base][column][filter]); only the last finishes the
- * values (relu, transposed store, pool, and the naive border cells). */
+ * values (activation, transposed store, pool, and the naive border cells). */
 typedef struct Chunk {
     LLVMValueRef c_lo, c_hi, first, last;
     LLVMValueRef partial, row_base;
@@ -314,7 +315,7 @@ static LLVMValueRef window_origin(CgCtx *c, const Conv *cv, LLVMValueRef oy, LLV
 }
 
 /* One block: kb filters from k0, row oy, columns [ox0, ox0 + xb*v), stored
- * through d, or with out, left there (kb x xb vectors, relu applied). */
+ * through d, or with out, left there (kb x xb vectors, activation applied). */
 static void micro_kernel(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMValueRef oy, LLVMValueRef ox0,
                          const Dst *d, LLVMValueRef *acc, LLVMValueRef *out)
 {
@@ -371,8 +372,7 @@ static void micro_kernel(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMV
     for (int kk = 0; kk < kb; kk++) {
         for (int j = 0; j < f->xb; j++) {
             LLVMValueRef val = LLVMBuildLoad2(c->b, cg_vec_t(c, f->v), acc[kk * f->xb + j], "");
-            if (cv->relu)
-                val = cg_relu(c, val);
+            val = cg_activation(c, cv->act, val);
             if (out) {
                 out[kk * f->xb + j] = val;
                 continue;
@@ -502,7 +502,7 @@ static void wide_kernel(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMVa
         for (int p = 0; p < n; p++) {
             LLVMValueRef val = LLVMBuildLoad2(c->b, cg_vec_t(c, v), acc[p * kv + q], "");
             LLVMValueRef ox = cg_add(c, ox0, cg_i64(c, p));
-            cg_vstore(c, cv->relu ? cg_relu(c, val) : val, d->base, dst_index(c, d, cg_i64(c, q * v), oy, ox));
+            cg_vstore(c, cg_activation(c, cv->act, val), d->base, dst_index(c, d, cg_i64(c, q * v), oy, ox));
         }
     }
     /* Else lanes are filters here and columns in the output: transpose
@@ -517,8 +517,7 @@ static void wide_kernel(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMVa
                 r[t] = LLVMGetPoison(cg_vec_t(c, v));
                 if (t < cols) {
                     r[t] = LLVMBuildLoad2(c->b, cg_vec_t(c, v), acc[(p0 + t) * kv + q], "");
-                    if (cv->relu)
-                        r[t] = cg_relu(c, r[t]);
+                    r[t] = cg_activation(c, cv->act, r[t]);
                 }
             }
             cg_transpose(c, v, r);

@@ -1,6 +1,6 @@
 /* fc lowering (SPEC section 1): y[k] = b[k] + sum_n W[k][n] x[n], with x read
- * in its C, H, W order -- the same flatten order as PyTorch's; and the relu
- * fused after it, if any (ir/fuse.c).
+ * in its C, H, W order -- the same flatten order as PyTorch's; and the
+ * activation fused after it (relu, relu6 or leakyrelu), if any (ir/fuse.c).
  *
  * The naive path (-O0, scalar targets) is the formula. Two fast paths, both
  * sharing each weight load among a group of images when the batch allows
@@ -23,7 +23,7 @@
 #include "../ctx.h"
 
 static void lower_naive(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValueRef w, LLVMValueRef bias,
-                        int64_t inputs, int64_t outputs, bool relu)
+                        int64_t inputs, int64_t outputs, const IrNode *act)
 {
     LLVMValueRef acc = cg_var(c, "acc");
     CgLoop lk, ln;
@@ -36,7 +36,7 @@ static void lower_naive(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, L
     LLVMBuildStore(c->b, LLVMBuildFAdd(c->b, LLVMBuildLoad2(c->b, c->f32, acc, ""), prod, ""), acc);
     cg_loop_end(c, &ln);
     LLVMValueRef v = LLVMBuildLoad2(c->b, c->f32, acc, "");
-    cg_store(c, relu ? cg_relu(c, v) : v, y, k);
+    cg_store(c, cg_activation(c, act, v), y, k);
     cg_loop_end(c, &lk);
 }
 
@@ -56,7 +56,7 @@ typedef struct Imgs {
  * accumulators a row, so consecutive multiply-adds do not wait on each
  * other; with several, the images are that independence. */
 static void fast_rows(CgCtx *c, int v, int kb, int64_t k_lo, LLVMValueRef blk_lo, LLVMValueRef blk_hi,
-                      LLVMValueRef x, LLVMValueRef y, LLVMValueRef w, LLVMValueRef bias, int64_t inputs, bool relu,
+                      LLVMValueRef x, LLVMValueRef y, LLVMValueRef w, LLVMValueRef bias, int64_t inputs, const IrNode *act,
                       Imgs im)
 {
     const int U = im.nimg == 1 ? 2 : 1, M = im.nimg;
@@ -149,7 +149,7 @@ static void fast_rows(CgCtx *c, int v, int kb, int64_t k_lo, LLVMValueRef blk_lo
                 sum = LLVMBuildFAdd(c->b, sum, LLVMBuildLoad2(c->b, vt, acc[(kk * M + m) * U + u], ""), "");
             LLVMValueRef r = LLVMBuildFAdd(c->b, start, cg_hsum(c, sum), "");
             r = LLVMBuildFAdd(c->b, r, LLVMBuildLoad2(c->b, c->f32, tail[kk * M + m], ""), "");
-            cg_store(c, relu ? cg_relu(c, r) : r, y, cg_add(c, k, cg_i64(c, m * im.ys)));
+            cg_store(c, cg_activation(c, act, r), y, cg_add(c, k, cg_i64(c, m * im.ys)));
         }
     }
     cg_loop_end(c, &lk);
@@ -158,7 +158,7 @@ static void fast_rows(CgCtx *c, int v, int kb, int64_t k_lo, LLVMValueRef blk_lo
 typedef struct FcTask {
     int v, kb;
     int64_t inputs;
-    bool relu;
+    const IrNode *act; /* a fused activation, or NULL */
     Imgs im;
 } FcTask;
 
@@ -166,7 +166,7 @@ typedef struct FcTask {
 static void fc_task(CgCtx *c, void *user, LLVMValueRef *ptrs, LLVMValueRef begin, LLVMValueRef end)
 {
     const FcTask *t = user;
-    fast_rows(c, t->v, t->kb, 0, begin, end, ptrs[0], ptrs[1], ptrs[2], ptrs[3], t->inputs, t->relu, t->im);
+    fast_rows(c, t->v, t->kb, 0, begin, end, ptrs[0], ptrs[1], ptrs[2], ptrs[3], t->inputs, t->act, t->im);
 }
 
 /* The vector width for an fc of this many inputs; below 4, the naive path. */
@@ -184,7 +184,7 @@ static int fc_width(const CgCtx *c, int64_t inputs)
 typedef struct Fc {
     int v, rb, U; /* U: accumulators per vector and image, one per segment of the inputs */
     int64_t inputs, outputs;
-    bool relu;
+    const IrNode *act; /* a fused activation, or NULL */
     Imgs im;
 } Fc;
 
@@ -274,8 +274,7 @@ static void fast_groups(CgCtx *c, const Fc *f, LLVMValueRef g_lo, LLVMValueRef g
             for (int u = 1; u < U; u++)
                 sum = LLVMBuildFAdd(c->b, sum, LLVMBuildLoad2(c->b, vt, acc[(r * M + m) * U + u], ""), "");
             sum = LLVMBuildFAdd(c->b, start, sum, "");
-            if (f->relu)
-                sum = cg_relu(c, sum);
+            sum = cg_activation(c, f->act, sum);
             LLVMValueRef at = cg_add(c, k0, cg_i64(c, m * f->im.ys));
             if (mask)
                 cg_vstore_masked(c, sum, y, at, mask);
@@ -320,11 +319,11 @@ int cg_fc_batch(const CgCtx *c, size_t node)
 }
 
 static void lower_packed(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValueRef w, LLVMValueRef bias,
-                         int64_t inputs, bool relu, Imgs im)
+                         int64_t inputs, const IrNode *act, Imgs im)
 {
     const IrNode *n = &c->g->nodes[node];
     const IrFcAttr *a = &n->attr.fc;
-    Fc f = {.inputs = inputs, .outputs = a->outputs, .relu = relu, .im = im};
+    Fc f = {.inputs = inputs, .outputs = a->outputs, .act = act, .im = im};
     fc_shape(c, &f);
     const int64_t P = (int64_t)f.rb * f.v, groups = (a->outputs + P - 1) / P;
     if (c->executable && groups >= 2 && n->macs >= CG_PARALLEL_MIN_FC_MACS) {
@@ -344,15 +343,15 @@ static void lower(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMVal
     int64_t inputs = ir_shape_elems(c->g->nodes[n->inputs[0]].out);
     LLVMValueRef w = cg_param(c, table, cg_param_index(c, node, IR_ROLE_WEIGHT));
     LLVMValueRef bias = a->bias ? cg_param(c, table, cg_param_index(c, node, IR_ROLE_BIAS)) : NULL;
-    bool relu = ir_group_tail(c->g, node) != node;
+    const IrNode *act = cg_fused_act(c, node);
     if (cg_fc_pack(c, node)) {
-        lower_packed(c, node, x, y, w, bias, inputs, relu, im);
+        lower_packed(c, node, x, y, w, bias, inputs, act, im);
         return;
     }
     int v = fc_width(c, inputs);
     if (v < 4) {
         IR_ASSERT(im.nimg == 1);
-        lower_naive(c, node, x, y, w, bias, inputs, a->outputs, relu);
+        lower_naive(c, node, x, y, w, bias, inputs, a->outputs, act);
         return;
     }
     /* Registers: kb x nimg accumulators, kb weight vectors and an input. */
@@ -368,14 +367,14 @@ static void lower(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMVal
         /* Memory-bound: more threads, more of the machine's bandwidth. */
         char name[64];
         snprintf(name, sizeof name, "layer%zu.fc%s.task", node, im.nimg > 1 ? ".batch" : "");
-        FcTask t = {v, kb, inputs, relu, im};
+        FcTask t = {v, kb, inputs, act, im};
         LLVMValueRef ptrs[4] = {x, y, w, bias};
         cg_parallel_for(c, name, ptrs, 4, cg_i64(c, blocks), fc_task, &t);
     } else {
-        fast_rows(c, v, kb, 0, cg_i64(c, 0), cg_i64(c, blocks), x, y, w, bias, inputs, relu, im);
+        fast_rows(c, v, kb, 0, cg_i64(c, 0), cg_i64(c, blocks), x, y, w, bias, inputs, act, im);
     }
     if (a->outputs > main_k)
-        fast_rows(c, v, 1, main_k, cg_i64(c, 0), cg_i64(c, a->outputs - main_k), x, y, w, bias, inputs, relu, im);
+        fast_rows(c, v, 1, main_k, cg_i64(c, 0), cg_i64(c, a->outputs - main_k), x, y, w, bias, inputs, act, im);
 }
 
 void cg_lower_fc(CgCtx *c, size_t node, const LLVMValueRef *xs, LLVMValueRef y, LLVMValueRef table)

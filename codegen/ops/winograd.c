@@ -22,7 +22,7 @@
  *     tile's value and kv weight loads, as the direct filter-vector kernel
  *     does for output columns; the 36 sums of n tiles go to a stack buffer;
  *  3. each tile's sums are transformed back, A^T m A, and get their bias,
- *     relu and max pool (a 2x2 pool of stride 2 takes each 2x2 corner of
+ *     activation and max pool (a 2x2 pool of stride 2 takes each 2x2 corner of
  *     a tile) on the way to the output.
  * Threads split step 1 over channel blocks and steps 2-3 over (filter
  * block, n tiles) items. */
@@ -62,7 +62,7 @@ typedef struct Wino {
     int64_t ty, tx;      /* tile rows and columns */
     int64_t rows;        /* tile rows a block (ir_wino_rows) */
     bool plain;          /* the input is [C][Hp][Wp], staged in channel blocks a block at a time */
-    bool relu;
+    const IrNode *act;   /* a fused relu, relu6 or leakyrelu, or NULL */
     const IrNode *pool;  /* a fused 2x2 max pool of stride 2, or NULL */
     CgConvOut out;
     size_t node;
@@ -304,7 +304,7 @@ static LLVMValueRef below(CgCtx *c, LLVMValueRef v, int64_t lim, bool always)
 }
 
 /* Step 3 for tile `tile` of the block and filters k.. (a vector): its sums
- * m[36] transformed back, with bias, relu and pool, into y. */
+ * m[36] transformed back, with bias, activation and pool, into y. */
 static void output_tile(CgCtx *c, const Block *bk, LLVMValueRef *m, LLVMValueRef bias, LLVMValueRef y, LLVMValueRef k,
                         LLVMValueRef tile)
 {
@@ -316,8 +316,7 @@ static void output_tile(CgCtx *c, const Block *bk, LLVMValueRef *m, LLVMValueRef
     for (int q = 0; q < M * M; q++) {
         if (bv)
             r[q] = LLVMBuildFAdd(c->b, r[q], bv, "");
-        if (w->relu)
-            r[q] = cg_relu(c, r[q]);
+        r[q] = cg_activation(c, w->act, r[q]);
     }
     LLVMValueRef tyl = LLVMBuildUDiv(c->b, tile, cg_i64(c, w->tx), "");
     LLVMValueRef tx = LLVMBuildURem(c->b, tile, cg_i64(c, w->tx), "");
@@ -486,7 +485,7 @@ void cg_lower_winograd(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LL
         .tx = (n->out.w + M - 1) / M,
         .rows = ir_wino_rows(g, node),
         .plain = plain_in,
-        .relu = ir_group_find(g, node, IR_OP_RELU) >= 0,
+        .act = cg_fused_act(c, node),
         .pool = tail->op == IR_OP_POOL ? tail : NULL,
         .out = *out,
         .node = node,

@@ -3,6 +3,7 @@
  * shared objects and run at batch 1, 7 and 13 against the reference interpreter
  * (tests/ref). */
 #include <dlfcn.h>
+#include <float.h>
 #include <stdbool.h>
 #include <inttypes.h>
 #include <math.h>
@@ -39,7 +40,7 @@ static float uniform(void)
 static void random_layer(char *buf, size_t size)
 {
     static const char *const rounds[] = {"", " round=floor", " round=ceil"};
-    int kind = (int)pick(0, 11), n;
+    int kind = (int)pick(0, 15), n;
     switch (kind) {
     case 0:
     case 1:
@@ -73,8 +74,20 @@ static void random_layer(char *buf, size_t size)
     case 10:
         snprintf(buf, size, "batchnorm%s\n", pick(0, 2) ? "" : " eps=0.01");
         break;
-    default:
+    case 11:
         snprintf(buf, size, "flatten\n");
+        break;
+    case 12:
+        snprintf(buf, size, "relu6\n");
+        break;
+    case 13: /* slopes of either sign, some above 1 */
+        snprintf(buf, size, "leakyrelu slope=%.3g\n", uniform() * 2);
+        break;
+    case 14:
+        snprintf(buf, size, "sigmoid\n");
+        break;
+    default:
+        snprintf(buf, size, "tanh\n");
         break;
     }
 }
@@ -257,6 +270,13 @@ static int check_network_as(const char *src, const char *dir, FILE *sink, bool f
         double fan_in = (params[i].role != IR_ROLE_WEIGHT) ? 1.0 : (double)params[i].count / (double)params[i].shape[0];
         float scale = (float)sqrt(3.0 / fan_in);
         w[i] = ir_arena_alloc(a, (size_t)params[i].count, sizeof(float));
+        /* Inline weights= and biases= are used as written, as cnnc uses
+         * them: a corner case picks its values (e.g. past an activation's
+         * saturation). */
+        if (params[i].inline_data) {
+            memcpy(w[i], params[i].inline_data, (size_t)params[i].count * sizeof(float));
+            continue;
+        }
         /* A variance must be positive: [0.5, 1.5] keeps a batchnorm's
          * scale near the weight's, as a trained one is. */
         for (int64_t k = 0; k < params[i].count; k++)
@@ -319,6 +339,65 @@ static int check_network(const char *src, const char *dir, FILE *sink)
     return check_network_as(src, dir, sink, false) + check_network_as(src, dir, sink, true);
 }
 
+/* The activations on values that uniform inputs never reach: NaN, +-inf,
+ * +-0, subnormals, tiny values (tanh x ~ x), the edges of tanh's two
+ * ranges, saturation and FLT_MAX, in a vector body and a scalar tail.
+ * Each value is judged on its own: NaN where the reference has NaN, equal
+ * infinities, else within the tolerance of the value itself, which the
+ * tolerance of the whole output (1e-4 of 1 for these) could not see for
+ * tiny values; a result under FLT_MIN may be flushed to 0. */
+static int check_special_values(const char *dir, FILE *sink)
+{
+    static const float values[] = {
+        NAN, -NAN, INFINITY, -INFINITY, 0.0f, -0.0f, 1e-40f, -1e-40f, 1e-30f, -1e-30f, 1e-8f, -3e-6f,
+        0.01f, -0.3f, 0.4999f, -0.5f, 0.5001f, 0.7f, -1, 2.5f, -6, 6.0001f, 9, -20, 44, -87.3f, 88.7f, -89,
+        100, -100, 1e30f, -1e30f, FLT_MAX, -FLT_MAX, 3.3f, -7.25f, 0.125f};
+    static const char *const acts[] = {"relu6", "leakyrelu", "leakyrelu slope=-3.5", "leakyrelu slope=0",
+                                       "sigmoid", "tanh"};
+    const size_t n = sizeof values / sizeof *values;
+    int failures = 0;
+    for (size_t k = 0; k < sizeof acts / sizeof *acts; k++) {
+        char src[256];
+        snprintf(src, sizeof src, "network special%zu {\n input %zux1x1\n %s\n}\n", k, n, acts[k]);
+        IrArena *a = ir_arena_new();
+        IrGraph *g = try_compile(a, src, sink);
+        if (!g || !ir_graph_plan(g)) {
+            fprintf(stderr, "cannot compile:\n%s", src);
+            ir_arena_free(a);
+            failures++;
+            continue;
+        }
+        for (int opt = 0; opt <= 2; opt += 2) {
+            void *h = build_and_load(g, NULL, 0, NULL, opt, dir);
+            char sym[64];
+            snprintf(sym, sizeof sym, "special%zu_infer", k);
+            InferFn infer = h ? (InferFn)dlsym(h, sym) : NULL;
+            float got[sizeof values / sizeof *values], want[sizeof values / sizeof *values];
+            static char ws[64] __attribute__((aligned(64)));
+            if (!infer || infer(values, got, 1, ws) != 0) {
+                fprintf(stderr, "cannot build or run %s at -O%d\n", acts[k], opt);
+                failures++;
+                continue;
+            }
+            ref_run(g, NULL, 0, NULL, values, want, 1);
+            for (size_t i = 0; i < n; i++) {
+                double err = fabs((double)got[i] - want[i]);
+                bool ok = isnan(want[i])   ? isnan(got[i])
+                          : isinf(want[i]) ? got[i] == want[i]
+                                           : err <= CNNC_TOLERANCE * fabs(want[i]) || err < FLT_MIN;
+                if (!ok) {
+                    fprintf(stderr, "MISMATCH %s -O%d at x = %.9g: %.9g, the reference %.9g\n", acts[k], opt,
+                            values[i], got[i], want[i]);
+                    failures++;
+                }
+            }
+            dlclose(h);
+        }
+        ir_arena_free(a);
+    }
+    return failures;
+}
+
 int main(int argc, char **argv)
 {
     int count = argc > 1 ? atoi(argv[1]) : 40;
@@ -339,6 +418,7 @@ int main(int argc, char **argv)
         src[n] = '\0';
         failures += check_network(src, dir, sink) != 0;
     }
+    failures += check_special_values(dir, sink) != 0;
     bool show = getenv("CNNC_DIFF_SHOW") != NULL; /* print the networks, to see what is covered */
     for (int i = 0; i < count; i++) {
         const char *src = random_network(i, sink);

@@ -186,6 +186,9 @@ static const NameCase name_cases[] = {
     {"network n {\n input 8x8x1\n block1.conv: conv filters=1 size=1\n conv filters=1 size=1\n"
      " conv3: conv filters=1 size=1\n}",
      "input block1.conv conv2 conv3"},
+    /* kinds ending in a digit take '_' before the ordinal (SPEC section 9) */
+    {"network n {\n input 8x8x1\n relu6\n r: relu6\n relu6\n leakyrelu\n sigmoid\n tanh\n}",
+     "input relu6_1 r relu6_3 leakyrelu1 sigmoid1 tanh1"},
 };
 
 START_TEST(default_names)

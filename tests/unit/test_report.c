@@ -181,6 +181,51 @@ START_TEST(json_exact_integers)
 }
 END_TEST
 
+/* The activations of SPEC section 9: their kind words as "op", 0 params
+ * and MACs, and leakyrelu's slope in both reports (default 0.01). */
+START_TEST(activations)
+{
+    static const char src[] = "network act {\n input 5x3x2\n relu6\n leakyrelu\n leakyrelu slope=-2.5e-3\n"
+                              " sigmoid\n tanh\n relu6\n}\n";
+    static const char *const names[] = {"input", "relu6_1", "leakyrelu1", "leakyrelu2", "sigmoid1", "tanh1", "relu6_2"};
+    static const char *const ops[] = {"input", "relu6", "leakyrelu", "leakyrelu", "sigmoid", "tanh", "relu6"};
+    Unit u;
+    IrGraph *g = unit_compile(&u, src);
+    ck_assert_msg(g != NULL, "%s", unit_text(&u));
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&buf, &size);
+    ir_report_json(g, f);
+    fclose(f);
+    cJSON *root = cJSON_Parse(buf);
+    ck_assert_msg(root != NULL, "not JSON:\n%s", buf);
+    const cJSON *layers = cJSON_GetObjectItemCaseSensitive(root, "layers");
+    ck_assert_int_eq(cJSON_GetArraySize(layers), 7);
+    for (int i = 0; i < 7; i++) {
+        const cJSON *l = cJSON_GetArrayItem(layers, i);
+        assert_str(l, "name", names[i]);
+        assert_str(l, "op", ops[i]);
+        assert_shape(l, "output", 5, 3, 2);
+        assert_int(l, "params", 0);
+        assert_int(l, "macs", 0);
+        const cJSON *slope = cJSON_GetObjectItemCaseSensitive(l, "slope");
+        if (i == 2 || i == 3)
+            ck_assert_msg(cJSON_IsNumber(slope) && slope->valuedouble == (i == 2 ? 0.01 : -2.5e-3), "%s", buf);
+        else
+            ck_assert_ptr_null(slope);
+    }
+    cJSON_Delete(root);
+    free(buf);
+    buf = NULL;
+    f = open_memstream(&buf, &size);
+    ir_report_text(g, f);
+    fclose(f);
+    ck_assert_msg(strstr(buf, "slope=0.01 ") && strstr(buf, "slope=-0.0025 "), "%s", buf);
+    free(buf);
+    unit_close(&u);
+}
+END_TEST
+
 /* A conv whose one reader is a padded conv writes its output with that
  * padding as a frame of zeros (ir/plan.h), and the reader gets no scratch. */
 START_TEST(json_plan_frames)
@@ -505,6 +550,7 @@ static Suite *report_suite(void)
     TCase *tc = tcase_create("report");
     tcase_add_test(tc, json_lenet);
     tcase_add_test(tc, json_exact_integers);
+    tcase_add_test(tc, activations);
     tcase_add_test(tc, json_plan_frames);
     tcase_add_test(tc, json_plan_frame_through_dropout);
     tcase_add_loop_test(tc, json_plan_winograd, 0, (int)(sizeof wino_plan_cases / sizeof wino_plan_cases[0]));
