@@ -147,6 +147,34 @@ static int32_t conv_reader(const IrGraph *g, const size_t *readers, const size_t
     return r->op == IR_OP_CONV && (size_t)r->inputs[0] == at ? (int32_t)reader[at] : -1;
 }
 
+/* The concat that reads node i's buffer as its k-th input and nothing else
+ * reads, so that i can write its output straight into its slice of the
+ * concat's buffer (the concat then copies nothing); -1 otherwise. Not when
+ * i is the network's input or appears twice in the concat, nor when the
+ * concat's buffer is the caller's output (the last node). */
+static int32_t concat_reader(const IrGraph *g, const size_t *readers, const size_t *reader, const bool *into_output,
+                             size_t i)
+{
+    if (i == 0 || readers[i] != 1)
+        return -1;
+    const IrNode *c = &g->nodes[reader[i]];
+    if (c->op != IR_OP_CONCAT || into_output[reader[i]])
+        return -1;
+    uint32_t uses = 0;
+    for (uint32_t k = 0; k < c->ninputs; k++)
+        uses += (size_t)c->inputs[k] == i;
+    return uses == 1 ? (int32_t)reader[i] : -1;
+}
+
+int64_t ir_concat_offset(const IrGraph *g, size_t concat, size_t i)
+{
+    const IrNode *c = &g->nodes[concat];
+    int64_t at = 0;
+    for (uint32_t k = 0; k < c->ninputs && (size_t)c->inputs[k] != i; k++)
+        at += ir_shape_elems(g->nodes[c->inputs[k]].out) * 4;
+    return at;
+}
+
 /* Drops the buffers whose last reader ran before step; returns how many are
  * left. slot[] follows the entries that move. */
 static size_t expire(Live *live, size_t nlive, size_t *slot, size_t step)
@@ -226,7 +254,12 @@ bool ir_graph_plan(IrGraph *g)
     /* Where a node's buffer was placed, to extend its life when a node
      * writes over it in place: index into live[], or SIZE_MAX. */
     size_t *slot = malloc(n * sizeof *slot);
-    IR_ASSERT(slot);
+    /* A concat's buffer, placed early when its first input is written into
+     * its slice (concat_reader); -1 until then. */
+    int64_t *cat_at = malloc(n * sizeof *cat_at);
+    IR_ASSERT(slot && cat_at);
+    for (size_t i = 0; i < n; i++)
+        cat_at[i] = -1;
     int64_t arena = 0;
     bool ok = true;
     for (size_t i = 0; i < n && ok; i++) {
@@ -279,6 +312,35 @@ bool ir_graph_plan(IrGraph *g)
                 live[slot[i]].last = until;
             continue;
         }
+        /* A concat whose first input was written into it already. */
+        if (nd->op == IR_OP_CONCAT && cat_at[i] >= 0) {
+            nd->buffer = cat_at[i];
+            continue;
+        }
+        /* Into a slice of the concat that reads it: the concat's whole
+         * buffer is placed now and lives until the concat's last reader. */
+        int32_t cat = concat_reader(g, readers, reader, into_output, i);
+        if (cat >= 0) {
+            if (cat_at[cat] < 0) {
+                int64_t bytes = framed_bytes(g->nodes[cat].out, 0);
+                if (bytes < 0) {
+                    ok = false;
+                    break;
+                }
+                int64_t at = first_fit(live, nlive, bytes), end;
+                slot[cat] = nlive;
+                live = push_live(live, &nlive, &cap, (Live){at, bytes, last_reader(g, last, (size_t)cat), (size_t)cat});
+                cat_at[cat] = at;
+                if (__builtin_add_overflow(at, bytes, &end)) {
+                    ok = false;
+                    break;
+                }
+                if (end > arena)
+                    arena = end;
+            }
+            nd->buffer = cat_at[cat] + ir_concat_offset(g, (size_t)cat, i);
+            continue;
+        }
         /* The frame of zeros (plan.h): the reading conv's padding. */
         nd->conv_reader = conv_reader(g, readers, reader, i);
         nd->out_pad = nd->conv_reader >= 0 ? g->nodes[nd->conv_reader].attr.conv.pad : 0;
@@ -299,6 +361,7 @@ bool ir_graph_plan(IrGraph *g)
             arena = at;
     }
     free(into_output);
+    free(cat_at);
     free(slot);
     free(live);
     free(reader);

@@ -20,6 +20,14 @@
  * activation fits). */
 __attribute__((warn_unused_result)) bool ir_graph_plan(IrGraph *g);
 
+/* Bytes from the start of the concat's output to input i's channels. A
+ * concat's input whose only reader it is (and that is not the network's
+ * input, nor the concat the network's output) is planned at exactly that
+ * offset into the concat's buffer, so its writer fills its slice and the
+ * concat copies nothing for it: codegen/ops/concat.c compares the two
+ * buffers. */
+int64_t ir_concat_offset(const IrGraph *g, size_t concat, size_t i);
+
 /* Bytes of scratch node i's kernel needs while it runs: a conv with padding
  * gets a zero-padded copy of its input, D1 x (H1 + 2P) x (W1 + 2P) floats,
  * so its inner loops never test an edge (codegen/ops/conv.c), unless its

@@ -253,6 +253,34 @@ START_TEST(json_plan_frames)
 }
 END_TEST
 
+/* Inputs whose only reader is a concat are written into their slices of
+ * its buffer (ir_concat_offset), so the concat copies only the rest. */
+START_TEST(plan_concat_slices)
+{
+    static const char src[] = "network cat {\n input 4x4x2\n a: conv filters=3 size=1\n"
+                              " b: conv filters=5 size=1 from=input\n r: relu from=input\n"
+                              " cat: concat a b r input\n fc 2\n}\n";
+    Unit u;
+    IrGraph *g = unit_compile(&u, src);
+    ck_assert_ptr_nonnull(g);
+    /* Worked by hand. The concat is 4x4x12 = 192 floats, 768 bytes, placed
+     * at 0 when a is: a (3 channels of 16) at 0, b at 3*16*4 = 192, r (not
+     * in place: it reads the caller's input) at 8*16*4 = 512; the network's
+     * input, read by r and by the concat, is copied to 640. fc writes the
+     * caller's output. Workspace 768, where copies would take a at 0, b at
+     * 192, r at 512 and the concat at 640: 1,408. Peak = input 128 +
+     * output 8 + 768 = 904. */
+    ck_assert_int_eq(g->nodes[4].buffer, 0);
+    ck_assert_int_eq(g->nodes[1].buffer, 0);
+    ck_assert_int_eq(g->nodes[2].buffer, 192);
+    ck_assert_int_eq(g->nodes[3].buffer, 512);
+    ck_assert_int_eq(ir_concat_offset(g, 4, 0), 640);
+    ck_assert_int_eq(g->workspace_bytes, 768);
+    ck_assert_int_eq(g->peak_activation_bytes, 904);
+    unit_close(&u);
+}
+END_TEST
+
 /* A dropout between two convs runs in place as the identity, so the conv
  * after it reads the first conv's buffer: that buffer gets the frame and
  * records its conv reader, and the dropout shares both. */
@@ -553,6 +581,7 @@ static Suite *report_suite(void)
     tcase_add_test(tc, activations);
     tcase_add_test(tc, json_plan_frames);
     tcase_add_test(tc, json_plan_frame_through_dropout);
+    tcase_add_test(tc, plan_concat_slices);
     tcase_add_loop_test(tc, json_plan_winograd, 0, (int)(sizeof wino_plan_cases / sizeof wino_plan_cases[0]));
     tcase_add_loop_test(tc, thousands, 0, (int)(sizeof thousands_cases / sizeof thousands_cases[0]));
     tcase_add_test(tc, text_lenet);
