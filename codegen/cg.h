@@ -11,11 +11,41 @@
 
 typedef enum { CG_EMIT_OBJ, CG_EMIT_ASM, CG_EMIT_LLVM, CG_EMIT_BC } CgEmit;
 
+/* What a target is, resolved once from its triple (cg_target_resolve): the
+ * driver and codegen read these fields, and nothing else parses a triple. */
+typedef struct CgTarget {
+    char triple[256];               /* as LLVM takes it: normalised, or this machine's */
+    char arch[64], os[64], env[64]; /* its 1st, 3rd and 4th fields, "" when absent */
+    /* The triple without its vendor, as Debian names cross toolchains
+     * ("aarch64-linux-gnu", "wasm32-wasi"). */
+    char key[200];
+    bool native;     /* exactly this machine's triple: its CPU and features are asked */
+    bool runs_here;  /* this machine's architecture and OS, whatever the vendor field
+                      * says: this machine's C compiler and runtime link for it */
+    bool bare_metal; /* no operating system: no loader, no program, only objects */
+    bool x86;        /* x86_64, amd64, i386-i686: the only targets whose vectors can
+                      * hold 8 floats or more (AVX, AVX-512) */
+    bool x86_64;     /* spelled x86_64 or x86_64h (amd64 is not): the check of a
+                      * named CPU adds +64bit, lest LLVM stop for want of it */
+    bool aarch64;    /* aarch64... or arm64...: NEON */
+    bool wasm;       /* wasm32, wasm64: SIMD128 when its feature is on */
+    /* What --cpu and --features default to off this machine, the ABI that
+     * goes with them (NULL: LLVM's), and position-independent code. */
+    const char *cpu, *features, *abi;
+    bool pic;
+} CgTarget;
+
+/* Resolves triple (NULL: this machine's) into t; false, with a message in
+ * err, when it is too long to hold. A triple LLVM has no backend for
+ * resolves all the same: only code generation needs one, and says so. */
+__attribute__((warn_unused_result)) bool cg_target_resolve(const char *triple, CgTarget *t, char *err,
+                                                           size_t errlen);
+
 typedef struct CgOptions {
-    int opt_level;        /* 0..3 */
-    const char *triple;   /* NULL: this machine */
-    const char *cpu;      /* NULL: this machine's for the host triple, else "generic" */
-    const char *features; /* NULL: this machine's for the host triple, else "" */
+    int opt_level;          /* 0..3 */
+    const CgTarget *target; /* NULL: this machine */
+    const char *cpu;        /* NULL: this machine's for its own triple, else CgTarget.cpu */
+    const char *features;   /* NULL: this machine's for its own triple, else CgTarget.features */
     /* An executable's object also defines cnnrt_model for the runtime's main;
      * an AOT object defines only NAME_infer and NAME_workspace_size. */
     bool executable;
@@ -63,19 +93,5 @@ __attribute__((warn_unused_result)) bool cg_measure(const IrGraph *g, const IrPa
 
 /* The C header of SPEC section 5 for an AOT object, as text. */
 char *cg_header_text(const IrGraph *g);
-
-/* The triple without its vendor, as Debian names cross toolchains
- * ("aarch64-linux-gnu", "wasm32-wasi"), into key; false for bare metal (no
- * operating system, so no program to link, only objects). */
-bool cg_triple_key(const char *triple, char *key, size_t n);
-
-/* True for an x86 triple (x86_64, amd64, i386-i686): the only targets
- * whose vectors can hold 8 floats or more (AVX, AVX-512). */
-bool cg_triple_x86(const char *triple);
-
-/* True when triple names this machine's kind (same architecture and
- * operating system, whatever the vendor field says), so this machine's C
- * compiler and runtime can link for it. */
-bool cg_triple_runs_here(const char *triple);
 
 #endif

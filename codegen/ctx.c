@@ -1,6 +1,7 @@
 /* The compilation context and the steps around lowering: a target machine for
- * the host or --target, the module's triple and data layout set before any
- * code, verification, the new pass manager, and emission to memory. */
+ * the target target.c resolved (this machine by default), the module's triple
+ * and data layout set before any code, verification, the new pass manager,
+ * and emission to memory. */
 #include <inttypes.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -26,98 +27,6 @@ static void init_llvm(void)
     LLVMInitializeAllTargetMCs();
     LLVMInitializeAllAsmPrinters();
     done = true;
-}
-
-/* arch-vendor-os[-env] after normalisation: the first field, the third and
- * the fourth (env may be NULL). */
-static void triple_fields4(const char *t, char *arch, char *os, char *env, size_t n)
-{
-    char *norm = LLVMNormalizeTargetTriple(t);
-    const char *p = norm;
-    size_t i = 0;
-    for (int field = 0; *p && field < 4; p++) {
-        if (*p == '-') {
-            field++;
-            i = 0;
-            continue;
-        }
-        char *dst = field == 0 ? arch : field == 2 ? os : field == 3 ? env : NULL;
-        if (dst && i + 1 < n) {
-            dst[i++] = *p;
-            dst[i] = '\0';
-        }
-    }
-    LLVMDisposeMessage(norm);
-}
-
-static void triple_fields(const char *t, char *arch, char *os, size_t n)
-{
-    triple_fields4(t, arch, os, NULL, n);
-}
-
-bool cg_triple_runs_here(const char *triple)
-{
-    char a1[64] = "", o1[64] = "", a2[64] = "", o2[64] = "";
-    char *host = LLVMGetDefaultTargetTriple();
-    triple_fields(host, a1, o1, sizeof a1);
-    triple_fields(triple, a2, o2, sizeof a2);
-    LLVMDisposeMessage(host);
-    return strcmp(a1, a2) == 0 && strcmp(o1, o2) == 0;
-}
-
-bool cg_triple_x86(const char *triple)
-{
-    char arch[64] = "", os[64] = "";
-    triple_fields(triple, arch, os, sizeof arch);
-    return strcmp(arch, "x86_64") == 0 || strcmp(arch, "amd64") == 0 ||
-           (arch[0] == 'i' && arch[1] >= '3' && arch[1] <= '6' && strcmp(arch + 2, "86") == 0);
-}
-
-/* No operating system: no loader, no program, only objects. */
-static bool bare_metal(const char *os)
-{
-    return !*os || strcmp(os, "none") == 0 || strcmp(os, "unknown") == 0;
-}
-
-bool cg_triple_key(const char *triple, char *key, size_t n)
-{
-    char arch[64] = "", os[64] = "", env[64] = "";
-    triple_fields4(triple, arch, os, env, sizeof arch);
-    snprintf(key, n, "%s-%s%s%s", arch, os, *env ? "-" : "", env);
-    return !bare_metal(os);
-}
-
-/* What a cross target gets when --cpu and --features say nothing: the CPU
- * and features its usual OS distribution or board assumes, the ABI that goes
- * with them, and whether code must be position-independent. */
-typedef struct TargetDefaults {
-    const char *cpu, *features, *abi;
-    bool pic;
-} TargetDefaults;
-
-static TargetDefaults target_defaults(const char *triple)
-{
-    char arch[64] = "", os[64] = "";
-    triple_fields(triple, arch, os, sizeof arch);
-    TargetDefaults d = {.cpu = "generic", .features = "", .abi = NULL, .pic = true};
-    if (strcmp(arch, "riscv64") == 0 && strcmp(os, "linux") == 0) {
-        /* Debian's riscv64 is RV64GC with the lp64d ABI; LLVM's default
-         * would be soft-float objects its linker refuses to mix. */
-        d.cpu = "generic-rv64";
-        d.features = "+m,+a,+f,+d,+c";
-        d.abi = "lp64d";
-    } else if (strncmp(arch, "wasm", 4) == 0) {
-        /* SIMD128 is in every engine since 2021 (Node 16, Chrome 91,
-         * Firefox 89, Safari 16.4); --features=-simd128 turns it off. */
-        d.features = "+simd128";
-        d.pic = false;
-    } else if (strcmp(arch, "thumbv7em") == 0) {
-        d.cpu = "cortex-m4"; /* the FPU the eabihf ABI needs */
-    }
-    /* Bare metal has no dynamic loader: absolute addresses, no GOT. */
-    if (bare_metal(os))
-        d.pic = false;
-    return d;
 }
 
 /* The assembly tm makes of one function, p[0..16) += p[0..16) on floats,
@@ -160,16 +69,16 @@ static char *probe_asm(LLVMTargetMachineRef tm)
     return text;
 }
 
-/* Whether LLVM knows the CPU and features a user named for triple. LLVM-C
+/* Whether LLVM knows the CPU and features a user named for t. LLVM-C
  * cannot ask, and an unknown x86-64 CPU ends in a fatal error (no 64-bit
  * support) mid-compile; LLVM only says "'x' is not a recognized processor"
  * on standard error. So a throwaway target machine (with +64bit, so that it
  * gets through) makes the probe's assembly while standard error goes to a
  * temporary file, and its warnings are read back. */
-static bool names_known(LLVMTargetRef target, const char *triple, const char *cpu, const char *feat, char *err,
+static bool names_known(LLVMTargetRef target, const CgTarget *t, const char *cpu, const char *feat, char *err,
                         size_t errlen)
 {
-    bool x86_64 = strncmp(triple, "x86_64", 6) == 0;
+    const char *triple = t->triple;
     char *probe_feat = malloc(strlen(feat) + 8);
     FILE *cap = tmpfile();
     if (!probe_feat || !cap) {
@@ -178,7 +87,7 @@ static bool names_known(LLVMTargetRef target, const char *triple, const char *cp
             fclose(cap);
         return true; /* cannot check; the compile itself will tell */
     }
-    sprintf(probe_feat, "%s%s%s", feat, *feat && x86_64 ? "," : "", x86_64 ? "+64bit" : "");
+    sprintf(probe_feat, "%s%s%s", feat, *feat && t->x86_64 ? "," : "", t->x86_64 ? "+64bit" : "");
     fflush(stderr);
     int saved = dup(2);
     if (saved < 0 || dup2(fileno(cap), 2) < 0) {
@@ -228,49 +137,41 @@ static bool names_known(LLVMTargetRef target, const char *triple, const char *cp
  * knows, where a list of names missed some (cascadelake and rocketlake got
  * SSE's 4, and skylake and broadwell too); it costs one tiny function's
  * code generation. */
-static void target_vectors(CgCtx *c)
+static void target_vectors(CgCtx *c, const CgTarget *t)
 {
-    char *triple = LLVMGetTargetMachineTriple(c->tm);
     char *feat = LLVMGetTargetMachineFeatureString(c->tm);
     c->vec_width = 1;
     c->vec_regs = 16;
-    if (cg_triple_x86(triple)) {
+    if (t->x86) {
         char *text = probe_asm(c->tm);
         c->vec_width = text && strstr(text, "zmm") ? 16 : text && strstr(text, "ymm") ? 8 : 4;
         c->vec_regs = c->vec_width == 16 ? 32 : 16;
         free(text);
-    } else if (strncmp(triple, "aarch64", 7) == 0 || strncmp(triple, "arm64", 5) == 0) {
+    } else if (t->aarch64) {
         c->vec_width = 4;
         c->vec_regs = 32;
-    } else if (strncmp(triple, "wasm", 4) == 0 && strstr(feat, "+simd128")) {
+    } else if (t->wasm && strstr(feat, "+simd128")) {
         c->vec_width = 4;
     }
-    LLVMDisposeMessage(triple);
     LLVMDisposeMessage(feat);
 }
 
-static bool make_target(CgCtx *c, const CgOptions *o, char *err, size_t errlen)
+static bool make_target(CgCtx *c, const CgTarget *t, const CgOptions *o, char *err, size_t errlen)
 {
-    char *host = LLVMGetDefaultTargetTriple();
-    char *triple = o->triple ? LLVMNormalizeTargetTriple(o->triple) : LLVMGetDefaultTargetTriple();
-    bool native = !o->triple || strcmp(triple, host) == 0;
+    const char *triple = t->triple;
     char *cpu = NULL, *features = NULL;
     /* This machine's CPU and features by default or with --cpu=native (as
      * with clang's -march=native); a named CPU brings its own. */
     bool native_cpu = o->cpu && strcmp(o->cpu, "native") == 0;
-    if (native_cpu && !native) {
+    if (native_cpu && !t->native) {
         snprintf(err, errlen, "--cpu=native means this machine's CPU, which does not run %s code", triple);
-        LLVMDisposeMessage(host);
-        LLVMDisposeMessage(triple);
         return false;
     }
-    bool host_cpu = native && (!o->cpu || native_cpu);
+    bool host_cpu = t->native && (!o->cpu || native_cpu);
     if (host_cpu) {
         cpu = LLVMGetHostCPUName();
         features = o->features ? strdup(o->features) : LLVMGetHostCPUFeatures();
     }
-    TargetDefaults d = native ? (TargetDefaults){.cpu = "generic", .features = "", .pic = true}
-                              : target_defaults(triple);
     LLVMTargetRef target;
     char *msg = NULL;
     bool ok = LLVMGetTargetFromTriple(triple, &target, &msg) == 0;
@@ -278,17 +179,17 @@ static bool make_target(CgCtx *c, const CgOptions *o, char *err, size_t errlen)
                                 : o->opt_level == 1 ? LLVMCodeGenLevelLess
                                 : o->opt_level == 2 ? LLVMCodeGenLevelDefault
                                                     : LLVMCodeGenLevelAggressive;
-    const char *cpu_name = cpu ? cpu : (o->cpu ? o->cpu : d.cpu);
-    const char *feat = features ? features : (o->features ? o->features : d.features);
+    const char *cpu_name = cpu ? cpu : (o->cpu ? o->cpu : t->cpu);
+    const char *feat = features ? features : (o->features ? o->features : t->features);
     if (!ok)
         snprintf(err, errlen, "unknown target '%s': %s", triple, msg ? msg : "");
     else if ((o->cpu && !host_cpu) || o->features)
-        ok = names_known(target, triple, cpu_name, feat, err, errlen);
+        ok = names_known(target, t, cpu_name, feat, err, errlen);
     if (ok) {
         /* Position-independent where there is a loader, so the object links
          * into PIE programs. */
         c->tm = LLVMCreateTargetMachine(target, triple, cpu_name, feat, level,
-                                        d.pic ? LLVMRelocPIC : LLVMRelocStatic, LLVMCodeModelDefault);
+                                        t->pic ? LLVMRelocPIC : LLVMRelocStatic, LLVMCodeModelDefault);
         if (!c->tm) {
             snprintf(err, errlen, "cannot create a target machine for '%s' (cpu '%s')", triple, cpu_name);
             ok = false;
@@ -299,15 +200,13 @@ static bool make_target(CgCtx *c, const CgOptions *o, char *err, size_t errlen)
             /* The C-API target machine has no ABI option before LLVM 18; the
              * backend reads this module flag as clang's -mabi. */
             bool d_ext = (!o->cpu && !o->features) || (o->features && strstr(o->features, "+d"));
-            if (d.abi && d_ext)
+            if (t->abi && d_ext)
                 LLVMAddModuleFlag(c->mod, LLVMModuleFlagBehaviorError, "target-abi", 10,
-                                  LLVMMDStringInContext2(c->ctx, d.abi, strlen(d.abi)));
+                                  LLVMMDStringInContext2(c->ctx, t->abi, strlen(t->abi)));
         }
     }
     if (msg)
         LLVMDisposeMessage(msg);
-    LLVMDisposeMessage(host);
-    LLVMDisposeMessage(triple);
     if (host_cpu) {
         LLVMDisposeMessage(cpu);
         if (o->features)
@@ -420,7 +319,10 @@ static bool compile_module(const IrGraph *g, const IrParam *params, size_t npara
     c.f32 = LLVMFloatTypeInContext(c.ctx);
     c.ptr = LLVMPointerTypeInContext(c.ctx, 0);
     c.void_t = LLVMVoidTypeInContext(c.ctx);
-    bool ok = make_target(&c, o, err, errlen);
+    /* Callers that name no target (the tests) get this machine's. */
+    CgTarget here;
+    const CgTarget *target = o->target ? o->target : &here;
+    bool ok = (o->target || cg_target_resolve(NULL, &here, err, errlen)) && make_target(&c, target, o, err, errlen);
     if (ok) {
         c.size = LLVMIntPtrTypeInContext(c.ctx, c.td);
         /* A 32-bit target cannot hold what its size_t cannot count. */
@@ -447,7 +349,7 @@ static bool compile_module(const IrGraph *g, const IrParam *params, size_t npara
         LLVMDisposeMessage(cpu);
     }
     if (ok) {
-        target_vectors(&c);
+        target_vectors(&c, target);
         cg_build_module(&c, weights);
         /* Nothing generated throws: without nounwind, ARM objects ask for
          * the C++ unwinder's personality routines (__aeabi_unwind_cpp_pr0),

@@ -32,6 +32,9 @@ typedef struct Options {
     Action action;
     int opt_level;
     bool no_fuse;
+    /* What --target (or, without it, this machine) is: resolved once after
+     * parsing, and read wherever the target matters. */
+    CgTarget machine;
 } Options;
 
 static const char *const usage_text =
@@ -185,6 +188,10 @@ static int parse_options(int argc, char **argv, Options *o, FILE *out, FILE *err
         (o->emit == EMIT_EXE || o->emit == EMIT_OBJ))
         return usage_error(err, "-o - (standard output) takes asm, llvm, bc or dot, not %s",
                            o->emit == EMIT_EXE ? "an executable" : "an object and its header");
+    /* A triple too long to hold is a bad command line, like any option. */
+    char msg[256];
+    if (!cg_target_resolve(o->target, &o->machine, msg, sizeof msg))
+        return usage_error(err, "%s", msg);
     return 0;
 }
 
@@ -375,7 +382,7 @@ typedef struct Link {
 static int plan_link(const Options *o, Link *l, FILE *err)
 {
     memset(l, 0, sizeof *l);
-    if (!o->target || cg_triple_runs_here(o->target)) {
+    if (o->machine.runs_here) {
         const char *cc = getenv("CC");
         l->cc = o->cc ? o->cc : cc && *cc ? cc : CNNC_LINK_CC;
         const char *after[] = {"-lcjson", "-lm", "-lpthread", *CNNC_LINK_EXTRA ? CNNC_LINK_EXTRA : NULL};
@@ -394,8 +401,8 @@ static int plan_link(const Options *o, Link *l, FILE *err)
         }
         return 0;
     }
-    char key[200];
-    if (!cg_triple_key(o->target, key, sizeof key)) {
+    const char *key = o->machine.key;
+    if (o->machine.bare_metal) {
         fprintf(err,
                 "cnnc: error: '%s' is bare metal: with no operating system to run a program, cnnc makes "
                 "an object, not an executable. Use -c for NAME.o and NAME.h and link them into your "
@@ -404,7 +411,7 @@ static int plan_link(const Options *o, Link *l, FILE *err)
                 o->target);
         return 2;
     }
-    bool wasm = strncmp(key, "wasm", 4) == 0;
+    bool wasm = o->machine.wasm;
     /* Debian's packages for each toolchain, named in the messages. */
     char package[256];
     if (wasm)
@@ -637,7 +644,7 @@ static int measure_target(const Options *o, IrGraph *g, IrArena *arena, FILE *er
     Weights w;
     if (load_weights(o, g, arena, &w, err) != 0)
         return 1;
-    CgOptions co = {.opt_level = o->opt_level, .triple = o->target, .cpu = o->cpu, .features = o->features};
+    CgOptions co = {.opt_level = o->opt_level, .target = &o->machine, .cpu = o->cpu, .features = o->features};
     char msg[512];
     bool ok = cg_measure(g, w.params, w.nparams, w.missing ? NULL : w.values, &co, &sizes, msg, sizeof msg);
     free(w.storage);
@@ -767,7 +774,7 @@ static int compile(const Options *o, IrGraph *g, IrArena *arena, FILE *out, FILE
         rc = check_memory(o, g, err);
     if (rc == 0) {
         char *path = o->output ? strdup(o->output) : default_output(o->input, suffixes[o->emit]);
-        CgOptions co = {.opt_level = o->opt_level, .triple = o->target, .cpu = o->cpu, .features = o->features,
+        CgOptions co = {.opt_level = o->opt_level, .target = &o->machine, .cpu = o->cpu, .features = o->features,
                         .executable = o->emit == EMIT_EXE};
         /* Objects and assembly go straight to a file: a temporary one that
          * is linked from, or renamed into place. */
@@ -823,7 +830,7 @@ int cnnc_main(int argc, char **argv, FILE *out, FILE *err)
     if (g && !o.no_fuse)
         ir_graph_fuse(g);
     if (g)
-        g->wino_off = o.opt_level == 0 || (o.target && !cg_triple_x86(o.target)); /* Winograd needs 8-float vectors */
+        g->wino_off = o.opt_level == 0 || (o.target && !o.machine.x86); /* Winograd needs 8-float vectors */
     if (g && !ir_graph_plan(g)) {
         fprintf(err, "cnnc: error: %s: the network's activation memory overflows 64 bits\n", o.input);
         g = NULL;
