@@ -25,8 +25,8 @@ typedef struct CgTarget {
     bool bare_metal; /* no operating system: no loader, no program, only objects */
     bool x86;        /* x86_64, amd64, i386-i686: the only targets whose vectors can
                       * hold 8 floats or more (AVX, AVX-512) */
-    bool x86_64;     /* spelled x86_64 or x86_64h (amd64 is not): the check of a
-                      * named CPU adds +64bit, lest LLVM stop for want of it */
+    bool x86_64;     /* x86_64, x86_64h or amd64: the check of a named CPU adds
+                      * +64bit, lest LLVM stop for want of it */
     bool aarch64;    /* aarch64... or arm64...: NEON */
     bool wasm;       /* wasm32, wasm64: SIMD128 when its feature is on */
     /* What --cpu and --features default to off this machine, the ABI that

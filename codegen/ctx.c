@@ -3,6 +3,7 @@
  * and data layout set before any code, verification, the new pass manager,
  * and emission to memory. */
 #include <inttypes.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,30 +89,42 @@ static bool names_known(LLVMTargetRef target, const CgTarget *t, const char *cpu
         return true; /* cannot check; the compile itself will tell */
     }
     sprintf(probe_feat, "%s%s%s", feat, *feat && t->x86_64 ? "," : "", t->x86_64 ? "+64bit" : "");
+    /* In a child: some backends (RISC-V's, for one) end an unknown CPU in a
+     * fatal error, which would take cnnc down with it. */
     fflush(stderr);
-    int saved = dup(2);
-    if (saved < 0 || dup2(fileno(cap), 2) < 0) {
-        if (saved >= 0)
-            close(saved);
-        free(probe_feat);
-        fclose(cap);
-        return true;
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (dup2(fileno(cap), 2) < 0)
+            _exit(0);
+        LLVMTargetMachineRef tm = LLVMCreateTargetMachine(target, triple, cpu, probe_feat, LLVMCodeGenLevelNone,
+                                                          LLVMRelocDefault, LLVMCodeModelDefault);
+        if (tm) {
+            free(probe_asm(tm));
+            LLVMDisposeTargetMachine(tm);
+        }
+        fflush(stderr);
+        _exit(0);
     }
-    LLVMTargetMachineRef tm = LLVMCreateTargetMachine(target, triple, cpu, probe_feat, LLVMCodeGenLevelNone,
-                                                      LLVMRelocDefault, LLVMCodeModelDefault);
-    if (tm) {
-        free(probe_asm(tm));
-        LLVMDisposeTargetMachine(tm);
-    }
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
     free(probe_feat);
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid) {
+        fclose(cap);
+        return true; /* cannot check; the compile itself will tell */
+    }
+    bool died = !WIFEXITED(status) || WEXITSTATUS(status) != 0;
     char said[512] = "";
     rewind(cap);
     size_t n = fread(said, 1, sizeof said - 1, cap);
     said[n] = '\0';
     fclose(cap);
+    if (died && !strstr(said, "is not a recognized")) {
+        char *nl = strchr(said, '\n');
+        if (nl)
+            *nl = '\0';
+        snprintf(err, errlen, "LLVM %d cannot make code for %s with --cpu=%s%s%s: %s", LLVM_VERSION_MAJOR, triple, cpu,
+                 *feat ? " --features=" : "", feat, *said ? said : "it stopped without a word");
+        return false;
+    }
     /* "'NAME' is not a recognized processor/feature for this target" */
     const char *what = strstr(said, "is not a recognized processor") ? "CPU"
                        : strstr(said, "is not a recognized feature") ? "feature"

@@ -84,7 +84,7 @@ bool cg_target_resolve(const char *triple, CgTarget *t, char *err, size_t errlen
         t->runs_here = strcmp(t->arch, harch) == 0 && strcmp(t->os, hos) == 0;
         t->bare_metal = !*t->os || strcmp(t->os, "none") == 0 || strcmp(t->os, "unknown") == 0;
         const char *a = t->arch;
-        t->x86_64 = strncmp(a, "x86_64", 6) == 0;
+        t->x86_64 = strncmp(a, "x86_64", 6) == 0 || strcmp(a, "amd64") == 0;
         t->x86 = strcmp(a, "x86_64") == 0 || strcmp(a, "amd64") == 0 ||
                  (a[0] == 'i' && a[1] >= '3' && a[1] <= '6' && strcmp(a + 2, "86") == 0);
         t->aarch64 = strncmp(a, "aarch64", 7) == 0 || strncmp(a, "arm64", 5) == 0;

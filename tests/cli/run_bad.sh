@@ -283,12 +283,16 @@ run_usage() {
     done
     # A net with its weights inline, for the outputs that need them.
     printf 'network tiny {\n  input 2x1x1\n  fc 1 weights=[1, 2] biases=[0.5]\n}\n' >"$tmp/tiny.cnn"
-    # Names LLVM does not know: an error naming them (an unknown x86-64 CPU
-    # used to end in LLVM's fatal error, status 134); --cpu=native is this
-    # machine's CPU, and nothing else's.
+    # Names LLVM does not know: an error naming them (an unknown x86-64 CPU,
+    # spelled x86_64 or amd64, used to end in LLVM's fatal error, status 134,
+    # and an unknown riscv64 one still does inside LLVM: the check runs in a
+    # child); --cpu=native is this machine's CPU, and nothing else's.
     local opts status want
     for c in "--cpu=bogus|1|does not know the CPU 'bogus'" "--features=+bogus|1|does not know the feature '+bogus'" \
-        "--target=aarch64-linux-gnu --cpu=native|1|--cpu=native means this machine's CPU" "--cpu=native|0|"; do
+        "--target=aarch64-linux-gnu --cpu=native|1|--cpu=native means this machine's CPU" "--cpu=native|0|" \
+        "--target=amd64-linux-gnu --cpu=bogus|1|does not know the CPU 'bogus' for amd64" \
+        "--target=riscv64-linux-gnu --cpu=bogus|1|does not know the CPU 'bogus' for riscv64" \
+        "--target=riscv64-linux-gnu --cpu=skylake-avx512|1|does not know the CPU 'skylake-avx512' for riscv64"; do
         IFS='|' read -r opts status want <<<"$c"
         # shellcheck disable=SC2086 # the options are words
         (cd "$tmp" && "${limit[@]}" "$cnnc" tiny.cnn $opts -S -o tiny.s >out 2>err)
