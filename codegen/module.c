@@ -22,8 +22,9 @@ static const LowerFn lowerings[IR_OP_COUNT] = {
 
 /* One function per kernel: a node on its own, or a fused group, named after
  * its first node and lowered by that node's op. Its arguments: the first
- * input, the output, the parameter table, the scratch, then the node's
- * other inputs in order (add, concat). */
+ * input, the output, the parameter table, the scratch, then the kernel's
+ * other inputs in order (ir_group_inputs: an add's or a concat's, or a
+ * residual add's fused into a conv). */
 static LLVMValueRef layer_function(CgCtx *c, size_t node, bool same)
 {
     const IrNode *n = &c->g->nodes[node];
@@ -33,7 +34,8 @@ static LLVMValueRef layer_function(CgCtx *c, size_t node, bool same)
         snprintf(name, sizeof name, "layer%zu-%zu.%s.fused", node, tail, ir_op_word(n->op));
     else
         snprintf(name, sizeof name, "layer%zu.%s", node, ir_op_word(n->op));
-    unsigned nargs = 3 + (n->ninputs ? n->ninputs : 1);
+    uint32_t nin = ir_group_inputs(c->g, node, NULL, 0);
+    unsigned nargs = 3 + (nin ? nin : 1);
     LLVMTypeRef *args = ir_arena_alloc(c->g->arena, nargs, sizeof *args);
     for (unsigned k = 0; k < nargs; k++)
         args[k] = c->ptr;
@@ -45,15 +47,15 @@ static LLVMValueRef layer_function(CgCtx *c, size_t node, bool same)
          * Inputs may share a buffer with each other (add x x), never with
          * the output of a kernel that does not run in place. */
         LLVMAddAttributeAtIndex(fn, 2, LLVMCreateEnumAttribute(c->ctx, noalias, 0));
-        if (n->ninputs <= 1)
+        if (nin <= 1)
             LLVMAddAttributeAtIndex(fn, 1, LLVMCreateEnumAttribute(c->ctx, noalias, 0));
     }
     LLVMAddAttributeAtIndex(fn, 4, LLVMCreateEnumAttribute(c->ctx, noalias, 0)); /* scratch */
     c->fn = fn;
     LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->ctx, fn, "entry"));
-    LLVMValueRef *xs = ir_arena_alloc(c->g->arena, n->ninputs ? n->ninputs : 1, sizeof *xs);
+    LLVMValueRef *xs = ir_arena_alloc(c->g->arena, nin ? nin : 1, sizeof *xs);
     xs[0] = LLVMGetParam(fn, 0);
-    for (uint32_t k = 1; k < n->ninputs; k++)
+    for (uint32_t k = 1; k < nin; k++)
         xs[k] = LLVMGetParam(fn, 3 + k);
     LLVMValueRef y = same ? xs[0] : LLVMGetParam(fn, 1);
     c->scratch = n->scratch >= 0 ? LLVMGetParam(fn, 3) : NULL;
@@ -222,15 +224,18 @@ static void call_layer(CgCtx *c, const RunArgs *r, LLVMValueRef fn, size_t node,
     const IrNode *n = &g->nodes[node];
     int64_t from = g->nodes[n->inputs[0]].buffer, to = g->nodes[ir_group_tail(g, node)].buffer;
     int64_t scratch = n->scratch;
-    unsigned nargs = 3 + n->ninputs;
+    uint32_t nin = ir_group_inputs(g, node, NULL, 0);
+    int32_t *ins = ir_arena_alloc(g->arena, nin, sizeof *ins);
+    ir_group_inputs(g, node, ins, nin);
+    unsigned nargs = 3 + nin;
     LLVMValueRef *args = ir_arena_alloc(g->arena, nargs, sizeof *args);
     LLVMTypeRef *types = ir_arena_alloc(g->arena, nargs, sizeof *types);
     args[0] = buffer_at(c, from, in_img, out_img, ws);
     args[1] = buffer_at(c, to, in_img, out_img, ws);
     args[2] = r->table;
     args[3] = scratch >= 0 ? buffer_at(c, scratch, in_img, out_img, ws) : LLVMConstPointerNull(c->ptr);
-    for (uint32_t k = 1; k < n->ninputs; k++)
-        args[3 + k] = buffer_at(c, g->nodes[n->inputs[k]].buffer, in_img, out_img, ws);
+    for (uint32_t k = 1; k < nin; k++)
+        args[3 + k] = buffer_at(c, g->nodes[ins[k]].buffer, in_img, out_img, ws);
     for (unsigned k = 0; k < nargs; k++)
         types[k] = c->ptr;
     LLVMBuildCall2(c->b, LLVMFunctionType(c->void_t, types, nargs, 0), fn, args, nargs, "");

@@ -36,6 +36,16 @@ static bool fusable_pool(const IrNode *n)
     return n->op == IR_OP_POOL && p->mode == IR_POOL_MAX && p->stride >= p->size && p->pad == 0;
 }
 
+/* Node j is an add of node i's output (its only reader) and one other
+ * layer's: a residual connection the conv kernel can sum as it finishes. */
+static bool residual_add(const IrGraph *g, const uint32_t *readers, size_t i, size_t j)
+{
+    if (j >= g->count || g->nodes[j].op != IR_OP_ADD || g->nodes[j].ninputs != 2 || readers[i] != 1)
+        return false;
+    const int32_t *in = g->nodes[j].inputs;
+    return (in[0] == (int32_t)i) != (in[1] == (int32_t)i);
+}
+
 bool ir_fusable_act(const IrNode *n)
 {
     return n->op == IR_OP_RELU || n->op == IR_OP_RELU6 || n->op == IR_OP_LEAKYRELU;
@@ -59,9 +69,14 @@ void ir_graph_fuse(IrGraph *g)
         if (ir_fold_batchnorm(g, i) && sole_consumer(g, readers, tail, tail + 1) &&
             g->nodes[tail + 1].op == IR_OP_BATCHNORM)
             tail++;
+        /* conv + batchnorm + add + relu, ResNet's block end: the add and
+         * the activation after it run in the conv's kernel; no pool then. */
+        bool added = op == IR_OP_CONV && residual_add(g, readers, tail, tail + 1);
+        if (added)
+            tail++;
         if (sole_consumer(g, readers, tail, tail + 1) && ir_fusable_act(&g->nodes[tail + 1]))
             tail++;
-        if (op == IR_OP_CONV && sole_consumer(g, readers, tail, tail + 1) && fusable_pool(&g->nodes[tail + 1]))
+        if (op == IR_OP_CONV && !added && sole_consumer(g, readers, tail, tail + 1) && fusable_pool(&g->nodes[tail + 1]))
             tail++;
         if (tail == i)
             continue;
@@ -113,5 +128,21 @@ size_t ir_graph_group_count(const IrGraph *g)
     size_t n = 0;
     for (size_t i = 0; i < g->count; i++)
         n += g->nodes[i].group == (int32_t)i;
+    return n;
+}
+
+uint32_t ir_group_inputs(const IrGraph *g, size_t i, int32_t *out, uint32_t max)
+{
+    uint32_t n = 0;
+    size_t tail = ir_group_tail(g, i);
+    for (size_t k = i; k <= tail; k++)
+        for (uint32_t t = 0; t < g->nodes[k].ninputs; t++) {
+            int32_t in = g->nodes[k].inputs[t];
+            if (k > i && in >= (int32_t)i)
+                continue; /* made inside the group */
+            if (n < max)
+                out[n] = in;
+            n++;
+        }
     return n;
 }

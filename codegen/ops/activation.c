@@ -99,8 +99,9 @@ LLVMValueRef cg_activation(CgCtx *c, const IrNode *act, LLVMValueRef v)
 const IrNode *cg_fused_act(const CgCtx *c, size_t node)
 {
     const IrGraph *g = c->g;
-    /* After the kernel's op, and a batchnorm folded into it, if any. */
-    for (size_t k = node + 1; k <= ir_group_tail(g, node); k++)
+    /* After the kernel's op, and a batchnorm folded into it, if any; one
+     * after a residual add is the add's, applied with it (ops/conv.c). */
+    for (size_t k = node + 1; k <= ir_group_tail(g, node) && g->nodes[k].op != IR_OP_ADD; k++)
         if (ir_fusable_act(&g->nodes[k]))
             return &g->nodes[k];
     return NULL;

@@ -1045,6 +1045,41 @@ static void lower_fast(CgCtx *c, size_t node, Fast *fp, const IrNode *pool, LLVM
         conv_blocks(c, &f, (int)(K - main_k), main_k, 1, cg_i64(c, 0), cg_i64(c, ntiles), pool, y, rowbuf, pout);
 }
 
+/* A residual add fused after the conv (ir/fuse.c): y = act(y + other) over
+ * the conv's output as the kernel laid it out, other plain, with the
+ * activation that follows the add in the group, if any. A second pass over
+ * the output in the same kernel, while it is still in the caches; the
+ * values are summed in PyTorch's order, conv first. */
+static void residual(CgCtx *c, size_t add, LLVMValueRef other, LLVMValueRef y, const CgConvOut *o)
+{
+    const IrGraph *g = c->g;
+    const IrNode *act = add < ir_group_tail(g, add) && ir_fusable_act(&g->nodes[add + 1]) ? &g->nodes[add + 1] : NULL;
+    const IrShape s = g->nodes[add].out;
+    const int v = o->blk ? 1 : c->vec_width; /* columns a vector; cells of a block are scalars */
+    const int64_t body = v > 1 ? s.w / v * v : 0;
+    CgLoop lk, ly, lx;
+    LLVMValueRef k = cg_loop_begin(c, &lk, cg_i64(c, 0), cg_i64(c, s.d), "k");
+    LLVMValueRef oy = cg_loop_begin(c, &ly, cg_i64(c, 0), cg_i64(c, s.h), "oy");
+    LLVMValueRef row = cg_mul(c, cg_add(c, cg_mul(c, k, cg_i64(c, s.h)), oy), cg_i64(c, s.w));
+    if (body > 0) {
+        LLVMValueRef b = cg_loop_begin(c, &lx, cg_i64(c, 0), cg_i64(c, body / v), "vx");
+        LLVMValueRef ox = cg_mul(c, b, cg_i64(c, v));
+        LLVMValueRef at = cg_conv_out_index(c, o, k, oy, ox);
+        LLVMValueRef sum = LLVMBuildFAdd(c->b, cg_vload(c, v, y, at), cg_vload(c, v, other, cg_add(c, row, ox)), "");
+        cg_vstore(c, act ? cg_activation(c, act, sum) : sum, y, at);
+        cg_loop_end(c, &lx);
+    }
+    if (body < s.w) {
+        LLVMValueRef ox = cg_loop_begin(c, &lx, cg_i64(c, body), cg_i64(c, s.w), "ox");
+        LLVMValueRef at = cg_conv_out_index(c, o, k, oy, ox);
+        LLVMValueRef sum = LLVMBuildFAdd(c->b, cg_load(c, y, at), cg_load(c, other, cg_add(c, row, ox)), "");
+        cg_store(c, act ? cg_activation(c, act, sum) : sum, y, at);
+        cg_loop_end(c, &lx);
+    }
+    cg_loop_end(c, &ly);
+    cg_loop_end(c, &lk);
+}
+
 void cg_lower_conv(CgCtx *c, size_t node, const LLVMValueRef *xs, LLVMValueRef y, LLVMValueRef table)
 {
     LLVMValueRef x = xs[0];
@@ -1067,6 +1102,9 @@ void cg_lower_conv(CgCtx *c, size_t node, const LLVMValueRef *xs, LLVMValueRef y
         else
             lower_naive(c, node, &direct, y);
     }
+    int64_t add = ir_group_find(g, node, IR_OP_ADD);
+    if (add >= 0)
+        residual(c, (size_t)add, xs[1], y, &f.y);
     /* The frame that the next conv reads as its padding (ir/plan.h): after
      * the values, and every run, since other buffers share the arena. */
     if (tail->out_pad > 0)
