@@ -1,10 +1,16 @@
-/* conv lowering (SPEC section 1): a naive path and two register-blocked
- * micro-kernels.
+/* conv lowering (SPEC sections 1, 9): a naive path, two register-blocked
+ * micro-kernels for plain convs.
  *
  * The naive path (-O0, and any conv the fast paths do not take): for every
- * output cell, the bias plus the dot product of the F x F x D1 window with one
- * filter. The window's rows and columns are clipped to the input instead of
- * testing every tap, so zero padding (and round=ceil's overhang) costs nothing.
+ * output cell, the bias plus the dot product of the Fw x Fh x D1/G window
+ * (its taps R apart) with one filter. The window's rows and columns are
+ * clipped to the input instead of testing every tap, so zero padding (and
+ * round=ceil's overhang) costs nothing.
+ *
+ * Only plain convs (ir_conv_plain: square, dilation 1, groups 1) reach the
+ * micro-kernels, Winograd, packed weights and padded copies (fast_shape);
+ * grouped, depthwise, dilated and non-square ones take the naive path,
+ * whose filters each read the D1/G channels of their group.
  *
  * The fast paths (-O1 and up, F <= 11, stride <= 4, a SIMD target) read a
  * zero-padded input, so windows never meet an edge: the producing conv's
@@ -54,18 +60,32 @@
 #include "../ctx.h"
 #include "ir/plan.h"
 
-/* Taps [lo, hi) of a window starting at o*S - P that fall inside [0, in). */
-static void tap_range(CgCtx *c, LLVMValueRef o, int64_t stride, int64_t pad, int64_t size,
+/* Taps [lo, hi) of a window starting at o*S - P, R apart, that fall inside
+ * [0, in): start + f*R in [0, in) for ceil(-start/R) <= f < ceil((in -
+ * start)/R). Where in - start <= 0, hi <= 0 <= lo and the range is empty. */
+static void tap_range(CgCtx *c, LLVMValueRef o, int64_t stride, int64_t pad, int64_t size, int64_t dilation,
                       int64_t in, LLVMValueRef *lo, LLVMValueRef *hi, LLVMValueRef *start)
 {
     *start = cg_sub(c, cg_mul(c, o, cg_i64(c, stride)), cg_i64(c, pad));
-    *lo = cg_smax(c, cg_i64(c, 0), cg_sub(c, cg_i64(c, 0), *start));
-    *hi = cg_smin(c, cg_i64(c, size), cg_sub(c, cg_i64(c, in), *start));
+    if (dilation == 1) {
+        *lo = cg_smax(c, cg_i64(c, 0), cg_sub(c, cg_i64(c, 0), *start));
+        *hi = cg_smin(c, cg_i64(c, size), cg_sub(c, cg_i64(c, in), *start));
+        return;
+    }
+    LLVMValueRef R = cg_i64(c, dilation), up = cg_i64(c, dilation - 1);
+    *lo = cg_smax(c, cg_i64(c, 0), LLVMBuildSDiv(c->b, cg_sub(c, up, *start), R, ""));
+    *hi = cg_smin(c, cg_i64(c, size), LLVMBuildSDiv(c->b, cg_add(c, cg_sub(c, cg_i64(c, in), *start), up), R, ""));
+}
+
+/* v*R, or v itself for R = 1 (no multiply in a plain conv's loops). */
+static LLVMValueRef times(CgCtx *c, LLVMValueRef v, int64_t r)
+{
+    return r == 1 ? v : cg_mul(c, v, cg_i64(c, r));
 }
 
 typedef struct Conv {
     const IrConvAttr *a;
-    int64_t pad; /* a->pad, or 0 when x is a zero-padded copy */
+    int64_t pad, pad_h; /* a->pad and a->pad_h, or 0 when x is a zero-padded copy */
     IrShape in;
     LLVMValueRef x, w, bias, acc;
     bool relu;    /* a fused relu follows */
@@ -89,12 +109,14 @@ static LLVMValueRef x_channel(CgCtx *c, const Conv *cv, LLVMValueRef ch)
     return cv->xblk ? blk_index(c, cv->xblk, plane, ch, cg_i64(c, 0)) : cg_mul(c, ch, cg_i64(c, plane));
 }
 
-/* Where w[k][ch][fy][fx] is, in either layout (runtime/cnnrt.h, cnnrt_pack). */
+/* Where w[k][ch][fy][fx] is, in either layout (runtime/cnnrt.h, cnnrt_pack);
+ * ch counts the D1/G channels of k's group, and the plain layout is
+ * [K][D1/G][Fh][Fw]. */
 static LLVMValueRef w_index(CgCtx *c, const Conv *cv, LLVMValueRef k, LLVMValueRef ch, LLVMValueRef fy)
 {
-    const int64_t F = cv->a->size, C = cv->in.d;
+    const int64_t F = cv->a->size, C = cv->in.d / cv->a->groups;
     if (!cv->pack)
-        return cg_mul(c, cg_add(c, cg_mul(c, cg_add(c, cg_mul(c, k, cg_i64(c, C)), ch), cg_i64(c, F)), fy),
+        return cg_mul(c, cg_add(c, cg_mul(c, cg_add(c, cg_mul(c, k, cg_i64(c, C)), ch), cg_i64(c, cv->a->size_h)), fy),
                       cg_i64(c, F));
     LLVMValueRef blk = LLVMBuildUDiv(c->b, k, cg_i64(c, cv->pack), "");
     LLVMValueRef lane = LLVMBuildURem(c->b, k, cg_i64(c, cv->pack), "");
@@ -103,24 +125,37 @@ static LLVMValueRef w_index(CgCtx *c, const Conv *cv, LLVMValueRef k, LLVMValueR
     return cg_add(c, cg_mul(c, tap, cg_i64(c, cv->pack)), lane);
 }
 
-/* The conv's output at filter k, cell (oy, ox), with its fused relu. */
+/* The first input channel of filter k's group: (k / (K/G)) * D1/G. */
+static LLVMValueRef group_channel(CgCtx *c, const Conv *cv, LLVMValueRef k)
+{
+    const IrConvAttr *a = cv->a;
+    if (a->groups == 1)
+        return cg_i64(c, 0);
+    return cg_mul(c, LLVMBuildUDiv(c->b, k, cg_i64(c, a->filters / a->groups), ""), cg_i64(c, cv->in.d / a->groups));
+}
+
+/* The conv's output at filter k, cell (oy, ox), with its fused relu: the
+ * taps of the D1/G channels of k's group, R apart. */
 static LLVMValueRef conv_value(CgCtx *c, const Conv *cv, LLVMValueRef k, LLVMValueRef oy, LLVMValueRef ox)
 {
     const IrConvAttr *a = cv->a;
     LLVMValueRef fy_lo, fy_hi, iy0, fx_lo, fx_hi, ix0;
-    tap_range(c, oy, a->stride, cv->pad, a->size, cv->in.h, &fy_lo, &fy_hi, &iy0);
-    tap_range(c, ox, a->stride, cv->pad, a->size, cv->in.w, &fx_lo, &fx_hi, &ix0);
+    tap_range(c, oy, a->stride_h, cv->pad_h, a->size_h, a->dilation_h, cv->in.h, &fy_lo, &fy_hi, &iy0);
+    tap_range(c, ox, a->stride, cv->pad, a->size, a->dilation, cv->in.w, &fx_lo, &fx_hi, &ix0);
     LLVMBuildStore(c->b, cv->bias ? cg_load(c, cv->bias, k) : cg_f32(c, 0), cv->acc);
 
     CgLoop lc, lfy, lfx;
-    LLVMValueRef ch = cg_loop_begin(c, &lc, cg_i64(c, 0), cg_i64(c, cv->in.d), "c");
+    LLVMValueRef c0 = group_channel(c, cv, k);
+    LLVMValueRef ch = cg_loop_begin(c, &lc, cg_i64(c, 0), cg_i64(c, cv->in.d / a->groups), "c");
     LLVMValueRef fy = cg_loop_begin(c, &lfy, fy_lo, fy_hi, "fy");
-    /* x[c][iy0 + fy][.], w[k][c][fy][.] */
+    /* x[c0 + c][iy0 + fy*R][.], w[k][c][fy][.] */
     const int64_t xs = cv->xblk ? cv->xblk : 1; /* floats a column */
-    LLVMValueRef xrow = cg_add(c, x_channel(c, cv, ch), cg_mul(c, cg_add(c, iy0, fy), cg_i64(c, cv->in.w * xs)));
+    LLVMValueRef xch = x_channel(c, cv, a->groups == 1 ? ch : cg_add(c, c0, ch));
+    LLVMValueRef xrow = cg_add(c, xch, cg_mul(c, cg_add(c, iy0, times(c, fy, a->dilation_h)), cg_i64(c, cv->in.w * xs)));
     LLVMValueRef wrow = w_index(c, cv, k, ch, fy);
     LLVMValueRef fx = cg_loop_begin(c, &lfx, fx_lo, fx_hi, "fx");
-    LLVMValueRef xv = cg_load(c, cv->x, cg_add(c, xrow, cg_mul(c, cg_add(c, ix0, fx), cg_i64(c, xs))));
+    LLVMValueRef xv =
+        cg_load(c, cv->x, cg_add(c, xrow, cg_mul(c, cg_add(c, ix0, times(c, fx, a->dilation)), cg_i64(c, xs))));
     LLVMValueRef wv = cg_load(c, cv->w, cg_add(c, wrow, cv->pack ? cg_mul(c, fx, cg_i64(c, cv->pack)) : fx));
     LLVMValueRef sum = LLVMBuildFAdd(c->b, LLVMBuildLoad2(c->b, c->f32, cv->acc, ""),
                                      LLVMBuildFMul(c->b, xv, wv, ""), "");
@@ -198,6 +233,7 @@ static Conv conv_of(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef table)
     return (Conv){
         .a = &n->attr.conv,
         .pad = n->attr.conv.pad - in->out_pad,
+        .pad_h = n->attr.conv.pad_h - in->out_pad,
         .in = framed,
         .x = x,
         .w = cg_param(c, table, cg_param_index(c, node, IR_ROLE_WEIGHT)),
@@ -853,14 +889,15 @@ static void pad_input(CgCtx *c, size_t node, Conv *cv, bool split)
     cv->x = c->scratch;
     cv->in.w += 2 * cv->pad;
     cv->in.h += 2 * cv->pad;
-    cv->pad = 0;
+    cv->pad = cv->pad_h = 0;
 }
 
-/* Convs the micro-kernel takes: up to 11x11 windows (AlexNet's first), up
- * to stride 4, on a SIMD target, at -O1 and up. */
+/* Convs the micro-kernel takes: plain ones (ir_conv_plain) with up to 11x11
+ * windows (AlexNet's first), up to stride 4, on a SIMD target, at -O1 and
+ * up. Every fast path (packing, Winograd, padded copies) asks this first. */
 static bool fast_shape(const CgCtx *c, const IrConvAttr *a)
 {
-    return c->opt_level >= 1 && c->vec_width >= 4 && a->stride <= 4 && a->size <= 11;
+    return ir_conv_plain(a) && c->opt_level >= 1 && c->vec_width >= 4 && a->stride <= 4 && a->size <= 11;
 }
 
 int cg_conv_pack(const CgCtx *c, size_t node)
@@ -1047,7 +1084,12 @@ void cg_lower_conv(CgCtx *c, size_t node, const LLVMValueRef *xs, LLVMValueRef y
     Conv direct = conv_of(c, node, x, table);
     Fast f = {.cv = direct, .y = out_layout(c, ir_group_tail(g, node))};
     bool split = c->executable && n->macs >= CG_PARALLEL_MIN_MACS;
-    if (cg_conv_wino(c, node)) {
+    if (!ir_conv_plain(&n->attr.conv)) {
+        /* Never fused with a pool (ir/fuse.c), never framed or blocked
+         * (ir/plan.c): plain [D1][H1][W1] in, the layout out_layout says out. */
+        IR_ASSERT(!pool && !direct.xblk && !f.y.blk);
+        lower_naive(c, node, &direct, y);
+    } else if (cg_conv_wino(c, node)) {
         cg_lower_winograd(c, node, x, y, table, &f.y, !f.cv.xblk, split);
     } else {
         /* The scratch is a padded copy's only for an input without its

@@ -1,7 +1,8 @@
-/* pool lowering (SPEC section 1): max over the window's cells inside the input
- * (padding never wins), or avg dividing by the window's cells inside the padded
- * input -- F*F except where round=ceil lets a window hang past the padded edge,
- * as PyTorch's count_include_pad does. */
+/* pool lowering (SPEC sections 1, 9): max over the window's cells inside the
+ * input (padding never wins), or avg dividing by the window's cells inside
+ * the padded input -- Fw*Fh except where round=ceil lets a window hang past
+ * the padded edge, as PyTorch's count_include_pad does. Windows may be
+ * non-square; a global pool's is the whole map (ir/ops/pool.c). */
 #include <math.h>
 
 #include "../ctx.h"
@@ -11,12 +12,13 @@ typedef struct Window {
     LLVMValueRef span;   /* cells inside the padded input, for avg */
 } Window;
 
-static Window window(CgCtx *c, LLVMValueRef o, const IrPoolAttr *a, int64_t in)
+/* The window of output o in one dimension: F, S, P of that dimension. */
+static Window window(CgCtx *c, LLVMValueRef o, int64_t size, int64_t stride, int64_t pad, int64_t in)
 {
     Window w;
-    LLVMValueRef start = cg_sub(c, cg_mul(c, o, cg_i64(c, a->stride)), cg_i64(c, a->pad));
-    LLVMValueRef end = cg_add(c, start, cg_i64(c, a->size));
-    LLVMValueRef padded_end = cg_smin(c, end, cg_i64(c, in + a->pad));
+    LLVMValueRef start = cg_sub(c, cg_mul(c, o, cg_i64(c, stride)), cg_i64(c, pad));
+    LLVMValueRef end = cg_add(c, start, cg_i64(c, size));
+    LLVMValueRef padded_end = cg_smin(c, end, cg_i64(c, in + pad));
     w.span = cg_sub(c, padded_end, start);
     w.lo = cg_smax(c, start, cg_i64(c, 0));
     w.hi = cg_smin(c, end, cg_i64(c, in));
@@ -52,7 +54,7 @@ static void scalar_cells(CgCtx *c, const IrPoolAttr *a, IrShape in, IrShape out,
     LLVMValueRef acc = cg_var(c, "acc");
     CgLoop lx, lwy, lwx;
     LLVMValueRef ox = cg_loop_begin(c, &lx, cg_i64(c, lo), cg_i64(c, hi), "ox");
-    Window wx = window(c, ox, a, in.w);
+    Window wx = window(c, ox, a->size, a->stride, a->pad, in.w);
     LLVMBuildStore(c->b, cg_f32(c, is_max ? -INFINITY : 0.0), acc);
     LLVMValueRef iy = cg_loop_begin(c, &lwy, wy.lo, wy.hi, "iy");
     LLVMValueRef row = cg_mul(c, cg_add(c, cg_mul(c, ch, cg_i64(c, in.h)), iy), cg_i64(c, in.w));
@@ -130,7 +132,7 @@ void cg_lower_pool(CgCtx *c, size_t node, const LLVMValueRef *xs, LLVMValueRef y
     CgLoop lc, ly, lb;
     LLVMValueRef ch = cg_loop_begin(c, &lc, cg_i64(c, 0), cg_i64(c, out.d), "c");
     LLVMValueRef oy = cg_loop_begin(c, &ly, cg_i64(c, 0), cg_i64(c, out.h), "oy");
-    Window wy = window(c, oy, a, in.h);
+    Window wy = window(c, oy, a->size_h, a->stride_h, a->pad_h, in.h);
     if (!vp) {
         scalar_cells(c, a, in, fr, P, x, y, ch, oy, wy, 0, out.w);
     } else {
