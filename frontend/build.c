@@ -169,6 +169,33 @@ static void int_arg(Build *b, const char *key, bool required, const char *hint, 
     int_value(b, a->value, key, min, out);
 }
 
+/* key=N or key=WxH (width x height, SPEC section 9), each part an integer
+ * >= min; one number sets both. *w and *h keep their defaults when the key
+ * is absent. */
+static void pair_arg(Build *b, const char *key, bool required, const char *hint, int64_t min, int64_t *w, int64_t *h)
+{
+    const AstArg *a = find_arg(b, key);
+    if (!a || a->value->kind != AST_DIMS) {
+        int_arg(b, key, required, hint, min, w);
+        if (a && a->value->kind == AST_NUM && a->value->is_int && !a->value->too_big && a->value->i >= min)
+            *h = *w;
+        return;
+    }
+    const AstValue *v = a->value;
+    if (v->ndims != 2) {
+        fail(b, v->span, "%s=%s has %d parts; write %s=N, or %s=WxH for a width and height that differ", key,
+             v->text, v->ndims, key, key);
+    } else if (v->too_big) {
+        fail(b, v->span, "%s=%s is too large (the limit is 2^63-1)", key, v->text);
+    } else if (v->dims[0] < min || v->dims[1] < min) {
+        fail(b, v->span, "%s=%s is out of range; width and height must each be at least %" PRId64, key, v->text,
+             min);
+    } else {
+        *w = v->dims[0];
+        *h = v->dims[1];
+    }
+}
+
 static void bool_arg(Build *b, const char *key, bool *out)
 {
     const AstArg *a = find_arg(b, key);
@@ -426,17 +453,21 @@ static void build_input(Build *b, IrNode *n)
 
 static void build_conv(Build *b, IrNode *n)
 {
-    static const char *const keys[] = {"filters", "size", "stride", "pad", "bias", "round",
-                                       "weights", "biases", NULL};
-    check_keys(b, keys, 0, "conv takes filters=K size=F [stride=S] [pad=P] [bias=true|false] "
-                           "[round=floor|ceil] [weights=[...]] [biases=[...]]");
+    static const char *const keys[] = {"filters", "size",  "stride",  "pad",    "groups", "dilation",
+                                       "bias",    "round", "weights", "biases", NULL};
+    check_keys(b, keys, 0, "conv takes filters=K size=F [stride=S] [pad=P] [groups=G] [dilation=R] "
+                           "[bias=true|false] [round=floor|ceil] [weights=[...]] [biases=[...]]");
     IrConvAttr *c = &n->attr.conv;
-    c->stride = 1;
+    c->stride = c->stride_h = 1;
+    c->groups = 1;
+    c->dilation = c->dilation_h = 1;
     c->bias = true;
     int_arg(b, "filters", true, "filters=K, the number of filters", 1, &c->filters);
-    int_arg(b, "size", true, "size=F, the filters' width and height", 1, &c->size);
-    int_arg(b, "stride", false, NULL, 1, &c->stride);
-    int_arg(b, "pad", false, NULL, 0, &c->pad);
+    pair_arg(b, "size", true, "size=F, the filters' width and height", 1, &c->size, &c->size_h);
+    pair_arg(b, "stride", false, NULL, 1, &c->stride, &c->stride_h);
+    pair_arg(b, "pad", false, NULL, 0, &c->pad, &c->pad_h);
+    int_arg(b, "groups", false, NULL, 1, &c->groups);
+    pair_arg(b, "dilation", false, NULL, 1, &c->dilation, &c->dilation_h);
     bool_arg(b, "bias", &c->bias);
     round_arg(b, &c->round);
     params_arg(b, "weights", &c->weights);
@@ -448,17 +479,39 @@ static void build_pool(Build *b, IrNode *n)
 {
     static const char *const keys[] = {"size", "stride", "pad", "round", NULL};
     static const char *const modes[] = {"max", "avg", NULL};
-    check_keys(b, keys, 1, "write 'pool max size=F' or 'pool avg size=F' [stride=S] [pad=P] [round=floor|ceil]");
+    static const char *const globals[] = {"global", NULL};
+    const char *usage = "write 'pool max size=F' or 'pool avg size=F' [stride=S] [pad=P] [round=floor|ceil], "
+                        "or 'pool max|avg global'";
+    check_keys(b, keys, 2, usage);
     IrPoolAttr *p = &n->attr.pool;
-    const AstArg *a = positional(b);
+    const AstArg *a = positional(b), *second = NULL;
+    for (const AstArg *k = a ? a + 1 : NULL; k && k < b->layer->args + b->layer->nargs && !second; k++)
+        if (!k->key)
+            second = k;
     if (a) {
         int mode = word_value(b, a->value, "pool mode", modes);
         p->mode = mode == 1 ? IR_POOL_AVG : IR_POOL_MAX;
     }
-    int_arg(b, "size", true, "size=F, the window's width and height", 1, &p->size);
+    /* A second word that is not 'global' was meant to be: after its error,
+     * a missing size= would only echo it. */
+    if (second && word_value(b, second->value, "pool window", globals) != 0)
+        return;
+    if (second) {
+        /* The window is the map's, known once the shapes are (ir/ops/pool.c). */
+        p->global = true;
+        for (size_t k = 0; keys[k]; k++) {
+            const AstArg *given = find_arg(b, keys[k]);
+            if (given)
+                fail(b, given->key_span, "pool global takes no %s=: its window is the whole map", keys[k]);
+        }
+        return;
+    }
+    pair_arg(b, "size", true, "size=F, the window's width and height", 1, &p->size,
+             &p->size_h);
     p->stride = p->size;
-    int_arg(b, "stride", false, NULL, 1, &p->stride);
-    int_arg(b, "pad", false, NULL, 0, &p->pad);
+    p->stride_h = p->size_h;
+    pair_arg(b, "stride", false, NULL, 1, &p->stride, &p->stride_h);
+    pair_arg(b, "pad", false, NULL, 0, &p->pad, &p->pad_h);
     round_arg(b, &p->round);
 }
 

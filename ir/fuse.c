@@ -15,7 +15,10 @@
  *
  * Only pools whose windows tile the conv's output without overlap (stride >=
  * size, no padding) are fused: an overlapping pool would make the fused
- * kernel compute shared conv values more than once. */
+ * kernel compute shared conv values more than once. The pool must be square
+ * and the conv plain (ir_conv_plain): the kernels that make a pool's rows
+ * as they go take one F and S; a grouped or dilated conv's kernel makes
+ * vectors of output columns, and the pool after it is vectors of its own. */
 #include "fuse.h"
 
 #include <stdio.h>
@@ -30,10 +33,11 @@ static bool sole_consumer(const IrGraph *g, const uint32_t *readers, size_t i, s
     return j < g->count && g->nodes[j].ninputs == 1 && g->nodes[j].inputs[0] == (int32_t)i && readers[i] == 1;
 }
 
-static bool fusable_pool(const IrNode *n)
+static bool fusable_pool(const IrNode *conv, const IrNode *n)
 {
     const IrPoolAttr *p = &n->attr.pool;
-    return n->op == IR_OP_POOL && p->mode == IR_POOL_MAX && p->stride >= p->size && p->pad == 0;
+    return n->op == IR_OP_POOL && ir_conv_plain(&conv->attr.conv) && ir_pool_square(p) && p->mode == IR_POOL_MAX &&
+           p->stride >= p->size && p->pad == 0;
 }
 
 /* Node j is an add of node i's output (its only reader) and one other
@@ -76,7 +80,8 @@ void ir_graph_fuse(IrGraph *g)
             tail++;
         if (sole_consumer(g, readers, tail, tail + 1) && ir_fusable_act(&g->nodes[tail + 1]))
             tail++;
-        if (op == IR_OP_CONV && !added && sole_consumer(g, readers, tail, tail + 1) && fusable_pool(&g->nodes[tail + 1]))
+        if (op == IR_OP_CONV && !added && sole_consumer(g, readers, tail, tail + 1) &&
+            fusable_pool(&g->nodes[i], &g->nodes[tail + 1]))
             tail++;
         if (tail == i)
             continue;

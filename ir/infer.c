@@ -12,6 +12,24 @@ const char *ir_round_word(IrRound r)
     return r == IR_ROUND_FLOOR ? "floor" : r == IR_ROUND_CEIL ? "ceil" : "exact";
 }
 
+const char *ir_pair_text(char *buf, size_t size, int64_t across, int64_t down)
+{
+    if (across == down)
+        snprintf(buf, size, "%" PRId64, across);
+    else
+        snprintf(buf, size, "%" PRId64 "x%" PRId64, across, down);
+    return buf;
+}
+
+const char *ir_pair_json(char *buf, size_t size, int64_t across, int64_t down)
+{
+    if (across == down)
+        snprintf(buf, size, "%" PRId64, across);
+    else
+        snprintf(buf, size, "[%" PRId64 ", %" PRId64 "]", across, down);
+    return buf;
+}
+
 bool ir_mul_checked(IrInfer *cx, const IrNode *n, int64_t *acc, int64_t factor, const char *what)
 {
     if (__builtin_mul_overflow(*acc, factor, acc)) {
@@ -55,9 +73,25 @@ static void fmt_ratio(char *buf, size_t size, int64_t num, int64_t den)
         snprintf(buf, size, "%" PRId64 " + %" PRId64 "/%" PRId64, whole, rem, den);
 }
 
+/* A value of dimension dim ("width" or "height") with the other
+ * dimension's beside it, as the layer would write them: "5" for a square
+ * layer, "5x3" (width x height) for one that is not. */
+static void fmt_pair(char *buf, size_t size, const IrWindow *other, const char *dim, int64_t v, int64_t v_other)
+{
+    if (!other)
+        snprintf(buf, size, "%" PRId64, v);
+    else if (dim[0] == 'w')
+        snprintf(buf, size, "%" PRId64 "x%" PRId64, v, v_other);
+    else
+        snprintf(buf, size, "%" PRId64 "x%" PRId64, v_other, v);
+}
+
 /* Looks for the nearest pad and the largest smaller stride that make the
- * division exact, so the error can name a fix that works. */
-static void suggest_fix(const IrWindow *w, bool is_pool, const char *dim, char *buf, size_t size)
+ * division exact, so the error can name a fix that works. other is the
+ * other dimension's window when the layer is not square, so that the fix
+ * is written width x height and leaves that dimension as it was. */
+static void suggest_fix(const IrWindow *w, const IrWindow *other, bool is_pool, const char *dim, char *buf,
+                        size_t size)
 {
     /* Both searches are bounded: a stride of 2^63-1 must not take 2^63 steps. */
     enum { SEARCH_LIMIT = 4096 };
@@ -84,62 +118,91 @@ static void suggest_fix(const IrWindow *w, bool is_pool, const char *dim, char *
             break;
         }
     }
+    char v[48];
     size_t used = 0;
     used += (size_t)snprintf(buf + used, size - used, "try ");
-    if (best_pad >= 0)
-        used += (size_t)snprintf(buf + used, size - used, "pad=%" PRId64 " (%s %" PRId64 "), ",
-                                 best_pad, dim, (w->in - w->size + 2 * best_pad) / w->stride + 1);
-    if (best_stride >= 1 && used < size)
-        used += (size_t)snprintf(buf + used, size - used, "stride=%" PRId64 " (%s %" PRId64 "), ",
-                                 best_stride, dim, w->num / best_stride + 1);
+    if (best_pad >= 0) {
+        fmt_pair(v, sizeof v, other, dim, best_pad, other ? other->pad : 0);
+        used += (size_t)snprintf(buf + used, size - used, "pad=%s (%s %" PRId64 "), ", v, dim,
+                                 (w->in - w->span + 2 * best_pad) / w->stride + 1);
+    }
+    if (best_stride >= 1 && used < size) {
+        fmt_pair(v, sizeof v, other, dim, best_stride, other ? other->stride : 0);
+        used += (size_t)snprintf(buf + used, size - used, "stride=%s (%s %" PRId64 "), ", v, dim,
+                                 w->num / best_stride + 1);
+    }
     if (used < size)
         snprintf(buf + used, size - used,
                  "or round=floor to drop the last partial window as PyTorch does (%s %" PRId64 ")",
                  dim, w->num / w->stride + 1);
 }
 
-static bool solve_dim(IrInfer *cx, const IrNode *n, IrWindow *w, const char *dim)
+/* The window's size as the W2 rule takes it: F, or for a dilated window
+ * the span's arithmetic, "(2*(3-1)+1)". */
+static void fmt_span(char *buf, size_t size, const IrWindow *w)
+{
+    if (w->dilation == 1)
+        snprintf(buf, size, "%" PRId64, w->size);
+    else
+        snprintf(buf, size, "(%" PRId64 "*(%" PRId64 "-1)+1)", w->dilation, w->size);
+}
+
+static bool solve_dim(IrInfer *cx, const IrNode *n, IrWindow *w, const IrWindow *other, const char *dim)
 {
     bool is_pool = n->op == IR_OP_POOL;
+    char span[96];
     switch (ir_window_solve(w)) {
     case IR_WINDOW_OK:
         return true;
     case IR_WINDOW_OVERFLOW:
-        ir_diag_error(cx->diag, n->span, "%s %" PRId64 " + 2*%" PRId64 " overflows 64 bits", dim,
-                      w->in, w->pad);
+        if (w->dilation > 1 && (__builtin_mul_overflow(w->dilation, w->size - 1, &w->span) ||
+                                __builtin_add_overflow(w->span, 1, &w->span)))
+            ir_diag_error(cx->diag, n->span, "%s window %" PRId64 "*(%" PRId64 "-1)+1 overflows 64 bits", dim,
+                          w->dilation, w->size);
+        else
+            ir_diag_error(cx->diag, n->span, "%s %" PRId64 " + 2*%" PRId64 " overflows 64 bits", dim, w->in,
+                          w->pad);
         return false;
     case IR_WINDOW_TOO_BIG:
-        ir_diag_error(cx->diag, n->span,
-                      "%s window size=%" PRId64 " does not fit: the padded %s is only %" PRId64
-                      " + 2*%" PRId64 " = %" PRId64,
-                      is_pool ? "pooling" : "filter", w->size, dim, w->in, w->pad,
-                      w->in + 2 * w->pad);
+        if (w->dilation > 1)
+            ir_diag_error(cx->diag, n->span,
+                          "filter %s size=%" PRId64 " with dilation=%" PRId64 " spans %" PRId64 "*(%" PRId64
+                          "-1)+1 = %" PRId64 " and does not fit: the padded %s is only %" PRId64 " + 2*%" PRId64
+                          " = %" PRId64,
+                          dim, w->size, w->dilation, w->dilation, w->size, w->span, dim, w->in, w->pad,
+                          w->in + 2 * w->pad);
+        else
+            ir_diag_error(cx->diag, n->span,
+                          "%s window size=%" PRId64 " does not fit: the padded %s is only %" PRId64
+                          " + 2*%" PRId64 " = %" PRId64,
+                          is_pool ? "pooling" : "filter", w->size, dim, w->in, w->pad, w->in + 2 * w->pad);
         return false;
     case IR_WINDOW_NOT_WHOLE: {
-        char value[64], fix[256];
+        char value[64], fix[320];
         fmt_ratio(value, sizeof value, w->num, w->stride);
-        suggest_fix(w, is_pool, dim, fix, sizeof fix);
+        fmt_span(span, sizeof span, w);
+        suggest_fix(w, other, is_pool, dim, fix, sizeof fix);
         ir_diag_error(cx->diag, n->span,
-                      "%s (%" PRId64 " - %" PRId64 " + 2*%" PRId64 ")/%" PRId64
-                      " + 1 = %s is not a whole number; %s",
-                      dim, w->in, w->size, w->pad, w->stride, value, fix);
+                      "%s (%" PRId64 " - %s + 2*%" PRId64 ")/%" PRId64 " + 1 = %s is not a whole number; %s",
+                      dim, w->in, span, w->pad, w->stride, value, fix);
         return false;
     }
     }
     return false;
 }
 
-bool ir_infer_window(IrInfer *cx, const IrNode *n, IrShape in, int64_t size, int64_t stride,
-                     int64_t pad, IrRound round, IrShape *out)
+bool ir_infer_window(IrInfer *cx, const IrNode *n, IrShape in, IrWindow across, IrWindow down, IrShape *out)
 {
-    IrWindow w = {.in = in.w, .size = size, .stride = stride, .pad = pad, .round = round};
-    IrWindow h = {.in = in.h, .size = size, .stride = stride, .pad = pad, .round = round};
-    if (!solve_dim(cx, n, &w, "width"))
+    across.in = in.w;
+    down.in = in.h;
+    bool square = across.size == down.size && across.stride == down.stride && across.pad == down.pad &&
+                  across.dilation == down.dilation;
+    if (!solve_dim(cx, n, &across, square ? NULL : &down, "width"))
         return false;
-    if (!solve_dim(cx, n, &h, "height"))
+    if (!solve_dim(cx, n, &down, square ? NULL : &across, "height"))
         return false;
-    out->w = w.out;
-    out->h = h.out;
+    out->w = across.out;
+    out->h = down.out;
     return true;
 }
 

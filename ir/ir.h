@@ -42,8 +42,16 @@ typedef struct IrInputAttr {
     SrcSpan mean_span, std_span;
 } IrInputAttr;
 
+/* A window's F, S and P are written width x height (SPEC section 9): size,
+ * stride and pad hold the width's, the _h fields the height's, equal when
+ * one number was written. Keeping the width's in the old fields lets the
+ * kernels that take only square windows read them as they always did,
+ * behind ir_conv_plain. */
 typedef struct IrConvAttr {
-    int64_t filters, size, stride, pad; /* K, F, S, P */
+    int64_t filters, size, stride, pad; /* K, and F, S, P across */
+    int64_t size_h, stride_h, pad_h;    /* F, S, P down */
+    int64_t groups;                     /* G: filter k sees the D1/G channels of its group */
+    int64_t dilation, dilation_h;       /* R across and down: taps R apart */
     bool bias;
     IrRound round;
     IrParamList weights, biases;
@@ -51,9 +59,30 @@ typedef struct IrConvAttr {
 
 typedef struct IrPoolAttr {
     IrPoolMode mode;
-    int64_t size, stride, pad; /* F, S, P */
+    int64_t size, stride, pad;       /* F, S, P across */
+    int64_t size_h, stride_h, pad_h; /* F, S, P down */
+    /* The window is the whole map (pool max|avg global): ir_graph_infer sets
+     * the sizes and strides to the input's W and H and the pads to 0, so
+     * every stage after it sees an ordinary W x H window. */
+    bool global;
     IrRound round;
 } IrPoolAttr;
+
+/* A conv of the SPEC's sections 1 and 2: square, every tap adjacent, every
+ * filter across all channels. Only these reach the micro-kernels, Winograd,
+ * packed weights and the zero frames of ir/plan.c, which index by one F, S
+ * and P; the others take codegen/ops/conv.c's grouped or naive paths. */
+static inline bool ir_conv_plain(const IrConvAttr *a)
+{
+    return a->size == a->size_h && a->stride == a->stride_h && a->pad == a->pad_h && a->dilation == 1 &&
+           a->dilation_h == 1 && a->groups == 1;
+}
+
+/* A pool window with the same F, S and P across and down. */
+static inline bool ir_pool_square(const IrPoolAttr *a)
+{
+    return a->size == a->size_h && a->stride == a->stride_h && a->pad == a->pad_h;
+}
 
 typedef struct IrFcAttr {
     int64_t outputs; /* K */

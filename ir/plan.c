@@ -60,7 +60,7 @@ int ir_wino_m(const IrGraph *g, size_t i)
     const IrConvAttr *a = &n->attr.conv;
     const IrNode *in = &g->nodes[n->inputs[0]], *tail = &g->nodes[ir_group_tail(g, i)];
     const int64_t C = in->out.d, K = n->out.d;
-    if ((a->size != 3 && a->size != 5) || a->stride != 1 || a->pad * 2 + 1 > a->size || in->out_pad != a->pad ||
+    if (!ir_conv_plain(a) || (a->size != 3 && a->size != 5) || a->stride != 1 || a->pad * 2 + 1 > a->size || in->out_pad != a->pad ||
         (C % 16 && C > 16) || K % 16 || C * a->size * a->size < 32)
         return 0;
     const int m = IR_WINO_ALPHA + 1 - (int)a->size; /* 4 for 3x3, 2 for 5x5 */
@@ -68,7 +68,7 @@ int ir_wino_m(const IrGraph *g, size_t i)
         return 0;
     if (tail->op == IR_OP_POOL) {
         const IrPoolAttr *p = &tail->attr.pool;
-        if (p->size != 2 || p->stride != 2 || tail->out.w * 2 > n->out.w || tail->out.h * 2 > n->out.h)
+        if (!ir_pool_square(p) || p->size != 2 || p->stride != 2 || tail->out.w * 2 > n->out.w || tail->out.h * 2 > n->out.h)
             return 0;
     }
     return m;
@@ -122,7 +122,9 @@ int64_t ir_plan_scratch_bytes(const IrGraph *g, size_t i)
     if (rows > 0) /* at most 4 MiB and its input rows, or one tile row (ir_wino_rows) */
         return ir_wino_tile_bytes(g, i) +
                round64((rows * m + IR_WINO_ALPHA - m) * (in->out.w + 2 * n->attr.conv.pad) * ir_wino_channels(g, i) * 4);
-    if (n->op != IR_OP_CONV || n->attr.conv.pad == 0 || in->out_pad == n->attr.conv.pad)
+    /* Only the plain convs' fast paths read a padded copy (codegen/ops/conv.c). */
+    if (n->op != IR_OP_CONV || !ir_conv_plain(&n->attr.conv) || n->attr.conv.pad == 0 ||
+        in->out_pad == n->attr.conv.pad)
         return 0;
     return framed_bytes(in->out, n->attr.conv.pad);
 }
@@ -144,7 +146,9 @@ static int32_t conv_reader(const IrGraph *g, const size_t *readers, const size_t
     if (readers[at] != 1)
         return -1;
     const IrNode *r = &g->nodes[reader[at]];
-    return r->op == IR_OP_CONV && (size_t)r->inputs[0] == at ? (int32_t)reader[at] : -1;
+    /* A frame is one P all round, and only the plain convs' kernels read one. */
+    return r->op == IR_OP_CONV && ir_conv_plain(&r->attr.conv) && (size_t)r->inputs[0] == at ? (int32_t)reader[at]
+                                                                                            : -1;
 }
 
 /* The concat that reads node i's buffer as its k-th input and nothing else

@@ -1,4 +1,5 @@
-/* W2 = (W1 - F + 2P) / S + 1, SPEC section 2. Returning the numerator and the
+/* W2 = (W1 - F + 2P) / S + 1, SPEC section 2, with F the dilated window's
+ * span R*(F-1)+1 (section 9). Returning the numerator and the
  * remainder, not just W2, lets the caller print the arithmetic and look for a
  * fix when the division is not exact. */
 #include "window.h"
@@ -9,9 +10,11 @@ IrWindowStatus ir_window_solve(IrWindow *w)
     if (__builtin_mul_overflow(w->pad, 2, &twice_pad) ||
         __builtin_add_overflow(w->in, twice_pad, &padded))
         return IR_WINDOW_OVERFLOW;
-    if (w->size > padded)
+    if (__builtin_mul_overflow(w->dilation, w->size - 1, &w->span) || __builtin_add_overflow(w->span, 1, &w->span))
+        return IR_WINDOW_OVERFLOW;
+    if (w->span > padded)
         return IR_WINDOW_TOO_BIG;
-    w->num = padded - w->size;
+    w->num = padded - w->span;
     w->rem = w->num % w->stride;
     switch (w->round) {
     case IR_ROUND_EXACT:

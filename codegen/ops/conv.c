@@ -1,10 +1,16 @@
-/* conv lowering (SPEC section 1): a naive path and two register-blocked
- * micro-kernels.
+/* conv lowering (SPEC sections 1, 9): a naive path, two register-blocked
+ * micro-kernels for plain convs, and a column-vector kernel for the others.
  *
  * The naive path (-O0, and any conv the fast paths do not take): for every
- * output cell, the bias plus the dot product of the F x F x D1 window with one
- * filter. The window's rows and columns are clipped to the input instead of
- * testing every tap, so zero padding (and round=ceil's overhang) costs nothing.
+ * output cell, the bias plus the dot product of the Fw x Fh x D1/G window
+ * (its taps R apart) with one filter. The window's rows and columns are
+ * clipped to the input instead of testing every tap, so zero padding (and
+ * round=ceil's overhang) costs nothing.
+ *
+ * Only plain convs (ir_conv_plain: square, dilation 1, groups 1) reach the
+ * micro-kernels, Winograd, packed weights and padded copies (fast_shape);
+ * grouped, depthwise, dilated and non-square ones take the grouped kernel
+ * (plan_grouped), whose filters each read the D1/G channels of their group.
  *
  * The fast paths (-O1 and up, F <= 11, stride <= 4, a SIMD target) read a
  * zero-padded input, so windows never meet an edge: the producing conv's
@@ -55,18 +61,32 @@
 #include "../ctx.h"
 #include "ir/plan.h"
 
-/* Taps [lo, hi) of a window starting at o*S - P that fall inside [0, in). */
-static void tap_range(CgCtx *c, LLVMValueRef o, int64_t stride, int64_t pad, int64_t size,
+/* Taps [lo, hi) of a window starting at o*S - P, R apart, that fall inside
+ * [0, in): start + f*R in [0, in) for ceil(-start/R) <= f < ceil((in -
+ * start)/R). Where in - start <= 0, hi <= 0 <= lo and the range is empty. */
+static void tap_range(CgCtx *c, LLVMValueRef o, int64_t stride, int64_t pad, int64_t size, int64_t dilation,
                       int64_t in, LLVMValueRef *lo, LLVMValueRef *hi, LLVMValueRef *start)
 {
     *start = cg_sub(c, cg_mul(c, o, cg_i64(c, stride)), cg_i64(c, pad));
-    *lo = cg_smax(c, cg_i64(c, 0), cg_sub(c, cg_i64(c, 0), *start));
-    *hi = cg_smin(c, cg_i64(c, size), cg_sub(c, cg_i64(c, in), *start));
+    if (dilation == 1) {
+        *lo = cg_smax(c, cg_i64(c, 0), cg_sub(c, cg_i64(c, 0), *start));
+        *hi = cg_smin(c, cg_i64(c, size), cg_sub(c, cg_i64(c, in), *start));
+        return;
+    }
+    LLVMValueRef R = cg_i64(c, dilation), up = cg_i64(c, dilation - 1);
+    *lo = cg_smax(c, cg_i64(c, 0), LLVMBuildSDiv(c->b, cg_sub(c, up, *start), R, ""));
+    *hi = cg_smin(c, cg_i64(c, size), LLVMBuildSDiv(c->b, cg_add(c, cg_sub(c, cg_i64(c, in), *start), up), R, ""));
+}
+
+/* v*R, or v itself for R = 1 (no multiply in a plain conv's loops). */
+static LLVMValueRef times(CgCtx *c, LLVMValueRef v, int64_t r)
+{
+    return r == 1 ? v : cg_mul(c, v, cg_i64(c, r));
 }
 
 typedef struct Conv {
     const IrConvAttr *a;
-    int64_t pad; /* a->pad, or 0 when x is a zero-padded copy */
+    int64_t pad, pad_h; /* a->pad and a->pad_h, or 0 when x is a zero-padded copy */
     IrShape in;
     LLVMValueRef x, w, bias, acc;
     const IrNode *act; /* a fused activation (relu, relu6, leakyrelu), or NULL */
@@ -90,12 +110,14 @@ static LLVMValueRef x_channel(CgCtx *c, const Conv *cv, LLVMValueRef ch)
     return cv->xblk ? blk_index(c, cv->xblk, plane, ch, cg_i64(c, 0)) : cg_mul(c, ch, cg_i64(c, plane));
 }
 
-/* Where w[k][ch][fy][fx] is, in either layout (runtime/cnnrt.h, cnnrt_pack). */
+/* Where w[k][ch][fy][fx] is, in either layout (runtime/cnnrt.h, cnnrt_pack);
+ * ch counts the D1/G channels of k's group, and the plain layout is
+ * [K][D1/G][Fh][Fw]. */
 static LLVMValueRef w_index(CgCtx *c, const Conv *cv, LLVMValueRef k, LLVMValueRef ch, LLVMValueRef fy)
 {
-    const int64_t F = cv->a->size, C = cv->in.d;
+    const int64_t F = cv->a->size, C = cv->in.d / cv->a->groups;
     if (!cv->pack)
-        return cg_mul(c, cg_add(c, cg_mul(c, cg_add(c, cg_mul(c, k, cg_i64(c, C)), ch), cg_i64(c, F)), fy),
+        return cg_mul(c, cg_add(c, cg_mul(c, cg_add(c, cg_mul(c, k, cg_i64(c, C)), ch), cg_i64(c, cv->a->size_h)), fy),
                       cg_i64(c, F));
     LLVMValueRef blk = LLVMBuildUDiv(c->b, k, cg_i64(c, cv->pack), "");
     LLVMValueRef lane = LLVMBuildURem(c->b, k, cg_i64(c, cv->pack), "");
@@ -104,24 +126,37 @@ static LLVMValueRef w_index(CgCtx *c, const Conv *cv, LLVMValueRef k, LLVMValueR
     return cg_add(c, cg_mul(c, tap, cg_i64(c, cv->pack)), lane);
 }
 
-/* The conv's output at filter k, cell (oy, ox), with its fused activation. */
+/* The first input channel of filter k's group: (k / (K/G)) * D1/G. */
+static LLVMValueRef group_channel(CgCtx *c, const Conv *cv, LLVMValueRef k)
+{
+    const IrConvAttr *a = cv->a;
+    if (a->groups == 1)
+        return cg_i64(c, 0);
+    return cg_mul(c, LLVMBuildUDiv(c->b, k, cg_i64(c, a->filters / a->groups), ""), cg_i64(c, cv->in.d / a->groups));
+}
+
+/* The conv's output at filter k, cell (oy, ox), with its fused activation:
+ * the taps of the D1/G channels of k's group, R apart. */
 static LLVMValueRef conv_value(CgCtx *c, const Conv *cv, LLVMValueRef k, LLVMValueRef oy, LLVMValueRef ox)
 {
     const IrConvAttr *a = cv->a;
     LLVMValueRef fy_lo, fy_hi, iy0, fx_lo, fx_hi, ix0;
-    tap_range(c, oy, a->stride, cv->pad, a->size, cv->in.h, &fy_lo, &fy_hi, &iy0);
-    tap_range(c, ox, a->stride, cv->pad, a->size, cv->in.w, &fx_lo, &fx_hi, &ix0);
+    tap_range(c, oy, a->stride_h, cv->pad_h, a->size_h, a->dilation_h, cv->in.h, &fy_lo, &fy_hi, &iy0);
+    tap_range(c, ox, a->stride, cv->pad, a->size, a->dilation, cv->in.w, &fx_lo, &fx_hi, &ix0);
     LLVMBuildStore(c->b, cv->bias ? cg_load(c, cv->bias, k) : cg_f32(c, 0), cv->acc);
 
     CgLoop lc, lfy, lfx;
-    LLVMValueRef ch = cg_loop_begin(c, &lc, cg_i64(c, 0), cg_i64(c, cv->in.d), "c");
+    LLVMValueRef c0 = group_channel(c, cv, k);
+    LLVMValueRef ch = cg_loop_begin(c, &lc, cg_i64(c, 0), cg_i64(c, cv->in.d / a->groups), "c");
     LLVMValueRef fy = cg_loop_begin(c, &lfy, fy_lo, fy_hi, "fy");
-    /* x[c][iy0 + fy][.], w[k][c][fy][.] */
+    /* x[c0 + c][iy0 + fy*R][.], w[k][c][fy][.] */
     const int64_t xs = cv->xblk ? cv->xblk : 1; /* floats a column */
-    LLVMValueRef xrow = cg_add(c, x_channel(c, cv, ch), cg_mul(c, cg_add(c, iy0, fy), cg_i64(c, cv->in.w * xs)));
+    LLVMValueRef xch = x_channel(c, cv, a->groups == 1 ? ch : cg_add(c, c0, ch));
+    LLVMValueRef xrow = cg_add(c, xch, cg_mul(c, cg_add(c, iy0, times(c, fy, a->dilation_h)), cg_i64(c, cv->in.w * xs)));
     LLVMValueRef wrow = w_index(c, cv, k, ch, fy);
     LLVMValueRef fx = cg_loop_begin(c, &lfx, fx_lo, fx_hi, "fx");
-    LLVMValueRef xv = cg_load(c, cv->x, cg_add(c, xrow, cg_mul(c, cg_add(c, ix0, fx), cg_i64(c, xs))));
+    LLVMValueRef xv =
+        cg_load(c, cv->x, cg_add(c, xrow, cg_mul(c, cg_add(c, ix0, times(c, fx, a->dilation)), cg_i64(c, xs))));
     LLVMValueRef wv = cg_load(c, cv->w, cg_add(c, wrow, cv->pack ? cg_mul(c, fx, cg_i64(c, cv->pack)) : fx));
     LLVMValueRef sum = LLVMBuildFAdd(c->b, LLVMBuildLoad2(c->b, c->f32, cv->acc, ""),
                                      LLVMBuildFMul(c->b, xv, wv, ""), "");
@@ -207,6 +242,7 @@ static Conv conv_of(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef table)
     return (Conv){
         .a = &n->attr.conv,
         .pad = n->attr.conv.pad - in->out_pad,
+        .pad_h = n->attr.conv.pad_h - in->out_pad,
         .in = framed,
         .x = x,
         .w = cg_param(c, table, cg_param_index(c, node, IR_ROLE_WEIGHT)),
@@ -860,14 +896,15 @@ static void pad_input(CgCtx *c, size_t node, Conv *cv, bool split)
     cv->x = c->scratch;
     cv->in.w += 2 * cv->pad;
     cv->in.h += 2 * cv->pad;
-    cv->pad = 0;
+    cv->pad = cv->pad_h = 0;
 }
 
-/* Convs the micro-kernel takes: up to 11x11 windows (AlexNet's first), up
- * to stride 4, on a SIMD target, at -O1 and up. */
+/* Convs the micro-kernel takes: plain ones (ir_conv_plain) with up to 11x11
+ * windows (AlexNet's first), up to stride 4, on a SIMD target, at -O1 and
+ * up. Every fast path (packing, Winograd, padded copies) asks this first. */
 static bool fast_shape(const CgCtx *c, const IrConvAttr *a)
 {
-    return c->opt_level >= 1 && c->vec_width >= 4 && a->stride <= 4 && a->size <= 11;
+    return ir_conv_plain(a) && c->opt_level >= 1 && c->vec_width >= 4 && a->stride <= 4 && a->size <= 11;
 }
 
 int cg_conv_pack(const CgCtx *c, size_t node)
@@ -1080,6 +1117,159 @@ static void residual(CgCtx *c, size_t add, LLVMValueRef other, LLVMValueRef y, c
     cg_loop_end(c, &lk);
 }
 
+/* ---- grouped, depthwise, dilated and non-square convs ------------------- */
+
+/* The column-vector kernel for the convs that are not plain
+ * (ir_conv_plain): for one filter k and output row, nb vectors of v
+ * consecutive output columns start from the bias, and for each of the D1/G
+ * channels of k's group and each tap row in the input take Fw taps, each a
+ * (strided) load of input columns times the tap's weight broadcast; the
+ * relu fused after it is applied in registers. A depthwise conv (G = D1) so
+ * reads one channel a filter, never the others' zeros. Columns whose
+ * window would leave the input across (the padding, round=ceil's overhang)
+ * are the naive cells of conv_value; rows are clipped per row. A row's
+ * last block is shifted left to end the interior, recomputing a few
+ * columns, as the plain column-vector kernel does. */
+typedef struct Grouped {
+    Conv cv;
+    CgConvOut y;
+    IrShape out;
+    int64_t xa, xb; /* interior columns: every tap inside the input across */
+    int v, nb;      /* vector width, vectors a block */
+} Grouped;
+
+/* Whether the kernel takes the conv, filling gr; false for the naive path
+ * (-O0, no SIMD, stride across past 4 or windows wider than 16, whose
+ * strided loads or unrolled taps would mostly be waste, or rows too
+ * narrow for a vector). */
+static bool plan_grouped(const CgCtx *c, const IrNode *n, const Conv *cv, Grouped *gr)
+{
+    const IrConvAttr *a = cv->a;
+    if (c->opt_level < 1 || c->vec_width < 4 || a->stride > 4 || a->size > 16 || cv->xblk)
+        return false;
+    const int64_t S = a->stride, P = cv->pad, span = a->dilation * (a->size - 1) + 1;
+    gr->out = n->out;
+    gr->xa = (P + S - 1) / S;
+    gr->xb = cv->in.w + P - span < 0 ? 0 : (cv->in.w + P - span) / S + 1;
+    if (gr->xb > gr->out.w)
+        gr->xb = gr->out.w;
+    const int64_t width = gr->xb - gr->xa;
+    gr->v = c->vec_width;
+    while (gr->v >= 4 && gr->v > width)
+        gr->v /= 2;
+    if (gr->v < 4)
+        return false;
+    /* Two accumulators where the row has room, so that two chains of
+     * multiply-adds overlap. */
+    gr->nb = width >= 2 * gr->v ? 2 : 1;
+    return true;
+}
+
+/* nb vectors of output columns from ox0 for filter k, row oy, whose tap
+ * rows [fy_lo, fy_hi) start at input row iy0. */
+static void grouped_block(CgCtx *c, const Grouped *gr, LLVMValueRef y, LLVMValueRef k, LLVMValueRef c0,
+                          LLVMValueRef oy, LLVMValueRef iy0, LLVMValueRef fy_lo, LLVMValueRef fy_hi, LLVMValueRef ox0)
+{
+    const Conv *cv = &gr->cv;
+    const IrConvAttr *a = cv->a;
+    const int v = gr->v, nb = gr->nb;
+    const int64_t C = cv->in.d / a->groups, plane = cv->in.h * cv->in.w;
+    LLVMValueRef acc[2];
+    LLVMValueRef b0 = cv->bias ? cg_load(c, cv->bias, k) : cg_f32(c, 0);
+    for (int j = 0; j < nb; j++) {
+        acc[j] = cg_vvar(c, v, "gacc");
+        LLVMBuildStore(c->b, cg_splat(c, v, b0), acc[j]);
+    }
+    /* Input column of tap 0 for the block's first output: ox0*S - P. */
+    LLVMValueRef col = cg_sub(c, cg_mul(c, ox0, cg_i64(c, a->stride)), cg_i64(c, cv->pad));
+    CgLoop lc, lfy;
+    LLVMValueRef ch = cg_loop_begin(c, &lc, cg_i64(c, 0), cg_i64(c, C), "c");
+    LLVMValueRef fy = cg_loop_begin(c, &lfy, fy_lo, fy_hi, "fy");
+    LLVMValueRef iy = cg_add(c, iy0, times(c, fy, a->dilation_h));
+    LLVMValueRef xrow = cg_add(c, cg_mul(c, cg_add(c, c0, ch), cg_i64(c, plane)),
+                               cg_add(c, cg_mul(c, iy, cg_i64(c, cv->in.w)), col));
+    LLVMValueRef wrow = w_index(c, cv, k, ch, fy);
+    LLVMValueRef sums[2];
+    for (int j = 0; j < nb; j++)
+        sums[j] = LLVMBuildLoad2(c->b, cg_vec_t(c, v), acc[j], "");
+    for (int64_t fx = 0; fx < a->size; fx++) {
+        LLVMValueRef wv = cg_splat(c, v, cg_load(c, cv->w, cg_add(c, wrow, cg_i64(c, fx))));
+        for (int j = 0; j < nb; j++) {
+            LLVMValueRef at = cg_add(c, xrow, cg_i64(c, fx * a->dilation + (int64_t)j * v * a->stride));
+            LLVMValueRef xv = a->stride == 1 ? cg_vload(c, v, cv->x, at) : cg_strided_load(c, v, a->stride, cv->x, at);
+            sums[j] = cg_fma(c, xv, wv, sums[j]);
+        }
+    }
+    for (int j = 0; j < nb; j++)
+        LLVMBuildStore(c->b, sums[j], acc[j]);
+    cg_loop_end(c, &lfy);
+    cg_loop_end(c, &lc);
+    for (int j = 0; j < nb; j++) {
+        LLVMValueRef r = LLVMBuildLoad2(c->b, cg_vec_t(c, v), acc[j], "");
+        if (cv->act)
+            r = cg_activation(c, cv->act, r);
+        cg_vstore(c, r, y, cg_conv_out_index(c, &gr->y, k, oy, cg_add(c, ox0, cg_i64(c, (int64_t)j * v))));
+    }
+}
+
+/* Naive cells [lo, hi) of row oy of filter k. */
+static void grouped_cells(CgCtx *c, const Grouped *gr, LLVMValueRef y, LLVMValueRef k, LLVMValueRef oy, int64_t lo,
+                          int64_t hi)
+{
+    if (lo >= hi)
+        return;
+    CgLoop lx;
+    LLVMValueRef ox = cg_loop_begin(c, &lx, cg_i64(c, lo), cg_i64(c, hi), "ox");
+    cg_store(c, conv_value(c, &gr->cv, k, oy, ox), y, cg_conv_out_index(c, &gr->y, k, oy, ox));
+    cg_loop_end(c, &lx);
+}
+
+/* Filters [k_lo, k_hi), every row. */
+static void grouped_filters(CgCtx *c, const Grouped *gr, LLVMValueRef y, LLVMValueRef k_lo, LLVMValueRef k_hi)
+{
+    const IrConvAttr *a = gr->cv.a;
+    const int64_t block = (int64_t)gr->v * gr->nb, width = gr->xb - gr->xa, blocks = width / block;
+    CgLoop lk, ly, lb;
+    LLVMValueRef k = cg_loop_begin(c, &lk, k_lo, k_hi, "k");
+    LLVMValueRef c0 = group_channel(c, &gr->cv, k);
+    LLVMValueRef oy = cg_loop_begin(c, &ly, cg_i64(c, 0), cg_i64(c, gr->out.h), "oy");
+    LLVMValueRef fy_lo, fy_hi, iy0;
+    tap_range(c, oy, a->stride_h, gr->cv.pad_h, a->size_h, a->dilation_h, gr->cv.in.h, &fy_lo, &fy_hi, &iy0);
+    grouped_cells(c, gr, y, k, oy, 0, gr->xa);
+    LLVMValueRef blk = cg_loop_begin(c, &lb, cg_i64(c, 0), cg_i64(c, blocks), "blk");
+    grouped_block(c, gr, y, k, c0, oy, iy0, fy_lo, fy_hi, cg_add(c, cg_i64(c, gr->xa), cg_mul(c, blk, cg_i64(c, block))));
+    cg_loop_end(c, &lb);
+    if (width % block)
+        grouped_block(c, gr, y, k, c0, oy, iy0, fy_lo, fy_hi, cg_i64(c, gr->xb - block));
+    grouped_cells(c, gr, y, k, oy, gr->xb, gr->out.w);
+    cg_loop_end(c, &ly);
+    cg_loop_end(c, &lk);
+}
+
+/* ptrs: input, output, weights, bias. */
+static void grouped_task(CgCtx *c, void *user, LLVMValueRef *ptrs, LLVMValueRef begin, LLVMValueRef end)
+{
+    Grouped gr = *(const Grouped *)user;
+    gr.cv.x = ptrs[0];
+    gr.cv.w = ptrs[2];
+    gr.cv.bias = ptrs[3];
+    gr.cv.acc = cg_var(c, "acc");
+    grouped_filters(c, &gr, ptrs[1], begin, end);
+}
+
+static void lower_grouped(CgCtx *c, size_t node, const Grouped *gr, LLVMValueRef y, bool split)
+{
+    const int64_t K = gr->out.d;
+    if (split && K >= 2) {
+        char name[64];
+        snprintf(name, sizeof name, "layer%zu.conv.grouped", node);
+        LLVMValueRef ptrs[4] = {gr->cv.x, y, gr->cv.w, gr->cv.bias};
+        cg_parallel_for(c, name, ptrs, 4, cg_i64(c, K), grouped_task, (void *)gr);
+    } else {
+        grouped_filters(c, gr, y, cg_i64(c, 0), cg_i64(c, K));
+    }
+}
+
 void cg_lower_conv(CgCtx *c, size_t node, const LLVMValueRef *xs, LLVMValueRef y, LLVMValueRef table)
 {
     LLVMValueRef x = xs[0];
@@ -1089,7 +1279,16 @@ void cg_lower_conv(CgCtx *c, size_t node, const LLVMValueRef *xs, LLVMValueRef y
     Conv direct = conv_of(c, node, x, table);
     Fast f = {.cv = direct, .y = out_layout(c, ir_group_tail(g, node))};
     bool split = c->executable && n->macs >= CG_PARALLEL_MIN_MACS;
-    if (cg_conv_wino(c, node)) {
+    Grouped gr = {.cv = direct, .y = f.y};
+    if (!ir_conv_plain(&n->attr.conv)) {
+        /* Never fused with a pool (ir/fuse.c), never framed or blocked
+         * (ir/plan.c): plain [D1][H1][W1] in, the layout out_layout says out. */
+        IR_ASSERT(!pool && !direct.xblk && !f.y.blk);
+        if (plan_grouped(c, n, &direct, &gr))
+            lower_grouped(c, node, &gr, y, split);
+        else
+            lower_naive(c, node, &direct, y);
+    } else if (cg_conv_wino(c, node)) {
         cg_lower_winograd(c, node, x, y, table, &f.y, !f.cv.xblk, split);
     } else {
         /* The scratch is a padded copy's only for an input without its

@@ -1,7 +1,9 @@
-/* pool lowering (SPEC section 1): max over the window's cells inside the input
- * (padding never wins), or avg dividing by the window's cells inside the padded
- * input -- F*F except where round=ceil lets a window hang past the padded edge,
- * as PyTorch's count_include_pad does. */
+/* pool lowering (SPEC sections 1, 9): max over the window's cells inside the
+ * input (padding never wins), or avg dividing by the window's cells inside
+ * the padded input -- Fw*Fh except where round=ceil lets a window hang past
+ * the padded edge, as PyTorch's count_include_pad does. Windows may be
+ * non-square; a global pool's is the whole map (ir/ops/pool.c), which gets
+ * a reduction of its own. */
 #include <math.h>
 
 #include "../ctx.h"
@@ -11,12 +13,13 @@ typedef struct Window {
     LLVMValueRef span;   /* cells inside the padded input, for avg */
 } Window;
 
-static Window window(CgCtx *c, LLVMValueRef o, const IrPoolAttr *a, int64_t in)
+/* The window of output o in one dimension: F, S, P of that dimension. */
+static Window window(CgCtx *c, LLVMValueRef o, int64_t size, int64_t stride, int64_t pad, int64_t in)
 {
     Window w;
-    LLVMValueRef start = cg_sub(c, cg_mul(c, o, cg_i64(c, a->stride)), cg_i64(c, a->pad));
-    LLVMValueRef end = cg_add(c, start, cg_i64(c, a->size));
-    LLVMValueRef padded_end = cg_smin(c, end, cg_i64(c, in + a->pad));
+    LLVMValueRef start = cg_sub(c, cg_mul(c, o, cg_i64(c, stride)), cg_i64(c, pad));
+    LLVMValueRef end = cg_add(c, start, cg_i64(c, size));
+    LLVMValueRef padded_end = cg_smin(c, end, cg_i64(c, in + pad));
     w.span = cg_sub(c, padded_end, start);
     w.lo = cg_smax(c, start, cg_i64(c, 0));
     w.hi = cg_smin(c, end, cg_i64(c, in));
@@ -52,7 +55,7 @@ static void scalar_cells(CgCtx *c, const IrPoolAttr *a, IrShape in, IrShape out,
     LLVMValueRef acc = cg_var(c, "acc");
     CgLoop lx, lwy, lwx;
     LLVMValueRef ox = cg_loop_begin(c, &lx, cg_i64(c, lo), cg_i64(c, hi), "ox");
-    Window wx = window(c, ox, a, in.w);
+    Window wx = window(c, ox, a->size, a->stride, a->pad, in.w);
     LLVMBuildStore(c->b, cg_f32(c, is_max ? -INFINITY : 0.0), acc);
     LLVMValueRef iy = cg_loop_begin(c, &lwy, wy.lo, wy.hi, "iy");
     LLVMValueRef row = cg_mul(c, cg_add(c, cg_mul(c, ch, cg_i64(c, in.h)), iy), cg_i64(c, in.w));
@@ -98,6 +101,49 @@ static void vector_cells(CgCtx *c, const IrPoolAttr *a, IrShape in, IrShape out,
     cg_vstore(c, result, y, out_at(c, out, P, ch, oy, ox0));
 }
 
+/* A global pool over channels [0, D): each channel's W*H floats are one
+ * run, taken v at a time into a vector of running values, whose lanes are
+ * then folded, and the last W*H % v one by one; avg divides by W*H. The
+ * order of the sums differs from the window loops', within the tolerance
+ * of any summation order. */
+static void global_cells(CgCtx *c, const IrPoolAttr *a, IrShape in, IrShape out, int64_t P, int v, LLVMValueRef x,
+                         LLVMValueRef y)
+{
+    bool is_max = a->mode == IR_POOL_MAX;
+    const int64_t plane = in.w * in.h, blocks = plane / v;
+    LLVMValueRef vacc = cg_vvar(c, v, "vacc"), acc = cg_var(c, "acc");
+    CgLoop lc, lb, lt;
+    LLVMValueRef ch = cg_loop_begin(c, &lc, cg_i64(c, 0), cg_i64(c, out.d), "c");
+    LLVMValueRef base = cg_mul(c, ch, cg_i64(c, plane));
+    LLVMBuildStore(c->b, cg_vload(c, v, x, base), vacc);
+    LLVMValueRef blk = cg_loop_begin(c, &lb, cg_i64(c, 1), cg_i64(c, blocks), "blk");
+    LLVMValueRef cur = LLVMBuildLoad2(c->b, cg_vec_t(c, v), vacc, "");
+    LLVMValueRef at = cg_add(c, base, cg_mul(c, blk, cg_i64(c, v)));
+    LLVMBuildStore(c->b, take(c, a, cur, cg_vload(c, v, x, at)), vacc);
+    cg_loop_end(c, &lb);
+    LLVMValueRef lanes = LLVMBuildLoad2(c->b, cg_vec_t(c, v), vacc, "");
+    LLVMValueRef folded;
+    if (is_max) {
+        folded = LLVMBuildExtractElement(c->b, lanes, LLVMConstInt(c->i32, 0, 0), "");
+        for (int k = 1; k < v; k++)
+            folded = cg_max_nan(c, folded, LLVMBuildExtractElement(c->b, lanes, LLVMConstInt(c->i32, (unsigned)k, 0), ""));
+    } else {
+        folded = cg_hsum(c, lanes);
+    }
+    LLVMBuildStore(c->b, folded, acc);
+    if (plane % v) {
+        LLVMValueRef i = cg_loop_begin(c, &lt, cg_i64(c, blocks * v), cg_i64(c, plane), "i");
+        LLVMValueRef sofar = LLVMBuildLoad2(c->b, c->f32, acc, "");
+        LLVMBuildStore(c->b, take(c, a, sofar, cg_load(c, x, cg_add(c, base, i))), acc);
+        cg_loop_end(c, &lt);
+    }
+    LLVMValueRef result = LLVMBuildLoad2(c->b, c->f32, acc, "");
+    if (!is_max)
+        result = LLVMBuildFDiv(c->b, result, cg_f32(c, (double)plane), "");
+    cg_store(c, result, y, out_at(c, out, P, ch, cg_i64(c, 0), cg_i64(c, 0)));
+    cg_loop_end(c, &lc);
+}
+
 void cg_lower_pool(CgCtx *c, size_t node, const LLVMValueRef *xs, LLVMValueRef y, LLVMValueRef table)
 {
     LLVMValueRef x = xs[0];
@@ -108,8 +154,8 @@ void cg_lower_pool(CgCtx *c, size_t node, const LLVMValueRef *xs, LLVMValueRef y
     /* Columns [xa, xb) have their whole window inside the input across
      * (ox*S - P >= 0 and ox*S - P + F <= W); those go vp at a time, the last
      * block shifted back to end them, when there are at least 4. The
-     * window's columns are unrolled, so a wide window (a global pool) and a
-     * stride past 4, whose strided loads would mostly be wasted, stay
+     * window's columns are unrolled, so a wide window (a global pool
+     * without vectors or with a map narrower than one) and a stride past 4, whose strided loads would mostly be wasted, stay
      * scalar, and so does -O0, the reference path. AlexNet's 3 x 3
      * stride-2 pools at batch 8 took 0.93 and 0.74 ms with vectors, against
      * 1.86 and 1.36 ms as scalar loops that LLVM unrolled (and 3.1 and 2.5
@@ -127,10 +173,18 @@ void cg_lower_pool(CgCtx *c, size_t node, const LLVMValueRef *xs, LLVMValueRef y
     /* The output's frame, when a conv reads it as its padding (ir/plan.h). */
     const int64_t P = n->out_pad;
     const IrShape fr = {out.w + 2 * P, out.h + 2 * P, out.d};
+    /* A global pool, when its map holds a vector: a reduction over each
+     * contiguous plane rather than one scalar window a channel. */
+    if (a->global && c->opt_level >= 1 && c->vec_width >= 4 && in.w * in.h >= c->vec_width) {
+        global_cells(c, a, in, fr, P, c->vec_width, x, y);
+        if (P > 0)
+            cg_zero_frame(c, y, P, out, 0);
+        return;
+    }
     CgLoop lc, ly, lb;
     LLVMValueRef ch = cg_loop_begin(c, &lc, cg_i64(c, 0), cg_i64(c, out.d), "c");
     LLVMValueRef oy = cg_loop_begin(c, &ly, cg_i64(c, 0), cg_i64(c, out.h), "oy");
-    Window wy = window(c, oy, a, in.h);
+    Window wy = window(c, oy, a->size_h, a->stride_h, a->pad_h, in.h);
     if (!vp) {
         scalar_cells(c, a, in, fr, P, x, y, ch, oy, wy, 0, out.w);
     } else {

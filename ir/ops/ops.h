@@ -6,6 +6,7 @@
 #include "../ir.h"
 
 #include "../params.h"
+#include "../window.h"
 
 struct IrInfer {
     IrGraph *g;
@@ -20,9 +21,14 @@ struct IrInfer {
 /* "floor", "ceil" or "exact", for reports. */
 const char *ir_round_word(IrRound r);
 
-/* The W2 rule in both dimensions, with the SPEC's arithmetic in the errors. */
-bool ir_infer_window(IrInfer *cx, const IrNode *n, IrShape in, int64_t size, int64_t stride,
-                     int64_t pad, IrRound round, IrShape *out);
+/* A width and height for the reports: "3" when equal, else "3x1" (width x
+ * height, as the source writes it) for the text and [3, 1] for JSON. */
+const char *ir_pair_text(char *buf, size_t size, int64_t across, int64_t down);
+const char *ir_pair_json(char *buf, size_t size, int64_t across, int64_t down);
+
+/* The W2 rule in both dimensions, with the SPEC's arithmetic in the errors:
+ * across and down give F, S, P, R and the rounding; their W1 is in's. */
+bool ir_infer_window(IrInfer *cx, const IrNode *n, IrShape in, IrWindow across, IrWindow down, IrShape *out);
 /* *acc *= factor, or an overflow error naming what was being computed. */
 bool ir_mul_checked(IrInfer *cx, const IrNode *n, int64_t *acc, int64_t factor, const char *what);
 /* *acc += v, or an overflow error naming what was being computed. */

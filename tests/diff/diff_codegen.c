@@ -1,5 +1,6 @@
 /* Differential test of code generation: random chains of every op, with random
- * sizes, strides, pads, rounding and bias, compiled at -O0 and -O2, loaded as
+ * sizes, strides, pads (square or not), groups, dilations, global pools,
+ * rounding and bias, compiled at -O0 and -O2, loaded as
  * shared objects and run at batch 1, 7 and 13 against the reference interpreter
  * (tests/ref). */
 #include <dlfcn.h>
@@ -36,27 +37,62 @@ static float uniform(void)
     return (float)((double)(rng() >> 11) / 9007199254740992.0 * 2.0 - 1.0);
 }
 
-/* A random layer line; the caller keeps it only if the network still checks. */
+/* "a" or, one time in four, "axb" (width x height, SPEC section 9) with b
+ * drawn from the same range. */
+static const char *pair(char *buf, size_t size, int64_t a, int64_t lo, int64_t hi)
+{
+    if (pick(0, 3))
+        snprintf(buf, size, "%" PRId64, a);
+    else
+        snprintf(buf, size, "%" PRId64 "x%" PRId64, a, pick(lo, hi));
+    return buf;
+}
+
+/* A random layer line; the caller keeps it only if the network still checks
+ * (a groups= that does not divide the depth, say, is simply drawn again). */
 static void random_layer(char *buf, size_t size)
 {
     static const char *const rounds[] = {"", " round=floor", " round=ceil"};
-    int kind = (int)pick(0, 15), n;
+    char f[32], st[32], pd[32], extra[64] = "";
+    int kind = (int)pick(0, 16), n;
     switch (kind) {
     case 0:
     case 1:
     case 2:
-    case 9: /* a conv and a batchnorm after it, which ir/fuse.c folds */
-        n = snprintf(buf, size, "conv filters=%" PRId64 " size=%" PRId64 " stride=%" PRId64 " pad=%" PRId64 "%s%s\n",
-                     pick(0, 2) ? pick(1, 6) : pick(7, 40), pick(1, 4), pick(1, 3), pick(0, 2),
-                     pick(0, 2) ? "" : " bias=false", rounds[pick(0, 2)]);
+    case 9: { /* 9: a conv and a batchnorm after it, which ir/fuse.c folds */
+        /* One conv in three grouped (G up to 8: depthwise on the shallow
+         * inputs), one in four dilated. */
+        int64_t k = pick(0, 2) ? pick(1, 6) : pick(7, 40);
+        size_t used = 0;
+        if (!pick(0, 2)) {
+            int64_t g = pick(2, 8);
+            k = g * pick(1, 3);
+            used += (size_t)snprintf(extra + used, sizeof extra - used, " groups=%" PRId64, g);
+        }
+        if (!pick(0, 3))
+            snprintf(extra + used, sizeof extra - used, " dilation=%s", pair(f, sizeof f, pick(1, 3), 1, 3));
+        n = snprintf(buf, size, "conv filters=%" PRId64 " size=%s stride=%s pad=%s%s%s%s\n", k,
+                     pair(f, sizeof f, pick(1, 4), 1, 4), pair(st, sizeof st, pick(1, 3), 1, 3),
+                     pair(pd, sizeof pd, pick(0, 2), 0, 2), extra, pick(0, 2) ? "" : " bias=false", rounds[pick(0, 2)]);
         if (kind == 9 && n > 0 && (size_t)n < size)
             snprintf(buf + n, size - (size_t)n, "batchnorm%s\n", pick(0, 2) ? "" : " eps=0.01");
         break;
+    }
     case 3:
     case 4: {
-        int64_t f = pick(1, 4);
-        snprintf(buf, size, "pool %s size=%" PRId64 " stride=%" PRId64 " pad=%" PRId64 "%s\n",
-                 pick(0, 1) ? "max" : "avg", f, pick(1, 3), pick(0, f / 2), rounds[pick(0, 2)]);
+        /* pad <= size/2 in each dimension: the height's drawn below it. */
+        int64_t fw = pick(1, 4), fh = pick(0, 3) ? fw : pick(1, 4);
+        int64_t pw = pick(0, fw / 2), ph = fh == fw ? pw : pick(0, fh / 2);
+        if (fh != fw)
+            snprintf(f, sizeof f, "%" PRId64 "x%" PRId64, fw, fh);
+        else
+            snprintf(f, sizeof f, "%" PRId64, fw);
+        if (ph != pw)
+            snprintf(pd, sizeof pd, "%" PRId64 "x%" PRId64, pw, ph);
+        else
+            snprintf(pd, sizeof pd, "%" PRId64, pw);
+        snprintf(buf, size, "pool %s size=%s stride=%s pad=%s%s\n", pick(0, 1) ? "max" : "avg", f,
+                 pair(st, sizeof st, pick(1, 3), 1, 3), pd, rounds[pick(0, 2)]);
         break;
     }
     case 5:
@@ -72,18 +108,21 @@ static void random_layer(char *buf, size_t size)
         snprintf(buf, size, "dropout p=0.3\n");
         break;
     case 10:
-        snprintf(buf, size, "batchnorm%s\n", pick(0, 2) ? "" : " eps=0.01");
+        snprintf(buf, size, "pool %s global\n", pick(0, 1) ? "max" : "avg");
         break;
     case 11:
-        snprintf(buf, size, "flatten\n");
+        snprintf(buf, size, "batchnorm%s\n", pick(0, 2) ? "" : " eps=0.01");
         break;
     case 12:
+        snprintf(buf, size, "flatten\n");
+        break;
+    case 13:
         snprintf(buf, size, "relu6\n");
         break;
-    case 13: /* slopes of either sign, some above 1 */
+    case 14: /* slopes of either sign, some above 1 */
         snprintf(buf, size, "leakyrelu slope=%.3g\n", uniform() * 2);
         break;
-    case 14:
+    case 15:
         snprintf(buf, size, "sigmoid\n");
         break;
     default:

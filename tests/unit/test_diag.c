@@ -298,7 +298,7 @@ static const FeCase fe_cases[] = {
      "  conv filters=2 size=3 strid=1\n"
      "                        ^\n"
      "t.cnn:4:19: error: unknown key 'bias' for pool; write 'pool max size=F' or 'pool avg size=F' [stride=S] "
-     "[pad=P] [round=floor|ceil]\n"
+     "[pad=P] [round=floor|ceil], or 'pool max|avg global'\n"
      "  pool max size=2 bias=true\n"
      "                  ^\n"},
     {"shape checking stops at the first layer whose shape fails",

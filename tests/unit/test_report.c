@@ -181,6 +181,93 @@ START_TEST(json_exact_integers)
 }
 END_TEST
 
+/* SPEC section 9's windows in both reports: size, stride and pad stay
+ * integers when square and are [W, H] when not; every conv carries groups
+ * and dilation; a global pool carries "global": true and the map as its
+ * window. Counts for a grouped conv: K*(D1/G)*Fw*Fh (+K) params, W2*H2
+ * times that (without +K) MACs. A conv that is not plain (ir_conv_plain)
+ * gets no frame from its writer and no padded copy. */
+static const char convx_src[] = "network mb {\n input 13x8x4\n e: conv filters=8 size=1\n"
+                                " dw: conv filters=8 size=3 pad=1 groups=8\n"
+                                " nsq: conv filters=6 size=3x1 stride=2x1 pad=1x0 dilation=2 groups=2\n"
+                                " g: pool avg global\n}\n";
+
+static const cJSON *layer_named(const cJSON *root, const char *name)
+{
+    const cJSON *l;
+    cJSON_ArrayForEach(l, cJSON_GetObjectItemCaseSensitive(root, "layers"))
+    {
+        const cJSON *nm = cJSON_GetObjectItemCaseSensitive(l, "name");
+        if (cJSON_IsString(nm) && strcmp(nm->valuestring, name) == 0)
+            return l;
+    }
+    ck_abort_msg("no layer %s", name);
+    return NULL;
+}
+
+static void assert_pair(const cJSON *obj, const char *key, int64_t w, int64_t h)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    ck_assert_msg(cJSON_IsArray(v) && cJSON_GetArraySize(v) == 2, "%s is not [W, H]", key);
+    ck_assert_int_eq((int64_t)cJSON_GetArrayItem(v, 0)->valuedouble, w);
+    ck_assert_int_eq((int64_t)cJSON_GetArrayItem(v, 1)->valuedouble, h);
+}
+
+START_TEST(json_convx)
+{
+    Unit u;
+    IrGraph *g = unit_compile(&u, convx_src);
+    ck_assert_msg(g != NULL, "%s", unit_text(&u));
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&buf, &size);
+    ir_report_json(g, f);
+    fclose(f);
+    cJSON *root = cJSON_Parse(buf);
+    ck_assert_msg(root != NULL, "not JSON:\n%s", buf);
+
+    /* dw: 8 filters of 1 channel, 3x3: 8*1*3*3 + 8 = 80; 13*8*72 = 7,488 MACs. */
+    const cJSON *dw = layer_named(root, "dw");
+    assert_int(dw, "size", 3);
+    assert_int(dw, "pad", 1);
+    assert_int(dw, "groups", 8);
+    assert_int(dw, "dilation", 1);
+    assert_int(dw, "params", 80);
+    assert_int(dw, "macs", 7488);
+    /* nsq: width (13 - (2*(3-1)+1) + 2*1)/2 + 1 = 6, height (8 - 1)/1 + 1 = 8;
+     * 6 filters of 8/2 = 4 channels, 3x1: 72 + 6 = 78 params, 6*8*72 MACs. */
+    const cJSON *nsq = layer_named(root, "nsq");
+    assert_shape(nsq, "output", 6, 8, 6);
+    assert_pair(nsq, "size", 3, 1);
+    assert_pair(nsq, "stride", 2, 1);
+    assert_pair(nsq, "pad", 1, 0);
+    assert_int(nsq, "groups", 2);
+    assert_int(nsq, "dilation", 2);
+    assert_int(nsq, "params", 78);
+    assert_int(nsq, "macs", 3456);
+    const cJSON *gp = layer_named(root, "g");
+    ck_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(gp, "global")));
+    assert_pair(gp, "size", 6, 8);
+    assert_shape(gp, "output", 1, 1, 6);
+    ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(layer_named(root, "e"), "global"));
+    cJSON_Delete(root);
+    free(buf);
+
+    /* e's only reader is dw, which is not plain: no frame; dw no copy. */
+    ck_assert_int_eq(g->nodes[1].out_pad, 0);
+    ck_assert_int_eq(g->nodes[2].scratch, -1);
+
+    f = open_memstream(&buf, &size);
+    ir_report_text(g, f);
+    fclose(f);
+    ck_assert_msg(strstr(buf, " K=8 F=3 S=1 P=1 G=8 ") != NULL, "%s", buf);
+    ck_assert_msg(strstr(buf, " K=6 F=3x1 S=2x1 P=1x0 G=2 R=2 ") != NULL, "%s", buf);
+    ck_assert_msg(strstr(buf, " avg global F=6x8 ") != NULL, "%s", buf);
+    free(buf);
+    unit_close(&u);
+}
+END_TEST
+
 /* The activations of SPEC section 9: their kind words as "op", 0 params
  * and MACs, and leakyrelu's slope in both reports (default 0.01). */
 START_TEST(activations)
@@ -579,6 +666,7 @@ static Suite *report_suite(void)
     tcase_add_test(tc, json_lenet);
     tcase_add_test(tc, json_exact_integers);
     tcase_add_test(tc, activations);
+    tcase_add_test(tc, json_convx);
     tcase_add_test(tc, json_plan_frames);
     tcase_add_test(tc, json_plan_frame_through_dropout);
     tcase_add_test(tc, plan_concat_slices);
