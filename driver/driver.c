@@ -83,6 +83,22 @@ static const char *const usage_text =
     "input also takes mean=... and std=... (one value or one per channel); conv and\n"
     "fc take inline weights=[...] and biases=[...] in PyTorch's layout.\n"
     "\n"
+    "Graphs (ResNet, MobileNet, GoogLeNet): a layer reads the one before it, or\n"
+    "from=NAME; add A B ... sums layers of one shape, concat A B ... stacks depths.\n"
+    "\n"
+    "  network block round=floor {         # the default rounding of conv and pool\n"
+    "      input 56x56x64\n"
+    "      stem: relu\n"
+    "      c1: conv filters=64 size=3 pad=1 bias=false\n"
+    "      bn1: batchnorm                   # eps=1e-5; folded into c1\n"
+    "      relu6                            # leakyrelu slope=0.01, sigmoid, tanh\n"
+    "      dw: conv filters=64 size=3 pad=1 groups=64   # depthwise; dilation=2\n"
+    "      sum: add dw stem                 # a residual connection\n"
+    "      \"1x3\": conv filters=8 size=3x1 pad=1x0 from=stem  # WxH; quoted names\n"
+    "      concat sum \"1x3\"\n"
+    "      pool avg global                  # 1 x 1 x D\n"
+    "  }\n"
+    "\n"
     "Exit status: 0 success, 1 an error in the input, 2 a bad command line.\n";
 
 static int usage_error(FILE *err, const char *fmt, const char *arg)

@@ -16,6 +16,8 @@
 # - digits (examples/digits/): the ten images of digit-<label>-<i>.pgm, as
 #   rows i of the data set, against PyTorch's logits for them
 #   (DATA_DIR/digits/out_all.npy); each classified as its label;
+# - resdigits (a residual network with batch norm) on those ten images,
+#   against PyTorch's outputs (DATA_DIR/digits/resdigits_out_all.npy);
 # - the 24 generated networks (DATA_DIR/random), batch 7, against PyTorch.
 #
 # Prints one line per check and a summary; exits 1 if any check failed or a
@@ -176,6 +178,23 @@ elif build "digits" "$dir" "$digits/digits.safetensors" "$WORK/digits-in.npy" "$
     else
         fail "digits top1" "classes $got, labels $labels"
     fi
+fi
+
+# resdigits, a residual network with batch norm (SPEC section 9), on the
+# same ten images against PyTorch's outputs for them (resdigits_out_all.npy,
+# scripts/train_resdigits.py).
+dir=$WORK/resdigits
+if ! "$PY" - "$DATA/digits" "$WORK" "${pgms[@]}" >"$WORK/res.err" 2>&1 <<'EOF'; then
+import os, sys
+import numpy as np
+data, work = sys.argv[1], sys.argv[2]
+rows = [int(os.path.basename(p)[:-4].split("-")[2]) for p in sys.argv[3:]]
+np.save(os.path.join(work, "resdigits-ref.npy"), np.load(os.path.join(data, "resdigits_out_all.npy"))[rows])
+EOF
+    fail "resdigits input" "$(first_error "$WORK/res.err")"
+elif build "resdigits" "$dir" "$digits/resdigits.safetensors" "$WORK/digits-in.npy" "$digits/resdigits.cnn" &&
+    run "resdigits" "$dir"; then
+    compare "resdigits ${#pgms[@]} images vs PyTorch" "$dir/out.npy" "$WORK/resdigits-ref.npy"
 fi
 
 # The generated networks (DATA_DIR/random/rNN), batch 7, against PyTorch:

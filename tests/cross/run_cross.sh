@@ -12,6 +12,9 @@
 #   the weights read at run time (the naive kernels and the target's reader);
 # - the digits example, its whole data set (1,797 images) at once against
 #   the logits PyTorch computed (tests/data/digits/out_all.npy);
+# - resdigits, a residual network with batch norm, on that set: every image
+#   classified as PyTorch does, with embedded weights (-O2) and with the
+#   weights read there (-O0);
 # - every generated network (tests/data/random/rNN) at -O2, batch 7;
 # - for wasm32, LeNet-5 also without SIMD128 (--features=-simd128);
 # - tests/diff/corners/big_fc.cnn, whose fc runs images in groups, against
@@ -140,6 +143,34 @@ for target in $TARGETS; do
         --weights "$ROOT/examples/digits/digits.safetensors"; then
         check "$target" "$target digits all 1797" "$DATA/digits/out_all.npy" "$t/digits" "$DATA/digits/all.npy"
     fi
+    # A residual network with batch norm (SPEC section 9): trained weights,
+    # every image classified as PyTorch does; at -O2 embedded (folded at
+    # compile time) and at -O0 reading the weights there (folded by the
+    # target's runtime).
+    res=$ROOT/examples/digits/resdigits
+    for mode in embedded runtime; do
+        if [ $mode = embedded ]; then
+            build "$target" "$target resdigits -O2 embedded" "$t/resdigits" "$res.cnn" --weights "$res.safetensors" -O2 ||
+                continue
+            args=()
+        else
+            build "$target" "$target resdigits -O0 runtime" "$t/resdigits" "$res.cnn" -O0 || continue
+            cp "$res.safetensors" "$WORK/"
+            args=(--weights resdigits.safetensors)
+        fi
+        cp "$DATA/digits/all.npy" "$WORK/all.npy"
+        rm -f "$WORK/out.npy"
+        # shellcheck disable=SC2046 # the runner is a command word
+        if ! (cd "$WORK" && timeout 600 $(runner_for "$target") "$t/resdigits" "${args[@]}" all.npy --output out.npy) \
+            >"$WORK/run.out" 2>"$WORK/run.err"; then
+            fail "$target resdigits $mode all 1797" "$(first_error "$WORK/run.err")"
+        elif detail=$("$PY" "$CHECK" accuracy "$WORK/out.npy" "$DATA/digits/labels.npy" \
+            "$DATA/digits/resdigits_accuracy.json" 2>&1); then
+            pass "$target resdigits $mode all 1797" "$detail"
+        else
+            fail "$target resdigits $mode all 1797" "$detail"
+        fi
+    done
     if [ $bigfc_ok = 1 ] && build "$target" "$target big_fc" "$t/big_fc" "$bigfc" \
         --weights "$WORK/big_fc.safetensors"; then
         check "$target" "$target big_fc batch7 (grouped fc) vs this machine" "$WORK/big_fc_ref.npy" "$t/big_fc" \

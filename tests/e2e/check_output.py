@@ -98,7 +98,7 @@ def accuracy(out_path, labels_path, torch_path):
         ref["accuracy"], len(differ))
     if len(differ):
         detail += " (images %s)" % ", ".join(str(i) for i in differ[:10])
-    return correct == ref["correct"], detail
+    return correct == ref["correct"] and len(differ) == 0, detail
 
 
 def top1(out_path, torch_path):

@@ -18,9 +18,11 @@
 # - with only inline weights (edge, emboss): -O0 and -O2 on the ascent photo
 #   (examples/images/ascent.pgm): --output .npy, --output .pgm, and a batch
 #   of the photo seven times;
-# - digits (examples/digits/): the whole data set (all.npy) must be classified
-#   with PyTorch's accuracy (torch_accuracy.json), and each digit-<label>-<i>.pgm
-#   as <label> (--json), embedded and run-time weights, at -O0 and -O2.
+# - digits and resdigits (examples/digits/): the whole data set (all.npy)
+#   must be classified as PyTorch classifies it, image by image
+#   (torch_accuracy.json, resdigits_accuracy.json), and each
+#   digit-<label>-<i>.pgm as <label> (--json), embedded and run-time weights,
+#   at -O0 and -O2.
 # Every comparison uses the one tolerance of tests/tolerance.h:
 #   max|out - ref| <= 1e-4 x max(1, max|ref|)   (tests/e2e/check_output.py).
 #
@@ -147,30 +149,33 @@ check_image() {
     done
 }
 
-# digits: accuracy over the whole set, and the sample PGMs by name.
+# digits and resdigits (examples/digits/): the whole data set (all.npy) must
+# be classified as PyTorch classifies it, image by image (NET's accuracy
+# file), and the sample PGMs by name.
 check_digits() {
-    local dir=$1 ex=$EXAMPLES/digits st=$EXAMPLES/digits/digits.safetensors opt mode prog detail
+    local dir=$1 net=$2 acc=$3 ex=$EXAMPLES/digits opt mode prog detail st
     local -a at_compile at_run
+    st=$ex/$net.safetensors
     for opt in -O0 -O2; do
         for mode in embedded runtime; do
-            prog=$WORK/digits-$mode$opt
+            prog=$WORK/$net-$mode$opt
             at_compile=() at_run=()
             if [ $mode = embedded ]; then at_compile=(--weights "$st"); else at_run=(--weights "$st"); fi
-            compile "digits $opt $mode" "$prog" "$ex/digits.cnn" "${at_compile[@]}" "$opt" || continue
+            compile "$net $opt $mode" "$prog" "$ex/$net.cnn" "${at_compile[@]}" "$opt" || continue
             rm -f "$WORK/out.npy"
             if ! runq "$prog" "${at_run[@]}" --output "$WORK/out.npy" "$dir/all.npy" >"$WORK/run.out" 2>"$WORK/run.err"; then
-                fail "digits $opt $mode accuracy" "exited $RC: $(first_error "$WORK/run.err")"
-            elif detail=$("$PY" "$CHECK" accuracy "$WORK/out.npy" "$dir/labels.npy" "$dir/torch_accuracy.json" 2>&1); then
-                pass "digits $opt $mode accuracy" "$detail"
+                fail "$net $opt $mode accuracy" "exited $RC: $(first_error "$WORK/run.err")"
+            elif detail=$("$PY" "$CHECK" accuracy "$WORK/out.npy" "$dir/labels.npy" "$dir/$acc" 2>&1); then
+                pass "$net $opt $mode accuracy" "$detail"
             else
-                fail "digits $opt $mode accuracy" "$detail"
+                fail "$net $opt $mode accuracy" "$detail"
             fi
             if ! runq "$prog" "${at_run[@]}" --json --labels "$ex/labels.txt" "$ex"/digit-*.pgm >"$WORK/run.json" 2>"$WORK/run.err"; then
-                fail "digits $opt $mode pgm samples" "exited $RC: $(first_error "$WORK/run.err")"
-            elif detail=$("$PY" "$CHECK" top1 "$WORK/run.json" "$dir/torch_accuracy.json" 2>&1); then
-                pass "digits $opt $mode pgm samples" "$detail"
+                fail "$net $opt $mode pgm samples" "exited $RC: $(first_error "$WORK/run.err")"
+            elif detail=$("$PY" "$CHECK" top1 "$WORK/run.json" "$dir/$acc" 2>&1); then
+                pass "$net $opt $mode pgm samples" "$detail"
             else
-                fail "digits $opt $mode pgm samples" "$detail"
+                fail "$net $opt $mode pgm samples" "$detail"
             fi
         done
     done
@@ -183,7 +188,8 @@ for dir in "$DATA"/*/ "$DATA"/random/*/; do
     [ "$name" = random ] && continue
     echo "$name" | grep -Eq -- "$ONLY" || continue
     if [ "$name" = digits ]; then
-        check_digits "$dir"
+        check_digits "$dir" digits torch_accuracy.json
+        check_digits "$dir" resdigits resdigits_accuracy.json
         continue
     fi
     if [ -f "$dir/../$name.cnn" ]; then

@@ -6,15 +6,17 @@
 For every top-level example X.cnn (standard library only, run by CTest as
 golden.examples):
   - `cnnc --report=json` is compared with X.torch.json, which PyTorch computed
-    (scripts/torch_reports.py): network, input and output shapes, and per layer
-    the name, op (and pool kind), output [W, H, D], params and MACs, then
+    (scripts/torch_reports.py; scripts/make_torchvision_examples.py for
+    torchvision's): network, input and output shapes, and per layer the name,
+    op (and pool kind), inputs, output [W, H, D], params and MACs, then
     total_params and total_macs; weights_bytes must be 4 x total_params (SPEC 8).
   - the figures SPEC, README and the lecture name are checked as written (FIGURES).
   - `cnnc --report` must equal X.report.txt exactly. Those files are cnnc's own
     output, reviewed by eye when written; their numbers are the JSON's, checked
     above. `--update-reports` rewrites them: review the diff before committing.
-  - `cnnc --emit=dot` must be a Graphviz digraph with one node per layer, in the
-    report's order, joined into one chain.
+  - `cnnc --emit=dot` must be a Graphviz digraph with one node per layer and
+    an edge for every input the JSON report lists; those inputs are PyTorch's
+    graph's (for the chains, each layer the one before).
   - `cnnc --check` must accept it.
 disaster.cnn (16,000,400,000 parameters, 64 GB as float32) must be reported at
 once without its weights allocated: its reports are timed and their peak RSS
@@ -96,9 +98,11 @@ class Checker:
         for key in ("network", "input", "output", "total_params", "total_macs"):
             if got.get(key) != want[key]:
                 self.fail(example, "%s: cnnc %r, PyTorch %r" % (key, got.get(key), want[key]))
-        if got.get("weights_bytes") != 4 * want["total_params"]:
-            self.fail(example, "weights_bytes %r, want 4 x %d" % (
-                got.get("weights_bytes"), want["total_params"]))
+        # 4 x the floats read: the params, and batch norms' running
+        # statistics where the PyTorch file counts them (SPEC section 8).
+        want_bytes = want.get("weights_bytes", 4 * want["total_params"])
+        if got.get("weights_bytes") != want_bytes:
+            self.fail(example, "weights_bytes %r, want %d" % (got.get("weights_bytes"), want_bytes))
         layers = got.get("layers", [])
         if len(layers) != len(want["layers"]):
             self.fail(example, "%d layers, PyTorch %d" % (len(layers), len(want["layers"])))
@@ -107,6 +111,10 @@ class Checker:
                 if g.get(key) != w.get(key):
                     self.fail(example, "layer %d (%s) %s: cnnc %r, PyTorch %r" % (
                         i, w["name"], key, g.get(key), w.get(key)))
+            # The inputs PyTorch's graph gives; for the chains, the layer before.
+            inputs = w.get("inputs", [want["layers"][i - 1]["name"]] if i else [])
+            if g.get("inputs") != inputs:
+                self.fail(example, "layer %d (%s) inputs: cnnc %r, PyTorch %r" % (i, w["name"], g.get("inputs"), inputs))
             if not isinstance(g.get("line"), int) or g["line"] < 1:
                 self.fail(example, "layer %d (%s): no line" % (i, w["name"]))
         for key, sub in (("total_params", "params"), ("total_macs", "macs")):
@@ -172,9 +180,11 @@ class Checker:
             return
         ident_of = {label: ident for ident, label in nodes.items()}
         edges = sorted(edges)
-        chain = sorted((ident_of[a], ident_of[b]) for a, b in zip(names, names[1:]))
-        if edges != chain:
-            self.fail(example, "dot edges %r do not chain the layers in order" % edges)
+        # Every input of every layer, as the JSON report lists them (SPEC
+        # section 9): for a chain, each layer from the one before.
+        want = sorted((ident_of[i], ident_of[l.get("name")]) for l in layers for i in l.get("inputs", []))
+        if edges != want:
+            self.fail(example, "dot edges %r are not the layers' inputs %r" % (edges, want))
 
 
 def dot_statements(body):
