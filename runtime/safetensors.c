@@ -549,11 +549,27 @@ static int orphan_stats(const CnnrtSt *st, const CnnrtParam *params, int32_t npa
         snprintf(where, sizeof where, "after the layer whose %lld channels it normalises", (long long)D);
     else
         snprintf(where, sizeof where, "after the layer whose channels it normalises");
+    /* No layer of the network under X's first part (GoogLeNet's aux1 when
+     * X is aux1.conv.bn): most likely a part of the model that only
+     * training runs, whose tensors the state dict still holds. */
+    const char *dot = memchr(x, '.', len);
+    char part[600] = "";
+    if (dot) {
+        size_t top = (size_t)(dot - x) + 1;
+        bool any = false;
+        for (int32_t i = 0; i < nparams && !any; i++)
+            any = strncmp(params[i].name, x, top) == 0;
+        if (!any)
+            snprintf(part, sizeof part,
+                     "; or, if '%.*s' runs only in training (as GoogLeNet's auxiliary classifiers do), save the "
+                     "state dict without its tensors",
+                     (int)top - 1, x);
+    }
     report(diag, ctx, CNNRT_ERROR,
            "%s: %s %s %s running statistics, but the network has no batchnorm '%.*s' to read %s "
-           "(ignoring %s would give wrong answers); add '%.*s: batchnorm' %s",
+           "(ignoring %s would give wrong answers); add '%.*s: batchnorm' %s%s",
            st->path, count > 1 ? "tensors" : "tensor", names, count > 1 ? "are a batch norm's" : "is a batch norm's",
-           (int)len, x, count > 1 ? "them" : "it", count > 1 ? "them" : "it", (int)len, x, where);
+           (int)len, x, count > 1 ? "them" : "it", count > 1 ? "them" : "it", (int)len, x, where, part);
     return 1;
 }
 

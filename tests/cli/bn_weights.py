@@ -1,10 +1,16 @@
 #!/usr/bin/python3
-"""Weights, an input and PyTorch's output for tests/cli/bn.cnn.
+"""Weights, an input and PyTorch's output for tests/cli/bn.cnn, committed in
+tests/data/bn/ so that the test needs no PyTorch. Regenerate (from the
+repository root, then review and commit):
+
+    /usr/bin/python3 tests/cli/bn_weights.py tests/data/bn
 
     bn_weights.py DIR    writes into DIR:
       bn.safetensors      the module's state dict, num_batches_tracked (I64) included
       orphan.safetensors  the same plus bn9.running_mean and bn9.running_var, which
                           no batchnorm of bn.cnn reads
+      aux.safetensors     the state dict plus aux1.bn's running statistics, a part
+                          of the model (as GoogLeNet's aux1) the network lacks whole
       conv1.safetensors   the state dict with c1 named conv1, for bn.cnn without bn1
                           and c1 so renamed: the error suggests where bn1 goes
       x.npy, want.npy     a batch of 3 images and PyTorch's output for them
@@ -72,10 +78,15 @@ def main(out):
     renamed = {('conv1.weight' if k == 'c1.weight' else k): v for k, v in state.items()}
     with open(os.path.join(out, 'conv1.safetensors'), 'wb') as f:
         f.write(safetensors(renamed))
+    aux = dict(state)
     state['bn9.running_mean'] = np.zeros(16, np.float32)
     state['bn9.running_var'] = np.ones(16, np.float32)
     with open(os.path.join(out, 'orphan.safetensors'), 'wb') as f:
         f.write(safetensors(state))
+    aux['aux1.bn.running_mean'] = np.zeros(16, np.float32)
+    aux['aux1.bn.running_var'] = np.ones(16, np.float32)
+    with open(os.path.join(out, 'aux.safetensors'), 'wb') as f:
+        f.write(safetensors(aux))
     np.save(os.path.join(out, 'x.npy'), x.numpy())
     np.save(os.path.join(out, 'want.npy'), want.numpy())
 

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Batch norms end to end (SPEC section 9) on tests/cli/bn.cnn, against
-# PyTorch's output (bn_weights.py):
+# PyTorch's output (tests/data/bn/, written by bn_weights.py):
 # - embedded weights (folded by the compiler), --no-fuse (every batchnorm on
 #   its own) and weights read at run time (folded by the runtime) all match
 #   the golden, and the run-time build's output is the embedded one's, bit
@@ -20,7 +20,12 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/cnnc-bn.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 net=$src/tests/cli/bn.cnn
 check=$src/tests/e2e/check_output.py
-"$py" "$src/tests/cli/bn_weights.py" "$work" || { echo "FAIL: bn_weights.py"; exit 1; }
+# The weights, input and PyTorch's output: tests/cli/bn_weights.py wrote them.
+data=$src/tests/data/bn
+for f in bn.safetensors orphan.safetensors aux.safetensors conv1.safetensors x.npy want.npy; do
+  [ -f "$data/$f" ] || { echo "FAIL: no $data/$f (tests/cli/bn_weights.py writes it)"; exit 1; }
+  cp "$data/$f" "$work/"
+done
 cd "$work" || exit 1
 fail=0
 ok() { echo "ok $1"; }
@@ -54,6 +59,14 @@ for p in runtime emb; do
   [ $rc = 1 ] && grep -qF "$p: error: $piece" stderr && [ -z "$(ls -A out)" ] && ok "$p: orphan running stats" ||
     bad "$p: orphan running stats: exit $rc, expected 1 and '$p: error: $piece'"
 done
+
+# bn9 is no part of the model the network lacks whole: no word of training.
+grep -q "runs only in training" stderr && bad "bn9 called a training-only part" || ok "bn9: no training-only hint"
+# A part of the model the network has no layer of (GoogLeNet's aux1): the
+# error also says it may run only in training.
+"$cnnc" -o out/p --weights aux.safetensors "$net" 2>stderr; rc=$?
+[ $rc = 1 ] && grep -qF "add 'aux1.bn: batchnorm' after the layer whose 16 channels it normalises; or, if 'aux1' runs only in training (as GoogLeNet's auxiliary classifiers do), save the state dict without its tensors" stderr &&
+  [ -z "$(ls -A out)" ] && ok "cnnc: a training-only part" || bad "cnnc: a training-only part: exit $rc"
 
 # The batchnorm left out of the source: the error says where it goes.
 sed -e '/bn1: batchnorm/d' -e 's/c1: conv/conv1: conv/' "$net" >nobn1.cnn
