@@ -18,7 +18,8 @@
 #   (DATA_DIR/digits/out_all.npy); each classified as its label;
 # - resdigits (a residual network with batch norm) on those ten images,
 #   against PyTorch's outputs (DATA_DIR/digits/resdigits_out_all.npy);
-# - the 24 generated networks (DATA_DIR/random), batch 7, against PyTorch.
+# - the generated networks (DATA_DIR/random: 24 chains rNN, 12 graphs dNN),
+#   batch 7, against PyTorch.
 #
 # Prints one line per check and a summary; exits 1 if any check failed or a
 # tool is missing (arm-none-eabi-gcc, arm-none-eabi-size, qemu-system-arm,
@@ -197,9 +198,11 @@ elif build "resdigits" "$dir" "$digits/resdigits.safetensors" "$WORK/digits-in.n
     compare "resdigits ${#pgms[@]} images vs PyTorch" "$dir/out.npy" "$WORK/resdigits-ref.npy"
 fi
 
-# The generated networks (DATA_DIR/random/rNN), batch 7, against PyTorch:
-# convs with strides, pads and ceil rounding, pools, softmax over maps.
-for cnn in "$DATA"/random/r*.cnn; do
+# The generated networks, batch 7, against PyTorch: the chains
+# (DATA_DIR/random/rNN: convs with strides, pads and ceil rounding, pools,
+# softmax over maps) and the graphs (dNN: adds, concats, batch norms, grouped
+# and dilated convs, WxH windows, global pools, every activation).
+for cnn in "$DATA"/random/r[0-9]*.cnn "$DATA"/random/d[0-9]*.cnn; do
     name=$(basename "$cnn" .cnn)
     rdir=$DATA/random/$name
     [ -f "$rdir/$name.safetensors" ] || continue

@@ -15,7 +15,9 @@
 # - resdigits, a residual network with batch norm, on that set: every image
 #   classified as PyTorch does, with embedded weights (-O2) and with the
 #   weights read there (-O0);
-# - every generated network (tests/data/random/rNN) at -O2, batch 7;
+# - every generated network at -O2, batch 7: the chains tests/data/random/rNN
+#   and the graphs dNN (branches, adds, concats, batch norms folded and not,
+#   grouped and dilated convs, WxH windows, global pools, every activation);
 # - for wasm32, LeNet-5 also without SIMD128 (--features=-simd128);
 # - tests/diff/corners/big_fc.cnn, whose fc runs images in groups, against
 #   this machine's program (codegen.vs_reference checks that one).
@@ -25,7 +27,8 @@
 # Tolerance: max|out - ref| <= 1e-4 x max(1, max|ref|) (check_output.py).
 #
 # Environment: PYTHON (python3 with numpy), CROSS_TARGETS (a space-separated
-# subset of the three), CROSS_RANDOM (how many random networks; default all).
+# subset of the three), CROSS_RANDOM (how many random networks of each kind,
+# chains and graphs; default all).
 # Exits 1 if any check failed (a missing emulator or compiler is a failure:
 # scripts/setup.sh installs them), 2 on a usage error.
 
@@ -176,16 +179,18 @@ for target in $TARGETS; do
         check "$target" "$target big_fc batch7 (grouped fc) vs this machine" "$WORK/big_fc_ref.npy" "$t/big_fc" \
             "$WORK/big_fc_in.npy"
     fi
-    n=0
-    for cnn in "$DATA"/random/r*.cnn; do
-        [ $n -lt "$NRANDOM" ] || break
-        name=$(basename "$cnn" .cnn)
-        dir=$DATA/random/$name
-        [ -f "$dir/$name.safetensors" ] || continue
-        n=$((n + 1))
-        if build "$target" "$target $name -O2" "$t/$name" "$cnn" --weights "$dir/$name.safetensors"; then
-            check "$target" "$target $name -O2 batch7" "$dir/out7.npy" "$t/$name" "$dir/in7.npy"
-        fi
+    for family in r d; do   # the chains rNN, then the graphs dNN
+        n=0
+        for cnn in "$DATA"/random/"$family"[0-9]*.cnn; do
+            [ $n -lt "$NRANDOM" ] || break
+            name=$(basename "$cnn" .cnn)
+            dir=$DATA/random/$name
+            [ -f "$dir/$name.safetensors" ] || continue
+            n=$((n + 1))
+            if build "$target" "$target $name -O2" "$t/$name" "$cnn" --weights "$dir/$name.safetensors"; then
+                check "$target" "$target $name -O2 batch7" "$dir/out7.npy" "$t/$name" "$dir/in7.npy"
+            fi
+        done
     done
 done
 

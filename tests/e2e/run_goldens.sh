@@ -5,7 +5,8 @@
 #
 #   tests/e2e/run_goldens.sh CNNC_BINARY DATA_DIR        (DATA_DIR is tests/data)
 #
-# For each DATA_DIR/<net>/ and DATA_DIR/random/<net>/ whose network is found
+# For each DATA_DIR/<net>/ and DATA_DIR/random/<net>/ (the chains rNN and the
+# graphs dNN of scripts/make_goldens.py) whose network is found
 # (examples/<net>.cnn or DATA_DIR/random/<net>.cnn):
 # - with <net>.safetensors: builds the program with embedded weights and
 #   with weights read at run time (--weights), at -O0 and -O2, and runs
