@@ -1,6 +1,36 @@
 /* Memory planning, after fusion: where each node's output lives for one image,
  * and so the workspace a run needs and the report's peak activation memory --
- * one computation for both (STYLE.md). */
+ * one computation for both (STYLE.md).
+ *
+ * What the plan promises the kernels (codegen/), in one place:
+ *
+ * - Where. A kernel (a node on its own, or a fused group: ir/fuse.h) writes
+ *   its tail node's buffer and reads ir_group_inputs' buffers, in that
+ *   order as its arguments, and its head's scratch. A buffer is a workspace
+ *   offset for one image (64-byte aligned, except a concat's slice, which
+ *   is 4-byte aligned), or the caller's input or output; IR_BUF_FUSED nodes
+ *   have none. Executables that run images in groups or on threads give
+ *   each image an arena of its own (codegen/module.c); offsets are within it.
+ * - When. A buffer lives from its writer's step (the group's head) to the
+ *   step of its last reader; a kernel's output never shares bytes with its
+ *   inputs or its scratch, except where it runs in place: an in-place op
+ *   (IrOpDef.in_place) on a workspace buffer that nothing else reads, not
+ *   inside a group. A concat's inputs may be slices of its own output
+ *   (ir_concat_offset); the concat then copies only the others.
+ * - Layout. [D][H][W] floats, C order, unless the buffer's only reader is a
+ *   conv (conv_reader; dropouts between run in place and see through):
+ *     a frame of out_pad zeros, [D][H + 2P][W + 2P], when the writer is a
+ *     conv's group or a standalone pool and the reader a plain conv
+ *     (ir_conv_plain) of padding P; the writer zeroes the frame on every
+ *     run, after its values;
+ *     channel blocks of the vector width, [D/v][H'][W'][v], when codegen
+ *     runs both convs on the filter-vector kernel (codegen/ops/conv.c,
+ *     blocked_width: a choice codegen makes, and only these two kernels see
+ *     the buffer). The caller's input and output are always [D][H][W].
+ * - Scratch. ir_plan_scratch_bytes at the head's scratch offset, for the
+ *   head's step only: a zero-padded copy of the input, or Winograd's tiles
+ *   and staged rows (ir_wino_m says which convs qualify; codegen may still
+ *   run one directly and leave the scratch unused). */
 #ifndef CNNC_IR_PLAN_H
 #define CNNC_IR_PLAN_H
 
