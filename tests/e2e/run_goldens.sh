@@ -9,7 +9,8 @@
 # graphs dNN of scripts/make_goldens.py) whose network is found
 # (examples/<net>.cnn or DATA_DIR/random/<net>.cnn):
 # - with <net>.safetensors: builds the program with embedded weights and
-#   with weights read at run time (--weights), at -O0 and -O2, and runs
+#   with weights read at run time (--weights), at -O0 and -O2 (the random
+#   graphs dNN at -O1 and -O3 too), and runs
 #   in1.npy, in7.npy and in13.npy (batch 1, 7 and 13, on one thread and two)
 #   with --output; any further
 #   <net>.<dtype>.safetensors (F16, BF16, F64 copies) are run at -O2 both ways;
@@ -74,8 +75,10 @@ batches() {
 # A network whose weights are in DIR/NET.safetensors (and maybe other dtypes),
 # or in the file given as a fourth argument.
 check_weights_file() {
-    local name=$1 cnn=$2 dir=$3 st=${4:-$3/$1.safetensors} opt prog f dt
-    for opt in -O0 -O2; do
+    local name=$1 cnn=$2 dir=$3 st=${4:-$3/$1.safetensors} opt prog f dt levels=(-O0 -O2)
+    # The random graphs (dNN, every op of SPEC section 9) at every level.
+    [[ $name =~ ^d[0-9]+$ ]] && levels=(-O0 -O1 -O2 -O3)
+    for opt in "${levels[@]}"; do
         prog=$WORK/$name-embedded$opt
         if compile "$name $opt embedded" "$prog" "$cnn" --weights "$st" "$opt"; then
             batches "$name $opt embedded" "$dir" "$prog"
