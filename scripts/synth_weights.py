@@ -26,6 +26,7 @@ ones), its shape rule (SPEC sections 2 and 9) and its safetensors writer.
 """
 
 import json
+import os
 import math
 import re
 import struct
@@ -356,26 +357,33 @@ def _bf16_bytes(a):
 
 
 def write_safetensors(path, tensors, dtype="F32"):
-    """The format by hand: u64 LE header length, JSON header, raw LE data."""
+    """The format by hand: u64 LE header length, JSON header, raw LE data.
+    Float tensors are written as dtype; int64 ones (PyTorch's
+    num_batches_tracked) as I64. Written to a temporary file, then renamed."""
     header, blobs, offset = {}, [], 0
     for name, arr in tensors.items():
-        arr = np.ascontiguousarray(arr)
-        if dtype == "BF16":
+        arr = np.asarray(arr)  # not ascontiguousarray: it makes a scalar 1-d
+        kind = "I64" if arr.dtype == np.int64 else dtype
+        if kind == "I64":
+            data = arr.astype("<i8").tobytes()
+        elif kind == "BF16":
             data = _bf16_bytes(arr)
         else:
-            data = np.ascontiguousarray(arr, dtype=_DTYPES[dtype]).tobytes()
-        header[name] = {"dtype": dtype, "shape": list(arr.shape),
+            data = np.ascontiguousarray(arr, dtype=_DTYPES[kind]).tobytes()
+        header[name] = {"dtype": kind, "shape": list(arr.shape),
                         "data_offsets": [offset, offset + len(data)]}
         blobs.append(data)
         offset += len(data)
     header["__metadata__"] = {"format": "pt"}
     text = json.dumps(header, separators=(",", ":")).encode()
     text += b" " * (-len(text) % 8)  # keep the data 8-byte aligned, as safetensors does
-    with open(path, "wb") as fp:
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as fp:
         fp.write(struct.pack("<Q", len(text)))
         fp.write(text)
         for data in blobs:
             fp.write(data)
+    os.replace(tmp, path)
 
 
 def read_safetensors(path):

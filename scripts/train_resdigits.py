@@ -40,7 +40,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import tv_weights  # noqa: E402
+import synth_weights as sw  # noqa: E402
 
 torch.set_num_threads(1)
 torch.manual_seed(0)
@@ -137,7 +137,7 @@ def main():
     top2 = np.sort(probs, axis=1)[:, -2:]
     with open(os.path.join(EX, "resdigits.cnn"), "w") as fp:
         fp.write(CNN)
-    tv_weights.write_safetensors(os.path.join(EX, "resdigits.safetensors"), tensors)
+    sw.write_safetensors(os.path.join(EX, "resdigits.safetensors"), dict(tensors))
     np.save(os.path.join(DATA, "resdigits_out_all.npy"), probs.astype(np.float32))
     with open(os.path.join(DATA, "resdigits_accuracy.json"), "w") as fp:
         json.dump({

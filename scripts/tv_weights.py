@@ -19,11 +19,14 @@ Each tensor's values come from a generator seeded by the CRC-32 of its name:
 """
 
 import json
-import struct
+import os
 import sys
 import zlib
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from synth_weights import write_safetensors  # noqa: E402
 
 
 def tensor_values(name, shape):
@@ -42,28 +45,6 @@ def tensor_values(name, shape):
     return v.astype("<f4").reshape(shape)
 
 
-def write_safetensors(path, tensors):
-    """The format: u64 LE header length, JSON header, raw LE data (F32, I64)."""
-    header, blobs, offset = {}, [], 0
-    for name, arr in tensors:
-        data = np.ascontiguousarray(arr).tobytes()
-        dtype = "I64" if arr.dtype == np.dtype("<i8") else "F32"
-        header[name] = {"dtype": dtype, "shape": list(arr.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    header["__metadata__"] = {"format": "pt"}
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as fp:
-        fp.write(struct.pack("<Q", len(text)))
-        fp.write(text)
-        for data in blobs:
-            fp.write(data)
-    import os
-    os.replace(tmp, path)
-
-
 def manifest_tensors(manifest):
     return [(name, tensor_values(name, tuple(shape))) for name, shape, _ in manifest["tensors"]]
 
@@ -74,7 +55,7 @@ def main():
         sys.exit(2)
     with open(sys.argv[1]) as fp:
         manifest = json.load(fp)
-    write_safetensors(sys.argv[2], manifest_tensors(manifest))
+    write_safetensors(sys.argv[2], dict(manifest_tensors(manifest)))
 
 
 if __name__ == "__main__":

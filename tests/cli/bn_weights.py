@@ -19,14 +19,15 @@ Running statistics and affine parameters are random (not the 0/1 of a fresh
 BatchNorm2d), so a fold that drops any term shows. Needs torch and numpy.
 """
 
-import json
 import os
-import struct
 import sys
 
 import numpy as np
 import torch
 from torch import nn
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'scripts'))
+from synth_weights import write_safetensors  # noqa: E402
 
 
 class Net(nn.Module):
@@ -45,19 +46,6 @@ class Net(nn.Module):
         return self.fc(torch.flatten(self.bn3(x), 1))
 
 
-def safetensors(tensors):
-    """tensors: dict name -> numpy array (float32 or int64)."""
-    header, data = {}, b''
-    for name, a in tensors.items():
-        dtype = {np.dtype('float32'): 'F32', np.dtype('int64'): 'I64'}[a.dtype]
-        raw = np.ascontiguousarray(a).astype(a.dtype.newbyteorder('<')).tobytes()
-        header[name] = {'dtype': dtype, 'shape': list(a.shape), 'data_offsets': [len(data), len(data) + len(raw)]}
-        data += raw
-    h = json.dumps(header).encode()
-    h += b' ' * (-len(h) % 8)
-    return struct.pack('<Q', len(h)) + h + data
-
-
 def main(out):
     torch.manual_seed(7)
     net = Net()
@@ -73,20 +61,16 @@ def main(out):
     with torch.no_grad():
         want = net(x)
     state = {k: v.numpy() for k, v in net.state_dict().items()}
-    with open(os.path.join(out, 'bn.safetensors'), 'wb') as f:
-        f.write(safetensors(state))
+    write_safetensors(os.path.join(out, 'bn.safetensors'), state)
     renamed = {('conv1.weight' if k == 'c1.weight' else k): v for k, v in state.items()}
-    with open(os.path.join(out, 'conv1.safetensors'), 'wb') as f:
-        f.write(safetensors(renamed))
+    write_safetensors(os.path.join(out, 'conv1.safetensors'), renamed)
     aux = dict(state)
     state['bn9.running_mean'] = np.zeros(16, np.float32)
     state['bn9.running_var'] = np.ones(16, np.float32)
-    with open(os.path.join(out, 'orphan.safetensors'), 'wb') as f:
-        f.write(safetensors(state))
+    write_safetensors(os.path.join(out, 'orphan.safetensors'), state)
     aux['aux1.bn.running_mean'] = np.zeros(16, np.float32)
     aux['aux1.bn.running_var'] = np.ones(16, np.float32)
-    with open(os.path.join(out, 'aux.safetensors'), 'wb') as f:
-        f.write(safetensors(aux))
+    write_safetensors(os.path.join(out, 'aux.safetensors'), aux)
     np.save(os.path.join(out, 'x.npy'), x.numpy())
     np.save(os.path.join(out, 'want.npy'), want.numpy())
 
