@@ -530,19 +530,30 @@ static void build_fc(Build *b, IrNode *n)
     check_inline_pair(b, f->bias, &f->weights, &f->biases);
 }
 
+/* key=FLOAT: *out keeps its default when the key is absent or its value is
+ * bad (reported); returns the argument when a number was read, so the
+ * caller can check its range and point at it. */
+static const AstArg *float_arg(Build *b, const char *key, double *out)
+{
+    const AstArg *a = find_arg(b, key);
+    double v;
+    if (!a || !float_value(b, a->value, key, &v))
+        return NULL;
+    *out = v;
+    return a;
+}
+
 static void build_dropout(Build *b, IrNode *n)
 {
     static const char *const keys[] = {"p", NULL};
     check_keys(b, keys, 0, "dropout takes [p=0.5], the drop probability");
-    n->attr.dropout.p = 0.5;
-    const AstArg *a = find_arg(b, "p");
-    double p;
-    if (a && float_value(b, a->value, "p", &p)) {
-        if (p < 0 || p >= 1)
-            fail(b, a->value->span, "dropout p=%s is out of range; it must be in [0, 1)", a->value->text);
-        else
-            n->attr.dropout.p = p;
+    double p = 0.5;
+    const AstArg *a = float_arg(b, "p", &p);
+    if (a && (p < 0 || p >= 1)) {
+        fail(b, a->value->span, "dropout p=%s is out of range; it must be in [0, 1)", a->value->text);
+        p = 0.5;
     }
+    n->attr.dropout.p = p;
 }
 
 /* eps is added to the variance under a square root: zero would divide by
@@ -551,15 +562,13 @@ static void build_batchnorm(Build *b, IrNode *n)
 {
     static const char *const keys[] = {"eps", NULL};
     check_keys(b, keys, 0, "batchnorm takes [eps=1e-5], added to the variance");
-    n->attr.batchnorm.eps = 1e-5;
-    const AstArg *a = find_arg(b, "eps");
-    double eps;
-    if (a && float_value(b, a->value, "eps", &eps)) {
-        if (!(eps > 0))
-            fail(b, a->value->span, "batchnorm eps=%s is out of range; it must be > 0", a->value->text);
-        else
-            n->attr.batchnorm.eps = eps;
+    double eps = 1e-5;
+    const AstArg *a = float_arg(b, "eps", &eps);
+    if (a && !(eps > 0)) {
+        fail(b, a->value->span, "batchnorm eps=%s is out of range; it must be > 0", a->value->text);
+        eps = 1e-5;
     }
+    n->attr.batchnorm.eps = eps;
 }
 
 /* slope may be any finite float: PyTorch's LeakyReLU takes negative slopes
@@ -569,10 +578,7 @@ static void build_leakyrelu(Build *b, IrNode *n)
     static const char *const keys[] = {"slope", NULL};
     check_keys(b, keys, 0, "leakyrelu takes [slope=0.01], the factor for x <= 0");
     n->attr.leakyrelu.slope = 0.01;
-    const AstArg *a = find_arg(b, "slope");
-    double slope;
-    if (a && float_value(b, a->value, "slope", &slope))
-        n->attr.leakyrelu.slope = slope;
+    float_arg(b, "slope", &n->attr.leakyrelu.slope);
 }
 
 static void build_plain(Build *b, IrNode *n)
