@@ -91,18 +91,26 @@ def write_pgm(path, img):
         fp.write("P2\n# scikit-learn digits, 0..16\n8 8\n16\n%s\n" % rows)
 
 
-def main():
+def digits_data():
+    """The data set as the programs read it: images (1797, 8, 8) of 0..16,
+    labels, x = images / 16 as (N, 1, 8, 8) float32, and the stratified
+    80/20 split's indices (train, held out)."""
     digits = load_digits()
     images = digits.images.astype(np.int64)           # (1797, 8, 8), 0..16
     labels = digits.target.astype(np.int64)
     x = (images / 16.0).astype(np.float32)[:, None]    # pixel / maxval
     idx_train, idx_test = train_test_split(np.arange(len(x)), test_size=0.2,
                                            random_state=0, stratify=labels)
-    model = Digits()
+    return images, labels, x, idx_train, idx_test
+
+
+def train(model, x, labels, idx_train, epochs):
+    """Adam (lr 3e-3), batches of 64 in an order drawn from seed 0."""
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     xt, yt = torch.from_numpy(x), torch.from_numpy(labels)
     gen = torch.Generator().manual_seed(0)
-    for epoch in range(40):
+    model.train()
+    for epoch in range(epochs):
         perm = torch.from_numpy(idx_train)[torch.randperm(len(idx_train), generator=gen)]
         for i in range(0, len(perm), 64):
             b = perm[i:i + 64]
@@ -110,6 +118,13 @@ def main():
             loss = F.cross_entropy(model(xt[b]), yt[b])
             loss.backward()
             opt.step()
+
+
+def main():
+    images, labels, x, idx_train, idx_test = digits_data()
+    model = Digits()
+    train(model, x, labels, idx_train, 40)
+    xt = torch.from_numpy(x)
 
     params = {k: v.detach().numpy().astype(np.float32) for k, v in model.state_dict().items()}
     # The reference: the .cnn read back, in float64, on the float32 weights.

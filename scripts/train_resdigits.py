@@ -36,11 +36,10 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import synth_weights as sw  # noqa: E402
+import train_digits  # noqa: E402
 
 torch.set_num_threads(1)
 torch.manual_seed(0)
@@ -102,22 +101,10 @@ class ResDigits(nn.Module):
 
 
 def main():
-    digits = load_digits()
-    labels = digits.target.astype(np.int64)
-    x = (digits.images / 16.0).astype(np.float32)[:, None]
-    idx_train, idx_test = train_test_split(np.arange(len(x)), test_size=0.2, random_state=0, stratify=labels)
+    _, labels, x, idx_train, idx_test = train_digits.digits_data()
     model = ResDigits()
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-    xt, yt = torch.from_numpy(x), torch.from_numpy(labels)
-    gen = torch.Generator().manual_seed(0)
-    model.train()
-    for epoch in range(30):
-        perm = torch.from_numpy(idx_train)[torch.randperm(len(idx_train), generator=gen)]
-        for i in range(0, len(perm), 64):
-            b = perm[i:i + 64]
-            opt.zero_grad()
-            F.cross_entropy(model(xt[b]), yt[b]).backward()
-            opt.step()
+    train_digits.train(model, x, labels, idx_train, 30)
+    xt = torch.from_numpy(x)
     model.eval()
     sd = model.state_dict()
     tensors = [(k, v.numpy().astype("<i8" if v.dtype == torch.int64 else "<f4")) for k, v in sd.items()]
