@@ -536,40 +536,50 @@ WANTED = {"conv-round-floor", "conv-round-ceil", "pool-max-round-ceil",
           "map-output", "vector-output", "non-square"}
 
 
-def randoms():
-    rng = np.random.default_rng(20240611)
+def generate(seed, prefix, count, draw, batches, wanted, cover, fill_last, label):
+    """count networks PREFIXnn.cnn in tests/data/random and their goldens:
+    draw(rng, idx, name) gives a source (or raises Retry/ValueError); a
+    network too flat to tell a wrong result from a right one is drawn
+    again, and the last fill_last ones again until they add a feature of
+    wanted (cover(net) says which a network has) that the others missed.
+    Returns the features the family covers."""
+    rng = np.random.default_rng(seed)
     rdir = os.path.join(DATA, "random")
     os.makedirs(rdir, exist_ok=True)
     seen = set()
-    for idx in range(1, N_RANDOM + 1):
+    for idx in range(1, count + 1):
+        name = "%s%02d" % (prefix, idx)
         while True:
             try:
-                text = random_net(rng, idx)
+                text = draw(rng, idx, name)
             except (Retry, ValueError):
                 continue
-            name = "r%02d" % idx
-            text = fill_inline(text, name)
             net = sw.parse_cnn(text)
             sw.shapes(net)
             params = sw.synth_weights(net, name)
             w, h, d = net["input"]
-            inputs = {"1": rng.standard_normal((1, d, h, w), dtype=np.float32),
-                      "7": rng.standard_normal((7, d, h, w), dtype=np.float32)}
+            inputs = {str(n): rng.standard_normal((n, d, h, w), dtype=np.float32) for n in batches}
             ref = torch_forward(net, params, inputs["1"], torch.float64)
             sens = sensitivity(net, params, inputs["1"], ref)
             if sens is None or sens < 10:
                 continue   # too flat a network to tell a wrong result from a right one
-            missing = WANTED - seen
-            if idx > N_RANDOM - 4 and missing and not coverage(net) & missing:
+            missing = wanted - seen
+            if idx > count - fill_last and missing and not cover(net) & missing:
                 continue   # the last few fill in what the others missed
             break
         path = os.path.join(rdir, name + ".cnn")
         with open(path, "w") as fp:
             fp.write(text)
         net = sw.load_cnn(path)
-        seen |= coverage(net)
+        seen |= cover(net)
         make(net, os.path.join(rdir, name), params, inputs, seed=name)
-    print("random networks cover: " + " ".join(sorted(seen)))
+    print("%s cover: %s" % (label, " ".join(sorted(seen))))
+    return seen
+
+
+def randoms():
+    seen = generate(20240611, "r", N_RANDOM, lambda rng, idx, name: fill_inline(random_net(rng, idx), name),
+                    (1, 7), WANTED, coverage, 4, "random networks")
     missing = WANTED - seen
     if missing:
         print("warning: random networks miss: " + " ".join(sorted(missing)))
@@ -959,39 +969,8 @@ DAG_WANTED = {"from", "from-far", "add2", "add3", "concat2", "concat3", "concat4
 
 
 def dags():
-    rng = np.random.default_rng(20250117)
-    rdir = os.path.join(DATA, "random")
-    os.makedirs(rdir, exist_ok=True)
-    seen = set()
-    for idx in range(1, N_DAGS + 1):
-        name = "d%02d" % idx
-        while True:
-            try:
-                text = random_dag(rng, idx)
-            except (Retry, ValueError):
-                continue
-            net = sw.parse_cnn(text)
-            sw.shapes(net)
-            params = sw.synth_weights(net, name)
-            w, h, d = net["input"]
-            inputs = {"1": rng.standard_normal((1, d, h, w), dtype=np.float32),
-                      "7": rng.standard_normal((7, d, h, w), dtype=np.float32),
-                      "13": rng.standard_normal((13, d, h, w), dtype=np.float32)}
-            ref = torch_forward(net, params, inputs["1"], torch.float64)
-            sens = sensitivity(net, params, inputs["1"], ref)
-            if sens is None or sens < 10:
-                continue   # too flat a network to tell a wrong result from a right one
-            missing = DAG_WANTED - seen
-            if idx > N_DAGS - 6 and missing and not dag_coverage(net) & missing:
-                continue   # the last few fill in what the others missed
-            break
-        path = os.path.join(rdir, name + ".cnn")
-        with open(path, "w") as fp:
-            fp.write(text)
-        net = sw.load_cnn(path)
-        seen |= dag_coverage(net)
-        make(net, os.path.join(rdir, name), params, inputs, seed=name)
-    print("random graphs cover: " + " ".join(sorted(seen)))
+    seen = generate(20250117, "d", N_DAGS, lambda rng, idx, name: random_dag(rng, idx), (1, 7, 13), DAG_WANTED,
+                    dag_coverage, 6, "random graphs")
     missing = DAG_WANTED - seen
     if missing:   # every feature must be checked against PyTorch somewhere
         raise SystemExit("random graphs miss: " + " ".join(sorted(missing)))
