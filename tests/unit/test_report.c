@@ -56,18 +56,25 @@ enum { LENET_LAYERS = sizeof lenet_rows / sizeof lenet_rows[0] };
 
 typedef void (*ReportFn)(const IrGraph *, FILE *);
 
-/* Runs one report on LeNet; the caller frees the text. */
-static char *report(ReportFn fn)
+/* One report of g as text; the caller frees it. */
+static char *report_of(const IrGraph *g, ReportFn fn)
 {
-    Unit u;
-    IrGraph *g = unit_compile(&u, lenet_src);
-    ck_assert_msg(g != NULL, "%s", unit_text(&u));
     char *buf = NULL;
     size_t size = 0;
     FILE *f = open_memstream(&buf, &size);
     ck_assert_ptr_nonnull(f);
     fn(g, f);
     fclose(f);
+    return buf;
+}
+
+/* Runs one report on LeNet; the caller frees the text. */
+static char *report(ReportFn fn)
+{
+    Unit u;
+    IrGraph *g = unit_compile(&u, lenet_src);
+    ck_assert_msg(g != NULL, "%s", unit_text(&u));
+    char *buf = report_of(g, fn);
     unit_close(&u);
     return buf;
 }
@@ -162,11 +169,7 @@ START_TEST(json_exact_integers)
     Unit u;
     IrGraph *g = unit_compile(&u, src);
     ck_assert_ptr_nonnull(g);
-    char *buf = NULL;
-    size_t size = 0;
-    FILE *f = open_memstream(&buf, &size);
-    ir_report_json(g, f);
-    fclose(f);
+    char *buf = report_of(g, ir_report_json);
     ck_assert_msg(strstr(buf, "\"total_params\": 16000400000,") != NULL, "%s", buf);
     ck_assert_msg(strstr(buf, "\"total_macs\": 16000000000,") != NULL, "%s", buf);
     ck_assert_msg(strstr(buf, "\"weights_bytes\": 64001600000,") != NULL, "%s", buf);
@@ -218,11 +221,7 @@ START_TEST(json_convx)
     Unit u;
     IrGraph *g = unit_compile(&u, convx_src);
     ck_assert_msg(g != NULL, "%s", unit_text(&u));
-    char *buf = NULL;
-    size_t size = 0;
-    FILE *f = open_memstream(&buf, &size);
-    ir_report_json(g, f);
-    fclose(f);
+    char *buf = report_of(g, ir_report_json);
     cJSON *root = cJSON_Parse(buf);
     ck_assert_msg(root != NULL, "not JSON:\n%s", buf);
 
@@ -257,9 +256,7 @@ START_TEST(json_convx)
     ck_assert_int_eq(g->nodes[1].out_pad, 0);
     ck_assert_int_eq(g->nodes[2].scratch, -1);
 
-    f = open_memstream(&buf, &size);
-    ir_report_text(g, f);
-    fclose(f);
+    buf = report_of(g, ir_report_text);
     ck_assert_msg(strstr(buf, " K=8 F=3 S=1 P=1 G=8 ") != NULL, "%s", buf);
     ck_assert_msg(strstr(buf, " K=6 F=3x1 S=2x1 P=1x0 G=2 R=2 ") != NULL, "%s", buf);
     ck_assert_msg(strstr(buf, " avg global F=6x8 ") != NULL, "%s", buf);
@@ -279,11 +276,7 @@ START_TEST(activations)
     Unit u;
     IrGraph *g = unit_compile(&u, src);
     ck_assert_msg(g != NULL, "%s", unit_text(&u));
-    char *buf = NULL;
-    size_t size = 0;
-    FILE *f = open_memstream(&buf, &size);
-    ir_report_json(g, f);
-    fclose(f);
+    char *buf = report_of(g, ir_report_json);
     cJSON *root = cJSON_Parse(buf);
     ck_assert_msg(root != NULL, "not JSON:\n%s", buf);
     const cJSON *layers = cJSON_GetObjectItemCaseSensitive(root, "layers");
@@ -304,9 +297,7 @@ START_TEST(activations)
     cJSON_Delete(root);
     free(buf);
     buf = NULL;
-    f = open_memstream(&buf, &size);
-    ir_report_text(g, f);
-    fclose(f);
+    buf = report_of(g, ir_report_text);
     ck_assert_msg(strstr(buf, "slope=0.01 ") && strstr(buf, "slope=-0.0025 "), "%s", buf);
     free(buf);
     unit_close(&u);
@@ -568,11 +559,7 @@ START_TEST(text_wide_cells)
     Unit u;
     IrGraph *g = unit_compile(&u, src);
     ck_assert_msg(g != NULL, "%s", unit_text(&u));
-    char *buf = NULL;
-    size_t size = 0;
-    FILE *f = open_memstream(&buf, &size);
-    ir_report_text(g, f);
-    fclose(f);
+    char *buf = report_of(g, ir_report_text);
     char *lines[16];
     size_t n = split_lines(buf, lines, 16);
     ck_assert_uint_ge(n, 6);
@@ -610,11 +597,7 @@ START_TEST(text_header)
     Unit u;
     IrGraph *g = unit_compile(&u, c->src);
     ck_assert_msg(g != NULL, "%s", unit_text(&u));
-    char *buf = NULL;
-    size_t size = 0;
-    FILE *f = open_memstream(&buf, &size);
-    ir_report_text(g, f);
-    fclose(f);
+    char *buf = report_of(g, ir_report_text);
     char *lines[16];
     ck_assert_uint_ge(split_lines(buf, lines, 16), 1);
     ck_assert_str_eq(lines[0], c->header);
