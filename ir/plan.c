@@ -17,11 +17,6 @@ typedef struct Live {
     size_t owner; /* the latest node living in it; SIZE_MAX for scratch */
 } Live;
 
-static bool in_place_op(IrOp op)
-{
-    return ir_op_defs[op]->in_place;
-}
-
 size_t ir_plan_step(const IrGraph *g, size_t i)
 {
     int32_t grp = g->nodes[i].group;
@@ -251,7 +246,7 @@ bool ir_graph_plan(IrGraph *g)
         into_output[j] = true;
         const IrNode *nd = &g->nodes[j];
         size_t from = nd->ninputs == 1 ? (size_t)nd->inputs[0] : 0;
-        if (!in_place_op(nd->op) || nd->group >= 0 || from == 0 || readers[from] != 1)
+        if (!ir_op_defs[nd->op]->in_place || nd->group >= 0 || from == 0 || readers[from] != 1)
             break;
         j = from;
     }
@@ -305,7 +300,7 @@ bool ir_graph_plan(IrGraph *g)
         /* Drop buffers whose last reader ran before this step. */
         nlive = expire(live, nlive, slot, step);
         size_t from = (size_t)nd->inputs[0];
-        if (nd->ninputs == 1 && in_place_op(nd->op) && g->nodes[from].buffer >= 0 && readers[from] == 1 &&
+        if (nd->ninputs == 1 && ir_op_defs[nd->op]->in_place && g->nodes[from].buffer >= 0 && readers[from] == 1 &&
             slot[from] != SIZE_MAX && step == i) {
             nd->buffer = g->nodes[from].buffer;
             nd->out_pad = g->nodes[from].out_pad; /* the same buffer, as the writer laid it out */
