@@ -16,6 +16,7 @@ extern char **environ;
 
 #include "codegen/cg.h"
 #include "frontend/frontend.h"
+#include "frontend/onnx/onnx.h"
 #include "ir/fuse.h"
 #include "ir/params.h"
 #include "ir/plan.h"
@@ -35,13 +36,16 @@ typedef struct Options {
     /* What --target (or, without it, this machine) is: resolved once after
      * parsing, and read wherever the target matters. */
     CgTarget machine;
+    /* An ONNX model's initializers, the weights unless --weights is given. */
+    const FeOnnxWeights *onnx;
 } Options;
 
 static const char *const usage_text =
-    "usage: cnnc [options] FILE.cnn\n"
+    "usage: cnnc [options] FILE.cnn|FILE.onnx\n"
     "\n"
-    "Compiles a convolutional network described in the .cnn language, or reports\n"
-    "its shapes, parameters and multiply-accumulates (MACs).\n"
+    "Compiles a convolutional network described in the .cnn language, or an ONNX\n"
+    "model (as torch.onnx.export writes it; its initializers are the weights), or\n"
+    "reports its shapes, parameters and multiply-accumulates (MACs).\n"
     "\n"
     "  --check            parse and shape-check only\n"
     "  --report[=json]    print the per-layer report (a table, or JSON) and stop;\n"
@@ -50,7 +54,8 @@ static const char *const usage_text =
     "  -c / -S            same as --emit=obj / --emit=asm\n"
     "  -o PATH            output path (default: the network's file name, in .);\n"
     "                     '-' is standard output, for asm, llvm, bc, dot and reports\n"
-    "  --weights FILE     safetensors weights to embed\n"
+    "  --weights FILE     safetensors weights to embed (for an ONNX model: instead\n"
+    "                     of its initializers)\n"
     "  -O0 -O1 -O2 -O3    optimisation level (default -O2)\n"
     "  --target=TRIPLE    LLVM target triple (default: this machine)\n"
     "  --cpu=NAME         target CPU, as LLVM names it (skylake, znver4, ...;\n"
@@ -259,6 +264,12 @@ static char *read_source(const char *path, size_t *len, FILE *err)
     buf[n] = '\0';
     *len = n;
     return buf;
+}
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
 /* umask has no read-only query; set and restore it. */
@@ -561,6 +572,8 @@ static char *default_output(const char *input, const char *suffix)
     size_t n = strlen(base);
     if (n > 4 && strcmp(base + n - 4, ".cnn") == 0)
         n -= 4;
+    else if (n > 5 && strcmp(base + n - 5, ".onnx") == 0)
+        n -= 5;
     char *path = malloc(n + strlen(suffix) + 1);
     if (path) {
         memcpy(path, base, n);
@@ -642,6 +655,14 @@ static int load_weights(const Options *o, IrGraph *g, IrArena *arena, Weights *w
     for (size_t i = 0; i < w->nparams; i++) {
         w->values[i] = w->params[i].inline_data;
         w->missing += w->values[i] == NULL;
+    }
+    if (o->onnx && !o->weights) {
+        for (size_t i = 0; i < w->nparams; i++)
+            for (size_t k = 0; k < o->onnx->count && !w->values[i]; k++)
+                if (strcmp(o->onnx->v[k].name, w->params[i].name) == 0 && o->onnx->v[k].count == w->params[i].count) {
+                    w->values[i] = o->onnx->v[k].data;
+                    w->missing--;
+                }
     }
     if (o->weights) {
         if (bind_weights(o->weights, w->params, w->nparams, w->values, &w->storage, err) != 0)
@@ -838,9 +859,27 @@ int cnnc_main(int argc, char **argv, FILE *out, FILE *err)
         return 1;
     IrArena *arena = ir_arena_new();
     IrDiag diag;
-    ir_diag_init(&diag, o.input, src, len, err);
+    /* The content says what the file is, whatever its name. */
+    bool onnx = fe_onnx_sniff(src, len);
+    ir_diag_init(&diag, o.input, onnx ? NULL : src, onnx ? 0 : len, err);
     diag.color = err == stderr && isatty(fileno(err)) && !getenv("NO_COLOR");
-    IrGraph *g = fe_compile(arena, &diag, src, len);
+    if (onnx && !has_suffix(o.input, ".onnx"))
+        fprintf(err, "cnnc: note: '%s' is an ONNX model (a protobuf ModelProto), not .cnn source; read as one\n",
+                o.input);
+    else if (!onnx && has_suffix(o.input, ".onnx"))
+        fprintf(err, "cnnc: note: '%s' does not start like an ONNX model (a protobuf ModelProto); read as .cnn "
+                     "source text\n",
+                o.input);
+    FeOnnxWeights onnx_weights = {0};
+    IrGraph *g;
+    if (onnx) {
+        char *name = default_output(o.input, "");
+        g = name ? fe_onnx_compile(arena, &diag, src, len, name, &onnx_weights) : NULL;
+        free(name);
+        o.onnx = &onnx_weights;
+    } else {
+        g = fe_compile(arena, &diag, src, len);
+    }
     /* The passes after checking (STYLE.md): fuse, unless told not to, and
      * plan memory; reports and code generation read the same result. */
     if (g && !o.no_fuse)

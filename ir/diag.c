@@ -75,7 +75,10 @@ static void show_line(IrDiag *d, SrcSpan at)
 static void report(IrDiag *d, const SrcSpan *at, const char *kind, const char *colour,
                    const char *fmt, va_list ap)
 {
-    if (at)
+    bool place = at && d->places && at->line == 0;
+    if (place && at->off < d->nplaces)
+        fprintf(d->out, "%s: %s: ", d->file, d->places[at->off]);
+    else if (at && !place)
         fprintf(d->out, "%s:%u:%u: ", d->file, at->line, at->col);
     else
         fprintf(d->out, "%s: ", d->file);
@@ -85,7 +88,7 @@ static void report(IrDiag *d, const SrcSpan *at, const char *kind, const char *c
         fprintf(d->out, "%s: ", kind);
     vfprintf(d->out, fmt, ap);
     fputc('\n', d->out);
-    if (at)
+    if (at && !place)
         show_line(d, *at);
 }
 

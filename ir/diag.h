@@ -24,6 +24,10 @@ typedef struct IrDiag {
     int limit; /* stop printing after this many errors; 0 = no limit */
     bool stopped;
     bool mute; /* the last error was not shown, so neither are its notes */
+    /* A source with no lines (an ONNX model): a span with line 0 names
+     * places[off] ("node 'conv1' (Conv)") instead of a line and a column. */
+    const char *const *places;
+    size_t nplaces;
 } IrDiag;
 
 void ir_diag_init(IrDiag *d, const char *file, const char *src, size_t len, FILE *out);
