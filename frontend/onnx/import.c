@@ -107,7 +107,7 @@ static bool fail(Im *im, const char *fmt, ...)
 static const char *const supported_ops =
     "Conv, MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, BatchNormalization, Relu, Clip (to [0, 6]), "
     "LeakyRelu, Sigmoid, Tanh, Add, Concat, Gemm, MatMul (+ Add), Flatten, Reshape (to N x -1), Softmax, Dropout, "
-    "Identity, and Constant, Shape, Gather, Unsqueeze and Concat computing shapes";
+    "Identity, and Constant, Shape, Gather, Unsqueeze and Concat computing shapes, Transpose of a constant weight";
 
 /* ---- values ------------------------------------------------------------- */
 
@@ -588,7 +588,7 @@ static bool op_conv(Im *im)
 static bool op_pool(Im *im, IrPoolMode mode)
 {
     static const char *const keys[] = {"auto_pad", "ceil_mode", "count_include_pad", "dilations", "kernel_shape",
-                                       "pads", "storage_order", NULL};
+                                       "pads", "storage_order", "strides", NULL};
     if (!known_attrs(im, keys) || !one_output(im))
         return false;
     Value *x = act_input(im, 0, 4);
@@ -1160,6 +1160,32 @@ static bool op_constant(Im *im)
     return fail(im, "attribute '%s' is not supported; cnnc reads value, value_int(s) and value_float(s)", shown_name(im->a, name));
 }
 
+/* A constant weight transposed, as PyTorch exports some Linear layers. */
+static bool op_transpose(Im *im)
+{
+    static const char *const keys[] = {"perm", NULL};
+    if (!known_attrs(im, keys))
+        return false;
+    Value *x = input(im, 0, true);
+    if (!x)
+        return false;
+    const Onnx__AttributeProto *perm = attr(im, "perm");
+    if (x->kind != V_CONST || x->dtype != DT_FLOAT || x->ndims != 2 ||
+        (perm && (perm->n_ints != 2 || perm->ints[0] != 1 || perm->ints[1] != 0)))
+        return fail(im, "transposes a tensor other than a constant matrix; cnnc folds only that");
+    Value *v = output(im, 0);
+    if (!v)
+        return false;
+    v->kind = V_CONST;
+    v->dtype = DT_FLOAT;
+    v->ndims = 2;
+    v->dims[0] = x->dims[1];
+    v->dims[1] = x->dims[0];
+    v->count = x->count;
+    v->f = transpose(im->a, x->f, x->dims[0], x->dims[1]);
+    return true;
+}
+
 /* ---- the graph ------------------------------------------------------------ */
 
 typedef struct OpEntry {
@@ -1222,6 +1248,8 @@ static bool import_node(Im *im)
         return op_unsqueeze(im);
     if (strcmp(op, "Constant") == 0)
         return op_constant(im);
+    if (strcmp(op, "Transpose") == 0)
+        return op_transpose(im);
     (void)none;
     fail(im, "op '%s' is not supported", shown_name(im->a, op));
     ir_diag_note(im->diag, here(im), "cnnc compiles %s", supported_ops);
@@ -1320,8 +1348,11 @@ static IrGraph *import_model(Im *im, const Onnx__ModelProto *m)
         return NULL;
     }
     if (im->opset < 1 || im->opset > OPSET_MAX) {
-        ir_diag_file_error(im->diag, "the model imports ONNX opset %" PRId64 "; cnnc takes opsets 1 to %d",
-                           im->opset, OPSET_MAX);
+        if (im->opset < 0)
+            ir_diag_file_error(im->diag, "the model imports no ONNX opset (opset_import has no default domain)");
+        else
+            ir_diag_file_error(im->diag, "the model imports ONNX opset %" PRId64 "; cnnc takes opsets 1 to %d",
+                               im->opset, OPSET_MAX);
         return NULL;
     }
     if (m->n_functions > 0 || gp->n_sparse_initializer > 0) {

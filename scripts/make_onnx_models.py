@@ -1,0 +1,100 @@
+#!/usr/bin/python3
+"""ONNX exports of torchvision models and a small hand-written one, with an
+input and PyTorch's output each, laid out as libonnx-testdata lays out its
+models (DIR/model.onnx, DIR/test_data_set_0/{input_0,output_0}.pb) so the
+conformance runner checks them (tests/onnx/run_models.sh).
+
+Random weights and randomised BatchNorm statistics, fixed seed. Committed
+sizes stay small: MobileNetV2 at width 0.25 and a reduced-width ResNet-18
+(the same 18 layers, 8 to 64 channels). The full ResNet-18 (45 MB) is
+made only with --full DIR, for a manual check.
+
+    /usr/bin/python3 scripts/make_onnx_models.py tests/data/onnx [--full DIR]
+"""
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+import torch.nn as nn
+import torchvision
+from onnx import numpy_helper
+from torchvision.models.resnet import BasicBlock, ResNet
+
+
+def randomise_bn(model, gen):
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            n = m.num_features
+            m.running_mean.copy_(torch.randn(n, generator=gen) * 0.1)
+            m.running_var.copy_(torch.rand(n, generator=gen) * 0.5 + 0.75)
+            m.weight.data.copy_(torch.rand(n, generator=gen) * 0.5 + 0.75)
+            m.bias.data.copy_(torch.randn(n, generator=gen) * 0.1)
+
+
+class NarrowResNet18(ResNet):
+    """torchvision's ResNet-18 with every width divided by 8."""
+
+    def __init__(self, num_classes=10):
+        super().__init__(BasicBlock, [2, 2, 2, 2], num_classes=num_classes)
+        self.inplanes = 8
+        self.conv1 = nn.Conv2d(3, 8, kernel_size=7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.layer1 = self._make_layer(BasicBlock, 8, 2)
+        self.layer2 = self._make_layer(BasicBlock, 16, 2, stride=2)
+        self.layer3 = self._make_layer(BasicBlock, 32, 2, stride=2)
+        self.layer4 = self._make_layer(BasicBlock, 64, 2, stride=2)
+        self.fc = nn.Linear(64, num_classes)
+
+
+class ViewNet(nn.Module):
+    """x.view(x.size(0), -1): the Shape/Gather/Unsqueeze/Concat/Reshape chain."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.bn = nn.BatchNorm2d(8)
+        self.pool = nn.MaxPool2d(2)
+        self.fc = nn.Linear(8 * 8 * 8, 10)
+
+    def forward(self, x):
+        x = self.pool(torch.relu(self.bn(self.conv(x))))
+        x = x.view(x.size(0), -1)
+        return torch.softmax(self.fc(x), dim=1)
+
+
+def export(model, name, out, size, batch, opset, dynamic, gen):
+    model.eval()
+    randomise_bn(model, gen)
+    x = torch.randn(batch, 3, size, size, generator=gen)
+    with torch.no_grad():
+        y = model(x)
+    d = out / name
+    (d / "test_data_set_0").mkdir(parents=True, exist_ok=True)
+    axes = {"input": {0: "N"}, "output": {0: "N"}} if dynamic else None
+    torch.onnx.export(model, x, str(d / "model.onnx"), opset_version=opset, input_names=["input"],
+                      output_names=["output"], dynamic_axes=axes)
+    onnx.checker.check_model(onnx.load(str(d / "model.onnx")))
+    for kind, t in (("input_0", x), ("output_0", y)):
+        pb = numpy_helper.from_array(t.numpy().astype(np.float32), kind)
+        (d / "test_data_set_0" / f"{kind}.pb").write_bytes(pb.SerializeToString())
+    print(name, (d / "model.onnx").stat().st_size, "bytes")
+
+
+def main():
+    out = Path(sys.argv[1])
+    gen = torch.Generator().manual_seed(21)
+    torch.manual_seed(21)
+    export(NarrowResNet18(), "resnet18_narrow", out, 64, 1, 13, False, gen)
+    export(torchvision.models.mobilenet_v2(width_mult=0.25, num_classes=10), "mobilenet_v2_025", out, 64, 2, 11,
+           True, gen)
+    export(ViewNet(), "viewnet", out, 16, 3, 13, True, gen)
+    export(ViewNet(), "viewnet_opset9", out, 16, 1, 9, False, gen)
+    if "--full" in sys.argv:
+        full = Path(sys.argv[sys.argv.index("--full") + 1])
+        export(torchvision.models.resnet18(), "resnet18", full, 224, 1, 13, False, gen)
+
+
+if __name__ == "__main__":
+    main()
