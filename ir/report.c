@@ -244,8 +244,10 @@ void ir_report_json(const IrGraph *g, FILE *out)
             json_string(out, g->nodes[n->inputs[k]].name);
         }
         fputc(']', out);
-        if (n->group >= 0)
-            fprintf(out, ", \"fused_with\": \"%s\"", g->nodes[n->group].name);
+        if (n->group >= 0) {
+            fputs(", \"fused_with\": ", out);
+            json_string(out, g->nodes[n->group].name);
+        }
         json_attrs(out, n);
         fprintf(out, "}%s\n", i + 1 < g->count ? "," : "");
     }

@@ -21,6 +21,7 @@ enum {
     OPSET_MAX = 17,
     /* Each node's shape check runs over the graph so far. */
     MAX_NODES = 10000,
+    MAX_DEPTH = 64, /* messages inside messages: a model's graph is 5 deep, subgraphs add more */
 };
 /* Tensors past this many elements are refused before anything is allocated. */
 #define MAX_ELEMS ((int64_t)1 << 31)
@@ -1427,10 +1428,67 @@ static const char *graph_name(IrArena *a, const char *name)
     return s;
 }
 
+static bool varint(const uint8_t *p, size_t len, size_t *i, uint64_t *v)
+{
+    *v = 0;
+    for (int shift = 0; shift < 64 && *i < len; shift += 7) {
+        uint8_t b = p[(*i)++];
+        *v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80))
+            return true;
+    }
+    return false;
+}
+
+/* protobuf-c decodes nested messages by recursion, with no limit: a few
+ * bytes a level would overflow the stack. This walks the wire format by
+ * the schema and says whether messages nest at most MAX_DEPTH deep;
+ * malformed bytes are left for the decoder to refuse. */
+static bool depth_ok(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len, int depth)
+{
+    if (depth > MAX_DEPTH)
+        return false;
+    size_t i = 0;
+    while (i < len) {
+        uint64_t tag, n;
+        if (!varint(p, len, &i, &tag))
+            return true;
+        switch (tag & 7) {
+        case 0:
+            if (!varint(p, len, &i, &n))
+                return true;
+            break;
+        case 1:
+            i += 8;
+            break;
+        case 5:
+            i += 4;
+            break;
+        case 2: {
+            if (!varint(p, len, &i, &n) || n > len - i)
+                return true;
+            const ProtobufCFieldDescriptor *f =
+                tag >> 3 <= UINT32_MAX ? protobuf_c_message_descriptor_get_field(d, (unsigned)(tag >> 3)) : NULL;
+            if (f && f->type == PROTOBUF_C_TYPE_MESSAGE && !depth_ok(f->descriptor, p + i, (size_t)n, depth + 1))
+                return false;
+            i += (size_t)n;
+            break;
+        }
+        default:
+            return true;
+        }
+    }
+    return true;
+}
+
 IrGraph *fe_onnx_compile(IrArena *a, IrDiag *diag, const char *bytes, size_t len, const char *name,
                          FeOnnxWeights *weights)
 {
     memset(weights, 0, sizeof *weights);
+    if (!depth_ok(&onnx__model_proto__descriptor, (const uint8_t *)bytes, len, 0)) {
+        ir_diag_file_error(diag, "the model nests messages more than %d deep; cnnc refuses it", MAX_DEPTH);
+        return NULL;
+    }
     Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, (const uint8_t *)bytes);
     if (!m) {
         ir_diag_file_error(diag, "not a readable ONNX model: the protobuf is truncated or corrupt");
@@ -1453,7 +1511,9 @@ IrGraph *fe_onnx_compile(IrArena *a, IrDiag *diag, const char *bytes, size_t len
 bool fe_onnx_read_tensor_file(const char *bytes, size_t len, float **data, int64_t *count, int64_t *dims, int *rank,
                               char *msg, size_t msg_size)
 {
-    Onnx__TensorProto *t = onnx__tensor_proto__unpack(NULL, len, (const uint8_t *)bytes);
+    Onnx__TensorProto *t = depth_ok(&onnx__tensor_proto__descriptor, (const uint8_t *)bytes, len, 0)
+                               ? onnx__tensor_proto__unpack(NULL, len, (const uint8_t *)bytes)
+                               : NULL;
     if (!t) {
         snprintf(msg, msg_size, "not a readable TensorProto");
         return false;
