@@ -64,6 +64,26 @@ class ViewNet(nn.Module):
         return torch.softmax(self.fc(x), dim=1)
 
 
+class PadNet(nn.Module):
+    """Zero padding as PyTorch exports it: a Pad before an average pool that
+    counts its padding, and nn.ZeroPad2d before a conv; LeakyReLU, Sigmoid,
+    Tanh and a concatenation."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 6, 3)
+        self.pool = nn.AvgPool2d(3, stride=2, padding=1)
+        self.pad = nn.ZeroPad2d(2)
+        self.conv2 = nn.Conv2d(6, 4, 5, stride=2)
+        self.fc = nn.Linear(8 * 4 * 4, 5)
+
+    def forward(self, x):
+        x = self.pool(nn.functional.leaky_relu(self.conv(x), 0.2))
+        a = self.conv2(self.pad(x))
+        x = torch.cat([torch.sigmoid(a), torch.tanh(a)], 1)
+        return self.fc(torch.flatten(x, 1))
+
+
 def export(model, name, out, size, batch, opset, dynamic, gen):
     model.eval()
     randomise_bn(model, gen)
@@ -91,6 +111,8 @@ def main():
            True, gen)
     export(ViewNet(), "viewnet", out, 16, 3, 13, True, gen)
     export(ViewNet(), "viewnet_opset9", out, 16, 1, 9, False, gen)
+    export(PadNet(), "padnet", out, 18, 2, 13, False, gen)
+    export(PadNet(), "padnet_opset9", out, 18, 1, 9, True, gen)
     if "--full" in sys.argv:
         full = Path(sys.argv[sys.argv.index("--full") + 1])
         export(torchvision.models.resnet18(), "resnet18", full, 224, 1, 13, False, gen)

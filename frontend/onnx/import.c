@@ -21,6 +21,7 @@ enum {
     OPSET_MAX = 17,
     /* Each node's shape check runs over the graph so far. */
     MAX_NODES = 10000,
+    FOLD_MAX = 1 << 16,
     MAX_DEPTH = 64, /* messages inside messages: a model's graph is 5 deep, subgraphs add more */
 };
 /* Tensors past this many elements are refused before anything is allocated. */
@@ -44,6 +45,9 @@ typedef struct Value {
     float *f;
     int64_t *i;
     int uses; /* how many node inputs read it */
+    /* V_ACT: a zero Pad of H and W not yet applied, which only a Conv or an
+     * AveragePool reading the value takes, as its own padding. */
+    int64_t pad_h, pad_w;
 } Value;
 
 typedef struct Im {
@@ -51,7 +55,7 @@ typedef struct Im {
     IrDiag *diag;
     IrGraph *g;
     int64_t opset;
-    Value *vals;
+    Value **vals; /* each on its own, so a pointer to one outlives the array's growth */
     size_t nvals, cap;
     int32_t *table; /* open addressing over vals, index + 1 */
     size_t mask;
@@ -61,6 +65,7 @@ typedef struct Im {
     size_t cur; /* the ONNX node being imported, + 1 (0: the graph) */
     const Onnx__NodeProto *node;
     const Onnx__GraphProto *gp;
+    bool take_pad; /* the input being read may carry a pending Pad */
 } Im;
 
 /* ---- names and messages ----------------------------------------------- */
@@ -108,7 +113,8 @@ static bool fail(Im *im, const char *fmt, ...)
 static const char *const supported_ops =
     "Conv, MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, BatchNormalization, Relu, Clip (to [0, 6]), "
     "LeakyRelu, Sigmoid, Tanh, Add, Concat, Gemm, MatMul (+ Add), Flatten, Reshape (to N x -1), Softmax, Dropout, "
-    "Identity, and Constant, Shape, Gather, Unsqueeze and Concat computing shapes, Transpose of a constant weight";
+    "Identity, a zero Pad before a Conv or an AveragePool, and Constant, ConstantOfShape, Shape, Gather, Unsqueeze, Concat, Slice, Transpose, Cast and Reshape "
+    "computing constants";
 
 /* ---- values ------------------------------------------------------------- */
 
@@ -128,8 +134,8 @@ static Value *find(Im *im, const char *name)
         int32_t slot = im->table[i];
         if (slot == 0)
             return NULL;
-        if (strcmp(im->vals[slot - 1].name, name) == 0)
-            return &im->vals[slot - 1];
+        if (strcmp(im->vals[slot - 1]->name, name) == 0)
+            return im->vals[slot - 1];
     }
 }
 
@@ -146,15 +152,15 @@ static Value *define(Im *im, const char *name)
         im->table = ir_arena_alloc(im->a, size, sizeof *im->table);
         im->mask = size - 1;
         for (size_t k = 0; k < im->nvals; k++) {
-            size_t i = hash_str(im->vals[k].name) & im->mask;
+            size_t i = hash_str(im->vals[k]->name) & im->mask;
             while (im->table[i])
                 i = (i + 1) & im->mask;
             im->table[i] = (int32_t)k + 1;
         }
     }
     im->vals = ir_arena_grow(im->a, im->vals, im->nvals, &im->cap, im->nvals + 1, sizeof *im->vals);
-    Value *v = &im->vals[im->nvals++];
-    memset(v, 0, sizeof *v);
+    Value *v = ir_arena_alloc(im->a, 1, sizeof *v);
+    im->vals[im->nvals++] = v;
     v->name = name;
     size_t i = hash_str(name) & im->mask;
     while (im->table[i])
@@ -345,7 +351,21 @@ static Value *input(Im *im, size_t k, bool required)
              shown_name(im->a, name));
         return NULL;
     }
+    if (v->kind == V_ACT && (v->pad_h || v->pad_w) && !im->take_pad) {
+        fail(im, "input '%s' is a zero Pad, which cnnc folds only into the Conv or AveragePool reading it",
+             shown_name(im->a, name));
+        return NULL;
+    }
     return v;
+}
+
+/* The input's shape with its pending Pad applied. */
+static IrShape padded_shape(const Im *im, const Value *v)
+{
+    IrShape s = im->g->nodes[v->node].out;
+    s.h += 2 * v->pad_h;
+    s.w += 2 * v->pad_w;
+    return s;
 }
 
 static Value *act_input(Im *im, size_t k, int rank_want)
@@ -544,13 +564,17 @@ static bool op_conv(Im *im)
     static const char *const keys[] = {"auto_pad", "dilations", "group", "kernel_shape", "pads", "strides", NULL};
     if (!known_attrs(im, keys))
         return false;
-    Value *x = act_input(im, 0, 4), *w = x ? const_input(im, 1, true, DT_FLOAT, "weight") : NULL;
+    im->take_pad = true;
+    Value *x = act_input(im, 0, 4);
+    im->take_pad = false;
+    Value *w = x ? const_input(im, 1, true, DT_FLOAT, "weight") : NULL;
     if (!w)
         return false;
     Value *b = in_name(im, 2) ? const_input(im, 2, true, DT_FLOAT, "bias") : NULL;
     if (in_name(im, 2) && !b)
         return false;
-    const IrShape *in = shape_of(im, x);
+    IrShape padded = padded_shape(im, x);
+    const IrShape *in = &padded;
     if (w->ndims != 4)
         return fail(im, "weight '%s' has %d dimensions; cnnc takes 2-D convolutions (4-D weights)",
                     shown_name(im->a, w->name), w->ndims);
@@ -573,6 +597,8 @@ static bool op_conv(Im *im)
     int64_t ph, pw;
     if (!window_pads(im, in, k, s, d, &ph, &pw))
         return false;
+    ph += x->pad_h;
+    pw += x->pad_w;
     IrNode *n = add_node(im, IR_OP_CONV, &x, 1);
     if (!n)
         return false;
@@ -592,10 +618,13 @@ static bool op_pool(Im *im, IrPoolMode mode)
                                        "pads", "storage_order", "strides", NULL};
     if (!known_attrs(im, keys) || !one_output(im))
         return false;
+    im->take_pad = mode == IR_POOL_AVG; /* a max pool pads with -inf, not zeros */
     Value *x = act_input(im, 0, 4);
+    im->take_pad = false;
     if (!x)
         return false;
-    const IrShape *in = shape_of(im, x);
+    IrShape padded = padded_shape(im, x);
+    const IrShape *in = &padded;
     int64_t k[2] = {0, 0}, s[2] = {1, 1}, d[2] = {1, 1};
     if (!attr(im, "kernel_shape"))
         return fail(im, "attribute 'kernel_shape' is missing");
@@ -612,12 +641,16 @@ static bool op_pool(Im *im, IrPoolMode mode)
     if (mode == IR_POOL_AVG && (ph || pw) && cip != 1)
         return fail(im, "attribute 'count_include_pad' is %" PRId64 " with padding; cnnc's average pool counts "
                         "the padding (count_include_pad=1)", cip);
+    /* A Pad before it is zeros counted like any value, as its padding is. */
+    int64_t own_h = ph, own_w = pw;
+    ph += x->pad_h;
+    pw += x->pad_w;
     if (ceil_mode) {
         /* cnnc's ceil mode is PyTorch's (no window starting in the right
          * padding); take it only where ONNX's plain ceil gives the same
          * windows, and for an average only where no window overhangs, as
          * the two divide an overhanging window differently. */
-        int64_t dims[2] = {in->h, in->w}, p[2] = {ph, pw};
+        int64_t dims[2] = {in->h, in->w}, p[2] = {own_h, own_w};
         for (int j = 0; j < 2; j++) {
             int64_t num = dims[j] + 2 * p[j] - k[j];
             if (num < 0)
@@ -936,31 +969,114 @@ static int act_dims(const Im *im, const Value *v, int64_t *dims)
     return v->rank;
 }
 
+/* A constant of either type, for the index arithmetic PyTorch writes
+ * around a Pad or a Reshape (ConstantOfShape, Slice, Transpose, Cast). At
+ * most FOLD_MAX elements: it is shapes that get folded, not data. */
+static Value *const_typed(Im *im, int32_t dtype, int ndims, const int64_t *dims)
+{
+    char msg[160];
+    int64_t count = dims_count(dims, (size_t)ndims, msg, sizeof msg);
+    if (count < 0 || count > FOLD_MAX) {
+        fail(im, "makes a constant of %s; cnnc folds constants up to %d elements", count < 0 ? msg : "more elements",
+             FOLD_MAX);
+        return NULL;
+    }
+    Value *v = output(im, 0);
+    if (!v)
+        return NULL;
+    v->kind = V_CONST;
+    v->dtype = dtype;
+    v->ndims = ndims;
+    memcpy(v->dims, dims, (size_t)ndims * sizeof *dims);
+    v->count = count;
+    if (dtype == DT_FLOAT)
+        v->f = ir_arena_alloc(im->a, (size_t)count + 1, sizeof *v->f);
+    else
+        v->i = ir_arena_alloc(im->a, (size_t)count + 1, sizeof *v->i);
+    return v;
+}
+
+static void copy_elem(Value *dst, int64_t di, const Value *src, int64_t si)
+{
+    if (dst->dtype == DT_FLOAT)
+        dst->f[di] = src->f[si];
+    else
+        dst->i[di] = src->i[si];
+}
+
+/* The target shape of a Reshape: its attribute before opset 5, its input after. */
+static bool reshape_target(Im *im, int64_t *t, int *nt)
+{
+    if (im->opset < 5) {
+        const Onnx__AttributeProto *at = attr(im, "shape");
+        if (!at || at->n_ints > MAX_RANK)
+            return fail(im, "attribute 'shape' is missing or longer than %d", MAX_RANK);
+        *nt = (int)at->n_ints;
+        memcpy(t, at->ints, at->n_ints * sizeof *t);
+        return true;
+    }
+    Value *s = const_input(im, 1, true, DT_INT64, "shape");
+    if (!s)
+        return false;
+    if (s->ndims != 1 || s->count > MAX_RANK)
+        return fail(im, "shape '%s' is not a 1-D list of at most %d sizes", shown_name(im->a, s->name), MAX_RANK);
+    *nt = (int)s->count;
+    memcpy(t, s->i, (size_t)*nt * sizeof *t);
+    return true;
+}
+
+static bool reshape_const(Im *im, Value *x)
+{
+    int64_t t[MAX_RANK];
+    int nt, infer = -1;
+    if ((x->dtype != DT_FLOAT && x->dtype != DT_INT64) || !reshape_target(im, t, &nt))
+        return x->dtype == DT_FLOAT || x->dtype == DT_INT64 ? false : fail(im, "reshapes a constant of ONNX type %d", x->dtype);
+    int64_t known = 1;
+    bool allowzero = attr_int(im, "allowzero", 0) != 0;
+    for (int j = 0; j < nt; j++) {
+        if (t[j] == 0 && !allowzero) {
+            if (j >= x->ndims)
+                return fail(im, "shape entry %d is 0 past the input's %d dimensions", j, x->ndims);
+            t[j] = x->dims[j];
+        }
+        if (t[j] == -1 && infer < 0) {
+            infer = j;
+            continue;
+        }
+        if (t[j] < 0 || (t[j] > 0 && known > FOLD_MAX / t[j]))
+            return fail(im, "shape entry %d is %" PRId64, j, t[j]);
+        known *= t[j];
+    }
+    if (infer >= 0) {
+        if (known == 0 || x->count % known != 0)
+            return fail(im, "cannot infer the -1 of the shape for %" PRId64 " values", x->count);
+        t[infer] = x->count / known;
+        known = x->count;
+    }
+    if (known != x->count)
+        return fail(im, "reshapes %" PRId64 " values into %" PRId64, x->count, known);
+    Value *v = const_typed(im, x->dtype, nt, t);
+    if (!v)
+        return false;
+    for (int64_t k = 0; k < x->count; k++)
+        copy_elem(v, k, x, k);
+    return true;
+}
+
 static bool op_reshape(Im *im)
 {
     static const char *const keys[] = {"shape", "allowzero", "consumed_inputs", NULL};
     if (!known_attrs(im, keys))
         return false;
-    Value *x = act_input(im, 0, 0);
+    Value *x = input(im, 0, true);
     if (!x)
         return false;
+    if (x->kind == V_CONST)
+        return reshape_const(im, x);
     int64_t t[MAX_RANK];
     int nt;
-    if (im->opset < 5) {
-        const Onnx__AttributeProto *at = attr(im, "shape");
-        if (!at || at->n_ints > MAX_RANK)
-            return fail(im, "attribute 'shape' is missing or longer than %d", MAX_RANK);
-        nt = (int)at->n_ints;
-        memcpy(t, at->ints, at->n_ints * sizeof *t);
-    } else {
-        Value *s = const_input(im, 1, true, DT_INT64, "shape");
-        if (!s)
-            return false;
-        if (s->ndims != 1 || s->count > MAX_RANK)
-            return fail(im, "shape '%s' is not a 1-D list of at most %d sizes", shown_name(im->a, s->name), MAX_RANK);
-        nt = (int)s->count;
-        memcpy(t, s->i, (size_t)nt * sizeof *t);
-    }
+    if (!reshape_target(im, t, &nt))
+        return false;
     int64_t d[4];
     int rank = act_dims(im, x, d);
     bool allowzero = attr_int(im, "allowzero", 0) != 0;
@@ -1026,6 +1142,57 @@ static bool op_passthrough(Im *im, bool dropout)
     }
     Value *x = input(im, 0, true);
     return x && alias(im, x);
+}
+
+/* A zero Pad of H and W, symmetric: kept pending for the Conv or the
+ * AveragePool that reads it (PyTorch exports a padded average pool so). */
+static bool op_pad(Im *im)
+{
+    static const char *const keys[] = {"mode", "pads", "paddings", "value", NULL};
+    if (!known_attrs(im, keys))
+        return false;
+    char buf[32];
+    const char *mode = attr_string(im, "mode", buf, sizeof buf);
+    if (mode && strcmp(mode, "constant") != 0)
+        return fail(im, "attribute 'mode' is '%s'; cnnc takes zero padding (mode=constant)", shown_name(im->a, mode));
+    Value *x = act_input(im, 0, 4);
+    if (!x)
+        return false;
+    int64_t p[8];
+    double value = 0;
+    if (im->opset < 11) {
+        const Onnx__AttributeProto *at = attr(im, im->opset < 2 ? "paddings" : "pads");
+        if (!at || at->n_ints != 8)
+            return fail(im, "attribute '%s' is missing or not 8 values", im->opset < 2 ? "paddings" : "pads");
+        memcpy(p, at->ints, sizeof p);
+        value = attr_float(im, "value", 0.0);
+    } else {
+        Value *pads = const_input(im, 1, true, DT_INT64, "pads");
+        if (!pads)
+            return false;
+        if (pads->count != 8)
+            return fail(im, "input 'pads' has %" PRId64 " values; a 4-D Pad has 8", pads->count);
+        memcpy(p, pads->i, sizeof p);
+        if (in_name(im, 2)) {
+            Value *c = const_input(im, 2, true, DT_FLOAT, "constant_value");
+            if (!c)
+                return false;
+            value = c->count == 1 ? c->f[0] : NAN;
+        }
+    }
+    if (value != 0)
+        return fail(im, "pads with the value %g; cnnc takes zero padding", value);
+    if (p[0] || p[1] || p[4] || p[5] || p[2] != p[6] || p[3] != p[7] || p[2] < 0 || p[3] < 0 ||
+        p[2] > INT32_MAX || p[3] > INT32_MAX)
+        return fail(im, "attribute or input 'pads' [%" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
+                        ", %" PRId64 ", %" PRId64 ", %" PRId64 "] is not a symmetric padding of H and W",
+                    p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]);
+    if (!alias(im, x))
+        return false;
+    Value *v = find(im, im->node->output[0]);
+    v->pad_h += p[2];
+    v->pad_w += p[3];
+    return true;
 }
 
 /* ---- folded shape arithmetic ---------------------------------------------- */
@@ -1161,29 +1328,208 @@ static bool op_constant(Im *im)
     return fail(im, "attribute '%s' is not supported; cnnc reads value, value_int(s) and value_float(s)", shown_name(im->a, name));
 }
 
-/* A constant weight transposed, as PyTorch exports some Linear layers. */
+/* ---- constants folded in general ------------------------------------------ */
+
+/* A constant input of either type (float or int64). */
+static Value *any_const_input(Im *im, size_t k, const char *role)
+{
+    Value *v = input(im, k, true);
+    if (!v)
+        return NULL;
+    if (v->kind != V_CONST || (v->dtype != DT_FLOAT && v->dtype != DT_INT64)) {
+        fail(im, "%s '%s' is not a float or int64 constant; cnnc folds only constants here", role,
+             shown_name(im->a, v->name));
+        return NULL;
+    }
+    return v;
+}
+
+static void strides_of(const Value *v, int64_t *st)
+{
+    int64_t acc = 1;
+    for (int j = v->ndims - 1; j >= 0; j--) {
+        st[j] = acc;
+        acc *= v->dims[j];
+    }
+}
+
 static bool op_transpose(Im *im)
 {
     static const char *const keys[] = {"perm", NULL};
     if (!known_attrs(im, keys))
         return false;
+    Value *x = any_const_input(im, 0, "data");
+    if (!x)
+        return false;
+    int r = x->ndims;
+    int64_t perm[MAX_RANK], dims[MAX_RANK], st[MAX_RANK];
+    const Onnx__AttributeProto *at = attr(im, "perm");
+    bool seen[MAX_RANK] = {false};
+    for (int j = 0; j < r; j++) {
+        perm[j] = at ? (j < (int)at->n_ints ? at->ints[j] : -1) : r - 1 - j;
+        if ((at && at->n_ints != (size_t)r) || perm[j] < 0 || perm[j] >= r || seen[perm[j]])
+            return fail(im, "attribute 'perm' is not a permutation of %d axes", r);
+        seen[perm[j]] = true;
+        dims[j] = x->dims[perm[j]];
+    }
+    strides_of(x, st);
+    Value *v = const_typed(im, x->dtype, r, dims);
+    if (!v)
+        return false;
+    for (int64_t o = 0; o < v->count; o++) {
+        int64_t rem = o, src = 0;
+        for (int j = r - 1; j >= 0; j--) {
+            src += (rem % dims[j]) * st[perm[j]];
+            rem /= dims[j];
+        }
+        copy_elem(v, o, x, src);
+    }
+    return true;
+}
+
+/* Slice of a constant, ONNX's clamping rules, any steps. */
+static bool op_slice(Im *im)
+{
+    static const char *const keys[] = {"starts", "ends", "axes", NULL};
+    if (!known_attrs(im, keys))
+        return false;
+    Value *x = any_const_input(im, 0, "data");
+    if (!x)
+        return false;
+    int r = x->ndims;
+    const int64_t *starts, *ends, *axes = NULL, *steps = NULL;
+    int64_t n;
+    if (im->opset < 10) {
+        const Onnx__AttributeProto *s0 = attr(im, "starts"), *e0 = attr(im, "ends"), *a0 = attr(im, "axes");
+        if (!s0 || !e0 || s0->n_ints != e0->n_ints || (a0 && a0->n_ints != s0->n_ints))
+            return fail(im, "attributes 'starts' and 'ends' are missing or of different lengths");
+        starts = s0->ints;
+        ends = e0->ints;
+        axes = a0 ? a0->ints : NULL;
+        n = (int64_t)s0->n_ints;
+    } else {
+        Value *sv = const_input(im, 1, true, DT_INT64, "starts"), *ev = sv ? const_input(im, 2, true, DT_INT64, "ends") : NULL;
+        if (!ev)
+            return false;
+        Value *av = in_name(im, 3) ? const_input(im, 3, true, DT_INT64, "axes") : NULL;
+        Value *pv = in_name(im, 4) ? const_input(im, 4, true, DT_INT64, "steps") : NULL;
+        if ((in_name(im, 3) && !av) || (in_name(im, 4) && !pv))
+            return false;
+        n = sv->count;
+        if (ev->count != n || (av && av->count != n) || (pv && pv->count != n))
+            return fail(im, "inputs 'starts', 'ends', 'axes' and 'steps' differ in length");
+        starts = sv->i;
+        ends = ev->i;
+        axes = av ? av->i : NULL;
+        steps = pv ? pv->i : NULL;
+    }
+    int64_t from[MAX_RANK], step[MAX_RANK], dims[MAX_RANK], st[MAX_RANK];
+    bool done[MAX_RANK] = {false};
+    for (int j = 0; j < r; j++) {
+        from[j] = 0;
+        step[j] = 1;
+        dims[j] = x->dims[j];
+    }
+    if (n > r)
+        return fail(im, "slices %" PRId64 " axes of a rank-%d constant", n, r);
+    for (int64_t k = 0; k < n; k++) {
+        int64_t ax = axes ? axes[k] : k, sp = steps ? steps[k] : 1;
+        if (ax < 0)
+            ax += r;
+        if (ax < 0 || ax >= r || done[ax] || sp == 0 || sp == INT64_MIN)
+            return fail(im, "slice %" PRId64 " has axis %" PRId64 " or step %" PRId64 " out of range", k,
+                        axes ? axes[k] : k, sp);
+        done[ax] = true;
+        int64_t d = x->dims[ax], b = starts[k], e = ends[k];
+        if (b < 0)
+            b = b < -d ? 0 : b + d;
+        if (e < 0)
+            e = e < -d ? -1 : e + d;
+        int64_t len;
+        if (sp > 0) {
+            b = b > d ? d : b;
+            e = e > d ? d : e < 0 ? 0 : e;
+            len = e > b ? (e - b + sp - 1) / sp : 0;
+        } else {
+            b = b > d - 1 ? d - 1 : b;
+            e = e > d - 1 ? d - 1 : e;
+            if (starts[k] < -d)
+                b = -1;
+            len = b > e ? (b - e + (-sp) - 1) / (-sp) : 0;
+        }
+        from[ax] = b;
+        step[ax] = sp;
+        dims[ax] = len;
+    }
+    strides_of(x, st);
+    Value *v = const_typed(im, x->dtype, r, dims);
+    if (!v)
+        return false;
+    for (int64_t o = 0; o < v->count; o++) {
+        int64_t rem = o, src = 0;
+        for (int j = r - 1; j >= 0; j--) {
+            src += (from[j] + (rem % dims[j]) * step[j]) * st[j];
+            rem /= dims[j];
+        }
+        copy_elem(v, o, x, src);
+    }
+    return true;
+}
+
+static bool op_cast(Im *im)
+{
+    static const char *const keys[] = {"to", "saturate", NULL};
+    if (!known_attrs(im, keys))
+        return false;
+    int64_t to = attr_int(im, "to", -1);
+    if (to != DT_FLOAT && to != DT_INT64 && to != DT_INT32)
+        return fail(im, "attribute 'to' is %" PRId64 "; cnnc folds casts to float, int32 and int64 of constants", to);
     Value *x = input(im, 0, true);
     if (!x)
         return false;
-    const Onnx__AttributeProto *perm = attr(im, "perm");
-    if (x->kind != V_CONST || x->dtype != DT_FLOAT || x->ndims != 2 ||
-        (perm && (perm->n_ints != 2 || perm->ints[0] != 1 || perm->ints[1] != 0)))
-        return fail(im, "transposes a tensor other than a constant matrix; cnnc folds only that");
-    Value *v = output(im, 0);
+    if (x->kind == V_ACT && to == DT_FLOAT)
+        return alias(im, x); /* the input is float already */
+    if (!(x = any_const_input(im, 0, "input")))
+        return false;
+    int32_t dt = to == DT_FLOAT ? DT_FLOAT : DT_INT64;
+    Value *v = const_typed(im, dt, x->ndims, x->dims);
     if (!v)
         return false;
-    v->kind = V_CONST;
-    v->dtype = DT_FLOAT;
-    v->ndims = 2;
-    v->dims[0] = x->dims[1];
-    v->dims[1] = x->dims[0];
-    v->count = x->count;
-    v->f = transpose(im->a, x->f, x->dims[0], x->dims[1]);
+    for (int64_t k = 0; k < x->count; k++) {
+        if (dt == DT_FLOAT) {
+            v->f[k] = x->dtype == DT_FLOAT ? x->f[k] : (float)x->i[k];
+        } else {
+            double f = x->dtype == DT_FLOAT ? x->f[k] : 0;
+            if (x->dtype == DT_FLOAT && !(f > -9.2e18 && f < 9.2e18))
+                return fail(im, "casts %g to an integer", f);
+            int64_t val = x->dtype == DT_FLOAT ? (int64_t)f : x->i[k];
+            v->i[k] = to == DT_INT32 ? (int64_t)(int32_t)val : val;
+        }
+    }
+    return true;
+}
+
+static bool op_constant_of_shape(Im *im)
+{
+    static const char *const keys[] = {"value", NULL};
+    if (!known_attrs(im, keys))
+        return false;
+    Value *shape = const_input(im, 0, true, DT_INT64, "shape");
+    if (!shape)
+        return false;
+    if (shape->ndims != 1 || shape->count > MAX_RANK)
+        return fail(im, "input 'shape' is not a list of at most %d sizes", MAX_RANK);
+    Value fill = {.name = "value", .dtype = DT_FLOAT, .count = 1, .f = (float[1]){0}};
+    const Onnx__AttributeProto *at = attr(im, "value");
+    char msg[256];
+    if (at && (!at->t || !read_tensor(im->a, at->t, &fill, msg, sizeof msg) || fill.count != 1 ||
+               (fill.dtype != DT_FLOAT && fill.dtype != DT_INT64)))
+        return fail(im, "attribute 'value' is not one float or integer");
+    Value *v = const_typed(im, fill.dtype, (int)shape->count, shape->i);
+    if (!v)
+        return false;
+    for (int64_t k = 0; k < v->count; k++)
+        copy_elem(v, k, &fill, 0);
     return true;
 }
 
@@ -1251,6 +1597,14 @@ static bool import_node(Im *im)
         return op_constant(im);
     if (strcmp(op, "Transpose") == 0)
         return op_transpose(im);
+    if (strcmp(op, "Pad") == 0)
+        return op_pad(im);
+    if (strcmp(op, "Slice") == 0)
+        return op_slice(im);
+    if (strcmp(op, "Cast") == 0)
+        return op_cast(im);
+    if (strcmp(op, "ConstantOfShape") == 0)
+        return op_constant_of_shape(im);
     (void)none;
     fail(im, "op '%s' is not supported", shown_name(im->a, op));
     ir_diag_note(im->diag, here(im), "cnnc compiles %s", supported_ops);
@@ -1501,7 +1855,7 @@ IrGraph *fe_onnx_compile(IrArena *a, IrDiag *diag, const char *bytes, size_t len
     IrGraph *g = import_model(&im, m);
     /* The names the IR keeps are the arena's; the message goes. */
     for (size_t k = 0; g && k < im.nvals; k++)
-        im.vals[k].name = NULL;
+        im.vals[k]->name = NULL;
     onnx__model_proto__free_unpacked(m, NULL);
     if (g && diag->errors > 0)
         return NULL;
