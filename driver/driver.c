@@ -607,7 +607,19 @@ static void weights_diag(void *ctx, int severity, const char *text)
 static int bind_weights(const char *path, const IrParam *params, size_t nparams,
                         const float **weights, float **storage, FILE *err)
 {
-    char msg[512];
+    char msg[512], head[16];
+    /* An ONNX model holds weights too, but not as safetensors: say so. A
+     * safetensors header length may start with the same byte, but its JSON
+     * follows at byte 8. */
+    FILE *f = fopen(path, "rb");
+    size_t got = f ? fread(head, 1, sizeof head, f) : 0;
+    if (f)
+        fclose(f);
+    if (fe_onnx_sniff(head, got) && !(got > 8 && head[8] == '{')) {
+        fprintf(err, "cnnc: error: '%s' is an ONNX model, not a safetensors weights file; give it as the source "
+                     "(its initializers are its weights)\n", path);
+        return 1;
+    }
     CnnrtSt *st = cnnrt_st_open(path, msg, sizeof msg);
     if (!st) {
         fprintf(err, "cnnc: error: %s\n", msg);

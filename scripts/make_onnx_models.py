@@ -84,10 +84,28 @@ class PadNet(nn.Module):
         return self.fc(torch.flatten(x, 1))
 
 
+class RectNet(nn.Module):
+    """Windows that differ across and down, on a map that is not square:
+    what a swapped height and width would get wrong."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(4, 6, (3, 5), stride=(2, 1), padding=(1, 2), dilation=(1, 2), groups=2)
+        self.pool = nn.MaxPool2d((2, 3), stride=(1, 2), padding=(1, 1))
+        self.avg = nn.AvgPool2d((3, 2), stride=(2, 1), padding=(1, 0))
+        self.fc = nn.Linear(6 * 6 * 6, 4)
+
+    def forward(self, x):
+        x = self.avg(self.pool(nn.functional.relu6(self.conv(x))))
+        return self.fc(x.reshape(x.shape[0], -1))
+
+
 def export(model, name, out, size, batch, opset, dynamic, gen):
     model.eval()
     randomise_bn(model, gen)
-    x = torch.randn(batch, 3, size, size, generator=gen)
+    h, w = size if isinstance(size, tuple) else (size, size)
+    channels = model.conv.in_channels if hasattr(model, "conv") else 3
+    x = torch.randn(batch, channels, h, w, generator=gen)
     with torch.no_grad():
         y = model(x)
     d = out / name
@@ -112,6 +130,7 @@ def main():
     export(ViewNet(), "viewnet", out, 16, 3, 13, True, gen)
     export(ViewNet(), "viewnet_opset9", out, 16, 1, 9, False, gen)
     export(PadNet(), "padnet", out, 18, 2, 13, False, gen)
+    export(RectNet(), "rectnet", out, (20, 17), 1, 13, False, gen)
     export(PadNet(), "padnet_opset9", out, 18, 1, 9, True, gen)
     if "--full" in sys.argv:
         full = Path(sys.argv[sys.argv.index("--full") + 1])
