@@ -68,6 +68,13 @@ typedef struct Im {
     bool take_pad; /* the input being read may carry a pending Pad */
 } Im;
 
+/* memcpy, for protobuf-c's empty arrays, which are NULL. */
+static void copy_bytes(void *dst, const void *src, size_t n)
+{
+    if (n > 0)
+        memcpy(dst, src, n);
+}
+
 /* ---- names and messages ----------------------------------------------- */
 
 /* Printable ASCII as it is, anything else as \xNN: names reach terminals,
@@ -210,7 +217,7 @@ static bool read_tensor(IrArena *a, const Onnx__TensorProto *t, Value *v, char *
         return false;
     v->kind = V_CONST;
     v->ndims = (int)t->n_dims;
-    memcpy(v->dims, t->dims, t->n_dims * sizeof *t->dims);
+    copy_bytes(v->dims, t->dims, t->n_dims * sizeof *t->dims);
     v->count = count;
     int32_t dt = t->has_data_type ? t->data_type : 0;
     size_t raw = t->has_raw_data ? t->raw_data.len : 0;
@@ -223,13 +230,13 @@ static bool read_tensor(IrArena *a, const Onnx__TensorProto *t, Value *v, char *
                          count, count * 4, raw);
                 return false;
             }
-            memcpy(v->f, t->raw_data.data, raw); /* little-endian, as ONNX stores it and as this host is */
+            copy_bytes(v->f, t->raw_data.data, raw); /* little-endian, as ONNX stores it and as this host is */
         } else {
             if (t->n_float_data != (size_t)count) {
                 snprintf(msg, size, "its shape holds %" PRId64 " floats but it has %zu", count, t->n_float_data);
                 return false;
             }
-            memcpy(v->f, t->float_data, (size_t)count * sizeof *v->f);
+            copy_bytes(v->f, t->float_data, (size_t)count * sizeof *v->f);
         }
         return true;
     }
@@ -245,10 +252,10 @@ static bool read_tensor(IrArena *a, const Onnx__TensorProto *t, Value *v, char *
         for (int64_t k = 0; k < count; k++) {
             if (t->has_raw_data && raw > 0) {
                 if (dt == DT_INT64) {
-                    memcpy(&v->i[k], t->raw_data.data + k * 8, 8);
+                    copy_bytes(&v->i[k], t->raw_data.data + k * 8, 8);
                 } else {
                     int32_t x;
-                    memcpy(&x, t->raw_data.data + k * 4, 4);
+                    copy_bytes(&x, t->raw_data.data + k * 4, 4);
                     v->i[k] = x;
                 }
             } else {
@@ -313,7 +320,7 @@ static bool attr_ints(Im *im, const char *name, size_t n, int64_t *out)
         return true;
     if (at->n_ints != n)
         return fail(im, "attribute '%s' has %zu values; cnnc takes 2-D windows (%zu values)", name, at->n_ints, n);
-    memcpy(out, at->ints, n * sizeof *out);
+    copy_bytes(out, at->ints, n * sizeof *out);
     return true;
 }
 
@@ -323,7 +330,7 @@ static const char *attr_string(const Im *im, const char *name, char *buf, size_t
     if (!at || !at->has_s)
         return NULL;
     size_t n = at->s.len < size - 1 ? at->s.len : size - 1;
-    memcpy(buf, at->s.data, n);
+    copy_bytes(buf, at->s.data, n);
     buf[n] = '\0';
     return buf;
 }
@@ -987,7 +994,7 @@ static Value *const_typed(Im *im, int32_t dtype, int ndims, const int64_t *dims)
     v->kind = V_CONST;
     v->dtype = dtype;
     v->ndims = ndims;
-    memcpy(v->dims, dims, (size_t)ndims * sizeof *dims);
+    copy_bytes(v->dims, dims, (size_t)ndims * sizeof *dims);
     v->count = count;
     if (dtype == DT_FLOAT)
         v->f = ir_arena_alloc(im->a, (size_t)count + 1, sizeof *v->f);
@@ -1012,7 +1019,7 @@ static bool reshape_target(Im *im, int64_t *t, int *nt)
         if (!at || at->n_ints > MAX_RANK)
             return fail(im, "attribute 'shape' is missing or longer than %d", MAX_RANK);
         *nt = (int)at->n_ints;
-        memcpy(t, at->ints, at->n_ints * sizeof *t);
+        copy_bytes(t, at->ints, at->n_ints * sizeof *t);
         return true;
     }
     Value *s = const_input(im, 1, true, DT_INT64, "shape");
@@ -1021,7 +1028,7 @@ static bool reshape_target(Im *im, int64_t *t, int *nt)
     if (s->ndims != 1 || s->count > MAX_RANK)
         return fail(im, "shape '%s' is not a 1-D list of at most %d sizes", shown_name(im->a, s->name), MAX_RANK);
     *nt = (int)s->count;
-    memcpy(t, s->i, (size_t)*nt * sizeof *t);
+    copy_bytes(t, s->i, (size_t)*nt * sizeof *t);
     return true;
 }
 
@@ -1164,7 +1171,7 @@ static bool op_pad(Im *im)
         const Onnx__AttributeProto *at = attr(im, im->opset < 2 ? "paddings" : "pads");
         if (!at || at->n_ints != 8)
             return fail(im, "attribute '%s' is missing or not 8 values", im->opset < 2 ? "paddings" : "pads");
-        memcpy(p, at->ints, sizeof p);
+        copy_bytes(p, at->ints, sizeof p);
         value = attr_float(im, "value", 0.0);
     } else {
         Value *pads = const_input(im, 1, true, DT_INT64, "pads");
@@ -1172,7 +1179,7 @@ static bool op_pad(Im *im)
             return false;
         if (pads->count != 8)
             return fail(im, "input 'pads' has %" PRId64 " values; a 4-D Pad has 8", pads->count);
-        memcpy(p, pads->i, sizeof p);
+        copy_bytes(p, pads->i, sizeof p);
         if (in_name(im, 2)) {
             Value *c = const_input(im, 2, true, DT_FLOAT, "constant_value");
             if (!c)
@@ -1205,7 +1212,7 @@ static Value *const_out(Im *im, int ndims, const int64_t *dims, int64_t count)
     v->kind = V_CONST;
     v->dtype = DT_INT64;
     v->ndims = ndims;
-    memcpy(v->dims, dims, (size_t)ndims * sizeof *dims);
+    copy_bytes(v->dims, dims, (size_t)ndims * sizeof *dims);
     v->count = count;
     v->i = ir_arena_alloc(im->a, (size_t)count + 1, sizeof *v->i);
     return v;
@@ -1223,7 +1230,7 @@ static bool op_shape(Im *im)
     Value *v = const_out(im, 1, dims, rank);
     if (!v)
         return false;
-    memcpy(v->i, d, (size_t)rank * sizeof *d);
+    copy_bytes(v->i, d, (size_t)rank * sizeof *d);
     return true;
 }
 
@@ -1291,7 +1298,7 @@ static bool op_unsqueeze(Im *im)
     Value *v = const_out(im, out_rank, dims, x->count);
     if (!v)
         return false;
-    memcpy(v->i, x->i, (size_t)x->count * sizeof *v->i);
+    copy_bytes(v->i, x->i, (size_t)x->count * sizeof *v->i);
     return true;
 }
 
@@ -1312,7 +1319,7 @@ static bool op_constant(Im *im)
         int64_t n = one ? 1 : (int64_t)at->n_ints, dims[1] = {n};
         if (n > MAX_ELEMS || !(v = const_out(im, one ? 0 : 1, dims, n)))
             return false;
-        memcpy(v->i, one ? &at->i : at->ints, (size_t)n * sizeof *v->i);
+        copy_bytes(v->i, one ? &at->i : at->ints, (size_t)n * sizeof *v->i);
         return true;
     }
     if (strcmp(name, "value_float") == 0 || strcmp(name, "value_floats") == 0) {
@@ -1322,7 +1329,7 @@ static bool op_constant(Im *im)
             return false;
         v->dtype = DT_FLOAT;
         v->f = ir_arena_alloc(im->a, (size_t)n + 1, sizeof *v->f);
-        memcpy(v->f, one ? &at->f : at->floats, (size_t)n * sizeof *v->f);
+        copy_bytes(v->f, one ? &at->f : at->floats, (size_t)n * sizeof *v->f);
         return true;
     }
     return fail(im, "attribute '%s' is not supported; cnnc reads value, value_int(s) and value_float(s)", shown_name(im->a, name));
@@ -1883,10 +1890,10 @@ bool fe_onnx_read_tensor_file(const char *bytes, size_t len, float **data, int64
         *data = malloc((size_t)(v.count ? v.count : 1) * sizeof **data);
         ok = *data != NULL;
         if (ok)
-            memcpy(*data, v.f, (size_t)v.count * sizeof **data);
+            copy_bytes(*data, v.f, (size_t)v.count * sizeof **data);
         *count = v.count;
         *rank = v.ndims;
-        memcpy(dims, v.dims, (size_t)v.ndims * sizeof *dims);
+        copy_bytes(dims, v.dims, (size_t)v.ndims * sizeof *dims);
     }
     ir_arena_free(a);
     onnx__tensor_proto__free_unpacked(t, NULL);
