@@ -100,9 +100,36 @@ class RectNet(nn.Module):
         return self.fc(x.reshape(x.shape[0], -1))
 
 
+class MatNet(nn.Module):
+    """MatMul + Add as the fc, a BatchNorm1d after it, a global max pool and
+    LogSoftmax's cousin Softmax over the last axis."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 12, 3, stride=2)
+        self.w = nn.Parameter(torch.randn(12, 7) * 0.3)
+        self.b = nn.Parameter(torch.randn(7) * 0.1)
+        self.bn = nn.BatchNorm1d(7)
+
+    def forward(self, x):
+        x = torch.flatten(nn.functional.adaptive_max_pool2d(torch.tanh(self.conv(x)), 1), 1)
+        return torch.softmax(torch.relu(self.bn(torch.matmul(x, self.w) + self.b)), dim=-1)
+
+
+def randomise_bn1d(model, gen):
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm1d):
+            n = m.num_features
+            m.running_mean.copy_(torch.randn(n, generator=gen) * 0.1)
+            m.running_var.copy_(torch.rand(n, generator=gen) * 0.5 + 0.75)
+            m.weight.data.copy_(torch.rand(n, generator=gen) * 0.5 + 0.75)
+            m.bias.data.copy_(torch.randn(n, generator=gen) * 0.1)
+
+
 def export(model, name, out, size, batch, opset, dynamic, gen):
     model.eval()
     randomise_bn(model, gen)
+    randomise_bn1d(model, gen)
     h, w = size if isinstance(size, tuple) else (size, size)
     channels = model.conv.in_channels if hasattr(model, "conv") else 3
     x = torch.randn(batch, channels, h, w, generator=gen)
@@ -131,6 +158,7 @@ def main():
     export(ViewNet(), "viewnet_opset9", out, 16, 1, 9, False, gen)
     export(PadNet(), "padnet", out, 18, 2, 13, False, gen)
     export(RectNet(), "rectnet", out, (20, 17), 1, 13, False, gen)
+    export(MatNet(), "matnet", out, 11, 4, 13, True, gen)
     export(PadNet(), "padnet_opset9", out, 18, 1, 9, True, gen)
     if "--full" in sys.argv:
         full = Path(sys.argv[sys.argv.index("--full") + 1])

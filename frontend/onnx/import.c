@@ -44,7 +44,6 @@ typedef struct Value {
     int64_t count;
     float *f;
     int64_t *i;
-    int uses; /* how many node inputs read it */
     /* V_ACT: a zero Pad of H and W not yet applied, which only a Conv or an
      * AveragePool reading the value takes, as its own padding. */
     int64_t pad_h, pad_w;
@@ -502,7 +501,6 @@ static bool alias(Im *im, const Value *from)
     const char *name = v->name;
     *v = copy;
     v->name = name;
-    v->uses = 0;
     return true;
 }
 
@@ -784,14 +782,26 @@ static bool op_clip(Im *im)
 }
 
 /* How many node inputs and graph outputs read v. */
-static void count_uses(Im *im, Value *v)
+static int count_uses(const Im *im, const Value *v)
 {
-    v->uses = 0;
+    int uses = 0;
     for (size_t a = 0; a < im->gp->n_node; a++)
         for (size_t j = 0; j < im->gp->node[a]->n_input; j++)
-            v->uses += im->gp->node[a]->input[j] && strcmp(im->gp->node[a]->input[j], v->name) == 0;
+            uses += im->gp->node[a]->input[j] && strcmp(im->gp->node[a]->input[j], v->name) == 0;
     for (size_t a = 0; a < im->gp->n_output; a++)
-        v->uses += im->gp->output[a]->name && strcmp(im->gp->output[a]->name, v->name) == 0;
+        uses += im->gp->output[a]->name && strcmp(im->gp->output[a]->name, v->name) == 0;
+    return uses;
+}
+
+/* Reads of IR node n's output under any of its names (Identity and
+ * Dropout give it more than one), by every node and graph output. */
+static int node_uses(const Im *im, int32_t n)
+{
+    int uses = 0;
+    for (size_t k = 0; k < im->nvals; k++)
+        if (im->vals[k]->kind == V_ACT && im->vals[k]->node == n)
+            uses += count_uses(im, im->vals[k]);
+    return uses;
 }
 
 static bool op_add(Im *im)
@@ -816,9 +826,9 @@ static bool op_add(Im *im)
     IrNode *fc = &im->g->nodes[act->node];
     if (c->dtype != DT_FLOAT)
         return fail(im, "adds a constant of ONNX data type %d; cnnc takes float", c->dtype);
-    if (fc->op == IR_OP_FC)
-        count_uses(im, act);
-    if (fc->op != IR_OP_FC || fc->attr.fc.bias || act->uses != 1 || c->count != fc->attr.fc.outputs ||
+    if (attr(im, "axis"))
+        return fail(im, "attribute 'axis' is given; cnnc adds a bias along the last axis only");
+    if (fc->op != IR_OP_FC || fc->attr.fc.bias || node_uses(im, act->node) != 1 || c->count != fc->attr.fc.outputs ||
         (c->ndims == 2 && c->dims[0] != 1) || c->ndims > 2 || act->node != (int32_t)im->g->count - 1)
         return fail(im, "adds a constant; cnnc takes that only as the bias of a MatMul just before it, "
                         "a constant of its %s outputs read by nothing else",
@@ -1094,12 +1104,12 @@ static bool op_reshape(Im *im)
     bool batch_first = nt >= 1 && t[0] == im->batch;
     if (nt == 2 && batch_first && (t[1] == -1 || t[1] == per_image))
         return flatten_to_2d(im, x);
-    if (nt == 2 && t[0] == -1 && t[1] == per_image && im->batch != BATCH_SYM)
+    if (nt == 2 && t[0] == -1 && t[1] == per_image) /* -1 is the batch */
         return flatten_to_2d(im, x);
     if (nt == rank && batch_first) {
         bool same = true;
         for (int j = 1; j < nt; j++)
-            same = same && (t[j] == d[j] || (t[j] == -1 && per_image == d[j] * (rank == 4 ? 1 : 1) && rank == 2));
+            same = same && t[j] == d[j];
         if (same)
             return alias(im, x);
     }
@@ -1503,6 +1513,8 @@ static bool op_cast(Im *im)
     if (!v)
         return false;
     for (int64_t k = 0; k < x->count; k++) {
+        if (x->dtype == DT_INT64 && x->i[k] == BATCH_SYM)
+            return fail(im, "casts the symbolic batch size; cnnc folds only shapes it knows");
         if (dt == DT_FLOAT) {
             v->f[k] = x->dtype == DT_FLOAT ? x->f[k] : (float)x->i[k];
         } else {
@@ -1757,6 +1769,11 @@ static IrGraph *import_model(Im *im, const Onnx__ModelProto *m)
     if (!out || out->kind != V_ACT) {
         ir_diag_file_error(im->diag, "the graph's output '%s' is %s", shown_name(im->a, oname),
                            out ? "a constant; cnnc computes outputs from the input" : "not computed by any node");
+        return NULL;
+    }
+    if (out->pad_h || out->pad_w) {
+        ir_diag_file_error(im->diag, "the graph's output '%s' is a zero Pad, which cnnc folds only into a Conv or "
+                                     "an AveragePool", shown_name(im->a, oname));
         return NULL;
     }
     if (out->node == 0) {

@@ -8,7 +8,7 @@ cnnc=$1 tool=$2 data=$3
 here=$(dirname "$0")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-want=(mobilenet_v2_025 resnet18_narrow viewnet viewnet_opset9 padnet padnet_opset9 rectnet)
+want=(mobilenet_v2_025 resnet18_narrow viewnet viewnet_opset9 padnet padnet_opset9 rectnet matnet)
 fail=0
 for m in "${want[@]}"; do
   if [[ ! -f $data/$m/model.onnx ]]; then
