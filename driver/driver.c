@@ -611,7 +611,8 @@ static int bind_weights(const char *path, const IrParam *params, size_t nparams,
     /* An ONNX model holds weights too, but not as safetensors: say so. A
      * safetensors header length may start with the same byte, but its JSON
      * follows at byte 8. */
-    FILE *f = fopen(path, "rb");
+    struct stat sb;
+    FILE *f = stat(path, &sb) == 0 && S_ISREG(sb.st_mode) ? fopen(path, "rb") : NULL; /* a FIFO would block */
     size_t got = f ? fread(head, 1, sizeof head, f) : 0;
     if (f)
         fclose(f);
