@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_frontend fuzz_safetensors fuzz_npy fuzz_image)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_frontend fuzz_onnx fuzz_safetensors fuzz_npy fuzz_image)
 
 cmake -S . -B build-fuzz -DCNNC_FUZZ=ON -DCMAKE_C_COMPILER=clang -DBUILD_TESTING=OFF >/dev/null
 cmake --build build-fuzz -j"$(nproc)" --target "${targets[@]}"
@@ -18,6 +18,13 @@ for t in "${targets[@]}"; do
   mkdir -p "$corpus"
   case $t in
     fuzz_frontend) cp -n examples/*.cnn examples/*/*.cnn tests/diff/corners/*.cnn tests/cli/bad/*.cnn "$corpus"/ 2>/dev/null || true ;;
+    fuzz_onnx) # the conformance models (when installed) and the committed exports and hostile models
+      i=0
+      for f in /usr/share/libonnx-testdata/data/*/*/model.onnx tests/data/onnx/*/model.onnx tests/onnx/hostile/*.onnx; do
+        [ -f "$f" ] || continue
+        i=$((i + 1))
+        [ "$(stat -c %s "$f")" -le 65536 ] && cp "$f" "$corpus/m$i.onnx"
+      done ;;
     fuzz_safetensors)
       cp -n tests/data/*/*.safetensors examples/digits/*.safetensors "$corpus"/ 2>/dev/null || true
       python3 tests/runtime/fixtures.py make "$corpus" >/dev/null

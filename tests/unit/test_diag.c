@@ -1,6 +1,7 @@
 /* The diagnostics sink (ir/diag.c, SPEC sections 7 and 8): the exact text of
  * errors, warnings and notes with the source line and the caret, tabs kept
- * before the caret, the window shown for long lines, and the error limit.
+ * before the caret, the window shown for long lines, the error limit, and
+ * places named instead of lines (ONNX nodes).
  * Then a few errors the front end reports, through the same sink. */
 #include <check.h>
 #include <stdio.h>
@@ -149,6 +150,24 @@ START_TEST(file_error)
     unit_open(&u, "");
     ir_diag_file_error(&u.diag, "cannot read it: %s", "No such file or directory");
     ck_assert_str_eq(unit_text(&u), "t.cnn: error: cannot read it: No such file or directory\n");
+    ck_assert_int_eq(u.diag.errors, 1);
+    unit_close(&u);
+}
+END_TEST
+
+/* A source without lines (an ONNX model): a span of line 0 names its place
+ * instead of LINE:COL, and no line or caret follows. */
+START_TEST(places)
+{
+    Unit u;
+    unit_open(&u, "");
+    static const char *const where[] = {"graph", "node '/layer1/Add' (Add)"};
+    u.diag.places = where;
+    u.diag.nplaces = 2;
+    ir_diag_error(&u.diag, (SrcSpan){.off = 1}, "adds tensors of different shapes");
+    ir_diag_note(&u.diag, (SrcSpan){.off = 0}, "the graph");
+    ck_assert_str_eq(unit_text(&u), "t.cnn: node '/layer1/Add' (Add): error: adds tensors of different shapes\n"
+                                    "t.cnn: graph: note: the graph\n");
     ck_assert_int_eq(u.diag.errors, 1);
     unit_close(&u);
 }
@@ -326,6 +345,7 @@ static Suite *diag_suite(void)
     tcase_add_loop_test(tc, sink, 0, (int)(sizeof diag_cases / sizeof diag_cases[0]));
     tcase_add_test(tc, at_end_of_file);
     tcase_add_test(tc, file_error);
+    tcase_add_test(tc, places);
     tcase_add_loop_test(tc, long_line, 0, (int)(sizeof long_cases / sizeof long_cases[0]));
     tcase_add_test(tc, error_limit);
     tcase_add_test(tc, error_limit_frontend);
