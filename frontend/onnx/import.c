@@ -1457,22 +1457,23 @@ static bool op_slice(Im *im)
             return fail(im, "slice %" PRId64 " has axis %" PRId64 " or step %" PRId64 " out of range", k,
                         axes ? axes[k] : k, sp);
         done[ax] = true;
+        /* ONNX's rules: negative ends count from the end, then clamp to
+         * [0, d] going forward and to [0, d-1] and [-1, d-1] going back;
+         * every difference below is then at most d, so nothing overflows. */
         int64_t d = x->dims[ax], b = starts[k], e = ends[k];
         if (b < 0)
-            b = b < -d ? 0 : b + d;
+            b += d;
         if (e < 0)
-            e = e < -d ? -1 : e + d;
+            e += d;
         int64_t len;
         if (sp > 0) {
-            b = b > d ? d : b;
-            e = e > d ? d : e < 0 ? 0 : e;
-            len = e > b ? (e - b + sp - 1) / sp : 0;
+            b = b < 0 ? 0 : b > d ? d : b;
+            e = e < 0 ? 0 : e > d ? d : e;
+            len = e > b ? (e - b - 1) / sp + 1 : 0;
         } else {
-            b = b > d - 1 ? d - 1 : b;
-            e = e > d - 1 ? d - 1 : e;
-            if (starts[k] < -d)
-                b = -1;
-            len = b > e ? (b - e + (-sp) - 1) / (-sp) : 0;
+            b = b < 0 ? 0 : b > d - 1 ? d - 1 : b;
+            e = e < -1 ? -1 : e > d - 1 ? d - 1 : e;
+            len = b > e ? (b - e - 1) / -sp + 1 : 0;
         }
         from[ax] = b;
         step[ax] = sp;

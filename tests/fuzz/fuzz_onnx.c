@@ -12,6 +12,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static volatile float weight_sum;
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static FILE *sink;
@@ -31,11 +33,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ir_report_text(g, sink);
         ir_report_json(g, sink);
         ir_report_dot(g, sink);
-        /* Every tensor the importer hands over is whole. */
-        volatile float sum = 0;
+        /* Every tensor the importer hands over is whole (ASan reads it). */
         for (size_t k = 0; k < w.count; k++)
             for (int64_t i = 0; i < w.v[k].count; i++)
-                sum += w.v[k].data[i];
+                weight_sum += w.v[k].data[i];
     } else if (diag.errors == 0) {
         abort(); /* a failure that says nothing */
     }

@@ -22,7 +22,10 @@ while IFS=$'\t' read -r file want msg; do
   fi
   timeout 60 "$cnnc" --check "$path" >"$work/out" 2>"$work/err"
   rc=$?
-  if ((rc != want)); then
+  if grep -qiE 'sanitizer|runtime error' "$work/err"; then
+    echo "FAIL $file: a sanitizer report: $(head -c 300 "$work/err")"
+    fail=1
+  elif ((rc != want)); then
     echo "FAIL $file: exit $rc, want $want: $(head -c 300 "$work/err")"
     fail=1
   elif [[ -n $msg ]] && ! grep -qF -- "$msg" "$work/err"; then
@@ -42,6 +45,6 @@ while IFS=$'\t' read -r file want msg; do
     echo "ok   $file: $(grep -m1 'error' "$work/err" | cut -c1-150)"
   fi
 done <"$2/hostile.tsv"
-((n >= 15)) || { echo "FAIL: only $n cases read"; fail=1; }
+((n >= 16)) || { echo "FAIL: only $n cases read"; fail=1; }
 ((fail == 0)) && echo PASS
 exit "$fail"
