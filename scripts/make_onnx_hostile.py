@@ -3,8 +3,9 @@
 error (exit 1), never a crash, a hang or a huge allocation. Small files,
 made with the onnx package from one valid model (conv + relu), each broken
 in one way; the expected message fragments are in hostile.tsv. (The deeply nested model is
-made at test time by tests/onnx/make_deep.py. slice_overflow.onnx is not
-made here: it is a fuzz_onnx finding, kept as found.)
+made at test time by tests/onnx/make_deep.py. slice_overflow.onnx and
+claims_8gb.onnx are not made here: they are fuzz_onnx findings, kept as
+found.)
 
     /usr/bin/python3 scripts/make_onnx_hostile.py tests/onnx/hostile
 """

@@ -220,34 +220,37 @@ static bool read_tensor(IrArena *a, const Onnx__TensorProto *t, Value *v, char *
     v->count = count;
     int32_t dt = t->has_data_type ? t->data_type : 0;
     size_t raw = t->has_raw_data ? t->raw_data.len : 0;
+    /* Every size is checked against the data the file holds before anything
+     * is allocated: the shape alone may claim gigabytes. */
     if (dt == DT_FLOAT) {
         v->dtype = DT_FLOAT;
-        v->f = ir_arena_alloc(a, (size_t)(count ? count : 1), sizeof *v->f);
         if (t->has_raw_data && t->n_float_data == 0) {
             if (raw != (uint64_t)count * 4) {
                 snprintf(msg, size, "its shape holds %" PRId64 " floats (%" PRId64 " bytes) but its raw data is %zu bytes",
                          count, count * 4, raw);
                 return false;
             }
+            v->f = ir_arena_alloc(a, (size_t)(count ? count : 1), sizeof *v->f);
             copy_bytes(v->f, t->raw_data.data, raw); /* little-endian, as ONNX stores it and as this host is */
         } else {
             if (t->n_float_data != (size_t)count) {
                 snprintf(msg, size, "its shape holds %" PRId64 " floats but it has %zu", count, t->n_float_data);
                 return false;
             }
+            v->f = ir_arena_alloc(a, (size_t)(count ? count : 1), sizeof *v->f);
             copy_bytes(v->f, t->float_data, (size_t)count * sizeof *v->f);
         }
         return true;
     }
     if (dt == DT_INT64 || dt == DT_INT32) {
         v->dtype = DT_INT64;
-        v->i = ir_arena_alloc(a, (size_t)(count ? count : 1), sizeof *v->i);
         size_t width = dt == DT_INT64 ? 8 : 4;
         size_t have = t->has_raw_data && raw > 0 ? raw / width : dt == DT_INT64 ? t->n_int64_data : t->n_int32_data;
         if ((t->has_raw_data && raw > 0 && raw % width != 0) || have != (size_t)count) {
             snprintf(msg, size, "its shape holds %" PRId64 " integers but its data holds %zu", count, have);
             return false;
         }
+        v->i = ir_arena_alloc(a, (size_t)(count ? count : 1), sizeof *v->i);
         for (int64_t k = 0; k < count; k++) {
             if (t->has_raw_data && raw > 0) {
                 if (dt == DT_INT64) {
@@ -646,6 +649,10 @@ static bool op_pool(Im *im, IrPoolMode mode)
     if (mode == IR_POOL_AVG && (ph || pw) && cip != 1)
         return fail(im, "attribute 'count_include_pad' is %" PRId64 " with padding; cnnc's average pool counts "
                         "the padding (count_include_pad=1)", cip);
+    if (ph > k[0] / 2 || pw > k[1] / 2)
+        return fail(im, "attribute 'pads' pads by %" PRId64 "x%" PRId64 " (height x width), more than half the "
+                        "%" PRId64 "x%" PRId64 " window; cnnc's pools take at most half",
+                    ph, pw, k[0], k[1]);
     /* A Pad before it is zeros counted like any value, as its padding is. */
     int64_t own_h = ph, own_w = pw;
     ph += x->pad_h;

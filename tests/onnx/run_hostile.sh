@@ -9,6 +9,13 @@ cnnc=$1 dir=$2/hostile
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail=0 n=0
+# 2 GB of address space: a model that claims more may not be allocated for.
+# A sanitized cnnc reserves terabytes of shadow and cannot start under it;
+# there the sanitizers watch instead.
+vlimit=unlimited
+if (ulimit -v 2000000 && "$cnnc" --version) >/dev/null 2>&1; then
+  vlimit=2000000
+fi
 python3 "$2/make_deep.py" "$work/deep.onnx" 300000 || { echo "FAIL: make_deep.py"; exit 1; }
 while IFS=$'\t' read -r file want msg; do
   [[ -z $file || $file == \#* ]] && continue
@@ -20,7 +27,7 @@ while IFS=$'\t' read -r file want msg; do
     fail=1
     continue
   fi
-  timeout 60 "$cnnc" --check "$path" >"$work/out" 2>"$work/err"
+  (ulimit -v "$vlimit" && exec timeout 60 "$cnnc" --check "$path") >"$work/out" 2>"$work/err"
   rc=$?
   if grep -qiE 'sanitizer|runtime error' "$work/err"; then
     echo "FAIL $file: a sanitizer report: $(head -c 300 "$work/err")"
@@ -45,6 +52,6 @@ while IFS=$'\t' read -r file want msg; do
     echo "ok   $file: $(grep -m1 'error' "$work/err" | cut -c1-150)"
   fi
 done <"$2/hostile.tsv"
-((n >= 16)) || { echo "FAIL: only $n cases read"; fail=1; }
+((n >= 17)) || { echo "FAIL: only $n cases read"; fail=1; }
 ((fail == 0)) && echo PASS
 exit "$fail"
