@@ -6,8 +6,11 @@ conformance runner checks them (tests/onnx/run_models.sh).
 
 Random weights and randomised BatchNorm statistics, fixed seed. Committed
 sizes stay small: MobileNetV2 at width 0.25 and a reduced-width ResNet-18
-(the same 18 layers, 8 to 64 channels). The full ResNet-18 (45 MB) is
-made only with --full DIR, for a manual check.
+(the same 18 layers, 8 to 64 channels). The full-size models (ResNet-18
+at opsets 13 and 11, SqueezeNet 1.1, GoogLeNet, MobileNetV2 at opset 17;
+5 to 47 MB each) are made only with --full DIR, for a manual check:
+    for d in DIR/*/; do bash tests/onnx/run_conformance.sh --one build/cnnc \
+        build/tests/onnx/onnx_tensor /tmp "$d"; done
 
     /usr/bin/python3 scripts/make_onnx_models.py tests/data/onnx [--full DIR]
 """
@@ -163,6 +166,11 @@ def main():
     if "--full" in sys.argv:
         full = Path(sys.argv[sys.argv.index("--full") + 1])
         export(torchvision.models.resnet18(), "resnet18", full, 224, 1, 13, False, gen)
+        export(torchvision.models.resnet18(), "resnet18_opset11", full, 224, 2, 11, True, gen)
+        export(torchvision.models.squeezenet1_1(), "squeezenet1_1", full, 224, 1, 11, False, gen)
+        export(torchvision.models.googlenet(weights=None, aux_logits=False, init_weights=True), "googlenet", full,
+               224, 2, 13, True, gen)
+        export(torchvision.models.mobilenet_v2(), "mobilenet_v2", full, 224, 3, 17, True, gen)
 
 
 if __name__ == "__main__":
