@@ -119,7 +119,8 @@ static bool fail(Im *im, const char *fmt, ...)
 static const char *const supported_ops =
     "Conv, MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, BatchNormalization, Relu, Clip (to [0, 6]), "
     "LeakyRelu, Sigmoid, Tanh, Add, Concat, Gemm, MatMul (+ Add), Flatten, Reshape (to N x -1), Softmax, Dropout, "
-    "Identity, a zero Pad before a Conv or an AveragePool, and Constant, ConstantOfShape, Shape, Gather, Unsqueeze, Concat, Slice, Transpose, Cast and Reshape "
+    "Identity, a zero Pad before a Conv or an AveragePool, and Constant, ConstantOfShape, Shape, Gather, Unsqueeze, "
+    "Concat, Slice, Transpose, Cast and Reshape "
     "computing constants";
 
 /* ---- values ------------------------------------------------------------- */
@@ -198,9 +199,11 @@ static int64_t dims_count(const int64_t *dims, size_t n, char *msg, size_t size)
  * before anything is copied. false with msg on a tensor cnnc cannot read. */
 static bool read_tensor(IrArena *a, const Onnx__TensorProto *t, Value *v, char *msg, size_t size)
 {
-    if (t->n_external_data > 0 || (t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)) {
-        snprintf(msg, size, "its data is in an external file, which cnnc does not read; save the model with "
-                            "the weights inside (onnx.save_model(m, path, save_as_external_data=False))");
+    if (t->n_external_data > 0 ||
+        (t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)) {
+        snprintf(msg, size,
+                 "its data is in an external file, which cnnc does not read; save the model with "
+                 "the weights inside (onnx.save_model(m, path, save_as_external_data=False))");
         return false;
     }
     if (t->segment) {
@@ -226,8 +229,9 @@ static bool read_tensor(IrArena *a, const Onnx__TensorProto *t, Value *v, char *
         v->dtype = DT_FLOAT;
         if (t->has_raw_data && t->n_float_data == 0) {
             if (raw != (uint64_t)count * 4) {
-                snprintf(msg, size, "its shape holds %" PRId64 " floats (%" PRId64 " bytes) but its raw data is %zu bytes",
-                         count, count * 4, raw);
+                snprintf(msg, size,
+                         "its shape holds %" PRId64 " floats (%" PRId64 " bytes) but its raw data is %zu bytes", count,
+                         count * 4, raw);
                 return false;
             }
             v->f = ir_arena_alloc(a, (size_t)(count ? count : 1), sizeof *v->f);
@@ -355,8 +359,9 @@ static Value *input(Im *im, size_t k, bool required)
     }
     Value *v = find(im, name);
     if (!v) {
-        fail(im, "input '%s' is not the graph's input, an initializer or the output of an earlier node "
-                 "(a dangling name, or a cycle)",
+        fail(im,
+             "input '%s' is not the graph's input, an initializer or the output of an earlier node "
+             "(a dangling name, or a cycle)",
              shown_name(im->a, name));
         return NULL;
     }
@@ -436,7 +441,7 @@ static bool one_output(Im *im)
 
 static const char *node_name(Im *im)
 {
-    const char *base = im->node->name && im->node->name[0] ? im->node->name
+    const char *base = im->node->name && im->node->name[0]         ? im->node->name
                        : im->node->n_output && im->node->output[0] ? im->node->output[0]
                                                                    : "layer";
     base = shown_name(im->a, base);
@@ -515,8 +520,8 @@ static const IrShape *shape_of(const Im *im, const Value *v)
 /* ---- ops ---------------------------------------------------------------- */
 
 /* The pads of a 2-D window, symmetric, from pads or auto_pad. */
-static bool window_pads(Im *im, const IrShape *in, const int64_t *k, const int64_t *s, const int64_t *d,
-                        int64_t *ph, int64_t *pw)
+static bool window_pads(Im *im, const IrShape *in, const int64_t *k, const int64_t *s, const int64_t *d, int64_t *ph,
+                        int64_t *pw)
 {
     int64_t pads[4] = {0, 0, 0, 0};
     char buf[32];
@@ -531,7 +536,8 @@ static bool window_pads(Im *im, const IrShape *in, const int64_t *k, const int64
             return true;
         }
         if (strcmp(autopad, "SAME_UPPER") != 0 && strcmp(autopad, "SAME_LOWER") != 0)
-            return fail(im, "attribute 'auto_pad' is '%s'; cnnc takes NOTSET, VALID, SAME_UPPER and SAME_LOWER", shown_name(im->a, autopad));
+            return fail(im, "attribute 'auto_pad' is '%s'; cnnc takes NOTSET, VALID, SAME_UPPER and SAME_LOWER",
+                        shown_name(im->a, autopad));
         int64_t dims[2] = {in->h, in->w}, out[2];
         for (int j = 0; j < 2; j++) {
             int64_t o = (dims[j] + s[j] - 1) / s[j];
@@ -539,8 +545,9 @@ static bool window_pads(Im *im, const IrShape *in, const int64_t *k, const int64
             if (total < 0)
                 total = 0;
             if (total % 2 != 0)
-                return fail(im, "attribute 'auto_pad' %s pads the %s by %" PRId64 ", unevenly; cnnc takes symmetric padding",
-                            autopad, j ? "width" : "height", total);
+                return fail(
+                    im, "attribute 'auto_pad' %s pads the %s by %" PRId64 ", unevenly; cnnc takes symmetric padding",
+                    autopad, j ? "width" : "height", total);
             out[j] = total / 2;
         }
         *ph = out[0];
@@ -551,8 +558,9 @@ static bool window_pads(Im *im, const IrShape *in, const int64_t *k, const int64
         if (pads[j] < 0)
             return fail(im, "attribute 'pads' has a negative value %" PRId64, pads[j]);
     if (pads[0] != pads[2] || pads[1] != pads[3])
-        return fail(im, "attribute 'pads' [%" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
-                        "] is not symmetric; cnnc takes the same padding on both sides",
+        return fail(im,
+                    "attribute 'pads' [%" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
+                    "] is not symmetric; cnnc takes the same padding on both sides",
                     pads[0], pads[1], pads[2], pads[3]);
     *ph = pads[0];
     *pw = pads[1];
@@ -597,11 +605,13 @@ static bool op_conv(Im *im)
         return fail(im, "attribute 'kernel_shape' does not match the weight's %" PRId64 "x%" PRId64, k[0], k[1]);
     int64_t K = w->dims[0];
     if (K < 1 || K % group != 0 || w->dims[1] * group != in->d)
-        return fail(im, "weight '%s' is %" PRId64 "x%" PRId64 "x%" PRId64 "x%" PRId64 " with group=%" PRId64
-                        ", which does not fit an input of %" PRId64 " channels",
+        return fail(im,
+                    "weight '%s' is %" PRId64 "x%" PRId64 "x%" PRId64 "x%" PRId64 " with group=%" PRId64
+                    ", which does not fit an input of %" PRId64 " channels",
                     shown_name(im->a, w->name), w->dims[0], w->dims[1], w->dims[2], w->dims[3], group, in->d);
     if (b && (b->count != K))
-        return fail(im, "bias '%s' has %" PRId64 " values for %" PRId64 " filters", shown_name(im->a, b->name), b->count, K);
+        return fail(im, "bias '%s' has %" PRId64 " values for %" PRId64 " filters", shown_name(im->a, b->name),
+                    b->count, K);
     int64_t ph, pw;
     if (!window_pads(im, in, k, s, d, &ph, &pw))
         return false;
@@ -611,9 +621,18 @@ static bool op_conv(Im *im)
     if (!n)
         return false;
     IrConvAttr *c = &n->attr.conv;
-    *c = (IrConvAttr){.filters = K, .size = k[1], .size_h = k[0], .stride = s[1], .stride_h = s[0],
-                      .pad = pw, .pad_h = ph, .groups = group, .dilation = d[1], .dilation_h = d[0],
-                      .bias = b != NULL, .round = IR_ROUND_FLOOR};
+    *c = (IrConvAttr){.filters = K,
+                      .size = k[1],
+                      .size_h = k[0],
+                      .stride = s[1],
+                      .stride_h = s[0],
+                      .pad = pw,
+                      .pad_h = ph,
+                      .groups = group,
+                      .dilation = d[1],
+                      .dilation_h = d[0],
+                      .bias = b != NULL,
+                      .round = IR_ROUND_FLOOR};
     bind_param(im, n, "weight", w->f, w->count);
     if (b)
         bind_param(im, n, "bias", b->f, b->count);
@@ -622,8 +641,8 @@ static bool op_conv(Im *im)
 
 static bool op_pool(Im *im, IrPoolMode mode)
 {
-    static const char *const keys[] = {"auto_pad", "ceil_mode", "count_include_pad", "dilations", "kernel_shape",
-                                       "pads", "storage_order", "strides", NULL};
+    static const char *const keys[] = {"auto_pad", "ceil_mode",     "count_include_pad", "dilations", "kernel_shape",
+                                       "pads",     "storage_order", "strides",           NULL};
     if (!known_attrs(im, keys) || !one_output(im))
         return false;
     im->take_pad = mode == IR_POOL_AVG; /* a max pool pads with -inf, not zeros */
@@ -647,11 +666,14 @@ static bool op_pool(Im *im, IrPoolMode mode)
     if (!window_pads(im, in, k, s, d, &ph, &pw))
         return false;
     if (mode == IR_POOL_AVG && (ph || pw) && cip != 1)
-        return fail(im, "attribute 'count_include_pad' is %" PRId64 " with padding; cnnc's average pool counts "
-                        "the padding (count_include_pad=1)", cip);
+        return fail(im,
+                    "attribute 'count_include_pad' is %" PRId64 " with padding; cnnc's average pool counts "
+                    "the padding (count_include_pad=1)",
+                    cip);
     if (ph > k[0] / 2 || pw > k[1] / 2)
-        return fail(im, "attribute 'pads' pads by %" PRId64 "x%" PRId64 " (height x width), more than half the "
-                        "%" PRId64 "x%" PRId64 " window; cnnc's pools take at most half",
+        return fail(im,
+                    "attribute 'pads' pads by %" PRId64 "x%" PRId64 " (height x width), more than half the "
+                    "%" PRId64 "x%" PRId64 " window; cnnc's pools take at most half",
                     ph, pw, k[0], k[1]);
     /* A Pad before it is zeros counted like any value, as its padding is. */
     int64_t own_h = ph, own_w = pw;
@@ -671,16 +693,23 @@ static bool op_pool(Im *im, IrPoolMode mode)
             if (num % s[j] != 0 && torch * s[j] < dims[j] + p[j])
                 torch++;
             if (onnx != torch || (mode == IR_POOL_AVG && num % s[j] != 0))
-                return fail(im, "attribute 'ceil_mode' is 1 where the last window overhangs the %s; cnnc takes "
-                                "ceil_mode only where it changes no window",
+                return fail(im,
+                            "attribute 'ceil_mode' is 1 where the last window overhangs the %s; cnnc takes "
+                            "ceil_mode only where it changes no window",
                             j ? "width" : "height");
         }
     }
     IrNode *n = add_node(im, IR_OP_POOL, &x, 1);
     if (!n)
         return false;
-    n->attr.pool = (IrPoolAttr){.mode = mode, .size = k[1], .size_h = k[0], .stride = s[1], .stride_h = s[0],
-                                .pad = pw, .pad_h = ph, .round = ceil_mode ? IR_ROUND_CEIL : IR_ROUND_FLOOR};
+    n->attr.pool = (IrPoolAttr){.mode = mode,
+                                .size = k[1],
+                                .size_h = k[0],
+                                .stride = s[1],
+                                .stride_h = s[0],
+                                .pad = pw,
+                                .pad_h = ph,
+                                .round = ceil_mode ? IR_ROUND_CEIL : IR_ROUND_FLOOR};
     return shape_last(im) && act_out(im, 4);
 }
 
@@ -699,7 +728,8 @@ static bool op_global_pool(Im *im, IrPoolMode mode)
 
 static bool op_batchnorm(Im *im)
 {
-    static const char *const keys[] = {"epsilon", "momentum", "spatial", "is_test", "training_mode", "consumed_inputs", NULL};
+    static const char *const keys[] = {"epsilon",       "momentum",        "spatial", "is_test",
+                                       "training_mode", "consumed_inputs", NULL};
     if (!known_attrs(im, keys) || !one_output(im))
         return false;
     if (attr_int(im, "spatial", 1) != 1)
@@ -762,7 +792,8 @@ static bool clip_bound(Im *im, const char *name, size_t k, double dflt, double *
     if (!v)
         return false;
     if (v->count != 1)
-        return fail(im, "input '%s' (%s) has %" PRId64 " values; Clip takes a scalar", shown_name(im->a, v->name), name, v->count);
+        return fail(im, "input '%s' (%s) has %" PRId64 " values; Clip takes a scalar", shown_name(im->a, v->name), name,
+                    v->count);
     *out = v->f[0];
     return true;
 }
@@ -781,11 +812,11 @@ static bool op_clip(Im *im)
     else if (lo == 0 && (hi == INFINITY || hi >= 3.4028234663852886e38))
         op = IR_OP_RELU;
     else
-        return fail(im, "clips to [%g, %g]; cnnc takes Clip to [0, 6] (relu6) or [0, inf) (relu), attribute or "
-                        "input 'min'/'max'",
+        return fail(im,
+                    "clips to [%g, %g]; cnnc takes Clip to [0, 6] (relu6) or [0, inf) (relu), attribute or "
+                    "input 'min'/'max'",
                     lo, hi);
-    static const char *const none[] = {"min", "max", NULL};
-    return op_unary(im, op, none);
+    return op_unary(im, op, keys);
 }
 
 /* How many node inputs and graph outputs read v. */
@@ -837,8 +868,9 @@ static bool op_add(Im *im)
         return fail(im, "attribute 'axis' is given; cnnc adds a bias along the last axis only");
     if (fc->op != IR_OP_FC || fc->attr.fc.bias || node_uses(im, act->node) != 1 || c->count != fc->attr.fc.outputs ||
         (c->ndims == 2 && c->dims[0] != 1) || c->ndims > 2 || act->node != (int32_t)im->g->count - 1)
-        return fail(im, "adds a constant; cnnc takes that only as the bias of a MatMul just before it, "
-                        "a constant of its %s outputs read by nothing else",
+        return fail(im,
+                    "adds a constant; cnnc takes that only as the bias of a MatMul just before it, "
+                    "a constant of its %s outputs read by nothing else",
                     fc->op == IR_OP_FC ? "K" : "K (this is not after a MatMul)");
     fc->attr.fc.bias = true;
     bind_param(im, fc, "bias", c->f, c->count);
@@ -959,7 +991,8 @@ static bool op_matmul(Im *im)
     if (!w)
         return false;
     if (w->ndims != 2)
-        return fail(im, "B '%s' has %d dimensions; cnnc takes a 2-D MatMul of the input by a weight", shown_name(im->a, w->name), w->ndims);
+        return fail(im, "B '%s' has %d dimensions; cnnc takes a 2-D MatMul of the input by a weight",
+                    shown_name(im->a, w->name), w->ndims);
     return fc_node(im, x, transpose(im->a, w->f, w->dims[0], w->dims[1]), w->dims[1], w->dims[0], NULL);
 }
 
@@ -1054,7 +1087,8 @@ static bool reshape_const(Im *im, Value *x)
     int64_t t[MAX_RANK];
     int nt, infer = -1;
     if ((x->dtype != DT_FLOAT && x->dtype != DT_INT64) || !reshape_target(im, t, &nt))
-        return x->dtype == DT_FLOAT || x->dtype == DT_INT64 ? false : fail(im, "reshapes a constant of ONNX type %d", x->dtype);
+        return x->dtype == DT_FLOAT || x->dtype == DT_INT64 ? false
+                                                            : fail(im, "reshapes a constant of ONNX type %d", x->dtype);
     int64_t known = 1;
     bool allowzero = attr_int(im, "allowzero", 0) != 0;
     for (int j = 0; j < nt; j++) {
@@ -1144,8 +1178,9 @@ static bool op_softmax(Im *im)
     else
         ok = axis == 1 || axis == -3;
     if (!ok)
-        return fail(im, "attribute 'axis' is %" PRId64 " on a rank-%d input at opset %" PRId64
-                        "; cnnc's softmax is over the channels",
+        return fail(im,
+                    "attribute 'axis' is %" PRId64 " on a rank-%d input at opset %" PRId64
+                    "; cnnc's softmax is over the channels",
                     axis, x->rank, im->opset);
     int rank = x->rank;
     return add_node(im, IR_OP_SOFTMAX, &x, 1) && shape_last(im) && act_out(im, rank);
@@ -1206,10 +1241,11 @@ static bool op_pad(Im *im)
     }
     if (value != 0)
         return fail(im, "pads with the value %g; cnnc takes zero padding", value);
-    if (p[0] || p[1] || p[4] || p[5] || p[2] != p[6] || p[3] != p[7] || p[2] < 0 || p[3] < 0 ||
-        p[2] > INT32_MAX || p[3] > INT32_MAX)
-        return fail(im, "attribute or input 'pads' [%" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
-                        ", %" PRId64 ", %" PRId64 ", %" PRId64 "] is not a symmetric padding of H and W",
+    if (p[0] || p[1] || p[4] || p[5] || p[2] != p[6] || p[3] != p[7] || p[2] < 0 || p[3] < 0 || p[2] > INT32_MAX ||
+        p[3] > INT32_MAX)
+        return fail(im,
+                    "attribute or input 'pads' [%" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
+                    ", %" PRId64 ", %" PRId64 ", %" PRId64 "] is not a symmetric padding of H and W",
                     p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]);
     if (!alias(im, x))
         return false;
@@ -1349,7 +1385,8 @@ static bool op_constant(Im *im)
         copy_bytes(v->f, one ? &at->f : at->floats, (size_t)n * sizeof *v->f);
         return true;
     }
-    return fail(im, "attribute '%s' is not supported; cnnc reads value, value_int(s) and value_float(s)", shown_name(im->a, name));
+    return fail(im, "attribute '%s' is not supported; cnnc reads value, value_int(s) and value_float(s)",
+                shown_name(im->a, name));
 }
 
 /* ---- constants folded in general ------------------------------------------ */
@@ -1432,7 +1469,8 @@ static bool op_slice(Im *im)
         axes = a0 ? a0->ints : NULL;
         n = (int64_t)s0->n_ints;
     } else {
-        Value *sv = const_input(im, 1, true, DT_INT64, "starts"), *ev = sv ? const_input(im, 2, true, DT_INT64, "ends") : NULL;
+        Value *sv = const_input(im, 1, true, DT_INT64, "starts"),
+              *ev = sv ? const_input(im, 2, true, DT_INT64, "ends") : NULL;
         if (!ev)
             return false;
         Value *av = in_name(im, 3) ? const_input(im, 3, true, DT_INT64, "axes") : NULL;
@@ -1562,18 +1600,12 @@ static bool op_constant_of_shape(Im *im)
 
 /* ---- the graph ------------------------------------------------------------ */
 
-typedef struct OpEntry {
-    const char *op;
-    int kind;
-} OpEntry;
-
 static bool import_node(Im *im)
 {
     const char *op = im->node->op_type ? im->node->op_type : "";
     if (im->node->domain && im->node->domain[0] && strcmp(im->node->domain, "ai.onnx") != 0)
         return fail(im, "the op is in domain '%s'; cnnc takes ONNX's own ops", shown_name(im->a, im->node->domain));
-    static const char *const none[] = {NULL}, *const alpha[] = {"alpha", NULL},
-                             *const legacy[] = {"consumed_inputs", NULL};
+    static const char *const alpha[] = {"alpha", NULL}, *const legacy[] = {"consumed_inputs", NULL};
     if (strcmp(op, "Conv") == 0)
         return op_conv(im);
     if (strcmp(op, "MaxPool") == 0)
@@ -1593,7 +1625,8 @@ static bool import_node(Im *im)
     if (strcmp(op, "Tanh") == 0)
         return op_unary(im, IR_OP_TANH, legacy);
     if (strcmp(op, "LeakyRelu") == 0)
-        return op_unary(im, IR_OP_LEAKYRELU, im->opset < 6 ? (const char *const[]){"alpha", "consumed_inputs", NULL} : alpha);
+        return op_unary(im, IR_OP_LEAKYRELU,
+                        im->opset < 6 ? (const char *const[]){"alpha", "consumed_inputs", NULL} : alpha);
     if (strcmp(op, "Clip") == 0)
         return op_clip(im);
     if (strcmp(op, "Add") == 0)
@@ -1632,13 +1665,12 @@ static bool import_node(Im *im)
         return op_cast(im);
     if (strcmp(op, "ConstantOfShape") == 0)
         return op_constant_of_shape(im);
-    (void)none;
     fail(im, "op '%s' is not supported", shown_name(im->a, op));
     ir_diag_note(im->diag, here(im), "cnnc compiles %s", supported_ops);
     return false;
 }
 
-static bool graph_input(Im *im, const Onnx__GraphProto *gp, const char *name)
+static bool graph_input(Im *im, const Onnx__GraphProto *gp)
 {
     const Onnx__ValueInfoProto *in = NULL;
     size_t count = 0;
@@ -1668,11 +1700,13 @@ static bool graph_input(Im *im, const Onnx__GraphProto *gp, const char *name)
         if (k == 0) {
             d[0] = fixed ? dim->dim_value : BATCH_SYM;
             if (fixed && (d[0] < 1 || d[0] > INT32_MAX))
-                return fail(im, "input '%s' has batch size %" PRId64 "; it must be from 1 to 2^31-1", shown_name(im->a, iname), d[0]);
+                return fail(im, "input '%s' has batch size %" PRId64 "; it must be from 1 to 2^31-1",
+                            shown_name(im->a, iname), d[0]);
             continue;
         }
         if (!fixed)
-            return fail(im, "input '%s' has a symbolic dimension %zu; cnnc needs C, H and W fixed", shown_name(im->a, iname), k);
+            return fail(im, "input '%s' has a symbolic dimension %zu; cnnc needs C, H and W fixed",
+                        shown_name(im->a, iname), k);
         if (dim->dim_value < 1 || dim->dim_value > INT32_MAX)
             return fail(im, "input '%s' has dimension %zu of %" PRId64 "; sizes must be from 1 to 2^31-1",
                         shown_name(im->a, iname), k, dim->dim_value);
@@ -1684,7 +1718,6 @@ static bool graph_input(Im *im, const Onnx__GraphProto *gp, const char *name)
     n->named = true;
     n->span = n->name_span = here(im);
     n->attr.input.shape = (IrShape){d[3], d[2], d[1]};
-    (void)name;
     Value *v = define(im, iname);
     if (!v)
         return false;
@@ -1748,7 +1781,8 @@ static IrGraph *import_model(Im *im, const Onnx__ModelProto *m)
     for (size_t k = 0; k < gp->n_node; k++) {
         const Onnx__NodeProto *n = gp->node[k];
         const char *name = n->name && n->name[0] ? n->name : n->n_output && n->output[0] ? n->output[0] : "";
-        places[k + 1] = ir_arena_printf(im->a, "node '%s' (%s)", shown_name(im->a, name), shown_name(im->a, n->op_type));
+        places[k + 1] =
+            ir_arena_printf(im->a, "node '%s' (%s)", shown_name(im->a, name), shown_name(im->a, n->op_type));
     }
     im->diag->places = places;
     im->diag->nplaces = gp->n_node + 1;
@@ -1759,7 +1793,7 @@ static IrGraph *import_model(Im *im, const Onnx__ModelProto *m)
         if (!v || !tensor_value(im, t, v, "initializer"))
             return NULL;
     }
-    if (!graph_input(im, gp, NULL))
+    if (!graph_input(im, gp))
         return NULL;
     for (size_t k = 0; k < gp->n_node; k++) {
         im->cur = k + 1;
@@ -1780,8 +1814,10 @@ static IrGraph *import_model(Im *im, const Onnx__ModelProto *m)
         return NULL;
     }
     if (out->pad_h || out->pad_w) {
-        ir_diag_file_error(im->diag, "the graph's output '%s' is a zero Pad, which cnnc folds only into a Conv or "
-                                     "an AveragePool", shown_name(im->a, oname));
+        ir_diag_file_error(im->diag,
+                           "the graph's output '%s' is a zero Pad, which cnnc folds only into a Conv or "
+                           "an AveragePool",
+                           shown_name(im->a, oname));
         return NULL;
     }
     if (out->node == 0) {
@@ -1789,8 +1825,9 @@ static IrGraph *import_model(Im *im, const Onnx__ModelProto *m)
         return NULL;
     }
     if ((size_t)out->node != im->g->count - 1) {
-        ir_diag_file_error(im->diag, "the graph computes layers its output '%s' does not read; cnnc takes graphs "
-                                     "that end at their output",
+        ir_diag_file_error(im->diag,
+                           "the graph computes layers its output '%s' does not read; cnnc takes graphs "
+                           "that end at their output",
                            shown_name(im->a, oname));
         return NULL;
     }

@@ -36,7 +36,7 @@ IrGraph *fe_onnx_compile(IrArena *a, IrDiag *diag, const char *bytes, size_t len
 
 /* One float tensor of a TensorProto file (the conformance data's
  * input_0.pb), malloc'ed into *data; false with a message in msg. */
-bool fe_onnx_read_tensor_file(const char *bytes, size_t len, float **data, int64_t *count, int64_t *dims,
-                              int *rank, char *msg, size_t msg_size);
+bool fe_onnx_read_tensor_file(const char *bytes, size_t len, float **data, int64_t *count, int64_t *dims, int *rank,
+                              char *msg, size_t msg_size);
 
 #endif

@@ -90,7 +90,8 @@ int main(int argc, char **argv)
         }
         int rc;
         if (out.count != count) {
-            fprintf(stderr, "onnx_tensor: %lld values, the reference has %lld\n", (long long)out.count, (long long)count);
+            fprintf(stderr, "onnx_tensor: %lld values, the reference has %lld\n", (long long)out.count,
+                    (long long)count);
             rc = 1;
         } else {
             double ratio = cnnc_error_ratio(out.data, data, (size_t)count);
