@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # cnnc on ONNX models as on .cnn sources (SPEC section 10): --check,
-# --report, --emit=dot, -c with its header, a program; --weights replacing
+# --report, --emit=dot, -c with its header, --target, a program; --weights replacing
 # the initializers and checked as for a .cnn; a file whose name says the
 # other format.
 #   run_cli.sh CNNC ONNX_TENSOR SRC_DIR
@@ -35,6 +35,10 @@ check "dot is a graph" has "digraph" "$work/g.dot"
 check "-c" "$cnnc" -c "$model" -o "$work/vn.o"
 check "-c object" test -s "$work/vn.o"
 check "-c header" test -s "$work/model.h"
+check "-c --target" "$cnnc" -c --target=aarch64-linux-gnu "$model" -o "$work/vn-a64.o"
+check "-c --target object" test -s "$work/vn-a64.o"
+check "--report --target" "$cnnc" --report --target=thumbv7em-none-eabihf "$model" -o "$work/m4.txt"
+check "--report --target flash" has "flash" "$work/m4.txt"
 
 # The initializers are the weights: the program matches PyTorch.
 check "program" "$cnnc" "$model" -o "$work/prog"
