@@ -65,6 +65,8 @@ typedef struct Im {
     const Onnx__NodeProto *node;
     const Onnx__GraphProto *gp;
     bool take_pad; /* the input being read may carry a pending Pad */
+    const char **names; /* the layers' names, open addressing */
+    size_t names_mask, nnames;
 } Im;
 
 /* memcpy, for protobuf-c's empty arrays, which are NULL. */
@@ -439,21 +441,47 @@ static bool one_output(Im *im)
 
 /* ---- IR nodes ----------------------------------------------------------- */
 
+/* Claims name among the layers' names; false when it is taken. */
+static bool claim_name(Im *im, const char *name)
+{
+    if ((im->nnames + 1) * 2 > im->names_mask + 1) {
+        size_t size = (im->names_mask + 1) * 2;
+        const char **old = im->names;
+        size_t old_size = im->names_mask + 1;
+        im->names = ir_arena_alloc(im->a, size, sizeof *im->names);
+        im->names_mask = size - 1;
+        for (size_t k = 0; k < old_size; k++) {
+            if (!old[k])
+                continue;
+            size_t i = hash_str(old[k]) & im->names_mask;
+            while (im->names[i])
+                i = (i + 1) & im->names_mask;
+            im->names[i] = old[k];
+        }
+    }
+    size_t i = hash_str(name) & im->names_mask;
+    for (; im->names[i]; i = (i + 1) & im->names_mask)
+        if (strcmp(im->names[i], name) == 0)
+            return false;
+    im->names[i] = name;
+    im->nnames++;
+    return true;
+}
+
+/* The layer's name: the node's, else its output's, made unique with the
+ * node's index (ONNX does not require unique node names). */
 static const char *node_name(Im *im)
 {
     const char *base = im->node->name && im->node->name[0]         ? im->node->name
                        : im->node->n_output && im->node->output[0] ? im->node->output[0]
                                                                    : "layer";
     base = shown_name(im->a, base);
-    const char *name = base;
-    for (int k = 2;; k++) {
-        bool used = false;
-        for (size_t i = 0; i < im->g->count && !used; i++)
-            used = strcmp(im->g->nodes[i].name, name) == 0;
-        if (!used)
-            return name;
-        name = ir_arena_printf(im->a, "%s_%d", base, k);
-    }
+    if (claim_name(im, base))
+        return base;
+    const char *name = ir_arena_printf(im->a, "%s_%zu", base, im->cur);
+    for (int k = 2; !claim_name(im, name); k++)
+        name = ir_arena_printf(im->a, "%s_%zu_%d", base, im->cur, k);
+    return name;
 }
 
 /* Appends an IR node for the current ONNX node, reading the activations
@@ -1715,6 +1743,7 @@ static bool graph_input(Im *im, const Onnx__GraphProto *gp)
     im->batch = d[0];
     IrNode *n = ir_graph_add(im->g, IR_OP_INPUT);
     n->name = "input";
+    claim_name(im, n->name);
     n->named = true;
     n->span = n->name_span = here(im);
     n->attr.input.shape = (IrShape){d[3], d[2], d[1]};
@@ -1920,6 +1949,8 @@ IrGraph *fe_onnx_compile(IrArena *a, IrDiag *diag, const char *bytes, size_t len
     Im im = {.a = a, .diag = diag, .w = weights};
     im.table = ir_arena_alloc(a, 64, sizeof *im.table);
     im.mask = 63;
+    im.names = ir_arena_alloc(a, 64, sizeof *im.names);
+    im.names_mask = 63;
     im.g = ir_graph_new(a, graph_name(a, name));
     IrGraph *g = import_model(&im, m);
     /* The names the IR keeps are the arena's; the message goes. */
