@@ -67,6 +67,11 @@ typedef struct Im {
     bool take_pad; /* the input being read may carry a pending Pad */
     const char **names; /* the layers' names, open addressing */
     size_t names_mask, nnames;
+    struct {
+        const char *name;
+        int count;
+    } *reads; /* how many times each name is read, open addressing */
+    size_t reads_mask;
 } Im;
 
 /* memcpy, for protobuf-c's empty arrays, which are NULL. */
@@ -848,15 +853,44 @@ static bool op_clip(Im *im)
 }
 
 /* How many node inputs and graph outputs read v. */
+/* How many node inputs and graph outputs read the name: counted for every
+ * name once, before the nodes are imported (reads_count). */
 static int count_uses(const Im *im, const Value *v)
 {
-    int uses = 0;
+    for (size_t i = hash_str(v->name) & im->reads_mask; im->reads[i].name; i = (i + 1) & im->reads_mask)
+        if (strcmp(im->reads[i].name, v->name) == 0)
+            return im->reads[i].count;
+    return 0;
+}
+
+static void reads_add(Im *im, const char *name)
+{
+    if (!name || !name[0])
+        return;
+    size_t i = hash_str(name) & im->reads_mask;
+    for (; im->reads[i].name; i = (i + 1) & im->reads_mask)
+        if (strcmp(im->reads[i].name, name) == 0) {
+            im->reads[i].count++;
+            return;
+        }
+    im->reads[i].name = name;
+    im->reads[i].count = 1;
+}
+
+static void reads_count(Im *im)
+{
+    size_t total = im->gp->n_output, size = 64;
+    for (size_t a = 0; a < im->gp->n_node; a++)
+        total += im->gp->node[a]->n_input;
+    while (size < 2 * total)
+        size *= 2;
+    im->reads = ir_arena_alloc(im->a, size, sizeof *im->reads);
+    im->reads_mask = size - 1;
     for (size_t a = 0; a < im->gp->n_node; a++)
         for (size_t j = 0; j < im->gp->node[a]->n_input; j++)
-            uses += im->gp->node[a]->input[j] && strcmp(im->gp->node[a]->input[j], v->name) == 0;
+            reads_add(im, im->gp->node[a]->input[j]);
     for (size_t a = 0; a < im->gp->n_output; a++)
-        uses += im->gp->output[a]->name && strcmp(im->gp->output[a]->name, v->name) == 0;
-    return uses;
+        reads_add(im, im->gp->output[a]->name);
 }
 
 /* Reads of IR node n's output under any of its names (Identity and
@@ -1824,6 +1858,7 @@ static IrGraph *import_model(Im *im, const Onnx__ModelProto *m)
     }
     if (!graph_input(im, gp))
         return NULL;
+    reads_count(im);
     for (size_t k = 0; k < gp->n_node; k++) {
         im->cur = k + 1;
         im->node = gp->node[k];

@@ -18,6 +18,7 @@ if (ulimit -v 2000000 && "$cnnc" --version) >/dev/null 2>&1; then
 fi
 python3 "$2/make_deep.py" "$work/deep.onnx" 300000 || { echo "FAIL: make_deep.py"; exit 1; }
 python3 "$2/make_chain.py" "$work/chain.onnx" 10000 || { echo "FAIL: make_chain.py"; exit 1; }
+python3 "$2/make_chain.py" "$work/chain_matmul.onnx" 10000 matmul || { echo "FAIL: make_chain.py matmul"; exit 1; }
 while IFS=$'\t' read -r file want msg; do
   [[ -z $file || $file == \#* ]] && continue
   n=$((n + 1))
@@ -53,6 +54,6 @@ while IFS=$'\t' read -r file want msg; do
     echo "ok   $file: $(grep -m1 'error' "$work/err" | cut -c1-150)"
   fi
 done <"$2/hostile.tsv"
-((n >= 18)) || { echo "FAIL: only $n cases read"; fail=1; }
+((n >= 19)) || { echo "FAIL: only $n cases read"; fail=1; }
 ((fail == 0)) && echo PASS
 exit "$fail"
