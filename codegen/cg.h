@@ -56,6 +56,13 @@ typedef struct CgOptions {
     const char *emit_path;
 } CgOptions;
 
+/* What the plan's kernel choices need to know of the machine o compiles for
+ * (ir/kernel.h): its vector width and registers, and o's -O level. The
+ * graph given to cg_compile and cg_measure must have been planned with it.
+ * False, with a message in err, when LLVM cannot make code for o's target
+ * or does not know its CPU or features. */
+__attribute__((warn_unused_result)) bool cg_machine(const CgOptions *o, IrMachine *m, char *err, size_t errlen);
+
 /* What was emitted, in memory; free with cg_output_free. */
 typedef struct CgOutput {
     const char *data;

@@ -529,11 +529,11 @@ static int param_pack(const CgCtx *c, size_t i)
     const IrNode *n = &c->g->nodes[node];
     switch (n->op) {
     case IR_OP_CONV:
-        return cg_conv_pack(c, node);
+        return n->pack;
     case IR_OP_FC:
         return cg_fc_pack(c, node);
     case IR_OP_BATCHNORM:
-        return n->group >= 0 && c->params[i].role == IR_ROLE_BIAS ? cg_conv_pack(c, (size_t)n->group) : 0;
+        return n->group >= 0 && c->params[i].role == IR_ROLE_BIAS ? c->g->nodes[n->group].pack : 0;
     default:
         return 0;
     }
@@ -593,11 +593,11 @@ static void fold_weights(CgCtx *c, const float **weights, float ***held, size_t 
 }
 
 /* m when params[i] is a conv weight that its kernel takes transformed
- * for Winograd F(m x m, F x F) (cg_conv_wino, cnnrt_pack), else 0. */
+ * for Winograd F(m x m, F x F) (ir/kernel.h, cnnrt_pack), else 0. */
 static int param_wino(const CgCtx *c, size_t i)
 {
     size_t node = (size_t)c->params[i].node;
-    return c->params[i].rank == 4 && c->g->nodes[node].op == IR_OP_CONV ? cg_conv_wino(c, node) : 0;
+    return c->params[i].rank == 4 && c->g->nodes[node].op == IR_OP_CONV ? c->g->nodes[node].wino_m : 0;
 }
 
 static LLVMValueRef param_struct(CgCtx *c, LLVMTypeRef ty, const IrParam *p, LLVMValueRef name,

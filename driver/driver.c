@@ -845,8 +845,16 @@ int cnnc_main(int argc, char **argv, FILE *out, FILE *err)
      * plan memory; reports and code generation read the same result. */
     if (g && !o.no_fuse)
         ir_graph_fuse(g);
-    if (g)
-        g->wino_off = o.opt_level == 0 || (o.target && !o.machine.x86); /* Winograd needs 8-float vectors */
+    /* The plan chooses each conv's kernel for the machine the code is for
+     * (ir/kernel.h), so the report's memory is what that code uses. */
+    if (g) {
+        CgOptions co = {.opt_level = o.opt_level, .target = &o.machine, .cpu = o.cpu, .features = o.features};
+        char msg[512];
+        if (!cg_machine(&co, &g->machine, msg, sizeof msg)) {
+            fprintf(err, "cnnc: error: %s\n", msg);
+            g = NULL;
+        }
+    }
     if (g && !ir_graph_plan(g)) {
         fprintf(err, "cnnc: error: %s: the network's activation memory overflows 64 bits\n", o.input);
         g = NULL;

@@ -3,6 +3,8 @@
  * figures), the JSON one for programs (exact integers), DOT for pictures. */
 #include "report.h"
 
+#include "kernel.h"
+
 #include "fuse.h"
 
 #include <inttypes.h>
@@ -221,6 +223,18 @@ static void json_attrs(FILE *out, const IrNode *n)
         ir_op_defs[n->op]->json(n, out);
 }
 
+/* The kernel the plan chose (ir/kernel.h), for the machine the code is for. */
+static void json_kernel(FILE *out, const IrNode *n)
+{
+    if (n->kernel == IR_KERNEL_NONE)
+        return;
+    fprintf(out, ", \"kernel\": \"%s\"", ir_kernel_word(n->kernel));
+    if (n->wino_m)
+        fprintf(out, ", \"winograd_tile\": %d", (int)n->wino_m);
+    if (n->pack)
+        fprintf(out, ", \"packed_filters\": %d", (int)n->pack);
+}
+
 void ir_report_json(const IrGraph *g, FILE *out)
 {
     IR_ASSERT(g->shaped && g->planned && g->count > 0);
@@ -247,6 +261,7 @@ void ir_report_json(const IrGraph *g, FILE *out)
         if (n->group >= 0)
             fprintf(out, ", \"fused_with\": \"%s\"", g->nodes[n->group].name);
         json_attrs(out, n);
+        json_kernel(out, n);
         fprintf(out, "}%s\n", i + 1 < g->count ? "," : "");
     }
     fprintf(out, "  ],\n");
@@ -349,6 +364,10 @@ void ir_graph_dump(const IrGraph *g, FILE *out)
                     n->params, n->macs);
         if (n->group >= 0)
             fprintf(out, " group=%%%d", n->group);
+        if (n->kernel != IR_KERNEL_NONE)
+            fprintf(out, " kernel=%s", ir_kernel_word(n->kernel));
+        if (n->wino_m)
+            fprintf(out, "/%dx%d", (int)n->wino_m, (int)n->wino_m);
         if (g->planned) {
             if (n->buffer >= 0)
                 fprintf(out, " buf=ws+%" PRId64, n->buffer);

@@ -255,13 +255,19 @@ static char *random_dag(int index, FILE *sink)
 typedef int (*InferFn)(const float *, float *, size_t, void *);
 typedef size_t (*WsFn)(size_t);
 
-/* Compiles g to a shared object and returns the loaded handle. */
-static void *build_and_load(const IrGraph *g, const IrParam *params, size_t np, const float *const *w,
-                            int opt, const char *dir)
+/* Plans g for this machine at -O<opt>, as the driver does (its kernels are
+ * chosen for both), compiles it to a shared object and returns the loaded
+ * handle. */
+static void *build_and_load(IrGraph *g, const IrParam *params, size_t np, const float *const *w, int opt,
+                            const char *dir)
 {
     CgOptions o = {.opt_level = opt};
     CgOutput out;
-    char err[256];
+    char err[512];
+    if (!cg_machine(&o, &g->machine, err, sizeof err) || !ir_graph_plan(g)) {
+        fprintf(stderr, "cannot plan %s at -O%d: %s\n", g->name, opt, err);
+        return NULL;
+    }
     if (!cg_compile(g, params, np, w, &o, CG_EMIT_OBJ, &out, err, sizeof err)) {
         fprintf(stderr, "cg_compile: %s\n", err);
         return NULL;

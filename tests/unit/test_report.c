@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ir/kernel.h"
 #include "ir/plan.h"
 #include "ir/report.h"
 #include "unit_util.h"
@@ -427,13 +428,15 @@ START_TEST(json_plan_winograd)
     Unit u;
     IrGraph *g = unit_compile(&u, k->src);
     ck_assert_ptr_nonnull(g);
-    ck_assert_int_eq(ir_wino_m(g, 1), 0);
+    ck_assert_int_eq(g->nodes[1].wino_m, 0);
+    ck_assert_int_eq(g->nodes[1].kernel, IR_KERNEL_FILTERS);
     ck_assert_int_eq(ir_wino_rows(g, 1), 0);
     ck_assert_int_eq(ir_plan_scratch_bytes(g, 1), k->c1_scratch_bytes);
     ck_assert_int_eq(g->nodes[1].scratch, 0);
     ck_assert_int_eq(g->nodes[1].out_pad, k->c1_pad);
     ck_assert_int_eq(g->nodes[1].buffer, k->c1_buffer);
-    ck_assert_int_eq(ir_wino_m(g, 2), k->m);
+    ck_assert_int_eq(g->nodes[2].wino_m, k->m);
+    ck_assert_int_eq(g->nodes[2].kernel, IR_KERNEL_WINOGRAD);
     ck_assert_int_eq(ir_wino_rows(g, 2), k->rows);
     ck_assert_int_eq(ir_wino_tile_bytes(g, 2), k->tile_bytes);
     ck_assert_int_eq(ir_plan_scratch_bytes(g, 2), k->scratch_bytes);
@@ -642,6 +645,70 @@ START_TEST(dot_lenet)
 }
 END_TEST
 
+/* Kernel choices (ir/kernel.h), made once by the plan for a machine. a's
+ * input is the caller's, with no frame: no Winograd, so packed filters (32
+ * filters: two vectors of 16), and its output, read by b on packed filters
+ * too, in channel blocks of 16. b's 32x32 output planes are 4 KiB apart and
+ * plain (c, a grouped conv, reads them): Winograd's stores would crowd the
+ * same L1 sets, so b runs on packed filters. c is depthwise; d's 8 filters
+ * are half an AVX-512 vector (columns) but a whole AVX2 one (filters). In
+ * the second network b's planes are 30x30: Winograd F(4x4, 3x3), and a's
+ * output in blocks for it. */
+typedef struct KernelCase {
+    const char *src;
+    IrMachine machine;
+    IrKernel kernel[5]; /* nodes 1 .. 4 */
+    int pack[5], wino_m[5], blk[5];
+} KernelCase;
+
+#define KERNEL_NET                                                                                   \
+    "network k {\n input 32x32x16\n a: conv filters=32 size=3 pad=1\n b: conv filters=32 size=3 pad=1\n" \
+    " c: conv filters=32 size=3 pad=1 groups=32\n d: conv filters=8 size=1\n fc 10\n}\n"
+static const KernelCase kernel_cases[] = {
+    {KERNEL_NET, {16, 32, 2},
+     {0, IR_KERNEL_FILTERS, IR_KERNEL_FILTERS, IR_KERNEL_GROUPED, IR_KERNEL_COLUMNS},
+     {0, 32, 32, 0, 0}, {0}, {0, 16, 0, 0, 0}},
+    {KERNEL_NET, {8, 16, 3},
+     {0, IR_KERNEL_FILTERS, IR_KERNEL_FILTERS, IR_KERNEL_GROUPED, IR_KERNEL_FILTERS},
+     {0, 16, 16, 0, 8}, {0}, {0, 8, 0, 0, 0}},
+    /* -O0, and a machine without SIMD: every conv naive, nothing packed. */
+    {KERNEL_NET, {16, 32, 0}, {0, IR_KERNEL_NAIVE, IR_KERNEL_NAIVE, IR_KERNEL_NAIVE, IR_KERNEL_NAIVE}, {0}, {0}, {0}},
+    {KERNEL_NET, {1, 16, 2}, {0, IR_KERNEL_NAIVE, IR_KERNEL_NAIVE, IR_KERNEL_NAIVE, IR_KERNEL_NAIVE}, {0}, {0}, {0}},
+    /* Vectors of 4 (NEON): no Winograd, which wants 8 or 16. */
+    {"network w {\n input 30x30x16\n a: conv filters=32 size=3 pad=1\n b: conv filters=32 size=3 pad=1\n"
+     " c: conv filters=16 size=1\n fc 10\n}\n",
+     {4, 32, 2}, {0, IR_KERNEL_FILTERS, IR_KERNEL_FILTERS, IR_KERNEL_FILTERS}, {0, 8, 8, 8}, {0}, {0, 4, 4}},
+    {"network w {\n input 30x30x16\n a: conv filters=32 size=3 pad=1\n b: conv filters=32 size=3 pad=1\n"
+     " c: conv filters=16 size=1\n fc 10\n}\n",
+     {16, 32, 2}, {0, IR_KERNEL_FILTERS, IR_KERNEL_WINOGRAD, IR_KERNEL_FILTERS}, {0, 32, 32, 16}, {0, 0, 4},
+     {0, 16, 16}},
+};
+
+START_TEST(plan_kernels)
+{
+    const KernelCase *k = &kernel_cases[_i];
+    Unit u;
+    IrGraph *g = unit_compile(&u, k->src);
+    ck_assert_ptr_nonnull(g);
+    g->machine = k->machine;
+    ck_assert(ir_graph_plan(g));
+    for (size_t i = 1; i < 5 && i < g->count; i++) {
+        const IrNode *n = &g->nodes[i];
+        ck_assert_msg(n->kernel == k->kernel[i], "%s: kernel %d, expected %d", n->name, n->kernel, k->kernel[i]);
+        ck_assert_msg(n->pack == k->pack[i], "%s: pack %d, expected %d", n->name, n->pack, k->pack[i]);
+        ck_assert_msg(n->wino_m == k->wino_m[i], "%s: m %d, expected %d", n->name, n->wino_m, k->wino_m[i]);
+        ck_assert_msg(n->blk == k->blk[i], "%s: blk %d, expected %d", n->name, n->blk, k->blk[i]);
+        /* The scratch is the chosen kernel's: a padded copy only for the
+         * micro-kernels' convs whose input has no frame (a's). */
+        if (n->op == IR_OP_CONV && n->kernel != IR_KERNEL_WINOGRAD)
+            ck_assert_int_eq(ir_plan_scratch_bytes(g, i) > 0,
+                             (n->kernel == IR_KERNEL_FILTERS || n->kernel == IR_KERNEL_COLUMNS) &&
+                                 n->attr.conv.pad > 0 && g->nodes[n->inputs[0]].out_pad == 0);
+    }
+    unit_close(&u);
+}
+END_TEST
+
 static Suite *report_suite(void)
 {
     Suite *s = suite_create("report");
@@ -653,6 +720,7 @@ static Suite *report_suite(void)
     tcase_add_test(tc, json_plan_frames);
     tcase_add_test(tc, json_plan_frame_through_dropout);
     tcase_add_test(tc, plan_concat_slices);
+    tcase_add_loop_test(tc, plan_kernels, 0, (int)(sizeof kernel_cases / sizeof kernel_cases[0]));
     tcase_add_loop_test(tc, json_plan_winograd, 0, (int)(sizeof wino_plan_cases / sizeof wino_plan_cases[0]));
     tcase_add_loop_test(tc, thousands, 0, (int)(sizeof thousands_cases / sizeof thousands_cases[0]));
     tcase_add_test(tc, text_lenet);
