@@ -75,6 +75,18 @@ int64_t ir_wino_rows(const IrGraph *g, size_t i)
     return m ? rows_for(g, i, m) : 0;
 }
 
+int64_t ir_wino_stage_bytes(const IrGraph *g, size_t i)
+{
+    const IrNode *n = &g->nodes[i];
+    const int64_t m = n->wino_m, w = g->nodes[n->inputs[0]].out.w + 2 * n->attr.conv.pad;
+    return m ? ir_round64((ir_wino_rows(g, i) * m + IR_WINO_ALPHA - m) * w * ir_wino_channels(g, i) * 4) : 0;
+}
+
+int64_t ir_wino_copy_offset(const IrGraph *g, size_t i)
+{
+    return ir_wino_tile_bytes(g, i) + ir_wino_stage_bytes(g, i);
+}
+
 int64_t ir_wino_tile_bytes(const IrGraph *g, size_t i)
 {
     const IrNode *n = &g->nodes[i];
@@ -96,10 +108,22 @@ static int wino_of(const IrGraph *g, size_t i, const int64_t *frame, int32_t pac
     /* The filter blocks are whole vectors of 8 or 16; an input in channel
      * blocks has them of the vector width, and a plain one is staged so. */
     if (!pack || g->machine.vec_width < 8 || (a->size != 3 && a->size != 5) || a->stride != 1 ||
-        a->pad * 2 + 1 > a->size || frame[in] != a->pad || (C % 16 && C > 16) || K % 16 || C * a->size * a->size < 32)
+        a->pad * 2 + 1 > a->size || (C % 16 && C > 16) || K % 16 || C * a->size * a->size < 32)
+        return 0;
+    /* An input without its frame is copied with its padding first, as for
+     * the direct kernels: ResNet's first conv of a block, whose input the
+     * shortcut reads too. */
+    if (frame[in] != a->pad && ir_framed_bytes(g->nodes[in].out, a->pad) < 0)
         return 0;
     const int m = IR_WINO_ALPHA + 1 - (int)a->size; /* 4 for 3x3, 2 for 5x5 */
     if (n->out.w < m || n->out.h < m || rows_for(g, i, m) <= 0)
+        return 0;
+    /* Its transformed weights are 36 / F^2 times the direct kernel's and
+     * stream from memory when they do not stay in cache: on a map of few
+     * tiles they are used too few times to pay. ResNet-18's 7x7x512 3x3
+     * convs (4 tiles, 37.7 MB) ran slower so than directly. */
+    const int64_t tiles = ((n->out.h + m - 1) / m) * ((n->out.w + m - 1) / m);
+    if (tiles < 16 && IR_WINO_ALPHA * IR_WINO_ALPHA * C * K * 4 > (4 << 20))
         return 0;
     if (tail->op == IR_OP_POOL) {
         const IrPoolAttr *p = &tail->attr.pool;

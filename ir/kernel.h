@@ -21,9 +21,10 @@ const char *ir_kernel_word(IrKernel k);
 void ir_kernels_choose(IrGraph *g, const int32_t *conv_reader, const int64_t *frame);
 
 /* Winograd F(m x m, F x F) (codegen/ops/winograd.c; Lavin and Gray) for a
- * plain conv of stride 1 with at most its map-keeping padding, whose input
- * was planned with that frame, on a machine with vectors of 8 floats or
- * more at -O1 and up: each m x m output tile comes from a 6x6 input tile
+ * plain conv of stride 1 with at most its map-keeping padding, on a machine
+ * with vectors of 8 floats or more at -O1 and up (an input not planned with
+ * that frame is first copied with its padding into the scratch, after the
+ * tiles and staged rows): each m x m output tile comes from a 6x6 input tile
  * with 36 multiplies a channel and filter, against m^2 F^2 directly: F(4x4,
  * 3x3) for 3x3 convs (144), F(2x2, 5x5) for 5x5 ones (100). Filters must
  * come in blocks of 16 (any target's vector width), and channels too, or be
@@ -41,5 +42,9 @@ int64_t ir_wino_channels(const IrGraph *g, size_t i);
  * scratch, room for a block's input rows, (rows x m + F - 1) x (W1 + 2P) x D1'
  * floats, where an input not in channel blocks is staged in them. */
 int64_t ir_wino_tile_bytes(const IrGraph *g, size_t i);
+/* The bytes of those staged rows, 64-byte aligned, and where the padded
+ * copy of an input without its frame starts: after both. */
+int64_t ir_wino_stage_bytes(const IrGraph *g, size_t i);
+int64_t ir_wino_copy_offset(const IrGraph *g, size_t i);
 
 #endif

@@ -50,10 +50,11 @@ int64_t ir_plan_scratch_bytes(const IrGraph *g, size_t i)
 {
     const IrNode *n = &g->nodes[i];
     const IrNode *in = &g->nodes[n->inputs[0]];
-    const int64_t rows = ir_wino_rows(g, i), m = n->wino_m;
-    if (n->kernel == IR_KERNEL_WINOGRAD) /* at most 4 MiB and its input rows, or one tile row (ir_wino_rows) */
-        return ir_wino_tile_bytes(g, i) + ir_round64((rows * m + IR_WINO_ALPHA - m) *
-                                                     (in->out.w + 2 * n->attr.conv.pad) * ir_wino_channels(g, i) * 4);
+    /* Winograd's tiles (at most 4 MiB), its staged input rows, and a
+     * padded copy of an input without its frame (ir/kernel.h). */
+    if (n->kernel == IR_KERNEL_WINOGRAD)
+        return ir_wino_copy_offset(g, i) +
+               (in->out_pad == n->attr.conv.pad ? 0 : ir_framed_bytes(in->out, n->attr.conv.pad));
     /* Only the micro-kernels read a padded copy (codegen/ops/conv.c). */
     if ((n->kernel != IR_KERNEL_FILTERS && n->kernel != IR_KERNEL_COLUMNS) || n->attr.conv.pad == 0 ||
         in->out_pad == n->attr.conv.pad)

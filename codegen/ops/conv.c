@@ -62,6 +62,7 @@
 #include <stdio.h>
 
 #include "../ctx.h"
+#include "ir/kernel.h"
 #include "ir/plan.h"
 
 /* Taps [lo, hi) of a window starting at o*S - P, R apart, that fall inside
@@ -846,19 +847,19 @@ static void pad_task(CgCtx *c, void *user, LLVMValueRef *ptrs, LLVMValueRef begi
  * conv split over threads splits its copy too, rather than keep the other
  * threads waiting: on c224_64_64 as a network of its own the copy's memmove
  * took 8.5% of the layer on one thread (perf). */
-static void pad_input(CgCtx *c, size_t node, Conv *cv, bool split)
+static void pad_input(CgCtx *c, size_t node, Conv *cv, LLVMValueRef dst, bool split)
 {
     IR_ASSERT(!cv->xblk); /* a blocked input has its frame (ir/plan.c) */
     PadCopy pc = {cv->pad, cv->pad, cv->in.h, cv->in.w};
     if (split && cv->in.d >= 2) {
         char name[64];
         snprintf(name, sizeof name, "layer%zu.conv.pad", node);
-        LLVMValueRef ptrs[2] = {cv->x, c->scratch};
+        LLVMValueRef ptrs[2] = {cv->x, dst};
         cg_parallel_for(c, name, ptrs, 2, cg_i64(c, cv->in.d), pad_task, &pc);
     } else {
-        pad_channels(c, &pc, cv->x, c->scratch, cg_i64(c, 0), cg_i64(c, cv->in.d));
+        pad_channels(c, &pc, cv->x, dst, cg_i64(c, 0), cg_i64(c, cv->in.d));
     }
-    cv->x = c->scratch;
+    cv->x = dst;
     cv->in.w += 2 * cv->pad;
     cv->in.h += 2 * cv->pad;
     cv->pad = cv->pad_h = 0;
@@ -1228,14 +1229,18 @@ void cg_lower_conv(CgCtx *c, size_t node, const LLVMValueRef *xs, LLVMValueRef y
         lower_grouped(c, node, &gr, y, split);
         break;
     case IR_KERNEL_WINOGRAD:
-        cg_lower_winograd(c, node, x, y, table, &f.y, !f.cv.xblk, split);
+        /* An input without its frame is copied with its padding first,
+         * after the tiles and staged rows (ir_wino_copy_offset). */
+        if (f.cv.pad > 0)
+            pad_input(c, node, &f.cv, cg_at(c, c->scratch, cg_i64(c, ir_wino_copy_offset(g, node) / 4)), split);
+        cg_lower_winograd(c, node, f.cv.x, y, table, &f.y, !f.cv.xblk, split);
         break;
     case IR_KERNEL_FILTERS:
     case IR_KERNEL_COLUMNS:
         /* A padded copy for an input without its frame, where the plan
          * gave the scratch for it. */
         if (c->scratch && f.cv.pad > 0)
-            pad_input(c, node, &f.cv, split);
+            pad_input(c, node, &f.cv, c->scratch, split);
         ok = plan_fast(c, n, pool, &f);
         IR_ASSERT(ok);
         lower_fast(c, node, &f, pool, y, split);

@@ -391,35 +391,36 @@ START_TEST(json_plan_frame_through_dropout)
 }
 END_TEST
 
-/* Two convs c1, c2 on a map, c2 Winograd; each case worked by hand. c1
- * reads the network's input, which has no frame: it is not Winograd, copies
- * its input with its padding into scratch at 0, and frames its output for
- * c2 just after. c2's scratch holds its transformed tiles (36 x tiles x
- * channels floats) and a block's input rows, (tile rows x m + F - 1) x (W +
- * 2P) x channels floats; c1's copy is gone by then, so it goes past c1's
- * output, and c2's unframed output (an fc reads it) fits at 0. */
+/* Two convs c1, c2 on a map, both Winograd; each case worked by hand. c1
+ * reads the network's input, which has no frame, so its scratch holds its
+ * transformed tiles (36 x tiles x channels floats), a block's input rows,
+ * (tile rows x m + F - 1) x (W + 2P) x channels floats, and after them a
+ * copy of its input with its padding; it frames its output for c2 just
+ * after. c2's scratch, tiles and rows but no copy, goes to 0, where c1's
+ * was, and c2's unframed output (an fc reads it) beside it. */
 typedef struct WinoPlanCase {
     const char *src;
-    int64_t c1_scratch_bytes, c1_pad, c1_buffer;
     int m;
-    int64_t rows, tile_bytes, scratch_bytes, c2_scratch, workspace;
+    int64_t rows, tile_bytes, c1_scratch_bytes, c1_pad, c1_buffer, c2_scratch_bytes, c2_buffer, workspace;
 } WinoPlanCase;
 
 static const WinoPlanCase wino_plan_cases[] = {
-    /* F(4x4, 3x3) on 16x16x32: the copy 32 x 18 x 18 floats, 41,472
-     * bytes; 4 x 4 tiles, 36 x 16 x 32 floats (73,728 bytes; 4 MiB would
-     * hold 227 tile rows, so all 4 go in one block), and (4 x 4 + 2) x 18 x
-     * 32 floats of rows (41,472): 115,200 at 82,944, to 198,144. */
+    /* F(4x4, 3x3) on 16x16x32: 4 x 4 tiles, 36 x 16 x 32 floats (73,728
+     * bytes; 4 MiB would hold 227 tile rows, so all 4 go in one block),
+     * (4 x 4 + 2) x 18 x 32 floats of rows (41,472) and the copy, 32 x 18
+     * x 18 floats (41,472): 156,672; c1's framed output, 41,472 bytes, at
+     * 156,672, to 198,144; c2's 115,200 at 0, its 32,768 at 115,200. */
     {"network wino {\n input 16x16x32\n c1: conv filters=32 size=3 pad=1\n"
      " c2: conv filters=32 size=3 pad=1\n fc 10\n}\n",
-     41472, 1, 41472, 4, 4, 73728, 115200, 82944, 198144},
-    /* F(2x2, 5x5) on 10x10x32: the copy 32 x 14 x 14 floats, 25,088 bytes;
-     * 5 x 5 tiles of 2 x 2, 36 x 25 x 32 floats (115,200 bytes), all 5 tile
-     * rows in one block, and (5 x 2 + 4) x 14 x 32 floats of rows (25,088):
-     * 140,288 at 50,176, to 190,464. */
+     4, 4, 73728, 156672, 1, 156672, 115200, 115200, 198144},
+    /* F(2x2, 5x5) on 10x10x32: 5 x 5 tiles of 2 x 2, 36 x 25 x 32 floats
+     * (115,200 bytes), all 5 tile rows in one block, (5 x 2 + 4) x 14 x 32
+     * floats of rows (25,088) and the copy, 32 x 14 x 14 floats (25,088):
+     * 165,376; c1's output 25,088 bytes at 165,376, to 190,464; c2's
+     * 140,288 at 0, its 12,800 at 140,288. */
     {"network wino5 {\n input 10x10x32\n c1: conv filters=32 size=5 pad=2\n"
      " c2: conv filters=32 size=5 pad=2\n fc 10\n}\n",
-     25088, 2, 25088, 2, 5, 115200, 140288, 50176, 190464},
+     2, 5, 115200, 165376, 2, 165376, 140288, 140288, 190464},
 };
 
 START_TEST(json_plan_winograd)
@@ -428,20 +429,19 @@ START_TEST(json_plan_winograd)
     Unit u;
     IrGraph *g = unit_compile(&u, k->src);
     ck_assert_ptr_nonnull(g);
-    ck_assert_int_eq(g->nodes[1].wino_m, 0);
-    ck_assert_int_eq(g->nodes[1].kernel, IR_KERNEL_FILTERS);
-    ck_assert_int_eq(ir_wino_rows(g, 1), 0);
+    for (size_t i = 1; i <= 2; i++) {
+        ck_assert_int_eq(g->nodes[i].kernel, IR_KERNEL_WINOGRAD);
+        ck_assert_int_eq(g->nodes[i].wino_m, k->m);
+        ck_assert_int_eq(ir_wino_rows(g, i), k->rows);
+        ck_assert_int_eq(ir_wino_tile_bytes(g, i), k->tile_bytes);
+    }
     ck_assert_int_eq(ir_plan_scratch_bytes(g, 1), k->c1_scratch_bytes);
     ck_assert_int_eq(g->nodes[1].scratch, 0);
     ck_assert_int_eq(g->nodes[1].out_pad, k->c1_pad);
     ck_assert_int_eq(g->nodes[1].buffer, k->c1_buffer);
-    ck_assert_int_eq(g->nodes[2].wino_m, k->m);
-    ck_assert_int_eq(g->nodes[2].kernel, IR_KERNEL_WINOGRAD);
-    ck_assert_int_eq(ir_wino_rows(g, 2), k->rows);
-    ck_assert_int_eq(ir_wino_tile_bytes(g, 2), k->tile_bytes);
-    ck_assert_int_eq(ir_plan_scratch_bytes(g, 2), k->scratch_bytes);
-    ck_assert_int_eq(g->nodes[2].scratch, k->c2_scratch);
-    ck_assert_int_eq(g->nodes[2].buffer, 0);
+    ck_assert_int_eq(ir_plan_scratch_bytes(g, 2), k->c2_scratch_bytes);
+    ck_assert_int_eq(g->nodes[2].scratch, 0);
+    ck_assert_int_eq(g->nodes[2].buffer, k->c2_buffer);
     ck_assert_int_eq(g->workspace_bytes, k->workspace);
     unit_close(&u);
 }
@@ -646,14 +646,15 @@ START_TEST(dot_lenet)
 END_TEST
 
 /* Kernel choices (ir/kernel.h), made once by the plan for a machine. a's
- * input is the caller's, with no frame: no Winograd, so packed filters (32
- * filters: two vectors of 16), and its output, read by b on packed filters
- * too, in channel blocks of 16. b's 32x32 output planes are 4 KiB apart and
+ * input is the caller's, with no frame: Winograd on a padded copy, its 32
+ * filters packed in two vectors of 16, and its output, read by b on packed
+ * filters too, in channel blocks of 16. b's 32x32 output planes are 4 KiB apart and
  * plain (c, a grouped conv, reads them): Winograd's stores would crowd the
  * same L1 sets, so b runs on packed filters. c is depthwise; d's 8 filters
  * are half an AVX-512 vector (columns) but a whole AVX2 one (filters). In
  * the second network b's planes are 30x30: Winograd F(4x4, 3x3), and a's
- * output in blocks for it. */
+ * output in blocks for it. A map of 7x7x512 (4 tiles, 37.7 MB of
+ * transformed weights) runs directly; 32 filters (2.4 MB) go to Winograd. */
 typedef struct KernelCase {
     const char *src;
     IrMachine machine;
@@ -666,11 +667,11 @@ typedef struct KernelCase {
     " c: conv filters=32 size=3 pad=1 groups=32\n d: conv filters=8 size=1\n fc 10\n}\n"
 static const KernelCase kernel_cases[] = {
     {KERNEL_NET, {16, 32, 2},
-     {0, IR_KERNEL_FILTERS, IR_KERNEL_FILTERS, IR_KERNEL_GROUPED, IR_KERNEL_COLUMNS},
-     {0, 32, 32, 0, 0}, {0}, {0, 16, 0, 0, 0}},
+     {0, IR_KERNEL_WINOGRAD, IR_KERNEL_FILTERS, IR_KERNEL_GROUPED, IR_KERNEL_COLUMNS},
+     {0, 32, 32, 0, 0}, {0, 4}, {0, 16, 0, 0, 0}},
     {KERNEL_NET, {8, 16, 3},
-     {0, IR_KERNEL_FILTERS, IR_KERNEL_FILTERS, IR_KERNEL_GROUPED, IR_KERNEL_FILTERS},
-     {0, 16, 16, 0, 8}, {0}, {0, 8, 0, 0, 0}},
+     {0, IR_KERNEL_WINOGRAD, IR_KERNEL_FILTERS, IR_KERNEL_GROUPED, IR_KERNEL_FILTERS},
+     {0, 16, 16, 0, 8}, {0, 4}, {0, 8, 0, 0, 0}},
     /* -O0, and a machine without SIMD: every conv naive, nothing packed. */
     {KERNEL_NET, {16, 32, 0}, {0, IR_KERNEL_NAIVE, IR_KERNEL_NAIVE, IR_KERNEL_NAIVE, IR_KERNEL_NAIVE}, {0}, {0}, {0}},
     {KERNEL_NET, {1, 16, 2}, {0, IR_KERNEL_NAIVE, IR_KERNEL_NAIVE, IR_KERNEL_NAIVE, IR_KERNEL_NAIVE}, {0}, {0}, {0}},
@@ -680,8 +681,11 @@ static const KernelCase kernel_cases[] = {
      {4, 32, 2}, {0, IR_KERNEL_FILTERS, IR_KERNEL_FILTERS, IR_KERNEL_FILTERS}, {0, 8, 8, 8}, {0}, {0, 4, 4}},
     {"network w {\n input 30x30x16\n a: conv filters=32 size=3 pad=1\n b: conv filters=32 size=3 pad=1\n"
      " c: conv filters=16 size=1\n fc 10\n}\n",
-     {16, 32, 2}, {0, IR_KERNEL_FILTERS, IR_KERNEL_WINOGRAD, IR_KERNEL_FILTERS}, {0, 32, 32, 16}, {0, 0, 4},
+     {16, 32, 2}, {0, IR_KERNEL_WINOGRAD, IR_KERNEL_WINOGRAD, IR_KERNEL_FILTERS}, {0, 32, 32, 16}, {0, 4, 4},
      {0, 16, 16}},
+    {"network s {\n input 7x7x512\n a: conv filters=512 size=3 pad=1\n b: conv filters=32 size=3 pad=1\n"
+     " fc 10\n}\n",
+     {16, 32, 2}, {0, IR_KERNEL_FILTERS, IR_KERNEL_WINOGRAD}, {0, 32, 32}, {0, 0, 4}, {0, 16}},
 };
 
 START_TEST(plan_kernels)
