@@ -818,7 +818,7 @@ int main(int argc, char **argv)
     if (o.profile) {
         cnnrt_profile_enable(false);
         fflush(stdout); /* after the bench line */
-        cnnrt_profile_print(stderr, runs);
+        cnnrt_profile_print(stderr, runs, b.count);
     }
 
     if (o.output) {
