@@ -27,16 +27,16 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 # Source packages too: Debian builds cJSON for amd64 and arm64 but not for
 # riscv64 or wasm32, so the cross runtimes compile Debian's own source of it.
+# The deb-src entry names the mirror the machine's own sources name
+# (scripts/apt_deb_src.sh), rewritten on each run so that it follows them.
 src_list=/etc/apt/sources.list.d/cnnc-src.sources
-if [ ! -f "$src_list" ]; then
-  cat >"$src_list" <<'SOURCES'
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: bookworm bookworm-updates
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SOURCES
+src_new=$(mktemp)
+bash "$(dirname "$0")/apt_deb_src.sh" / "$src_list" >"$src_new"
+if ! cmp -s "$src_new" "$src_list"; then
+  install -m 644 "$src_new" "$src_list"
+  echo "setup.sh: wrote $src_list from the machine's apt sources"
 fi
+rm -f "$src_new"
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 echo "setup.sh: installed ${packages[*]}"
