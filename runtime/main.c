@@ -42,14 +42,25 @@ typedef struct Options {
     int ninputs;
 } Options;
 
+/* An input that could not be read: the batch goes on without it. */
+typedef struct BadInput {
+    size_t before; /* the batch's images read before it: where it goes in the results */
+    const char *path;
+    char *error; /* the message printed for it */
+} BadInput;
+
 /* One image of the batch and what to call it when printing. */
 typedef struct Batch {
     float *data; /* count images of in_size floats */
     size_t count, cap;
     char **names;
+    BadInput *bad; /* nbad inputs that could not be read, in order */
+    size_t nbad;
 } Batch;
 
 static const char *prog = "cnnrt";
+/* The last error message() printed, for the --json entry of a bad input. */
+static char last_error[8192];
 
 static void message(const char *kind, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -57,10 +68,9 @@ static void message(const char *kind, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s: %s: ", prog, kind);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
     va_end(ap);
+    fprintf(stderr, "%s: %s: %s\n", prog, kind, last_error);
 }
 
 static void usage_line(FILE *f)
@@ -94,6 +104,9 @@ static void help(const CnnrtModel *m)
            "                     timed runs of --bench, else the one run), to stderr\n"
            "  --threads T        threads to run on (default: every core)\n"
            "  --help, --version\n"
+           "\nAn INPUT that cannot be read is reported and left out: the others still get\n"
+           "their results (with --json, an entry with an \"error\"), but --output is not\n"
+           "written, and the exit status is 1.\n"
            "\nExit status: 0 success, 1 a bad input or weights file, 2 a usage error.\n");
 }
 
@@ -449,7 +462,18 @@ static int print_results(const CnnrtModel *m, const Options *o, const Batch *b, 
         return EXIT_INPUT;
     }
     cJSON *root = o->json ? cJSON_CreateArray() : NULL;
-    for (size_t i = 0; i < b->count; i++) {
+    size_t next_bad = 0;
+    for (size_t i = 0; i <= b->count; i++) {
+        /* The inputs that could not be read, where they were given, so
+         * that the JSON has an entry for every input. */
+        for (; root && next_bad < b->nbad && b->bad[next_bad].before == i; next_bad++) {
+            cJSON *e = cJSON_CreateObject();
+            cJSON_AddItemToArray(root, e);
+            cJSON_AddStringToObject(e, "input", b->bad[next_bad].path);
+            cJSON_AddStringToObject(e, "error", b->bad[next_bad].error ? b->bad[next_bad].error : "?");
+        }
+        if (i == b->count)
+            break;
         const float *y = out + i * out_size;
         const char *name = b->names[i] ? b->names[i] : "?";
         cJSON *item = NULL;
@@ -705,13 +729,26 @@ int main(int argc, char **argv)
         goto done;
     }
 
-    /* Inputs first: they are cheap to check, weights may be large. */
+    /* Inputs first: they are cheap to check, weights may be large. An input
+     * that cannot be read is reported and left out; the others still get
+     * their results, and the exit status is 1. */
+    b.bad = calloc((size_t)o.ninputs + 1, sizeof *b.bad);
+    if (!b.bad) {
+        message("error", "out of memory");
+        rc = EXIT_INPUT;
+        goto done;
+    }
     for (int i = 0; i < o.ninputs; i++)
-        if ((rc = read_input(m, o.inputs[i], &b, in_size)) != EXIT_OK) {
-            rc = EXIT_INPUT;
-            goto done;
-        }
+        if (read_input(m, o.inputs[i], &b, in_size) != EXIT_OK)
+            b.bad[b.nbad++] = (BadInput){b.count, o.inputs[i], strdup(last_error)};
     rc = EXIT_INPUT;
+    if (b.nbad > 0 && (b.count == 0 || o.output)) {
+        /* An output file holds every input in order, or is not written. */
+        if (o.ninputs > 1)
+            message("error", "%zu of %d inputs could not be read%s", b.nbad, o.ninputs,
+                    o.output ? "; nothing written" : "");
+        goto done;
+    }
     if (o.ninputs == 0) {
         /* --bench with no INPUT: one image of zeros. */
         if (!batch_grow(&b, 1, in_size)) {
@@ -846,6 +883,11 @@ int main(int argc, char **argv)
         message("error", "cannot write the results: %s", strerror(errno));
         rc = EXIT_INPUT;
     }
+    if (rc == EXIT_OK && b.nbad > 0) {
+        message("error", "%zu of %d inputs could not be read (above); the results printed are the others'",
+                b.nbad, o.ninputs);
+        rc = EXIT_INPUT;
+    }
 
 done:
     cnnrt_pool_stop();
@@ -853,6 +895,9 @@ done:
         free(b.names[i]);
     free(b.names);
     free(b.data);
+    for (size_t i = 0; i < b.nbad; i++)
+        free(b.bad[i].error);
+    free(b.bad);
     for (size_t i = 0; i < nlabels; i++)
         free(labels[i]);
     free(labels);

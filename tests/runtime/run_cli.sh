@@ -131,6 +131,35 @@ ok bench_zeros "$fixclass" $W --bench 5 --threads 2 &&
 ok help "$fixclass" --help && { grep -q "^usage: " "$work/stdout" || { echo "FAIL help"; fail=1; }; }
 ok version "$fixclass" --version && { grep -q "network fixclass" "$work/stdout" || { echo "FAIL version"; fail=1; }; }
 
+# One bad input among good ones: a result for each good one, an error for
+# the bad one, exit 1. bad() is ok() for a run that must exit 1.
+bad() {
+  local name=$1; shift
+  "$@" >"$work/stdout" 2>"$work/stderr"
+  local got=$?
+  if [ $got != 1 ]; then
+    echo "FAIL $name: exit $got, expected 1"; cat "$work/stderr"; fail=1; return 1
+  fi
+  if grep -qE 'Sanitizer|runtime error:' "$work/stderr"; then
+    echo "FAIL $name: sanitizer report"; cat "$work/stderr"; fail=1; return 1
+  fi
+}
+bad batch_one_bad "$fixclass" $W --top 1 "$work/x.npy" "$work/bad_magic.npy" "$work/img8.pgm" "$work/nope.pgm" &&
+  { fx top "$work" x.npy img8.pgm <"$work/stdout" || fail=1; }
+for piece in "bad_magic.npy: not a .npy file" "cannot open '$work/nope.pgm'" \
+             "2 of 4 inputs could not be read (above); the results printed are the others'"; do
+  grep -qF -- "$piece" "$work/stderr" || { echo "FAIL batch_one_bad: stderr lacks '$piece'"; cat "$work/stderr"; fail=1; }
+done
+bad batch_one_bad_json "$fixclass" $W --json --top 2 --labels "$work/labels.txt" "$work/bad_size.pgm" "$work/x.npy" \
+  "$work/bad_magic.npy" "$work/img8.pgm" &&
+  { fx json "$work" 2 '!bad_size.pgm' x.npy '!bad_magic.npy' img8.pgm <"$work/stdout" || fail=1; }
+# With --output the file would not hold every input: nothing is written.
+"$fixclass" $W --output "$work/result.npy" "$work/x.npy" "$work/bad_magic.npy" >"$work/stdout" 2>"$work/stderr"
+got=$?
+if [ $got != 1 ] || [ -e "$work/result.npy" ] || ! grep -qF "1 of 2 inputs could not be read; nothing written" "$work/stderr"; then
+  echo "FAIL batch_one_bad_output: exit $got"; cat "$work/stderr"; ls "$work" | grep result; fail=1
+fi
+
 # fixmap: embedded weights, replaced by a file (w = 2), the inline bias kept
 # at 0.25 with a warning for the file's conv.bias.
 ok map_print "$fixmap" "$work/x.npy" &&
