@@ -36,7 +36,7 @@ typedef enum { OUT_NONE, OUT_NPY, OUT_PGM, OUT_PPM } OutKind;
 typedef struct Options {
     const char *weights, *output, *labels;
     OutKind out_kind;
-    long top, bench, threads;
+    long top, bench, threads, resize;
     bool json, profile;
     const char **inputs;
     int ninputs;
@@ -76,7 +76,7 @@ static void message(const char *kind, const char *fmt, ...)
 static void usage_line(FILE *f)
 {
     fprintf(f, "usage: %s [--weights FILE] [--output FILE] [--top K] [--labels FILE] [--json]\n"
-               "       %*s [--bench N] [--threads T] [--profile] [INPUT ...]\n",
+               "       %*s [--resize S] [--bench N] [--threads T] [--profile] [INPUT ...]\n",
             prog, (int)strlen(prog), "");
 }
 
@@ -88,8 +88,13 @@ static void help(const CnnrtModel *m)
            (long long)m->out_h, (long long)m->out_d);
     printf("  INPUT              .npy (float32, or float64/uint8 converted; shape (D,H,W),\n"
            "                     (N,D,H,W), or (H,W) for a 1-deep input), used as it is; or\n"
-           "                     a .pgm/.ppm image (P2, P5, P3, P6) of the input's size,\n"
-           "                     scaled and normalised. Several inputs make one batch.\n"
+           "                     an image: PNG, JPEG, PGM or PPM (P2, P5, P3, P6) of the\n"
+           "                     input's size (or any size with --resize), scaled to\n"
+           "                     0..1 and normalised. Several inputs make one batch.\n"
+           "  --resize S         scale each image's shorter side to S (bilinear, as PIL\n"
+           "                     resizes), then crop its centre to the input's size:\n"
+           "                     torchvision's Resize(S) + CenterCrop; ImageNet uses 256\n"
+           "                     for a 224x224 input\n"
            "  --weights FILE     safetensors weights (needed when none were embedded;\n"
            "                     given anyway, they replace the embedded ones)\n"
            "  --output FILE      write the output: .npy, (N, K) for a vector output or\n"
@@ -176,8 +181,8 @@ static int parse_args(int argc, char **argv, const CnnrtModel *m, Options *o)
             o->profile = true;
             continue;
         }
-        static const char *const with_value[] = {"--weights", "--output", "--top", "--labels", "--bench",
-                                                 "--threads"};
+        static const char *const with_value[] = {"--weights", "--output", "--top",    "--labels",
+                                                 "--bench",   "--threads", "--resize"};
         const char *value = NULL;
         size_t k = 0, nk = sizeof with_value / sizeof with_value[0];
         for (; k < nk; k++) {
@@ -200,7 +205,7 @@ static int parse_args(int argc, char **argv, const CnnrtModel *m, Options *o)
             usage_line(stderr);
             return EXIT_USAGE;
         }
-        if (*value == '\0' && k != 2 && k != 4 && k != 5) {
+        if (*value == '\0' && k != 2 && k != 4 && k != 5 && k != 6) {
             message("error", "option '%s' needs a non-empty value", with_value[k]);
             return EXIT_USAGE;
         }
@@ -210,11 +215,12 @@ static int parse_args(int argc, char **argv, const CnnrtModel *m, Options *o)
         case 2: if (!parse_count("--top", value, LONG_MAX, true, &o->top)) return EXIT_USAGE; break;
         case 3: o->labels = value; break;
         case 4: if (!parse_count("--bench", value, 1000000000L, false, &o->bench)) return EXIT_USAGE; break;
-        default: if (!parse_count("--threads", value, 4096, false, &o->threads)) return EXIT_USAGE; break;
+        case 5: if (!parse_count("--threads", value, 4096, false, &o->threads)) return EXIT_USAGE; break;
+        default: if (!parse_count("--resize", value, 65535, false, &o->resize)) return EXIT_USAGE; break;
         }
     }
     if (o->ninputs == 0 && o->bench == 0) {
-        message("error", "no input files (give .npy, .pgm or .ppm files, or --bench N to run on zeros)");
+        message("error", "no input files (give .npy or image files, or --bench N to run on zeros)");
         usage_line(stderr);
         return EXIT_USAGE;
     }
@@ -327,13 +333,23 @@ static int add_npy(const CnnrtModel *m, const char *path, const unsigned char *b
 }
 
 static int add_image(const CnnrtModel *m, const char *path, const unsigned char *bytes, size_t len, Batch *b,
-                     size_t in_size)
+                     size_t in_size, long resize)
 {
-    char err[512];
+    char err[1024];
     CnnrtImage img;
     if (cnnrt_image_parse(path, bytes, len, &img, err, sizeof err) != 0) {
         message("error", "%s", err);
         return EXIT_INPUT;
+    }
+    if (resize > 0) {
+        CnnrtImage cut;
+        int rc = cnnrt_image_resize_crop(path, &img, resize, m->in_w, m->in_h, &cut, err, sizeof err);
+        cnnrt_image_free(&img);
+        if (rc != 0) {
+            message("error", "%s", err);
+            return EXIT_INPUT;
+        }
+        img = cut;
     }
     if (!batch_grow(b, 1, in_size)) {
         message("error", "%s: out of memory", path);
@@ -351,7 +367,7 @@ static int add_image(const CnnrtModel *m, const char *path, const unsigned char 
     return EXIT_OK;
 }
 
-static int read_input(const CnnrtModel *m, const char *path, Batch *b, size_t in_size)
+static int read_input(const CnnrtModel *m, const char *path, Batch *b, size_t in_size, long resize)
 {
     char err[512];
     unsigned char *bytes;
@@ -360,22 +376,15 @@ static int read_input(const CnnrtModel *m, const char *path, Batch *b, size_t in
         message("error", "%s", err);
         return EXIT_INPUT;
     }
-    /* The suffix decides; an unknown suffix falls back on the content. */
-    bool npy = has_suffix(path, ".npy");
-    bool pnm = has_suffix(path, ".pgm") || has_suffix(path, ".ppm") || has_suffix(path, ".pnm");
-    if (!npy && !pnm) {
-        npy = len >= 6 && memcmp(bytes, "\x93NUMPY", 6) == 0;
-        pnm = len >= 2 && bytes[0] == 'P' && bytes[1] && strchr("2356", bytes[1]);
-    }
+    /* A .npy by its suffix (its errors are then about the array), or by
+     * its magic; anything else is an image, told by its content, which
+     * names what the file looks like when it is none it reads. */
+    bool npy = has_suffix(path, ".npy") || (len >= 6 && memcmp(bytes, "\x93NUMPY", 6) == 0);
     int rc;
     if (npy)
         rc = add_npy(m, path, bytes, len, b, in_size);
-    else if (pnm)
-        rc = add_image(m, path, bytes, len, b, in_size);
-    else {
-        message("error", "%s: %s, not a .npy, .pgm or .ppm file", path, len ? "unknown format" : "empty file");
-        rc = EXIT_INPUT;
-    }
+    else
+        rc = add_image(m, path, bytes, len, b, in_size, resize);
     free(bytes);
     return rc;
 }
@@ -739,7 +748,7 @@ int main(int argc, char **argv)
         goto done;
     }
     for (int i = 0; i < o.ninputs; i++)
-        if (read_input(m, o.inputs[i], &b, in_size) != EXIT_OK)
+        if (read_input(m, o.inputs[i], &b, in_size, o.resize) != EXIT_OK)
             b.bad[b.nbad++] = (BadInput){b.count, o.inputs[i], strdup(last_error)};
     rc = EXIT_INPUT;
     if (b.nbad > 0 && (b.count == 0 || o.output)) {

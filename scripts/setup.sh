@@ -7,6 +7,7 @@ packages=(
   llvm-19-dev libzstd-dev zlib1g-dev # code generation (LLVM's CMake package needs zstd, zlib)
   check                              # unit tests
   libcjson-dev                       # safetensors headers, JSON reports in tests
+  libpng-dev libjpeg62-turbo-dev     # programs read PNG and JPEG inputs (runtime/image.c)
   clang libclang-rt-14-dev           # the ASan+UBSan build
   python3 python3-numpy              # golden comparisons (tests/golden, tests/e2e)
   time                               # /usr/bin/time: the limits table's memory figures

@@ -1,6 +1,6 @@
-/* libFuzzer target: bytes as a PGM/PPM image (P2, P3, P5, P6; comments,
- * 8- and 16-bit samples), then converted to a network input of its own size
- * and of a wrong one. */
+/* libFuzzer target: bytes as an image (PNG and JPEG through libpng and
+ * libjpeg; PGM/PPM: P2, P3, P5, P6, comments, 8- and 16-bit samples), then
+ * converted to a network input of its own size and of a wrong one. */
 #include <stdint.h>
 #include <stdlib.h>
 
