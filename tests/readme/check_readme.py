@@ -6,6 +6,18 @@
       checkout (-o FILE, --output FILE, > FILE on a line that runs
       something from it: build/ or examples/) lands under build/ or is
       ignored by git, so following the README leaves no untracked files.
+
+  check_readme.py examples ROOT BUILD_DIR
+      Every fenced block right after a line
+
+          <!-- readme-check: output of COMMAND -->   (the whole output)
+          <!-- readme-check: lines of COMMAND -->    (lines found in a row in it)
+
+      is what COMMAND prints: run by bash in ROOT, with build/ (./build/)
+      meaning BUILD_DIR, it must exit 0 and print the block. Words and
+      integers must be equal; decimals (a score, 46.0 KiB) within 1e-4 of
+      each other, relatively, since the last digit of a float may differ
+      between CPUs. A README with no such block fails.
 """
 import re
 import shlex
@@ -76,9 +88,73 @@ def check_outputs(root):
     return 1 if bad else 0
 
 
+MARK = re.compile(r"^<!-- readme-check: (output|lines) of (.+) -->$")
+NUMBER = re.compile(r"(-?\d[\d,]*(?:\.\d+)?(?:e[+-]?\d+)?)")
+
+
+def same_line(got, want):
+    """Equal, but for decimals within 1e-4 relatively (see the usage)."""
+    g, w = NUMBER.split(got), NUMBER.split(want)
+    if len(g) != len(w):
+        return False
+    for k, (a, b) in enumerate(zip(g, w)):
+        if a == b:
+            continue
+        if k % 2 == 0 or not re.search(r"[.e]", b) or not re.search(r"[.e]", a):
+            return False
+        x, y = float(a.replace(",", "")), float(b.replace(",", ""))
+        if abs(x - y) > 1e-4 * abs(y) + 1e-12:
+            return False
+    return True
+
+
+def check_examples(root, build):
+    lines = open(f"{root}/README.md", encoding="utf-8").read().split("\n")
+    bad, checked = [], 0
+    for i, line in enumerate(lines):
+        m = MARK.match(line)
+        if not m:
+            continue
+        kind, command = m.group(1), m.group(2)
+        j = i + 1
+        while j < len(lines) and lines[j].strip() == "":
+            j += 1
+        if j >= len(lines) or not lines[j].startswith("```"):
+            bad.append(f"README.md:{i + 1}: no fenced block after the readme-check line")
+            continue
+        k = j + 1
+        while k < len(lines) and lines[k] != "```":
+            k += 1
+        want = lines[j + 1:k]
+        run = re.sub(r"(?<![\w./-])(?:\./)?build/", build.rstrip("/") + "/", command)
+        r = subprocess.run(["bash", "-c", run], cwd=root, capture_output=True, text=True, timeout=600)
+        checked += 1
+        if r.returncode != 0:
+            bad.append(f"README.md:{i + 1}: '{command}' exited {r.returncode}: {r.stderr.strip()[:300]}")
+            continue
+        got = r.stdout.rstrip("\n").split("\n")
+        if kind == "output":
+            ok = len(got) == len(want) and all(same_line(a, b) for a, b in zip(got, want))
+        else:
+            ok = any(all(same_line(got[s + t], want[t]) for t in range(len(want)))
+                     for s in range(len(got) - len(want) + 1))
+        if not ok:
+            bad.append(f"README.md:{j + 2}: the block is not what '{command}' prints; it prints:\n"
+                       + "\n".join(got))
+    for b in bad:
+        print(b)
+    if checked == 0:
+        print("check_readme: no readme-check block in README.md")
+        return 1
+    print(f"README examples: {checked} checked, {len(bad)} wrong")
+    return 1 if bad else 0
+
+
 def main(argv):
     if len(argv) == 3 and argv[1] == "outputs":
         return check_outputs(argv[2])
+    if len(argv) == 4 and argv[1] == "examples":
+        return check_examples(argv[2], argv[3])
     print(__doc__, file=sys.stderr)
     return 2
 
