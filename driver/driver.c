@@ -386,7 +386,7 @@ static bool run_command(char *const argv[], FILE *err)
 typedef struct Link {
     const char *cc;
     const char *before[2]; /* flags the compiler needs first (--target=...) */
-    const char *after[6];  /* libraries and link flags */
+    const char *after[8];  /* libraries and link flags */
     char *runtime;
     char gcc[220]; /* TRIPLE-gcc, when that is the compiler */
 } Link;
@@ -401,7 +401,9 @@ static int plan_link(const Options *o, Link *l, FILE *err)
     if (o->machine.runs_here) {
         const char *cc = getenv("CC");
         l->cc = o->cc ? o->cc : cc && *cc ? cc : CNNC_LINK_CC;
-        const char *after[] = {"-lcjson", "-lm", "-lpthread", *CNNC_LINK_EXTRA ? CNNC_LINK_EXTRA : NULL};
+        /* libpng and libjpeg: the runtime reads PNG and JPEG inputs. */
+        const char *after[] = {"-lcjson", "-lpng", "-ljpeg", "-lm", "-lpthread",
+                               *CNNC_LINK_EXTRA ? CNNC_LINK_EXTRA : NULL};
         memcpy(l->after, after, sizeof after);
         /* With the default compiler, LLVM's linker when it is installed:
          * side by side it linked VGG-16's 553 MB object in 0.3-1.2 s, GNU ld
@@ -540,7 +542,7 @@ static int link_executable(const char *path, const char *objpath, const Link *l,
     argv[k++] = tmp;
     argv[k++] = objpath;
     argv[k++] = l->runtime;
-    for (int i = 0; i < 6 && l->after[i]; i++)
+    for (size_t i = 0; i < sizeof l->after / sizeof l->after[0] && l->after[i]; i++)
         argv[k++] = l->after[i];
     argv[k] = NULL;
     int rc = 1;

@@ -502,8 +502,9 @@ START_TEST(text_lenet)
     const char *head = lines[2];
     const char *layer_col = strstr(head, "layer"), *kind_col = strstr(head, "kind");
     const char *out_col = strstr(head, "output"), *params_end = strstr(head, "params");
-    const char *macs_end = strstr(head, "MACs");
-    ck_assert(layer_col && kind_col && out_col && params_end && macs_end);
+    const char *macs_end = strstr(head, "MACs"), *act_end = strstr(head, "activation");
+    ck_assert(layer_col && kind_col && out_col && params_end && macs_end && act_end);
+    size_t end_act = (size_t)(act_end - head) + strlen("activation");
     size_t at_layer = (size_t)(layer_col - head), at_kind = (size_t)(kind_col - head);
     size_t at_out = (size_t)(out_col - head);
     size_t end_params = (size_t)(params_end - head) + strlen("params");
@@ -518,6 +519,11 @@ START_TEST(text_lenet)
         char shape[64], num[32];
         snprintf(shape, sizeof shape, "%lldx%lldx%lld", (long long)r->w, (long long)r->h, (long long)r->d);
         ck_assert_msg(strncmp(row + at_out, shape, strlen(shape)) == 0, "row %d: output:\n%s\n%s", i, head, row);
+        /* SPEC section 2: a layer's activation memory, W2*H2*D2*4 bytes. */
+        ir_fmt_thousands(r->w * r->h * r->d * 4, num);
+        ck_assert_msg(strncmp(row + end_act - strlen(num), num, strlen(num)) == 0 &&
+                          row[end_act - strlen(num) - 1] == ' ',
+                      "row %d: activation %s not right-aligned under 'activation':\n%s\n%s", i, num, head, row);
         ir_fmt_thousands(r->params, num);
         ck_assert_msg(strncmp(row + end_params - strlen(num), num, strlen(num)) == 0 &&
                           row[end_params - strlen(num) - 1] == ' ',
@@ -531,8 +537,14 @@ START_TEST(text_lenet)
     ck_assert_ptr_nonnull(strstr(lines[3 + 7], "48,120"));
     ck_assert_ptr_nonnull(strstr(lines[3 + 4], "240,000"));
     /* The totals. */
-    bool params = false, macs = false, weights = false, peak = false;
+    bool params = false, macs = false, weights = false, peak = false, bias_note = false, plan_note = false;
     for (size_t i = 3 + LENET_LAYERS; i < n; i++) {
+        /* The MACs line is followed by what they leave out, the peak by why
+         * the workspace is this build's own. */
+        if (i > 0 && strncmp(lines[i - 1], "MACs", 4) == 0)
+            bias_note = strstr(lines[i], "bias adds") != NULL && strstr(lines[i], "not counted") != NULL;
+        if (strstr(lines[i], "-O0, --no-fuse and other targets differ") != NULL)
+            plan_note = i > 1 && strncmp(lines[i - 2], "peak activation", 15) == 0;
         params |= strncmp(lines[i], "params", 6) == 0 && strstr(lines[i], " 61,706 params") != NULL;
         weights |= strncmp(lines[i], "weights", 7) == 0 && strstr(lines[i], " 246,824 bytes") != NULL;
         macs |= strncmp(lines[i], "MACs", 4) == 0 && strstr(lines[i], " 416,520 MACs") != NULL &&
@@ -541,6 +553,7 @@ START_TEST(text_lenet)
     }
     ck_assert_msg(params && macs && weights && peak, "totals missing: params %d MACs %d weights %d peak %d",
                   params, macs, weights, peak);
+    ck_assert_msg(bias_note && plan_note, "notes missing: bias adds %d, plan %d\n%s", bias_note, plan_note, text);
     free(text);
 }
 END_TEST
