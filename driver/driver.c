@@ -261,6 +261,27 @@ static char *read_source(const char *path, size_t *len, FILE *err)
     return buf;
 }
 
+/* Refuses to write what at path when it is one of the inputs, compared as
+ * files (rt_same_file), so that a link or a second name cannot slip past: a
+ * C compiler's "input file is the same as output file". Nothing has been
+ * written when this runs. */
+static int refuse_input_as_output(const Options *o, const char *what, const char *path, FILE *err)
+{
+    if (!path || strcmp(path, "-") == 0)
+        return 0;
+    const char *inputs[] = {o->input, o->weights}, *kinds[] = {"source", "weights file"};
+    for (size_t i = 0; i < sizeof inputs / sizeof *inputs; i++) {
+        if (!rt_same_file(path, inputs[i]))
+            continue;
+        fprintf(err,
+                "cnnc: error: the %s '%s' is the %s '%s'%s; cnnc will not write over an input: give -o another "
+                "path\n",
+                what, path, kinds[i], inputs[i], strcmp(path, inputs[i]) != 0 ? " (the same file by another name)" : "");
+        return 1;
+    }
+    return 0;
+}
+
 /* umask has no read-only query; set and restore it. */
 typedef void (*Writer)(const IrGraph *g, FILE *out);
 
@@ -285,21 +306,23 @@ static int write_file_atomic(const char *path, const void *data, size_t size, FI
 }
 
 /* A report to out, or to path through the atomic writer. */
-static int write_output(const char *path, Writer fn, const IrGraph *g, FILE *out, FILE *err)
+static int write_output(const Options *o, const char *path, Writer fn, const IrGraph *g, FILE *out, FILE *err)
 {
+    if (refuse_input_as_output(o, "output", path, err) != 0)
+        return 1;
     if (!path || strcmp(path, "-") == 0) {
         fn(g, out);
         fflush(out);
         return ferror(out) ? 1 : 0;
     }
-    RtOut o;
+    RtOut ro;
     char msg[1024];
-    if (rt_out_open(&o, path, msg, sizeof msg) != 0) {
+    if (rt_out_open(&ro, path, msg, sizeof msg) != 0) {
         fprintf(err, "cnnc: error: %s\n", msg);
         return 1;
     }
-    fn(g, o.f);
-    if (rt_out_commit(&o, msg, sizeof msg) != 0) {
+    fn(g, ro.f);
+    if (rt_out_commit(&ro, msg, sizeof msg) != 0) {
         fprintf(err, "cnnc: error: %s\n", msg);
         return 1;
     }
@@ -773,7 +796,19 @@ static int compile(const Options *o, IrGraph *g, IrArena *arena, FILE *out, FILE
      * before minutes of code generation. */
     Link link = {0};
     Weights w = {0};
-    int rc = o->emit == EMIT_EXE ? plan_link(o, &link, err) : 0;
+    char *path = o->output ? strdup(o->output) : default_output(o->input, suffixes[o->emit]);
+    if (!path) {
+        fprintf(err, "cnnc: error: out of memory\n");
+        return 1;
+    }
+    int rc = refuse_input_as_output(o, "output", path, err);
+    if (rc == 0 && o->emit == EMIT_OBJ && strcmp(path, "-") != 0) {
+        char *hpath = header_path(path, g->name);
+        rc = !hpath ? 1 : refuse_input_as_output(o, "header", hpath, err);
+        free(hpath);
+    }
+    if (rc == 0)
+        rc = o->emit == EMIT_EXE ? plan_link(o, &link, err) : 0;
     if (rc == 0)
         rc = load_weights(o, g, arena, &w, err);
     if (rc == 0 && w.missing && o->emit != EMIT_EXE) {
@@ -789,7 +824,6 @@ static int compile(const Options *o, IrGraph *g, IrArena *arena, FILE *out, FILE
     if (rc == 0)
         rc = check_memory(o, g, err);
     if (rc == 0) {
-        char *path = o->output ? strdup(o->output) : default_output(o->input, suffixes[o->emit]);
         CgOptions co = {.opt_level = o->opt_level, .target = &o->machine, .cpu = o->cpu, .features = o->features,
                         .executable = o->emit == EMIT_EXE};
         /* Objects and assembly go straight to a file: a temporary one that
@@ -799,10 +833,7 @@ static int compile(const Options *o, IrGraph *g, IrArena *arena, FILE *out, FILE
         bool to_file = o->emit == EMIT_EXE || o->emit == EMIT_OBJ || o->emit == EMIT_ASM;
         CgOutput result = {0};
         char msg[512];
-        if (!path) {
-            fprintf(err, "cnnc: error: out of memory\n");
-            rc = 1;
-        } else if (to_file &&
+        if (to_file &&
                    !(emitted = temp_file(o->emit == EMIT_EXE || strcmp(path, "-") == 0 ? NULL : path, &slot, err))) {
             rc = 1;
         } else {
@@ -817,8 +848,8 @@ static int compile(const Options *o, IrGraph *g, IrArena *arena, FILE *out, FILE
         }
         temp_done(emitted, slot);
         cg_output_free(&result);
-        free(path);
     }
+    free(path);
     free(link.runtime);
     free(w.storage);
     return rc;
@@ -861,13 +892,13 @@ int cnnc_main(int argc, char **argv, FILE *out, FILE *err)
     } else if (o.action == ACT_CHECK) {
         rc = 0;
     } else if (o.action == ACT_REPORT_TEXT) {
-        rc = write_output(o.output, ir_report_text, g, out, err);
+        rc = write_output(&o, o.output, ir_report_text, g, out, err);
     } else if (o.action == ACT_DUMP_IR) {
-        rc = write_output(o.output, ir_graph_dump, g, out, err);
+        rc = write_output(&o, o.output, ir_graph_dump, g, out, err);
     } else if (o.action == ACT_REPORT_JSON) {
-        rc = write_output(o.output, ir_report_json, g, out, err);
+        rc = write_output(&o, o.output, ir_report_json, g, out, err);
     } else if (o.emit == EMIT_DOT) {
-        rc = write_output(o.output, ir_report_dot, g, out, err);
+        rc = write_output(&o, o.output, ir_report_dot, g, out, err);
     } else {
         rc = compile(&o, g, arena, out, err);
     }

@@ -205,6 +205,12 @@ void rt_tmp_remove_all(void)
 }
 #endif
 
+bool rt_same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return a && b && stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 mode_t rt_current_umask(void)
 {
 #ifdef __wasi__

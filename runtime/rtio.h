@@ -51,6 +51,11 @@ void rt_tmp_untrack(int slot);
  * announces (a library's fatal error). */
 void rt_tmp_remove_all(void);
 
+/* True when paths a and b both exist and are one file (device and inode,
+ * through symbolic and hard links alike): an output must not replace an
+ * input, whatever names it was given by. */
+bool rt_same_file(const char *a, const char *b);
+
 /* The process's umask (umask has no read-only query: set and restored). */
 mode_t rt_current_umask(void);
 
