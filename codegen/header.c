@@ -9,9 +9,9 @@
 
 char *cg_header_text(const IrGraph *g)
 {
-    char upper[256];
+    /* The network's name has no length limit: the macro prefix is sized to it. */
     size_t n = strlen(g->name);
-    IR_ASSERT(n < sizeof upper);
+    char *upper = ir_arena_alloc(g->arena, n + 1, 1);
     for (size_t i = 0; i <= n; i++)
         upper[i] = (char)toupper((unsigned char)g->name[i]);
     const IrShape in = g->nodes[0].out, out = g->nodes[g->count - 1].out;

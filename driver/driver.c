@@ -500,17 +500,12 @@ static int plan_link(const Options *o, Link *l, FILE *err)
  * printing the error. The caller unlinks, untracks and frees it. */
 static char *temp_file(const char *path, int *slot, FILE *err)
 {
-    size_t n = path ? strlen(path) : 0;
-    char *tmp = malloc(n + 24);
+    /* The C compiler driver takes a file without a known suffix as an object. */
+    char *tmp = path ? rt_temp_name(path) : strdup("/tmp/cnnc-object-XXXXXX");
     if (!tmp) {
         fprintf(err, "cnnc: error: out of memory\n");
         return NULL;
     }
-    /* The C compiler driver takes a file without a known suffix as an object. */
-    if (path)
-        snprintf(tmp, n + 24, "%s.tmp.XXXXXX", path);
-    else
-        snprintf(tmp, n + 24, "/tmp/cnnc-object-XXXXXX");
     int fd = mkstemp(tmp);
     if (fd < 0) {
         fprintf(err, "cnnc: error: cannot write '%s': %s\n", path ? path : tmp, strerror(errno));
@@ -603,6 +598,24 @@ static char *header_path(const char *obj_path, const char *name)
         sprintf(path + dir, "%s.h", name);
     }
     return path;
+}
+
+/* NAME.h must be a name the file system takes (NAME_MAX, 255 on Linux); a
+ * network's name may be longer, and then -c must say so before writing. */
+static int check_header_name(const Options *o, const char *hpath, FILE *err)
+{
+    const char *slash = strrchr(hpath, '/');
+    const char *base = slash ? slash + 1 : hpath;
+    char *dir = slash ? strndup(hpath, (size_t)(slash - hpath) + 1) : strdup(".");
+    long max = dir ? pathconf(dir, _PC_NAME_MAX) : -1;
+    free(dir);
+    if (max <= 0 || strlen(base) <= (size_t)max)
+        return 0;
+    fprintf(err,
+            "cnnc: error: %s: the header for -c is NAME.h, here %zu bytes, but file names here are at most "
+            "%ld; give the network a shorter name\n",
+            o->input, strlen(base), max);
+    return 1;
 }
 
 static void weights_diag(void *ctx, int severity, const char *text)
@@ -804,7 +817,7 @@ static int compile(const Options *o, IrGraph *g, IrArena *arena, FILE *out, FILE
     int rc = refuse_input_as_output(o, "output", path, err);
     if (rc == 0 && o->emit == EMIT_OBJ && strcmp(path, "-") != 0) {
         char *hpath = header_path(path, g->name);
-        rc = !hpath ? 1 : refuse_input_as_output(o, "header", hpath, err);
+        rc = !hpath ? 1 : check_header_name(o, hpath, err) || refuse_input_as_output(o, "header", hpath, err);
         free(hpath);
     }
     if (rc == 0)

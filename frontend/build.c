@@ -53,12 +53,19 @@ static const AstArg *positional(const Build *b)
 static void fail(Build *b, SrcSpan at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void fail(Build *b, SrcSpan at, const char *fmt, ...)
 {
-    char msg[512];
-    va_list ap;
+    /* Sized to the message: names in it may be any length. */
+    va_list ap, again;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_copy(again, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
+    char *msg = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (!msg)
+        IR_DIE("out of memory for a message");
+    vsnprintf(msg, (size_t)n + 1, fmt, again);
+    va_end(again);
     ir_diag_error(b->diag, at, "%s", msg);
+    free(msg);
     b->ok = false;
 }
 

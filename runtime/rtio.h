@@ -34,6 +34,10 @@ typedef struct RtOut {
     const char *path;
 } RtOut;
 
+/* path.tmp.XXXXXX (malloc'd) for mkstemp, with path's last component cut
+ * where the whole would pass the file system's name limit (NAME_MAX). */
+char *rt_temp_name(const char *path);
+
 int rt_out_open(RtOut *out, const char *path, char *err, size_t errlen);
 /* Flushes, closes and renames; on any failure removes the temporary. */
 int rt_out_commit(RtOut *out, char *err, size_t errlen);

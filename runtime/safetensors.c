@@ -426,13 +426,19 @@ static void report(CnnrtDiagFn diag, void *ctx, int severity, const char *fmt, .
 
 static void report(CnnrtDiagFn diag, void *ctx, int severity, const char *fmt, ...)
 {
-    char buf[1024];
-    va_list ap;
+    /* Sized to the message: tensor names may be any length. */
+    va_list ap, again;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_copy(again, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
+    char *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (buf)
+        vsnprintf(buf, (size_t)n + 1, fmt, again);
+    va_end(again);
     if (diag)
-        diag(ctx, severity, buf);
+        diag(ctx, severity, buf ? buf : "out of memory for a message");
+    free(buf);
 }
 
 static bool same_shape(const CnnrtParam *p, const CnnrtStTensor *t)
