@@ -41,6 +41,10 @@ typedef struct CgTarget {
 __attribute__((warn_unused_result)) bool cg_target_resolve(const char *triple, CgTarget *t, char *err,
                                                            size_t errlen);
 
+/* The --cpu that makes code for every CPU of triple's architecture that
+ * its usual systems run on: "x86-64-v2" for x86-64, else "generic". */
+const char *cg_portable_cpu(const char *triple);
+
 typedef struct CgOptions {
     int opt_level;          /* 0..3 */
     const CgTarget *target; /* NULL: this machine */
@@ -56,12 +60,23 @@ typedef struct CgOptions {
     const char *emit_path;
 } CgOptions;
 
-/* What was emitted, in memory; free with cg_output_free. */
+/* The machine code was made for, as the target machine had it: the triple,
+ * the CPU and the features (LLVM's "+a,-b" list; "" when the CPU alone
+ * says). host_cpu: this machine's CPU was asked (by default, or
+ * --cpu=native), so the code may need what only this CPU has. */
+typedef struct CgMachine {
+    char *triple, *cpu, *features;
+    bool host_cpu;
+} CgMachine;
+
+/* What was emitted, in memory, and for which machine; free with
+ * cg_output_free. */
 typedef struct CgOutput {
     const char *data;
     size_t size;
     void *owner; /* what holds data: LLVM's buffer (no copy of a 500 MB object) or a string */
     bool llvm_buffer;
+    CgMachine machine;
 } CgOutput;
 
 /* Compiles g. weights[i] holds params[i]'s floats (inline or from a file) or NULL
@@ -91,7 +106,7 @@ __attribute__((warn_unused_result)) bool cg_measure(const IrGraph *g, const IrPa
                                                     const float *const *weights, const CgOptions *o, CgSizes *sz,
                                                     char *err, size_t errlen);
 
-/* The C header of SPEC section 5 for an AOT object, as text. */
-char *cg_header_text(const IrGraph *g);
+/* The C header of SPEC section 5 for an AOT object made for m, as text. */
+char *cg_header_text(const IrGraph *g, const CgMachine *m);
 
 #endif

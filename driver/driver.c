@@ -779,7 +779,7 @@ static int write_result(const Options *o, const IrGraph *g, const CgOutput *resu
          * a signal alike. */
         int objslot = rt_tmp_track(path);
         char *hpath = header_path(path, g->name);
-        char *text = cg_header_text(g);
+        char *text = cg_header_text(g, &result->machine);
         rc = write_file_atomic(hpath, text, strlen(text), err);
         if (rc != 0)
             unlink(path);
@@ -857,6 +857,15 @@ static int compile(const Options *o, IrGraph *g, IrArena *arena, FILE *out, FILE
                 rc = 1;
             } else {
                 rc = write_result(o, g, &result, &emitted, slot, &link, path, out, err);
+                /* An object or assembly outlives this machine: one word
+                 * when it was made for this CPU only because nothing else
+                 * was asked. */
+                if (rc == 0 && !o->cpu && result.machine.host_cpu && (o->emit == EMIT_OBJ || o->emit == EMIT_ASM))
+                    fprintf(err,
+                            "cnnc: note: %s is made for this machine's CPU (%s) and may not run on another; "
+                            "--cpu=%s makes a portable one\n",
+                            strcmp(path, "-") == 0 ? "the assembly" : path, result.machine.cpu,
+                            cg_portable_cpu(result.machine.triple));
             }
         }
         temp_done(emitted, slot);

@@ -316,6 +316,8 @@ run_usage() {
         rm -f "$tmp/-"
         (cd "$tmp" && "${limit[@]}" "$cnnc" tiny.cnn "$kind" -o - >out 2>err)
         rc=$?
+        # Assembly for this machine's CPU says so, once (run_header.sh).
+        [[ $kind == -S ]] && sed -i '1{/^cnnc: note: the assembly is made for this machine.s CPU/d}' "$tmp/err"
         if ((rc == 0)) && grep -qF -- "$first" "$tmp/out" && [[ ! -e $tmp/- && ! -s $tmp/err ]]; then
             passed=$((passed + 1))
         else
