@@ -92,8 +92,11 @@ char *cg_header_text(const IrGraph *g, const CgMachine *m)
      * one (SIGILL) with no word, so the header says what it needs. */
     fprintf(f, " *\n * Made for %s, CPU %s", m->triple, m->cpu);
     if (m->host_cpu)
-        fprintf(f, ": the CPU of the machine that\n * compiled it, and other CPUs may lack what it has (for a portable object,\n"
-                   " * cnnc --cpu=%s)", cg_portable_cpu(m->triple));
+        fprintf(f,
+                ": the CPU of the machine that\n"
+                " * compiled it, and other CPUs may lack what it has (for a portable object,\n"
+                " * cnnc --cpu=%s)",
+                cg_portable_cpu(m->triple));
     if (!strchr(m->features, '+')) {
         fputs(",\n * with the features that CPU has. */\n", f);
     } else {

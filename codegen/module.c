@@ -29,8 +29,9 @@ static LLVMValueRef layer_function(CgCtx *c, size_t node, bool same)
 {
     const IrNode *n = &c->g->nodes[node];
     size_t tail = ir_group_tail(c->g, node);
-    const char *name = tail > node ? ir_arena_printf(c->g->arena, "layer%zu-%zu.%s.fused", node, tail, ir_op_word(n->op))
-                                   : ir_arena_printf(c->g->arena, "layer%zu.%s", node, ir_op_word(n->op));
+    const char *op = ir_op_word(n->op);
+    const char *name = tail > node ? ir_arena_printf(c->g->arena, "layer%zu-%zu.%s.fused", node, tail, op)
+                                   : ir_arena_printf(c->g->arena, "layer%zu.%s", node, op);
     uint32_t nin = ir_group_inputs(c->g, node, NULL, 0);
     unsigned nargs = 3 + (nin ? nin : 1);
     LLVMTypeRef *args = ir_arena_alloc(c->g->arena, nargs, sizeof *args);

@@ -276,7 +276,8 @@ static int refuse_input_as_output(const Options *o, const char *what, const char
         fprintf(err,
                 "cnnc: error: the %s '%s' is the %s '%s'%s; cnnc will not write over an input: give -o another "
                 "path\n",
-                what, path, kinds[i], inputs[i], strcmp(path, inputs[i]) != 0 ? " (the same file by another name)" : "");
+                what, path, kinds[i], inputs[i],
+                strcmp(path, inputs[i]) != 0 ? " (the same file by another name)" : "");
         return 1;
     }
     return 0;
