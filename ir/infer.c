@@ -207,6 +207,22 @@ static void fmt_span(char *buf, size_t size, const IrWindow *w)
         snprintf(buf, size, "(%" PRId64 "*(%" PRId64 "-1)+1)", w->dilation, w->size);
 }
 
+/* After a window error: an input written in PyTorch's C x H x W order
+ * (1x28x28, 3x224x224) reads as 1 or 3 pixels wide here, and no window
+ * fits. Says so at the input line, with the shape as cnnc writes it. */
+static void chw_note(IrInfer *cx)
+{
+    const IrNode *in = &cx->g->nodes[0];
+    if (in->op != IR_OP_INPUT || in->out.w > 4 || in->out.h < 8 || in->out.d < 8)
+        return;
+    ir_diag_note(cx->diag, in->span,
+                 "the input is %" PRId64 "x%" PRId64 "x%" PRId64 ", width x height x depth: %" PRId64
+                 " pixel%s wide and %" PRId64 " channels deep; if that is PyTorch's C x H x W, write 'input %" PRId64
+                 "x%" PRId64 "x%" PRId64 "'",
+                 in->out.w, in->out.h, in->out.d, in->out.w, in->out.w == 1 ? "" : "s", in->out.d, in->out.d,
+                 in->out.h, in->out.w);
+}
+
 static bool solve_dim(IrInfer *cx, const IrNode *n, IrWindow *w, const IrWindow *other, bool square,
                       const char *dim)
 {
@@ -237,6 +253,7 @@ static bool solve_dim(IrInfer *cx, const IrNode *n, IrWindow *w, const IrWindow 
                           "%s window size=%" PRId64 " does not fit: the padded %s is only %" PRId64
                           " + 2*%" PRId64 " = %" PRId64,
                           is_pool ? "pooling" : "filter", w->size, dim, w->in, w->pad, w->in + 2 * w->pad);
+        chw_note(cx);
         return false;
     case IR_WINDOW_NOT_WHOLE: {
         char value[64], fix[320];
@@ -246,6 +263,7 @@ static bool solve_dim(IrInfer *cx, const IrNode *n, IrWindow *w, const IrWindow 
         ir_diag_error(cx->diag, n->span,
                       "%s (%" PRId64 " - %s + 2*%" PRId64 ")/%" PRId64 " + 1 = %s is not a whole number; %s",
                       dim, w->in, span, w->pad, w->stride, value, fix);
+        chw_note(cx);
         return false;
     }
     }
