@@ -4,6 +4,7 @@
 #include "driver.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -281,6 +282,36 @@ static int refuse_input_as_output(const Options *o, const char *what, const char
         return 1;
     }
     return 0;
+}
+
+/* What a file given as the source is, when it is not text: a NUL byte in
+ * its first 8 KiB (as grep and git decide), or the start of a format cnnc
+ * knows. NULL for text; "" for a binary file of no known kind. */
+static const char *binary_kind(const char *src, size_t len)
+{
+    const unsigned char *b = (const unsigned char *)src;
+    if (len >= 4 && memcmp(b, "\x7f" "ELF", 4) == 0)
+        return "it looks like an ELF executable or object";
+    if (len >= 4 && memcmp(b, "PK\x03\x04", 4) == 0)
+        return "it is a zip archive, as a PyTorch checkpoint (torch.save) is: weights go in --weights as "
+               "safetensors (the README's 'From PyTorch' shows how)";
+    if (len >= 2 && b[0] == 0x80 && b[1] >= 2 && b[1] <= 5)
+        return "it is a Python pickle, as an old PyTorch checkpoint is: weights go in --weights as safetensors "
+               "(the README's 'From PyTorch' shows how)";
+    if (cnnrt_looks_like_onnx(b, len))
+        return "it looks like an ONNX model: cnnc reads a network written in the .cnn language, and its weights "
+               "as safetensors";
+    if (len >= 9 && b[8] == '{' && b[6] == 0 && b[7] == 0)
+        return "it looks like a safetensors weights file: give it with --weights";
+    /* A NUL, or control bytes for more than one byte in ten (text has
+     * tabs, newlines and carriage returns; UTF-8 is not counted). */
+    size_t head = len < 8192 ? len : 8192, control = 0;
+    for (size_t i = 0; i < head; i++) {
+        if (b[i] == 0)
+            return "";
+        control += (b[i] < 0x20 && b[i] != '\t' && b[i] != '\n' && b[i] != '\r' && b[i] != '\f') || b[i] == 0x7f;
+    }
+    return control * 10 > head ? "" : NULL;
 }
 
 /* umask has no read-only query; set and restore it. */
@@ -624,18 +655,62 @@ static void weights_diag(void *ctx, int severity, const char *text)
     fprintf((FILE *)ctx, "cnnc: %s: %s\n", severity == CNNRT_ERROR ? "error" : "warning", text);
 }
 
+/* Before the runtime's reader checks every tensor by name and shape, the
+ * two mistakes that need the source to explain, reported at the layer: an
+ * fc whose weights were made for another number of inputs (a conv stack
+ * that differs upstream), and a layer with a bias where PyTorch's had none.
+ * Returns the number of errors. */
+static int check_layers_against(const CnnrtSt *st, const IrGraph *g, const IrParam *params, size_t nparams,
+                                IrDiag *diag)
+{
+    int errors = 0;
+    for (size_t i = 0; i < nparams; i++) {
+        const IrParam *p = &params[i];
+        const IrNode *n = &g->nodes[p->node];
+        if (p->inline_data)
+            continue;
+        const CnnrtStTensor *t = cnnrt_st_find(st, p->name);
+        if (t && n->op == IR_OP_FC && p->role == IR_ROLE_WEIGHT && t->rank == 2 && n->ninputs == 1 &&
+            t->shape[1] != p->shape[1]) {
+            const IrNode *up = &g->nodes[n->inputs[0]];
+            ir_diag_error(diag, n->span,
+                          "fc '%s' gets %" PRId64 " inputs, %" PRId64 "x%" PRId64 "x%" PRId64
+                          " from '%s' on line %u, but %s has '%s' of shape [%lld, %lld], made for %lld inputs",
+                          n->name, p->shape[1], up->out.w, up->out.h, up->out.d, up->name, up->span.line,
+                          cnnrt_st_path(st), p->name, (long long)t->shape[0], (long long)t->shape[1],
+                          (long long)t->shape[1]);
+            errors++;
+        } else if (!t && p->role == IR_ROLE_BIAS && (n->op == IR_OP_CONV || n->op == IR_OP_FC)) {
+            int64_t w = ir_param_find(params, nparams, (size_t)p->node, IR_ROLE_WEIGHT);
+            if (w >= 0 && cnnrt_st_find(st, params[w].name)) {
+                ir_diag_error(diag, n->span,
+                              "%s '%s' has a bias, but %s has '%s' and no '%s': if PyTorch made the layer with "
+                              "bias=False, write bias=false on it",
+                              ir_op_word(n->op), n->name, cnnrt_st_path(st), params[w].name, p->name);
+                errors++;
+            }
+        }
+    }
+    return errors;
+}
+
 /* Reads the safetensors file at path with the runtime's reader, so the
  * compiler and the programs it builds check weights by the same rules. Fills
  * weights[i] for every parameter not written inline; *storage holds them.
  * Returns the number of errors (all reported). */
-static int bind_weights(const char *path, const IrParam *params, size_t nparams,
-                        const float **weights, float **storage, FILE *err)
+static int bind_weights(const char *path, const IrGraph *g, const IrParam *params, size_t nparams,
+                        const float **weights, float **storage, IrDiag *diag, FILE *err)
 {
     char msg[512];
     CnnrtSt *st = cnnrt_st_open(path, msg, sizeof msg);
     if (!st) {
         fprintf(err, "cnnc: error: %s\n", msg);
         return 1;
+    }
+    int wrong = check_layers_against(st, g, params, nparams, diag);
+    if (wrong) {
+        cnnrt_st_close(st);
+        return wrong;
     }
     CnnrtParam *rp = calloc(nparams ? nparams : 1, sizeof *rp);
     if (!rp) {
@@ -670,7 +745,7 @@ typedef struct Weights {
     float *storage;
 } Weights;
 
-static int load_weights(const Options *o, IrGraph *g, IrArena *arena, Weights *w, FILE *err)
+static int load_weights(const Options *o, IrGraph *g, IrArena *arena, Weights *w, IrDiag *diag, FILE *err)
 {
     w->params = ir_graph_params(g, arena, &w->nparams);
     w->values = ir_arena_alloc(arena, w->nparams ? w->nparams : 1, sizeof *w->values);
@@ -681,7 +756,7 @@ static int load_weights(const Options *o, IrGraph *g, IrArena *arena, Weights *w
         w->missing += w->values[i] == NULL;
     }
     if (o->weights) {
-        if (bind_weights(o->weights, w->params, w->nparams, w->values, &w->storage, err) != 0)
+        if (bind_weights(o->weights, g, w->params, w->nparams, w->values, &w->storage, diag, err) != 0)
             return 1;
         w->missing = 0;
     }
@@ -691,11 +766,11 @@ static int load_weights(const Options *o, IrGraph *g, IrArena *arena, Weights *w
 /* Fills g's target figures for a report: the AOT object for --target, as
  * cnnc -c would make it when every weight is known, else estimated without
  * the weights (their bytes are known all the same). */
-static int measure_target(const Options *o, IrGraph *g, IrArena *arena, FILE *err)
+static int measure_target(const Options *o, IrGraph *g, IrArena *arena, IrDiag *diag, FILE *err)
 {
     CgSizes sizes;
     Weights w;
-    if (load_weights(o, g, arena, &w, err) != 0)
+    if (load_weights(o, g, arena, &w, diag, err) != 0)
         return 1;
     CgOptions co = {.opt_level = o->opt_level, .target = &o->machine, .cpu = o->cpu, .features = o->features};
     char msg[512];
@@ -799,7 +874,7 @@ static void llvm_fatal(const char *reason)
     rt_tmp_remove_all();
 }
 
-static int compile(const Options *o, IrGraph *g, IrArena *arena, FILE *out, FILE *err)
+static int compile(const Options *o, IrGraph *g, IrArena *arena, IrDiag *diag, FILE *out, FILE *err)
 {
     static const char *const suffixes[] = {[EMIT_EXE] = "", [EMIT_OBJ] = ".o", [EMIT_ASM] = ".s",
                                            [EMIT_LLVM] = ".ll", [EMIT_BC] = ".bc"};
@@ -824,7 +899,7 @@ static int compile(const Options *o, IrGraph *g, IrArena *arena, FILE *out, FILE
     if (rc == 0)
         rc = o->emit == EMIT_EXE ? plan_link(o, &link, err) : 0;
     if (rc == 0)
-        rc = load_weights(o, g, arena, &w, err);
+        rc = load_weights(o, g, arena, &w, diag, err);
     if (rc == 0 && w.missing && o->emit != EMIT_EXE) {
         size_t first = 0;
         while (w.values[first])
@@ -890,6 +965,14 @@ int cnnc_main(int argc, char **argv, FILE *out, FILE *err)
     char *src = read_source(o.input, &len, err);
     if (!src)
         return 1;
+    /* One message for a binary file, not its bytes as syntax errors. */
+    const char *kind = binary_kind(src, len);
+    if (kind) {
+        fprintf(err, "cnnc: error: %s: this is a binary file, not a .cnn source%s%s\n", o.input, *kind ? "; " : "",
+                kind);
+        free(src);
+        return 1;
+    }
     IrArena *arena = ir_arena_new();
     IrDiag diag;
     ir_diag_init(&diag, o.input, src, len, err);
@@ -908,7 +991,7 @@ int cnnc_main(int argc, char **argv, FILE *out, FILE *err)
 
     /* A report for another target says what its object costs there. */
     if (g && o.target && (o.action == ACT_REPORT_TEXT || o.action == ACT_REPORT_JSON) &&
-        measure_target(&o, g, arena, err) != 0)
+        measure_target(&o, g, arena, &diag, err) != 0)
         g = NULL;
     if (!g) {
         rc = 1;
@@ -923,7 +1006,7 @@ int cnnc_main(int argc, char **argv, FILE *out, FILE *err)
     } else if (o.emit == EMIT_DOT) {
         rc = write_output(&o, o.output, ir_report_dot, g, out, err);
     } else {
-        rc = compile(&o, g, arena, out, err);
+        rc = compile(&o, g, arena, &diag, out, err);
     }
     ir_arena_free(arena);
     free(src);

@@ -39,6 +39,29 @@ gen_binary_elf() {
     cp "$cnnc" "$1"
 }
 
+# What people give by mistake, each named (the file's first bytes).
+gen_binary_zip() {
+    printf 'PK\003\004\024\000\000\000archive/data.pkl' >"$1"
+}
+
+gen_binary_pickle() {
+    printf '\200\002\212\nl\374\234F\371 j\250P\031.' >"$1"
+}
+
+gen_binary_onnx() {
+    printf '\010\007\022\007pytorch\032\0061.13.1:\000' >"$1"
+}
+
+gen_binary_safetensors() {
+    printf '\002\000\000\000\000\000\000\000{}' >"$1"
+}
+
+# Control bytes throughout, but no NUL.
+gen_binary_control() {
+    local i
+    for i in $(seq 1 64); do printf '\001\002\003abc'; done >"$1"
+}
+
 gen_binary_bytes() {
     local i
     for i in $(seq 0 255); do
@@ -164,6 +187,17 @@ run_source_case() {
 
     local lines=() i=0 first="" got_all="" rest kind problem
     mapfile -t lines <"$tmp/err"
+    # LINE:COL '-': about the file as a whole, one line and no source shown.
+    if [[ $loc == - ]]; then
+        local whole="cnnc: error: $src: $msg"
+        if ((${#lines[@]} != 1)) || [[ ${lines[0]} != "$whole" ]]; then
+            problems+=("stderr differs:
+    - $whole
+    + $(head -c 400 "$tmp/err")")
+        fi
+        lines=()
+        first=$whole
+    fi
     while ((i < ${#lines[@]})); do
         local l=${lines[i]}
         rest=${l#"$src:"}
@@ -192,6 +226,7 @@ run_source_case() {
     done
 
     local want="$src:$loc: error: $msg"
+    [[ $loc == - ]] && want="cnnc: error: $src: $msg"
     if [[ $first != "$want" ]]; then
         problems+=("first error differs:
     - $want
