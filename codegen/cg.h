@@ -16,8 +16,9 @@ typedef enum { CG_EMIT_OBJ, CG_EMIT_ASM, CG_EMIT_LLVM, CG_EMIT_BC } CgEmit;
 typedef struct CgTarget {
     char triple[256];               /* as LLVM takes it: normalised, or this machine's */
     char arch[64], os[64], env[64]; /* its 1st, 3rd and 4th fields, "" when absent */
-    /* The triple without its vendor, as Debian names cross toolchains
-     * ("aarch64-linux-gnu", "wasm32-wasi"). */
+    /* The triple as Debian names cross toolchains: without its vendor, and
+     * with Debian's arch ("aarch64-linux-gnu" for arm64-linux-gnu,
+     * "arm-linux-gnueabihf" for armv7-linux-gnueabihf, "wasm32-wasi"). */
     char key[200];
     bool native;     /* exactly this machine's triple: its CPU and features are asked */
     bool runs_here;  /* this machine's architecture and OS, whatever the vendor field
