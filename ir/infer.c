@@ -256,7 +256,8 @@ static bool solve_dim(IrInfer *cx, const IrNode *n, IrWindow *w, const IrWindow 
         chw_note(cx);
         return false;
     case IR_WINDOW_NOT_WHOLE: {
-        char value[64], fix[320];
+        /* A fix names up to 2 x 3 numbers of 19 digits in 330 bytes of text. */
+        char value[64], fix[512];
         fmt_ratio(value, sizeof value, w->num, w->stride);
         fmt_span(span, sizeof span, w);
         suggest_fix(w, other, square, is_pool, dim, fix, sizeof fix);
