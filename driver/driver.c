@@ -894,6 +894,14 @@ static int compile(const Options *o, IrGraph *g, IrArena *arena, IrDiag *diag, F
     if (rc == 0 && o->emit == EMIT_OBJ && strcmp(path, "-") != 0) {
         char *hpath = header_path(path, g->name);
         rc = !hpath ? 1 : check_header_name(o, hpath, err) || refuse_input_as_output(o, "header", hpath, err);
+        /* The header would replace the object just written. */
+        if (rc == 0 && (strcmp(hpath, path) == 0 || rt_same_file(hpath, path))) {
+            fprintf(err,
+                    "cnnc: error: -o %s is where -c writes the header, %s.h, beside the object; name the object "
+                    "another way, such as %.*s%s.o\n",
+                    path, g->name, (int)(strrchr(path, '/') ? strrchr(path, '/') - path + 1 : 0), path, g->name);
+            rc = 1;
+        }
         free(hpath);
     }
     if (rc == 0)

@@ -84,6 +84,10 @@ check "the output 'tiny.cnn' is the source 'link.cnn' (the same file by another 
 check "the header 'tiny.h' is the source 'tiny.h'" "$cnnc" tiny.h --weights w.safetensors -c -o other.o
 check "the output 'noext' is the source 'noext'" "$cnnc" noext --weights w.safetensors
 
+# -c's object where its own header goes: the header would replace it.
+check "cnnc: error: -o tiny.h is where -c writes the header, tiny.h, beside the object; name the object another way, such as tiny.o" \
+    "$cnnc" tiny.cnn --weights w.safetensors -c -o tiny.h
+
 # The program's --output against its input images.
 check "ident: error: --output img.pgm is the input 'img.pgm'; it would be overwritten" ./ident img.pgm --output img.pgm
 check "ident: error: --output img_link.pgm is the input 'img.pgm' (the same file by another name)" \
