@@ -238,8 +238,8 @@ bool cg_target_resolve(const char *triple, CgTarget *t, char *err, size_t errlen
 
 const char *cg_portable_cpu(const char *triple)
 {
-    /* x86-64-v2 (SSE4.2, POPCNT: every x86-64 CPU since 2009) rather than
-     * v3, which Celerons and Atoms without AVX lack. */
+    /* x86-64-v2 (SSE4.2, POPCNT: Intel's Core since Nehalem, AMD's since
+     * Bulldozer) rather than v3, which Celerons and Atoms without AVX lack. */
     if (strncmp(triple, "x86_64", 6) == 0 || strncmp(triple, "amd64", 5) == 0)
         return "x86-64-v2";
     return "generic";
