@@ -385,6 +385,17 @@ static bool compile_module(const IrGraph *g, const IrParam *params, size_t npara
             IR_DIE("LLVM passes failed: %s", em);
         }
         ok = emit(&c, kind, measure ? NULL : o->emit_path, out, err, errlen);
+        if (ok) {
+            char *t = LLVMGetTargetMachineTriple(c.tm), *cpu = LLVMGetTargetMachineCPU(c.tm),
+                 *feat = LLVMGetTargetMachineFeatureString(c.tm);
+            out->machine = (CgMachine){strdup(t), strdup(cpu), strdup(feat),
+                                       target->native && (!o->cpu || strcmp(o->cpu, "native") == 0)};
+            LLVMDisposeMessage(t);
+            LLVMDisposeMessage(cpu);
+            LLVMDisposeMessage(feat);
+            if (!out->machine.triple || !out->machine.cpu || !out->machine.features)
+                IR_DIE("out of memory");
+        }
     }
     dispose(&c);
     return ok;
@@ -482,6 +493,9 @@ void cg_output_free(CgOutput *out)
         LLVMDisposeMemoryBuffer(out->owner);
     else if (out->owner)
         LLVMDisposeMessage(out->owner);
+    free(out->machine.triple);
+    free(out->machine.cpu);
+    free(out->machine.features);
     *out = (CgOutput){0};
 }
 

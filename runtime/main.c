@@ -240,6 +240,19 @@ static int parse_args(int argc, char **argv, const CnnrtModel *m, Options *o)
             message("error", "--output %s: unknown file type; use .npy, .pgm or .ppm", o->output);
             return EXIT_USAGE;
         }
+        /* The output must not replace an input, under whatever name (as
+         * cnnc -o refuses its source and weights). */
+        const char *named = rt_same_file(o->output, o->weights) ? o->weights
+                            : rt_same_file(o->output, o->labels) ? o->labels
+                                                                 : NULL;
+        for (int i = 0; !named && i < o->ninputs; i++)
+            if (rt_same_file(o->output, o->inputs[i]))
+                named = o->inputs[i];
+        if (named) {
+            message("error", "--output %s is the input '%s'%s; it would be overwritten: write the output elsewhere",
+                    o->output, named, strcmp(named, o->output) != 0 ? " (the same file by another name)" : "");
+            return EXIT_INPUT;
+        }
     }
     return -1;
 }
