@@ -50,7 +50,9 @@ import zlib
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 WORK = os.path.join(HERE, "work")
-ALL_NETS = ["lenet", "slides", "cifar10", "alexnet", "vgg16"]
+CHAIN_NETS = ["lenet", "slides", "cifar10", "alexnet", "vgg16"]
+TV_NETS = ["resnet18", "resnet50", "mobilenet_v2", "googlenet", "squeezenet1_1"]  # bench/tv_net.py
+ALL_NETS = CHAIN_NETS + TV_NETS
 QUICK_NETS = ["lenet", "slides"]
 PEERS = ["ort", "torch"]
 RUNNERS = ["cnnc"] + PEERS
@@ -82,8 +84,9 @@ def parse_args(argv):
                "  bash bench/run.sh --nets lenet,cifar10 --runs 50\n"
                "  bash bench/run.sh --no-build --cnnc /path/to/cnnc --peers ort\n"
                "\nnetworks: %s (examples/NET.cnn; any other examples/*.cnn name works too)\n"
-               "the whole default run takes about 8 minutes on 2 cores, most of it AlexNet and VGG-16."
-               % ", ".join(ALL_NETS))
+               "torchvision's networks (%s) run torchvision's model in the peers (bench/tv_net.py).\n"
+               "the whole default run takes about 8 minutes on 2 cores for the first five."
+               % (", ".join(ALL_NETS), ", ".join(TV_NETS)))
     ap.add_argument("--quick", action="store_true",
                     help="small networks only (%s), --runs 20, --budget 1" % ",".join(QUICK_NETS))
     ap.add_argument("--nets", help="comma-separated networks (default: %s)" % ",".join(ALL_NETS))
@@ -262,7 +265,16 @@ def prepare(a, name, rec):
     cnn = cnn_path(name)
     net = sw.load_cnn(cnn)
     weights = os.path.join(d, name + ".safetensors")
-    if not newer(weights, cnn, sw.__file__):
+    tv = name in TV_NETS
+    if tv:
+        import tv_net
+        if not newer(weights, cnn, tv_net.manifest_path(name), tv_net.tv_weights.__file__):
+            say("  weights: %s, torchvision's state dict with scripts/tv_weights.py's values"
+                % os.path.relpath(weights, ROOT))
+            tmp = weights + ".tmp"
+            tv_net.write_weights(name, tmp)
+            os.replace(tmp, weights)
+    elif not newer(weights, cnn, sw.__file__):
         say("  weights: synthesising %s (scripts/synth_weights.py's formula)"
             % os.path.relpath(weights, ROOT))
         tmp = weights + ".tmp"
@@ -312,8 +324,16 @@ def prepare(a, name, rec):
 
     if "ort" in a.peers:
         onnx_path = os.path.join(d, "%s.opset%d.onnx" % (name, a.opset))
-        deps = (cnn, weights, os.path.join(HERE, "torch_net.py"))
-        if not newer(onnx_path, *deps):
+        deps = (cnn, weights, os.path.join(HERE, "torch_net.py"), os.path.join(HERE, "tv_net.py"))
+        if tv and not newer(onnx_path, *deps):
+            import torch_net
+            import tv_net
+            model = tv_net.model(name)
+            t0 = time.perf_counter()
+            torch_net.export_onnx(model, np.load(inputs[min(a.batches)]), onnx_path, a.opset)
+            say("  onnx: exported torchvision's %s in %.1f s" % (name, time.perf_counter() - t0))
+            del model
+        elif not newer(onnx_path, *deps):
             import torch_net
             net_w, params = torch_net.load(cnn, weights)
             model = torch_net.CnnNet(net_w, params).eval()

@@ -10,6 +10,7 @@
 set -euo pipefail
 packages=(
   python3 python3-numpy python3-torch   # the PyTorch peer, weights and inputs
+  python3-torchvision                   # torchvision's networks (bench/tv_net.py)
   python3-onnx                          # checks the model torch.onnx.export writes
   nodejs                                # the onnxruntime peer runs in node
   time                                  # /usr/bin/time -f %M: max RSS

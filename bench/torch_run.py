@@ -3,7 +3,8 @@
     /usr/bin/python3 bench/torch_run.py NET.cnn W.safetensors IN.npy THREADS
         RUNS BUDGET_S MIN_RUNS [OUT.npy]
 
-Builds bench/torch_net.py's model from the .cnn and the weights, runs it twice
+Builds bench/torch_net.py's model from the .cnn and the weights (for
+torchvision's networks, bench/tv_net.py's torchvision model), runs it twice
 untimed (warm-up), then times model(x) with time.perf_counter until RUNS runs,
 or until BUDGET_S seconds have passed and at least MIN_RUNS were made. Prints one
 JSON line: runs, median_ms, min_ms, mean_ms, setup_ms (building the model).
@@ -35,8 +36,13 @@ def main(argv):
     import torch_net  # imports make_goldens, which sets 2 threads: ours come after
     torch.set_num_threads(threads)
     torch.set_num_interop_threads(1)
-    net, params = torch_net.load(cnn, weights)
-    model = torch_net.CnnNet(net, params).eval()
+    import tv_net
+    name = os.path.splitext(os.path.basename(cnn))[0]
+    if name in tv_net.NETS:  # torchvision's own model, with the values cnnc was given
+        model = tv_net.model(name)
+    else:
+        net, params = torch_net.load(cnn, weights)
+        model = torch_net.CnnNet(net, params).eval()
     x = torch.from_numpy(np.load(inp).astype(np.float32, copy=False))
     setup_ms = (time.perf_counter() - t0) * 1e3
 

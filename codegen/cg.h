@@ -16,8 +16,9 @@ typedef enum { CG_EMIT_OBJ, CG_EMIT_ASM, CG_EMIT_LLVM, CG_EMIT_BC } CgEmit;
 typedef struct CgTarget {
     char triple[256];               /* as LLVM takes it: normalised, or this machine's */
     char arch[64], os[64], env[64]; /* its 1st, 3rd and 4th fields, "" when absent */
-    /* The triple without its vendor, as Debian names cross toolchains
-     * ("aarch64-linux-gnu", "wasm32-wasi"). */
+    /* The triple as Debian names cross toolchains: without its vendor, and
+     * with Debian's arch ("aarch64-linux-gnu" for arm64-linux-gnu,
+     * "arm-linux-gnueabihf" for armv7-linux-gnueabihf, "wasm32-wasi"). */
     char key[200];
     bool native;     /* exactly this machine's triple: its CPU and features are asked */
     bool runs_here;  /* this machine's architecture and OS, whatever the vendor field
@@ -41,6 +42,10 @@ typedef struct CgTarget {
 __attribute__((warn_unused_result)) bool cg_target_resolve(const char *triple, CgTarget *t, char *err,
                                                            size_t errlen);
 
+/* The --cpu that makes code for every CPU of triple's architecture that
+ * its usual systems run on: "x86-64-v2" for x86-64, else "generic". */
+const char *cg_portable_cpu(const char *triple);
+
 typedef struct CgOptions {
     int opt_level;          /* 0..3 */
     const CgTarget *target; /* NULL: this machine */
@@ -56,12 +61,30 @@ typedef struct CgOptions {
     const char *emit_path;
 } CgOptions;
 
-/* What was emitted, in memory; free with cg_output_free. */
+/* What the plan's kernel choices need to know of the machine o compiles for
+ * (ir/kernel.h): its vector width and registers, and o's -O level. The
+ * graph given to cg_compile and cg_measure must have been planned with it.
+ * False, with a message in err, when LLVM cannot make code for o's target
+ * or does not know its CPU or features. */
+__attribute__((warn_unused_result)) bool cg_machine(const CgOptions *o, IrMachine *m, char *err, size_t errlen);
+
+/* The machine code was made for, as the target machine had it: the triple,
+ * the CPU and the features (LLVM's "+a,-b" list; "" when the CPU alone
+ * says). host_cpu: this machine's CPU was asked (by default, or
+ * --cpu=native), so the code may need what only this CPU has. */
+typedef struct CgMachine {
+    char *triple, *cpu, *features;
+    bool host_cpu;
+} CgMachine;
+
+/* What was emitted, in memory, and for which machine; free with
+ * cg_output_free. */
 typedef struct CgOutput {
     const char *data;
     size_t size;
     void *owner; /* what holds data: LLVM's buffer (no copy of a 500 MB object) or a string */
     bool llvm_buffer;
+    CgMachine machine;
 } CgOutput;
 
 /* Compiles g. weights[i] holds params[i]'s floats (inline or from a file) or NULL
@@ -91,7 +114,7 @@ __attribute__((warn_unused_result)) bool cg_measure(const IrGraph *g, const IrPa
                                                     const float *const *weights, const CgOptions *o, CgSizes *sz,
                                                     char *err, size_t errlen);
 
-/* The C header of SPEC section 5 for an AOT object, as text. */
-char *cg_header_text(const IrGraph *g);
+/* The C header of SPEC section 5 for an AOT object made for m, as text. */
+char *cg_header_text(const IrGraph *g, const CgMachine *m);
 
 #endif

@@ -363,6 +363,9 @@ static bool compile_module(const IrGraph *g, const IrParam *params, size_t npara
     }
     if (ok) {
         target_vectors(&c, target);
+        /* The kernels were chosen for this machine (cg_machine, ir/kernel.h). */
+        IR_ASSERT(g->machine.vec_width == c.vec_width && g->machine.vec_regs == c.vec_regs &&
+                  g->machine.opt_level == o->opt_level);
         cg_build_module(&c, weights);
         /* Nothing generated throws: without nounwind, ARM objects ask for
          * the C++ unwinder's personality routines (__aeabi_unwind_cpp_pr0),
@@ -382,6 +385,34 @@ static bool compile_module(const IrGraph *g, const IrParam *params, size_t npara
             IR_DIE("LLVM passes failed: %s", em);
         }
         ok = emit(&c, kind, measure ? NULL : o->emit_path, out, err, errlen);
+        if (ok) {
+            char *t = LLVMGetTargetMachineTriple(c.tm), *cpu = LLVMGetTargetMachineCPU(c.tm),
+                 *feat = LLVMGetTargetMachineFeatureString(c.tm);
+            out->machine = (CgMachine){strdup(t), strdup(cpu), strdup(feat),
+                                       target->native && (!o->cpu || strcmp(o->cpu, "native") == 0)};
+            LLVMDisposeMessage(t);
+            LLVMDisposeMessage(cpu);
+            LLVMDisposeMessage(feat);
+            if (!out->machine.triple || !out->machine.cpu || !out->machine.features)
+                IR_DIE("out of memory");
+        }
+    }
+    dispose(&c);
+    return ok;
+}
+
+bool cg_machine(const CgOptions *o, IrMachine *m, char *err, size_t errlen)
+{
+    init_llvm();
+    CgCtx c = {.opt_level = o->opt_level};
+    c.ctx = LLVMContextCreate();
+    c.mod = LLVMModuleCreateWithNameInContext("cnnc.machine", c.ctx);
+    CgTarget here;
+    const CgTarget *target = o->target ? o->target : &here;
+    bool ok = (o->target || cg_target_resolve(NULL, &here, err, errlen)) && make_target(&c, target, o, err, errlen);
+    if (ok) {
+        target_vectors(&c, target);
+        *m = (IrMachine){c.vec_width, c.vec_regs, o->opt_level};
     }
     dispose(&c);
     return ok;
@@ -462,6 +493,9 @@ void cg_output_free(CgOutput *out)
         LLVMDisposeMemoryBuffer(out->owner);
     else if (out->owner)
         LLVMDisposeMessage(out->owner);
+    free(out->machine.triple);
+    free(out->machine.cpu);
+    free(out->machine.features);
     *out = (CgOutput){0};
 }
 

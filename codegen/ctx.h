@@ -163,7 +163,7 @@ void cg_build_module(CgCtx *c, const float *const *weights);
 typedef struct CgConvOut {
     int64_t plane, row; /* cells from one channel, one row, to the next */
     int64_t origin;     /* where cell (0, 0, 0) is */
-    int blk;            /* 0, or channels in blocks of blk: a cell is blk floats (blocked_width) */
+    int blk;            /* 0, or channels in blocks of blk: a cell is blk floats (ir/kernel.h) */
 } CgConvOut;
 /* Where cell (k, oy, ox) is in a buffer laid out as o says. */
 LLVMValueRef cg_conv_out_index(CgCtx *c, const CgConvOut *o, LLVMValueRef k, LLVMValueRef oy, LLVMValueRef ox);
@@ -172,19 +172,14 @@ LLVMValueRef cg_conv_out_index(CgCtx *c, const CgConvOut *o, LLVMValueRef k, LLV
  * the conv that reads it (ir/plan.h), after its values, every run, since
  * other buffers share the arena. */
 void cg_zero_frame(CgCtx *c, LLVMValueRef y, int64_t P, IrShape s, int blk);
-/* m when the conv at node runs as Winograd F(m x m, F x F) (ir_wino_m)
- * (ops/winograd.c), its weights packed for it (cnnrt_pack), else 0. */
-int cg_conv_wino(const CgCtx *c, size_t node);
-/* That lowering, for the output laid out as out says and an input in
- * channel blocks of the vector width or, plain_in, not. */
+/* The lowering of a conv the plan runs as Winograd (ir/kernel.h), for the
+ * output laid out as out says and an input in channel blocks of the vector
+ * width or, plain_in, not. */
 void cg_lower_winograd(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LLVMValueRef table,
                        const CgConvOut *out, bool plain_in, bool split);
 /* The bias of the conv at node, from table: that of the batchnorm folded
  * into it (ir/fuse.c), else its own, else NULL. */
 LLVMValueRef cg_conv_bias(CgCtx *c, size_t node, LLVMValueRef table);
-/* The block of filters the conv at node wants its weights and bias packed in
- * (runtime/cnnrt.h, cnnrt_pack), or 0 for PyTorch's layout. */
-int cg_conv_pack(const CgCtx *c, size_t node);
 /* How many images the fc at node should take at once (1: one at a time),
  * and its lowering for nimg images, inputs xs floats apart, outputs ys. */
 int cg_fc_batch(const CgCtx *c, size_t node);

@@ -28,12 +28,10 @@ static const LowerFn lowerings[IR_OP_COUNT] = {
 static LLVMValueRef layer_function(CgCtx *c, size_t node, bool same)
 {
     const IrNode *n = &c->g->nodes[node];
-    char name[64];
     size_t tail = ir_group_tail(c->g, node);
-    if (tail > node)
-        snprintf(name, sizeof name, "layer%zu-%zu.%s.fused", node, tail, ir_op_word(n->op));
-    else
-        snprintf(name, sizeof name, "layer%zu.%s", node, ir_op_word(n->op));
+    const char *op = ir_op_word(n->op);
+    const char *name = tail > node ? ir_arena_printf(c->g->arena, "layer%zu-%zu.%s.fused", node, tail, op)
+                                   : ir_arena_printf(c->g->arena, "layer%zu.%s", node, op);
     uint32_t nin = ir_group_inputs(c->g, node, NULL, 0);
     unsigned nargs = 3 + (nin ? nin : 1);
     LLVMTypeRef *args = ir_arena_alloc(c->g->arena, nargs, sizeof *args);
@@ -350,8 +348,8 @@ static LLVMValueRef run_function(CgCtx *c, int group)
             if (layers[i] && in_group(c, i, group, sizes[k]))
                 batched[k][i] = batch_function(c, i, sizes[k]);
     }
-    char name[256];
-    snprintf(name, sizeof name, "%s_run", g->name);
+    /* The network's name has no length limit: symbols are sized to it. */
+    const char *name = ir_arena_printf(g->arena, "%s_run", g->name);
     LLVMTypeRef args[5] = {c->ptr, c->ptr, c->size, c->ptr, c->ptr};
     LLVMTypeRef ft = LLVMFunctionType(c->i32, args, 5, 0);
     LLVMValueRef fn = LLVMAddFunction(c->mod, name, ft);
@@ -394,8 +392,7 @@ static LLVMValueRef run_function(CgCtx *c, int group)
         LLVMValueRef one = cg_i64(c, 1);
         LLVMBuildStore(c->b, batch, counts);
         LLVMBuildStore(c->b, slots, LLVMBuildInBoundsGEP2(c->b, c->i64, counts, &one, 1, ""));
-        char task[300];
-        snprintf(task, sizeof task, "%s.images", g->name);
+        const char *task = ir_arena_printf(g->arena, "%s.images", g->name);
         ImageTask t = {layers, r.names, 1, NULL};
         LLVMValueRef ptrs[5] = {in, out, ws, table, counts};
         /* Groups of half the largest on each thread when the workspace has
@@ -408,11 +405,11 @@ static LLVMValueRef run_function(CgCtx *c, int group)
             LLVMBuildCondBr(c->b, fits, grp, one_by_one);
             LLVMPositionBuilderAtEnd(c->b, grp);
             ImageTask tg = {layers, r.names, sizes[1], batched[1]};
-            snprintf(task, sizeof task, "%s.image_groups", g->name);
+            task = ir_arena_printf(g->arena, "%s.image_groups", g->name);
             cg_parallel_for(c, task, ptrs, 5, slots, image_task, &tg);
             LLVMBuildRet(c->b, LLVMConstInt(c->i32, 0, 0));
             LLVMPositionBuilderAtEnd(c->b, one_by_one);
-            snprintf(task, sizeof task, "%s.images", g->name);
+            task = ir_arena_printf(g->arena, "%s.images", g->name);
         }
         cg_parallel_for(c, task, ptrs, 5, slots, image_task, &t);
         LLVMBuildRet(c->b, LLVMConstInt(c->i32, 0, 0));
@@ -478,10 +475,10 @@ static LLVMValueRef cstring(CgCtx *c, const char *name, const char *s)
     return gv;
 }
 
+/* One float per value given: an input may have any number of channels. */
 static LLVMValueRef floats(CgCtx *c, const char *name, const double *v, size_t n)
 {
-    float tmp[256];
-    IR_ASSERT(n <= 256);
+    float *tmp = ir_arena_alloc(c->g->arena, n ? n : 1, sizeof *tmp);
     for (size_t i = 0; i < n; i++)
         tmp[i] = (float)v[i];
     return blob(c, name, tmp, n * sizeof(float));
@@ -491,8 +488,7 @@ static LLVMValueRef floats(CgCtx *c, const char *name, const double *v, size_t n
  * one per image of a group when the run goes in groups (run_function). */
 static LLVMValueRef workspace_function(CgCtx *c, int group)
 {
-    char name[256];
-    snprintf(name, sizeof name, "%s_workspace_size", c->g->name);
+    const char *name = ir_arena_printf(c->g->arena, "%s_workspace_size", c->g->name);
     LLVMValueRef fn = LLVMAddFunction(c->mod, name, LLVMFunctionType(c->size, &c->size, 1, 0));
     c->fn = fn;
     LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->ctx, fn, "entry"));
@@ -529,11 +525,11 @@ static int param_pack(const CgCtx *c, size_t i)
     const IrNode *n = &c->g->nodes[node];
     switch (n->op) {
     case IR_OP_CONV:
-        return cg_conv_pack(c, node);
+        return n->pack;
     case IR_OP_FC:
         return cg_fc_pack(c, node);
     case IR_OP_BATCHNORM:
-        return n->group >= 0 && c->params[i].role == IR_ROLE_BIAS ? cg_conv_pack(c, (size_t)n->group) : 0;
+        return n->group >= 0 && c->params[i].role == IR_ROLE_BIAS ? c->g->nodes[n->group].pack : 0;
     default:
         return 0;
     }
@@ -593,11 +589,11 @@ static void fold_weights(CgCtx *c, const float **weights, float ***held, size_t 
 }
 
 /* m when params[i] is a conv weight that its kernel takes transformed
- * for Winograd F(m x m, F x F) (cg_conv_wino, cnnrt_pack), else 0. */
+ * for Winograd F(m x m, F x F) (ir/kernel.h, cnnrt_pack), else 0. */
 static int param_wino(const CgCtx *c, size_t i)
 {
     size_t node = (size_t)c->params[i].node;
-    return c->params[i].rank == 4 && c->g->nodes[node].op == IR_OP_CONV ? cg_conv_wino(c, node) : 0;
+    return c->params[i].rank == 4 && c->g->nodes[node].op == IR_OP_CONV ? c->g->nodes[node].wino_m : 0;
 }
 
 static LLVMValueRef param_struct(CgCtx *c, LLVMTypeRef ty, const IrParam *p, LLVMValueRef name,
@@ -743,8 +739,7 @@ void cg_build_module(CgCtx *c, const float *const *given)
         LLVMSetLinkage(table, LLVMPrivateLinkage);
         LLVMSetAlignment(table, 8);
 
-        char name[256];
-        snprintf(name, sizeof name, "%s_infer", g->name);
+        const char *name = ir_arena_printf(g->arena, "%s_infer", g->name);
         LLVMTypeRef args[4] = {c->ptr, c->ptr, c->size, c->ptr};
         LLVMValueRef fn = LLVMAddFunction(c->mod, name, LLVMFunctionType(c->i32, args, 4, 0));
         c->fn = fn;

@@ -4,6 +4,7 @@
 #include "driver.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -272,6 +273,55 @@ static bool has_suffix(const char *s, const char *suffix)
     return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
+/* Refuses to write what at path when it is one of the inputs, compared as
+ * files (rt_same_file), so that a link or a second name cannot slip past: a
+ * C compiler's "input file is the same as output file". Nothing has been
+ * written when this runs. */
+static int refuse_input_as_output(const Options *o, const char *what, const char *path, FILE *err)
+{
+    if (!path || strcmp(path, "-") == 0)
+        return 0;
+    const char *inputs[] = {o->input, o->weights}, *kinds[] = {"source", "weights file"};
+    for (size_t i = 0; i < sizeof inputs / sizeof *inputs; i++) {
+        if (!rt_same_file(path, inputs[i]))
+            continue;
+        fprintf(err,
+                "cnnc: error: the %s '%s' is the %s '%s'%s; cnnc will not write over an input: give -o another "
+                "path\n",
+                what, path, kinds[i], inputs[i],
+                strcmp(path, inputs[i]) != 0 ? " (the same file by another name)" : "");
+        return 1;
+    }
+    return 0;
+}
+
+/* What a file given as the source is, when it is not text: a NUL byte in
+ * its first 8 KiB (as grep and git decide), or the start of a format cnnc
+ * knows. NULL for text; "" for a binary file of no known kind. */
+static const char *binary_kind(const char *src, size_t len)
+{
+    const unsigned char *b = (const unsigned char *)src;
+    if (len >= 4 && memcmp(b, "\x7f" "ELF", 4) == 0)
+        return "it looks like an ELF executable or object";
+    if (len >= 4 && memcmp(b, "PK\x03\x04", 4) == 0)
+        return "it is a zip archive, as a PyTorch checkpoint (torch.save) is: weights go in --weights as "
+               "safetensors (the README's 'From PyTorch' shows how)";
+    if (len >= 2 && b[0] == 0x80 && b[1] >= 2 && b[1] <= 5)
+        return "it is a Python pickle, as an old PyTorch checkpoint is: weights go in --weights as safetensors "
+               "(the README's 'From PyTorch' shows how)";
+    if (len >= 9 && b[8] == '{' && b[6] == 0 && b[7] == 0)
+        return "it looks like a safetensors weights file: give it with --weights";
+    /* A NUL, or control bytes for more than one byte in ten (text has
+     * tabs, newlines and carriage returns; UTF-8 is not counted). */
+    size_t head = len < 8192 ? len : 8192, control = 0;
+    for (size_t i = 0; i < head; i++) {
+        if (b[i] == 0)
+            return "";
+        control += (b[i] < 0x20 && b[i] != '\t' && b[i] != '\n' && b[i] != '\r' && b[i] != '\f') || b[i] == 0x7f;
+    }
+    return control * 10 > head ? "" : NULL;
+}
+
 /* umask has no read-only query; set and restore it. */
 typedef void (*Writer)(const IrGraph *g, FILE *out);
 
@@ -296,21 +346,23 @@ static int write_file_atomic(const char *path, const void *data, size_t size, FI
 }
 
 /* A report to out, or to path through the atomic writer. */
-static int write_output(const char *path, Writer fn, const IrGraph *g, FILE *out, FILE *err)
+static int write_output(const Options *o, const char *path, Writer fn, const IrGraph *g, FILE *out, FILE *err)
 {
+    if (refuse_input_as_output(o, "output", path, err) != 0)
+        return 1;
     if (!path || strcmp(path, "-") == 0) {
         fn(g, out);
         fflush(out);
         return ferror(out) ? 1 : 0;
     }
-    RtOut o;
+    RtOut ro;
     char msg[1024];
-    if (rt_out_open(&o, path, msg, sizeof msg) != 0) {
+    if (rt_out_open(&ro, path, msg, sizeof msg) != 0) {
         fprintf(err, "cnnc: error: %s\n", msg);
         return 1;
     }
-    fn(g, o.f);
-    if (rt_out_commit(&o, msg, sizeof msg) != 0) {
+    fn(g, ro.f);
+    if (rt_out_commit(&ro, msg, sizeof msg) != 0) {
         fprintf(err, "cnnc: error: %s\n", msg);
         return 1;
     }
@@ -397,7 +449,7 @@ static bool run_command(char *const argv[], FILE *err)
 typedef struct Link {
     const char *cc;
     const char *before[2]; /* flags the compiler needs first (--target=...) */
-    const char *after[6];  /* libraries and link flags */
+    const char *after[8];  /* libraries and link flags */
     char *runtime;
     char gcc[220]; /* TRIPLE-gcc, when that is the compiler */
 } Link;
@@ -412,7 +464,9 @@ static int plan_link(const Options *o, Link *l, FILE *err)
     if (o->machine.runs_here) {
         const char *cc = getenv("CC");
         l->cc = o->cc ? o->cc : cc && *cc ? cc : CNNC_LINK_CC;
-        const char *after[] = {"-lcjson", "-lm", "-lpthread", *CNNC_LINK_EXTRA ? CNNC_LINK_EXTRA : NULL};
+        /* libpng and libjpeg: the runtime reads PNG and JPEG inputs. */
+        const char *after[] = {"-lcjson", "-lpng", "-ljpeg", "-lm", "-lpthread",
+                               *CNNC_LINK_EXTRA ? CNNC_LINK_EXTRA : NULL};
         memcpy(l->after, after, sizeof after);
         /* With the default compiler, LLVM's linker when it is installed:
          * side by side it linked VGG-16's 553 MB object in 0.3-1.2 s, GNU ld
@@ -488,17 +542,12 @@ static int plan_link(const Options *o, Link *l, FILE *err)
  * printing the error. The caller unlinks, untracks and frees it. */
 static char *temp_file(const char *path, int *slot, FILE *err)
 {
-    size_t n = path ? strlen(path) : 0;
-    char *tmp = malloc(n + 24);
+    /* The C compiler driver takes a file without a known suffix as an object. */
+    char *tmp = path ? rt_temp_name(path) : strdup("/tmp/cnnc-object-XXXXXX");
     if (!tmp) {
         fprintf(err, "cnnc: error: out of memory\n");
         return NULL;
     }
-    /* The C compiler driver takes a file without a known suffix as an object. */
-    if (path)
-        snprintf(tmp, n + 24, "%s.tmp.XXXXXX", path);
-    else
-        snprintf(tmp, n + 24, "/tmp/cnnc-object-XXXXXX");
     int fd = mkstemp(tmp);
     if (fd < 0) {
         fprintf(err, "cnnc: error: cannot write '%s': %s\n", path ? path : tmp, strerror(errno));
@@ -551,7 +600,7 @@ static int link_executable(const char *path, const char *objpath, const Link *l,
     argv[k++] = tmp;
     argv[k++] = objpath;
     argv[k++] = l->runtime;
-    for (int i = 0; i < 6 && l->after[i]; i++)
+    for (size_t i = 0; i < sizeof l->after / sizeof l->after[0] && l->after[i]; i++)
         argv[k++] = l->after[i];
     argv[k] = NULL;
     int rc = 1;
@@ -595,36 +644,85 @@ static char *header_path(const char *obj_path, const char *name)
     return path;
 }
 
+/* NAME.h must be a name the file system takes (NAME_MAX, 255 on Linux); a
+ * network's name may be longer, and then -c must say so before writing. */
+static int check_header_name(const Options *o, const char *hpath, FILE *err)
+{
+    const char *slash = strrchr(hpath, '/');
+    const char *base = slash ? slash + 1 : hpath;
+    char *dir = slash ? strndup(hpath, (size_t)(slash - hpath) + 1) : strdup(".");
+    long max = dir ? pathconf(dir, _PC_NAME_MAX) : -1;
+    free(dir);
+    if (max <= 0 || strlen(base) <= (size_t)max)
+        return 0;
+    fprintf(err,
+            "cnnc: error: %s: the header for -c is NAME.h, here %zu bytes, but file names here are at most "
+            "%ld; give the network a shorter name\n",
+            o->input, strlen(base), max);
+    return 1;
+}
+
 static void weights_diag(void *ctx, int severity, const char *text)
 {
     fprintf((FILE *)ctx, "cnnc: %s: %s\n", severity == CNNRT_ERROR ? "error" : "warning", text);
+}
+
+/* Before the runtime's reader checks every tensor by name and shape, the
+ * two mistakes that need the source to explain, reported at the layer: an
+ * fc whose weights were made for another number of inputs (a conv stack
+ * that differs upstream), and a layer with a bias where PyTorch's had none.
+ * Returns the number of errors. */
+static int check_layers_against(const CnnrtSt *st, const IrGraph *g, const IrParam *params, size_t nparams,
+                                IrDiag *diag)
+{
+    int errors = 0;
+    for (size_t i = 0; i < nparams; i++) {
+        const IrParam *p = &params[i];
+        const IrNode *n = &g->nodes[p->node];
+        if (p->inline_data)
+            continue;
+        const CnnrtStTensor *t = cnnrt_st_find(st, p->name);
+        if (t && n->op == IR_OP_FC && p->role == IR_ROLE_WEIGHT && t->rank == 2 && n->ninputs == 1 &&
+            t->shape[1] != p->shape[1]) {
+            const IrNode *up = &g->nodes[n->inputs[0]];
+            ir_diag_error(diag, n->span,
+                          "fc '%s' gets %" PRId64 " inputs, %" PRId64 "x%" PRId64 "x%" PRId64
+                          " from '%s' on line %u, but %s has '%s' of shape [%lld, %lld], made for %lld inputs",
+                          n->name, p->shape[1], up->out.w, up->out.h, up->out.d, up->name, up->span.line,
+                          cnnrt_st_path(st), p->name, (long long)t->shape[0], (long long)t->shape[1],
+                          (long long)t->shape[1]);
+            errors++;
+        } else if (!t && p->role == IR_ROLE_BIAS && (n->op == IR_OP_CONV || n->op == IR_OP_FC)) {
+            int64_t w = ir_param_find(params, nparams, (size_t)p->node, IR_ROLE_WEIGHT);
+            if (w >= 0 && cnnrt_st_find(st, params[w].name)) {
+                ir_diag_error(diag, n->span,
+                              "%s '%s' has a bias, but %s has '%s' and no '%s': if PyTorch made the layer with "
+                              "bias=False, write bias=false on it",
+                              ir_op_word(n->op), n->name, cnnrt_st_path(st), params[w].name, p->name);
+                errors++;
+            }
+        }
+    }
+    return errors;
 }
 
 /* Reads the safetensors file at path with the runtime's reader, so the
  * compiler and the programs it builds check weights by the same rules. Fills
  * weights[i] for every parameter not written inline; *storage holds them.
  * Returns the number of errors (all reported). */
-static int bind_weights(const char *path, const IrParam *params, size_t nparams,
-                        const float **weights, float **storage, FILE *err)
+static int bind_weights(const char *path, const IrGraph *g, const IrParam *params, size_t nparams,
+                        const float **weights, float **storage, IrDiag *diag, FILE *err)
 {
-    char msg[512], head[16];
-    /* An ONNX model holds weights too, but not as safetensors: say so. A
-     * safetensors header length may start with the same byte, but its JSON
-     * follows at byte 8. */
-    struct stat sb;
-    FILE *f = stat(path, &sb) == 0 && S_ISREG(sb.st_mode) ? fopen(path, "rb") : NULL; /* a FIFO would block */
-    size_t got = f ? fread(head, 1, sizeof head, f) : 0;
-    if (f)
-        fclose(f);
-    if (fe_onnx_sniff(head, got) && !(got > 8 && head[8] == '{')) {
-        fprintf(err, "cnnc: error: '%s' is an ONNX model, not a safetensors weights file; give it as the source "
-                     "(its initializers are its weights)\n", path);
-        return 1;
-    }
+    char msg[512];
     CnnrtSt *st = cnnrt_st_open(path, msg, sizeof msg);
     if (!st) {
         fprintf(err, "cnnc: error: %s\n", msg);
         return 1;
+    }
+    int wrong = check_layers_against(st, g, params, nparams, diag);
+    if (wrong) {
+        cnnrt_st_close(st);
+        return wrong;
     }
     CnnrtParam *rp = calloc(nparams ? nparams : 1, sizeof *rp);
     if (!rp) {
@@ -659,7 +757,7 @@ typedef struct Weights {
     float *storage;
 } Weights;
 
-static int load_weights(const Options *o, IrGraph *g, IrArena *arena, Weights *w, FILE *err)
+static int load_weights(const Options *o, IrGraph *g, IrArena *arena, Weights *w, IrDiag *diag, FILE *err)
 {
     w->params = ir_graph_params(g, arena, &w->nparams);
     w->values = ir_arena_alloc(arena, w->nparams ? w->nparams : 1, sizeof *w->values);
@@ -678,7 +776,7 @@ static int load_weights(const Options *o, IrGraph *g, IrArena *arena, Weights *w
                 }
     }
     if (o->weights) {
-        if (bind_weights(o->weights, w->params, w->nparams, w->values, &w->storage, err) != 0)
+        if (bind_weights(o->weights, g, w->params, w->nparams, w->values, &w->storage, diag, err) != 0)
             return 1;
         w->missing = 0;
     }
@@ -688,11 +786,11 @@ static int load_weights(const Options *o, IrGraph *g, IrArena *arena, Weights *w
 /* Fills g's target figures for a report: the AOT object for --target, as
  * cnnc -c would make it when every weight is known, else estimated without
  * the weights (their bytes are known all the same). */
-static int measure_target(const Options *o, IrGraph *g, IrArena *arena, FILE *err)
+static int measure_target(const Options *o, IrGraph *g, IrArena *arena, IrDiag *diag, FILE *err)
 {
     CgSizes sizes;
     Weights w;
-    if (load_weights(o, g, arena, &w, err) != 0)
+    if (load_weights(o, g, arena, &w, diag, err) != 0)
         return 1;
     CgOptions co = {.opt_level = o->opt_level, .target = &o->machine, .cpu = o->cpu, .features = o->features};
     char msg[512];
@@ -777,7 +875,7 @@ static int write_result(const Options *o, const IrGraph *g, const CgOutput *resu
          * a signal alike. */
         int objslot = rt_tmp_track(path);
         char *hpath = header_path(path, g->name);
-        char *text = cg_header_text(g);
+        char *text = cg_header_text(g, &result->machine);
         rc = write_file_atomic(hpath, text, strlen(text), err);
         if (rc != 0)
             unlink(path);
@@ -796,7 +894,7 @@ static void llvm_fatal(const char *reason)
     rt_tmp_remove_all();
 }
 
-static int compile(const Options *o, IrGraph *g, IrArena *arena, FILE *out, FILE *err)
+static int compile(const Options *o, IrGraph *g, IrArena *arena, IrDiag *diag, FILE *out, FILE *err)
 {
     static const char *const suffixes[] = {[EMIT_EXE] = "", [EMIT_OBJ] = ".o", [EMIT_ASM] = ".s",
                                            [EMIT_LLVM] = ".ll", [EMIT_BC] = ".bc"};
@@ -807,9 +905,29 @@ static int compile(const Options *o, IrGraph *g, IrArena *arena, FILE *out, FILE
      * before minutes of code generation. */
     Link link = {0};
     Weights w = {0};
-    int rc = o->emit == EMIT_EXE ? plan_link(o, &link, err) : 0;
+    char *path = o->output ? strdup(o->output) : default_output(o->input, suffixes[o->emit]);
+    if (!path) {
+        fprintf(err, "cnnc: error: out of memory\n");
+        return 1;
+    }
+    int rc = refuse_input_as_output(o, "output", path, err);
+    if (rc == 0 && o->emit == EMIT_OBJ && strcmp(path, "-") != 0) {
+        char *hpath = header_path(path, g->name);
+        rc = !hpath ? 1 : check_header_name(o, hpath, err) || refuse_input_as_output(o, "header", hpath, err);
+        /* The header would replace the object just written. */
+        if (rc == 0 && (strcmp(hpath, path) == 0 || rt_same_file(hpath, path))) {
+            fprintf(err,
+                    "cnnc: error: -o %s is where -c writes the header, %s.h, beside the object; name the object "
+                    "another way, such as %.*s%s.o\n",
+                    path, g->name, (int)(strrchr(path, '/') ? strrchr(path, '/') - path + 1 : 0), path, g->name);
+            rc = 1;
+        }
+        free(hpath);
+    }
     if (rc == 0)
-        rc = load_weights(o, g, arena, &w, err);
+        rc = o->emit == EMIT_EXE ? plan_link(o, &link, err) : 0;
+    if (rc == 0)
+        rc = load_weights(o, g, arena, &w, diag, err);
     if (rc == 0 && w.missing && o->emit != EMIT_EXE) {
         size_t first = 0;
         while (w.values[first])
@@ -823,7 +941,6 @@ static int compile(const Options *o, IrGraph *g, IrArena *arena, FILE *out, FILE
     if (rc == 0)
         rc = check_memory(o, g, err);
     if (rc == 0) {
-        char *path = o->output ? strdup(o->output) : default_output(o->input, suffixes[o->emit]);
         CgOptions co = {.opt_level = o->opt_level, .target = &o->machine, .cpu = o->cpu, .features = o->features,
                         .executable = o->emit == EMIT_EXE};
         /* Objects and assembly go straight to a file: a temporary one that
@@ -833,10 +950,7 @@ static int compile(const Options *o, IrGraph *g, IrArena *arena, FILE *out, FILE
         bool to_file = o->emit == EMIT_EXE || o->emit == EMIT_OBJ || o->emit == EMIT_ASM;
         CgOutput result = {0};
         char msg[512];
-        if (!path) {
-            fprintf(err, "cnnc: error: out of memory\n");
-            rc = 1;
-        } else if (to_file &&
+        if (to_file &&
                    !(emitted = temp_file(o->emit == EMIT_EXE || strcmp(path, "-") == 0 ? NULL : path, &slot, err))) {
             rc = 1;
         } else {
@@ -847,12 +961,21 @@ static int compile(const Options *o, IrGraph *g, IrArena *arena, FILE *out, FILE
                 rc = 1;
             } else {
                 rc = write_result(o, g, &result, &emitted, slot, &link, path, out, err);
+                /* An object or assembly outlives this machine: one word
+                 * when it was made for this CPU only because nothing else
+                 * was asked. */
+                if (rc == 0 && !o->cpu && result.machine.host_cpu && (o->emit == EMIT_OBJ || o->emit == EMIT_ASM))
+                    fprintf(err,
+                            "cnnc: note: %s is made for this machine's CPU (%s) and may not run on another; "
+                            "--cpu=%s makes a portable one\n",
+                            strcmp(path, "-") == 0 ? "the assembly" : path, result.machine.cpu,
+                            cg_portable_cpu(result.machine.triple));
             }
         }
         temp_done(emitted, slot);
         cg_output_free(&result);
-        free(path);
     }
+    free(path);
     free(link.runtime);
     free(w.storage);
     return rc;
@@ -870,10 +993,19 @@ int cnnc_main(int argc, char **argv, FILE *out, FILE *err)
     char *src = read_source(o.input, &len, err);
     if (!src)
         return 1;
+    /* The content says what the file is, whatever its name: an ONNX model
+     * (SPEC section 10), or else .cnn text; one message for another binary
+     * file, not its bytes as syntax errors. */
+    bool onnx = fe_onnx_sniff(src, len);
+    const char *kind = onnx ? NULL : binary_kind(src, len);
+    if (kind) {
+        fprintf(err, "cnnc: error: %s: this is a binary file, not a .cnn source%s%s\n", o.input, *kind ? "; " : "",
+                kind);
+        free(src);
+        return 1;
+    }
     IrArena *arena = ir_arena_new();
     IrDiag diag;
-    /* The content says what the file is, whatever its name. */
-    bool onnx = fe_onnx_sniff(src, len);
     ir_diag_init(&diag, o.input, onnx ? NULL : src, onnx ? 0 : len, err);
     diag.color = err == stderr && isatty(fileno(err)) && !getenv("NO_COLOR");
     if (onnx && !has_suffix(o.input, ".onnx"))
@@ -897,8 +1029,16 @@ int cnnc_main(int argc, char **argv, FILE *out, FILE *err)
      * plan memory; reports and code generation read the same result. */
     if (g && !o.no_fuse)
         ir_graph_fuse(g);
-    if (g)
-        g->wino_off = o.opt_level == 0 || (o.target && !o.machine.x86); /* Winograd needs 8-float vectors */
+    /* The plan chooses each conv's kernel for the machine the code is for
+     * (ir/kernel.h), so the report's memory is what that code uses. */
+    if (g) {
+        CgOptions co = {.opt_level = o.opt_level, .target = &o.machine, .cpu = o.cpu, .features = o.features};
+        char msg[512];
+        if (!cg_machine(&co, &g->machine, msg, sizeof msg)) {
+            fprintf(err, "cnnc: error: %s\n", msg);
+            g = NULL;
+        }
+    }
     if (g && !ir_graph_plan(g)) {
         fprintf(err, "cnnc: error: %s: the network's activation memory overflows 64 bits\n", o.input);
         g = NULL;
@@ -906,22 +1046,22 @@ int cnnc_main(int argc, char **argv, FILE *out, FILE *err)
 
     /* A report for another target says what its object costs there. */
     if (g && o.target && (o.action == ACT_REPORT_TEXT || o.action == ACT_REPORT_JSON) &&
-        measure_target(&o, g, arena, err) != 0)
+        measure_target(&o, g, arena, &diag, err) != 0)
         g = NULL;
     if (!g) {
         rc = 1;
     } else if (o.action == ACT_CHECK) {
         rc = 0;
     } else if (o.action == ACT_REPORT_TEXT) {
-        rc = write_output(o.output, ir_report_text, g, out, err);
+        rc = write_output(&o, o.output, ir_report_text, g, out, err);
     } else if (o.action == ACT_DUMP_IR) {
-        rc = write_output(o.output, ir_graph_dump, g, out, err);
+        rc = write_output(&o, o.output, ir_graph_dump, g, out, err);
     } else if (o.action == ACT_REPORT_JSON) {
-        rc = write_output(o.output, ir_report_json, g, out, err);
+        rc = write_output(&o, o.output, ir_report_json, g, out, err);
     } else if (o.emit == EMIT_DOT) {
-        rc = write_output(o.output, ir_report_dot, g, out, err);
+        rc = write_output(&o, o.output, ir_report_dot, g, out, err);
     } else {
-        rc = compile(&o, g, arena, out, err);
+        rc = compile(&o, g, arena, &diag, out, err);
     }
     ir_arena_free(arena);
     free(src);

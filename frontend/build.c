@@ -1,12 +1,14 @@
 /* From syntax to IR: layer kinds, names (explicit and default), keys and their
  * values, and the rules on where the input layer goes (SPEC sections 1, 8).
  * Every independent error is reported; the graph is returned only when none. */
+#include <ctype.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ast.h"
 #include "frontend.h"
@@ -53,12 +55,19 @@ static const AstArg *positional(const Build *b)
 static void fail(Build *b, SrcSpan at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void fail(Build *b, SrcSpan at, const char *fmt, ...)
 {
-    char msg[512];
-    va_list ap;
+    /* Sized to the message: names in it may be any length. */
+    va_list ap, again;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_copy(again, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
+    char *msg = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (!msg)
+        IR_DIE("out of memory for a message");
+    vsnprintf(msg, (size_t)n + 1, fmt, again);
+    va_end(again);
     ir_diag_error(b->diag, at, "%s", msg);
+    free(msg);
     b->ok = false;
 }
 
@@ -68,6 +77,122 @@ static size_t count_words(const char *const *words)
     while (words[n])
         n++;
     return n;
+}
+
+/* ---- PyTorch's words --------------------------------------------------- */
+
+/* PyTorch's keyword arguments that users carry over, and what cnnc writes
+ * instead: a key of its own (ours), or nothing (ours NULL: the value comes
+ * from the graph, or does not matter at inference). */
+typedef struct TorchKey {
+    const char *torch, *ours, *why;
+} TorchKey;
+
+static const TorchKey torch_keys[] = {
+    {"padding", "pad", NULL},
+    {"kernel_size", "size", NULL},
+    {"out_channels", "filters", NULL},
+    {"negative_slope", "slope", NULL},
+    {"in_channels", NULL, "cnnc takes the input channels from the layer before"},
+    {"in_features", NULL, "cnnc takes the input size from the layer before"},
+    {"num_features", NULL, "cnnc takes the channels from the layer before"},
+    {"out_features", NULL, "fc takes its outputs as a value, 'fc K'"},
+    {"inplace", NULL, "it does not change what a layer computes"},
+    {"momentum", NULL, "it only matters while training"},
+    {"affine", NULL, "a batchnorm's weight and bias come from the weights file"},
+    {"track_running_stats", NULL, "a batchnorm uses its running statistics"},
+    {"padding_mode", NULL, "cnnc pads with zeros, PyTorch's default"},
+};
+
+/* The message for a key PyTorch has and cnnc does not, if a is one:
+ * "did you mean 'pad=2'? (PyTorch's padding)", or why to leave it out. */
+static bool torch_key_hint(Build *b, const AstArg *a, const char *const *keys)
+{
+    const AstLayer *l = b->layer;
+    if (strcmp(a->key, "ceil_mode") == 0 && a->value->kind == AST_WORD) {
+        bool ceil = strcasecmp(a->value->text, "true") == 0;
+        bool takes = false;
+        for (size_t k = 0; keys[k]; k++)
+            takes |= strcmp(keys[k], "round") == 0;
+        if (takes && (ceil || strcasecmp(a->value->text, "false") == 0)) {
+            fail(b, a->key_span, "unknown key 'ceil_mode' for %s; did you mean 'round=%s'? (PyTorch's ceil_mode=%s)",
+                 l->kind, ceil ? "ceil" : "floor", a->value->text);
+            return true;
+        }
+    }
+    for (size_t i = 0; i < sizeof torch_keys / sizeof *torch_keys; i++) {
+        const TorchKey *t = &torch_keys[i];
+        if (strcmp(a->key, t->torch) != 0)
+            continue;
+        if (!t->ours) {
+            fail(b, a->key_span, "unknown key '%s' for %s (a PyTorch argument); leave it out: %s", a->key, l->kind,
+                 t->why);
+            return true;
+        }
+        for (size_t k = 0; keys[k]; k++) {
+            if (strcmp(keys[k], t->ours) != 0)
+                continue;
+            if (b->nsuggested < 8)
+                b->suggested[b->nsuggested++] = keys[k];
+            const AstValue *v = a->value;
+            bool simple = v->text && (v->kind == AST_NUM || v->kind == AST_DIMS || v->kind == AST_WORD);
+            fail(b, a->key_span, "unknown key '%s' for %s; did you mean '%s%s%s'? (PyTorch's %s)", a->key, l->kind,
+                 t->ours, simple ? "=" : "", simple ? v->text : "", a->key);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A layer kind as PyTorch names it (MaxPool2d, maxpool, Linear ...), and
+ * how cnnc writes that layer, from the layer's own numbers where it has
+ * them ('maxpool 2' -> 'pool max size=2'); NULL when kind is none. */
+static const char *torch_kind(IrArena *arena, const AstLayer *l, const char **torch)
+{
+    /* Lower case without '_', so MaxPool2d, maxpool2d and max_pool2d meet. */
+    size_t n = strlen(l->kind), k = 0;
+    char *w = ir_arena_alloc(arena, n + 1, 1);
+    for (size_t i = 0; i < n; i++)
+        if (l->kind[i] != '_')
+            w[k++] = (char)tolower((unsigned char)l->kind[i]);
+    w[k] = '\0';
+    /* The last whole number written as a value or as kernel_size= or
+     * out_features=: the window, or the outputs. */
+    const char *number = NULL;
+    for (size_t i = 0; i < l->nargs; i++) {
+        const AstArg *a = &l->args[i];
+        if ((!a->key || strcmp(a->key, "kernel_size") == 0 || strcmp(a->key, "out_features") == 0) &&
+            a->value->kind == AST_NUM && a->value->is_int)
+            number = a->value->text;
+    }
+    if (strcmp(w, "maxpool") == 0 || strcmp(w, "maxpool2d") == 0 || strcmp(w, "avgpool") == 0 ||
+        strcmp(w, "avgpool2d") == 0) {
+        *torch = w[0] == 'm' ? "MaxPool2d" : "AvgPool2d";
+        return ir_arena_printf(arena, "pool %s size=%s", w[0] == 'm' ? "max" : "avg", number ? number : "F");
+    }
+    if (strcmp(w, "adaptiveavgpool2d") == 0 || strcmp(w, "adaptivemaxpool2d") == 0) {
+        *torch = w[8] == 'a' ? "AdaptiveAvgPool2d(1)" : "AdaptiveMaxPool2d(1)";
+        return w[8] == 'a' ? "pool avg global" : "pool max global";
+    }
+    if (strcmp(w, "linear") == 0) {
+        *torch = "Linear";
+        return ir_arena_printf(arena, "fc %s", number ? number : "K");
+    }
+    if (strcmp(w, "batchnorm2d") == 0) {
+        *torch = "BatchNorm2d";
+        return "batchnorm";
+    }
+    if (strcmp(w, "conv2d") == 0) {
+        *torch = "Conv2d";
+        return "conv filters=K size=F";
+    }
+    /* One of cnnc's own kinds in other letters: ReLU, LeakyReLU, Softmax. */
+    IrOp op;
+    if (ir_op_from_word(w, &op) && strcmp(w, l->kind) != 0) {
+        *torch = l->kind;
+        return ir_op_word(op);
+    }
+    return NULL;
 }
 
 /* Whether the layer being built is of a one-input kind, which may read an
@@ -101,6 +226,8 @@ static void check_keys(Build *b, const char *const *keys, int positionals, const
             fail(b, a->key_span, "from= is for layers with one input; %s reads the layers it names", l->kind);
             continue;
         }
+        if (!known && torch_key_hint(b, a, keys))
+            continue;
         if (!known) {
             const char *near = ir_nearest_word(a->key, keys, count_words(keys));
             if (near && b->nsuggested < 8)
@@ -175,6 +302,19 @@ static void int_arg(Build *b, const char *key, bool required, const char *hint, 
 static void pair_arg(Build *b, const char *key, bool required, const char *hint, int64_t min, int64_t *w, int64_t *h)
 {
     const AstArg *a = find_arg(b, key);
+    if (a && a->value->kind == AST_LIST && a->value->nitems == 2 && a->value->items[0]->kind == AST_NUM &&
+        a->value->items[1]->kind == AST_NUM) {
+        /* [H, W] as PyTorch's lists are; cnnc writes width x height. */
+        const char *h0 = a->value->items[0]->text, *w0 = a->value->items[1]->text;
+        if (strcmp(h0, w0) == 0)
+            fail(b, a->value->span, "%s takes a number or a pair WxH, not a list; write %s=%s", key, key, h0);
+        else
+            fail(b, a->value->span,
+                 "%s takes a number or a pair WxH, not a list; write %s=%sx%s (width x height: PyTorch's [%s, %s] "
+                 "is height, width)",
+                 key, key, w0, h0, h0, w0);
+        return;
+    }
     if (!a || a->value->kind != AST_DIMS) {
         int_arg(b, key, required, hint, min, w);
         if (a && a->value->kind == AST_NUM && a->value->is_int && !a->value->too_big && a->value->i >= min)
@@ -206,6 +346,9 @@ static void bool_arg(Build *b, const char *key, bool *out)
         *out = true;
     else if (v->kind == AST_WORD && strcmp(v->text, "false") == 0)
         *out = false;
+    else if (v->kind == AST_WORD && (strcasecmp(v->text, "true") == 0 || strcasecmp(v->text, "false") == 0))
+        fail(b, v->span, "%s takes true or false, got '%s'; did you mean '%s'? (lower case, not Python's)", key,
+             v->text, tolower((unsigned char)v->text[0]) == 't' ? "true" : "false");
     else
         fail(b, v->span, "%s takes true or false, got '%s'", key, shown(v));
 }
@@ -730,8 +873,12 @@ IrGraph *fe_build(IrArena *a, IrDiag *diag, const AstNetwork *net)
         any_layer = true;
         IrOp op;
         if (!ir_op_from_word(l->kind, &op)) {
-            const char *near = ir_nearest_word(l->kind, ir_op_words, IR_OP_COUNT);
-            if (near)
+            const char *near = ir_nearest_word(l->kind, ir_op_words, IR_OP_COUNT), *torch = NULL;
+            const char *ours = torch_kind(a, l, &torch);
+            if (ours)
+                fail(&b, l->kind_span, "unknown layer kind '%s'; did you mean '%s'? (PyTorch's %s)", l->kind, ours,
+                     torch);
+            else if (near)
                 fail(&b, l->kind_span, "unknown layer kind '%s'; did you mean '%s'?", l->kind, near);
             else
                 fail(&b, l->kind_span, "unknown layer kind '%s'; the kinds are %s", l->kind, kinds_list(a));

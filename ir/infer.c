@@ -73,68 +73,128 @@ static void fmt_ratio(char *buf, size_t size, int64_t num, int64_t den)
         snprintf(buf, size, "%" PRId64 " + %" PRId64 "/%" PRId64, whole, rem, den);
 }
 
-/* A value of dimension dim ("width" or "height") with the other
- * dimension's beside it, as the layer would write them: "5" for a square
- * layer, "5x3" (width x height) for one that is not. */
-static void fmt_pair(char *buf, size_t size, const IrWindow *other, const char *dim, int64_t v, int64_t v_other)
+/* Both searches below are bounded: a stride of 2^63-1 must not take 2^63
+ * steps. */
+enum { SEARCH_LIMIT = 4096 };
+
+/* w with pad p and stride s solved exactly: its W2, or -1 when the
+ * division is not whole (or p is not a pad the layer may take: a pool's is
+ * at most half its window). */
+static int64_t exact_out(const IrWindow *w, int64_t p, int64_t s, bool is_pool)
 {
-    if (!other)
-        snprintf(buf, size, "%" PRId64, v);
-    else if (dim[0] == 'w')
-        snprintf(buf, size, "%" PRId64 "x%" PRId64, v, v_other);
+    if (p < 0 || s < 1 || (is_pool && p > w->size / 2))
+        return -1;
+    IrWindow t = *w;
+    t.pad = p;
+    t.stride = s;
+    t.round = IR_ROUND_EXACT;
+    return ir_window_solve(&t) == IR_WINDOW_OK ? t.out : -1;
+}
+
+/* The pad nearest w's own (the smaller of two as near) that makes w whole,
+ * and with both set, other too; -1 when there is none near. */
+static int64_t nearest_pad(const IrWindow *w, const IrWindow *other, bool is_pool)
+{
+    int64_t reach = w->stride;
+    if (other && (other->stride > SEARCH_LIMIT || __builtin_mul_overflow(reach, other->stride, &reach)))
+        reach = SEARCH_LIMIT;
+    for (int64_t delta = 0; delta <= reach && delta <= SEARCH_LIMIT; delta++) {
+        int64_t cands[2] = {w->pad - delta, w->pad > INT64_MAX - delta ? -1 : w->pad + delta};
+        for (int k = 0; k < (delta ? 2 : 1); k++)
+            if (exact_out(w, cands[k], w->stride, is_pool) >= 0 &&
+                (!other || exact_out(other, cands[k], other->stride, is_pool) >= 0))
+                return cands[k];
+    }
+    return -1;
+}
+
+/* The largest stride up to w's own that makes w whole, and with both set,
+ * other too; -1 when there is none near. */
+static int64_t nearest_stride(const IrWindow *w, const IrWindow *other, bool is_pool)
+{
+    IrWindow t = *w;
+    t.round = IR_ROUND_EXACT;
+    (void)ir_window_solve(&t); /* for num, W1 - F + 2P */
+    /* The largest divisor of num below S is num itself. */
+    if (t.num > 0 && t.num < w->stride && (!other || exact_out(other, other->pad, t.num, is_pool) >= 0))
+        return t.num;
+    for (int64_t s = w->stride; s >= 1 && w->stride - s <= SEARCH_LIMIT; s--)
+        if (exact_out(w, w->pad, s, is_pool) >= 0 && (!other || exact_out(other, other->pad, s, is_pool) >= 0))
+            return s;
+    return -1;
+}
+
+/* One fix, as the layer would write it (one number when it serves both
+ * dimensions of a square layer, width x height otherwise), with the W2 and
+ * H2 it gives; the one that changes is named, both when both do. */
+static size_t fmt_fix(char *buf, size_t size, const char *key, const IrWindow *other, const char *dim, int64_t v,
+                      int64_t v_other, int64_t out, int64_t out_other)
+{
+    bool across = dim[0] == 'w';
+    char value[48], outs[96];
+    if (v == v_other)
+        snprintf(value, sizeof value, "%" PRId64, v);
     else
-        snprintf(buf, size, "%" PRId64 "x%" PRId64, v_other, v);
+        snprintf(value, sizeof value, "%" PRId64 "x%" PRId64, across ? v : v_other, across ? v_other : v);
+    if (out_other == other->out)
+        snprintf(outs, sizeof outs, "%s %" PRId64, dim, out);
+    else if (out == out_other)
+        snprintf(outs, sizeof outs, "width and height %" PRId64, out);
+    else
+        snprintf(outs, sizeof outs, "width %" PRId64 ", height %" PRId64, across ? out : out_other,
+                 across ? out_other : out);
+    int n = snprintf(buf, size, "%s=%s (%s), ", key, value, outs);
+    return n < 0 ? 0 : (size_t)n;
 }
 
 /* Looks for the nearest pad and the largest smaller stride that make the
- * division exact, so the error can name a fix that works. other is the
- * other dimension's window when the layer is not square, so that the fix
- * is written width x height and leaves that dimension as it was. */
-static void suggest_fix(const IrWindow *w, const IrWindow *other, bool is_pool, const char *dim, char *buf,
-                        size_t size)
+ * whole layer's division exact, so the error can name a fix that works:
+ * other is the other dimension's window, square whether the layer writes
+ * one number for both. A square layer's fix is one number when one serves
+ * both dimensions; otherwise it is written width x height, the other
+ * dimension given what it needs (what it has, when that works). */
+static void suggest_fix(const IrWindow *w, const IrWindow *other, bool square, bool is_pool, const char *dim,
+                        char *buf, size_t size)
 {
-    /* Both searches are bounded: a stride of 2^63-1 must not take 2^63 steps. */
-    enum { SEARCH_LIMIT = 4096 };
-    int64_t best_pad = -1;
-    for (int64_t delta = 1; delta <= w->stride && delta <= SEARCH_LIMIT && best_pad < 0; delta++) {
-        int64_t cands[2] = {w->pad - delta, w->pad > INT64_MAX - delta ? -1 : w->pad + delta};
-        for (int k = 0; k < 2 && best_pad < 0; k++) {
-            int64_t p = cands[k];
-            if (p < 0 || (is_pool && p > w->size / 2))
-                continue;
-            IrWindow t = *w;
-            t.pad = p;
-            t.round = IR_ROUND_EXACT;
-            if (ir_window_solve(&t) == IR_WINDOW_OK)
-                best_pad = p;
-        }
+    /* The other dimension as it is: W2 for comparing, and num. */
+    IrWindow o = *other;
+    o.round = IR_ROUND_EXACT;
+    if (ir_window_solve(&o) != IR_WINDOW_OK)
+        o.out = -1;
+    size_t used = (size_t)snprintf(buf, size, "try ");
+    int64_t p = square ? nearest_pad(w, other, is_pool) : -1, po = p;
+    if (p < 0) {
+        p = nearest_pad(w, NULL, is_pool);
+        po = nearest_pad(other, NULL, is_pool);
     }
-    int64_t best_stride = -1;
-    if (w->num > 0 && w->num < w->stride)
-        best_stride = w->num; /* the largest divisor of num below S is num itself */
-    for (int64_t s = w->stride - 1; best_stride < 0 && s >= 1 && w->stride - s <= SEARCH_LIMIT; s--) {
-        if (w->num % s == 0) {
-            best_stride = s;
-            break;
-        }
+    if (p >= 0 && po >= 0 && used < size)
+        used += fmt_fix(buf + used, size - used, "pad", &o, dim, p, po, exact_out(w, p, w->stride, is_pool),
+                        exact_out(other, po, other->stride, is_pool));
+    int64_t s = square ? nearest_stride(w, other, is_pool) : -1, so = s;
+    if (s < 0) {
+        s = nearest_stride(w, NULL, is_pool);
+        so = nearest_stride(other, NULL, is_pool);
     }
-    char v[48];
-    size_t used = 0;
-    used += (size_t)snprintf(buf + used, size - used, "try ");
-    if (best_pad >= 0) {
-        fmt_pair(v, sizeof v, other, dim, best_pad, other ? other->pad : 0);
-        used += (size_t)snprintf(buf + used, size - used, "pad=%s (%s %" PRId64 "), ", v, dim,
-                                 (w->in - w->span + 2 * best_pad) / w->stride + 1);
+    if (s >= 1 && so >= 1 && used < size)
+        used += fmt_fix(buf + used, size - used, "stride", &o, dim, s, so, exact_out(w, w->pad, s, is_pool),
+                        exact_out(other, other->pad, so, is_pool));
+    if (used < size) {
+        /* round=floor serves both dimensions; the other changes only if it
+         * was not whole either. */
+        IrWindow fw = *w, fo = *other;
+        fw.round = fo.round = IR_ROUND_FLOOR;
+        (void)ir_window_solve(&fw);
+        (void)ir_window_solve(&fo);
+        char outs[96];
+        if (fo.out == o.out)
+            snprintf(outs, sizeof outs, "%s %" PRId64, dim, fw.out);
+        else if (fo.out == fw.out)
+            snprintf(outs, sizeof outs, "width and height %" PRId64, fw.out);
+        else
+            snprintf(outs, sizeof outs, "width %" PRId64 ", height %" PRId64, dim[0] == 'w' ? fw.out : fo.out,
+                     dim[0] == 'w' ? fo.out : fw.out);
+        snprintf(buf + used, size - used, "or round=floor to drop the last partial window as PyTorch does (%s)", outs);
     }
-    if (best_stride >= 1 && used < size) {
-        fmt_pair(v, sizeof v, other, dim, best_stride, other ? other->stride : 0);
-        used += (size_t)snprintf(buf + used, size - used, "stride=%s (%s %" PRId64 "), ", v, dim,
-                                 w->num / best_stride + 1);
-    }
-    if (used < size)
-        snprintf(buf + used, size - used,
-                 "or round=floor to drop the last partial window as PyTorch does (%s %" PRId64 ")",
-                 dim, w->num / w->stride + 1);
 }
 
 /* The window's size as the W2 rule takes it: F, or for a dilated window
@@ -147,7 +207,24 @@ static void fmt_span(char *buf, size_t size, const IrWindow *w)
         snprintf(buf, size, "(%" PRId64 "*(%" PRId64 "-1)+1)", w->dilation, w->size);
 }
 
-static bool solve_dim(IrInfer *cx, const IrNode *n, IrWindow *w, const IrWindow *other, const char *dim)
+/* After a window error: an input written in PyTorch's C x H x W order
+ * (1x28x28, 3x224x224) reads as 1 or 3 pixels wide here, and no window
+ * fits. Says so at the input line, with the shape as cnnc writes it. */
+static void chw_note(IrInfer *cx)
+{
+    const IrNode *in = &cx->g->nodes[0];
+    if (in->op != IR_OP_INPUT || in->out.w > 4 || in->out.h < 8 || in->out.d < 8)
+        return;
+    ir_diag_note(cx->diag, in->span,
+                 "the input is %" PRId64 "x%" PRId64 "x%" PRId64 ", width x height x depth: %" PRId64
+                 " pixel%s wide and %" PRId64 " channels deep; if that is PyTorch's C x H x W, write 'input %" PRId64
+                 "x%" PRId64 "x%" PRId64 "'",
+                 in->out.w, in->out.h, in->out.d, in->out.w, in->out.w == 1 ? "" : "s", in->out.d, in->out.d,
+                 in->out.h, in->out.w);
+}
+
+static bool solve_dim(IrInfer *cx, const IrNode *n, IrWindow *w, const IrWindow *other, bool square,
+                      const char *dim)
 {
     bool is_pool = n->op == IR_OP_POOL;
     char span[96];
@@ -176,15 +253,18 @@ static bool solve_dim(IrInfer *cx, const IrNode *n, IrWindow *w, const IrWindow 
                           "%s window size=%" PRId64 " does not fit: the padded %s is only %" PRId64
                           " + 2*%" PRId64 " = %" PRId64,
                           is_pool ? "pooling" : "filter", w->size, dim, w->in, w->pad, w->in + 2 * w->pad);
+        chw_note(cx);
         return false;
     case IR_WINDOW_NOT_WHOLE: {
-        char value[64], fix[320];
+        /* A fix names up to 2 x 3 numbers of 19 digits in 330 bytes of text. */
+        char value[64], fix[512];
         fmt_ratio(value, sizeof value, w->num, w->stride);
         fmt_span(span, sizeof span, w);
-        suggest_fix(w, other, is_pool, dim, fix, sizeof fix);
+        suggest_fix(w, other, square, is_pool, dim, fix, sizeof fix);
         ir_diag_error(cx->diag, n->span,
                       "%s (%" PRId64 " - %s + 2*%" PRId64 ")/%" PRId64 " + 1 = %s is not a whole number; %s",
                       dim, w->in, span, w->pad, w->stride, value, fix);
+        chw_note(cx);
         return false;
     }
     }
@@ -197,9 +277,9 @@ bool ir_infer_window(IrInfer *cx, const IrNode *n, IrShape in, IrWindow across, 
     down.in = in.h;
     bool square = across.size == down.size && across.stride == down.stride && across.pad == down.pad &&
                   across.dilation == down.dilation;
-    if (!solve_dim(cx, n, &across, square ? NULL : &down, "width"))
+    if (!solve_dim(cx, n, &across, &down, square, "width"))
         return false;
-    if (!solve_dim(cx, n, &down, square ? NULL : &across, "height"))
+    if (!solve_dim(cx, n, &down, &across, square, "height"))
         return false;
     out->w = across.out;
     out->h = down.out;

@@ -101,6 +101,18 @@ typedef struct IrLeakyReluAttr {
     double slope; /* any finite float: y = slope * x for x <= 0 */
 } IrLeakyReluAttr;
 
+/* How a node's kernel runs, chosen once by ir_graph_plan for g->machine
+ * (ir/kernel.h) and read by codegen and the report. */
+typedef enum {
+    IR_KERNEL_NONE,     /* not a conv */
+    IR_KERNEL_NAIVE,    /* scalar loops, every edge tested */
+    IR_KERNEL_COLUMNS,  /* plain conv: vectors of output columns, weights as PyTorch lays them out */
+    IR_KERNEL_FILTERS,  /* plain conv: vectors of filters over packed weights (a 1x1 conv is a packed matrix product) */
+    IR_KERNEL_WINOGRAD, /* plain 3x3 or 5x5 conv of stride 1: Winograd F(m x m, F x F) */
+    IR_KERNEL_GROUPED,  /* grouped, depthwise, dilated or non-square conv: columns over its group's channels */
+    IR_KERNEL_COUNT
+} IrKernel;
+
 typedef struct IrNode {
     IrOp op;
     const char *name;
@@ -136,7 +148,22 @@ typedef struct IrNode {
      * Such a buffer is the two kernels' own business: codegen may lay it
      * out for them (channel blocks between two convs, codegen/ops/conv.c). */
     int32_t conv_reader;
+    /* The kernel (ir/kernel.h): its kind, the filters a block of its packed
+     * weights holds (cnnrt_pack; 0: PyTorch's layout), Winograd's output
+     * tile m (0 unless IR_KERNEL_WINOGRAD), and the channel block of the
+     * node's buffer, [D/blk][H][W][blk] between two filter-vector convs (0:
+     * plain [D][H][W]). */
+    IrKernel kernel;
+    int32_t pack, wino_m, blk;
 } IrNode;
+
+/* What the kernel choices (ir/kernel.h) read of the machine, resolved by
+ * codegen (cg_machine) from the target and CPU: floats a vector register
+ * holds (1: no SIMD), how many vector registers, and the -O level. All 0
+ * (as a new graph has it): scalar code at -O0, every kernel naive. */
+typedef struct IrMachine {
+    int vec_width, vec_regs, opt_level;
+} IrMachine;
 
 /* Places of a node's output other than a workspace offset. */
 enum {
@@ -154,10 +181,9 @@ typedef struct IrGraph {
     /* Filled by ir_graph_infer. */
     bool shaped;
     int64_t total_params, total_macs, weights_bytes;
-    /* Set before ir_graph_plan when code generation will run no conv as
-     * Winograd (ir/plan.h, ir_wino_m): the driver's -O0, and targets
-     * without vectors of 8 floats. */
-    bool wino_off;
+    /* The machine the code is for, set before ir_graph_plan: the kernels
+     * it chooses (ir/kernel.h) depend on it. */
+    IrMachine machine;
     /* Filled by ir_graph_plan (ir/plan.h). */
     bool planned;
     int64_t workspace_bytes, peak_activation_bytes;

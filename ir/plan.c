@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "fuse.h"
+#include "kernel.h"
 
 typedef struct Live {
     int64_t offset, bytes;
@@ -29,14 +30,12 @@ static size_t last_reader(const IrGraph *g, const size_t *last, size_t i)
     return last[i] ? last[i] : ir_plan_step(g, i);
 }
 
-static int64_t round64(int64_t bytes)
+int64_t ir_round64(int64_t bytes)
 {
     return (bytes + 63) / 64 * 64;
 }
 
-/* Bytes of a D x (H + 2P) x (W + 2P) float buffer, rounded up to 64; -1
- * when that overflows. */
-static int64_t framed_bytes(IrShape s, int64_t pad)
+int64_t ir_framed_bytes(IrShape s, int64_t pad)
 {
     int64_t p2, w, h, bytes;
     if (__builtin_mul_overflow(pad, 2, &p2) || __builtin_add_overflow(s.w, p2, &w) ||
@@ -44,84 +43,23 @@ static int64_t framed_bytes(IrShape s, int64_t pad)
         __builtin_mul_overflow(bytes, s.d, &bytes) || __builtin_mul_overflow(bytes, 4, &bytes) ||
         bytes > INT64_MAX - 63)
         return -1;
-    return round64(bytes);
-}
-
-int ir_wino_m(const IrGraph *g, size_t i)
-{
-    const IrNode *n = &g->nodes[i];
-    if (n->op != IR_OP_CONV || g->wino_off)
-        return 0;
-    const IrConvAttr *a = &n->attr.conv;
-    const IrNode *in = &g->nodes[n->inputs[0]], *tail = &g->nodes[ir_group_tail(g, i)];
-    const int64_t C = in->out.d, K = n->out.d;
-    if (!ir_conv_plain(a) || (a->size != 3 && a->size != 5) || a->stride != 1 || a->pad * 2 + 1 > a->size || in->out_pad != a->pad ||
-        (C % 16 && C > 16) || K % 16 || C * a->size * a->size < 32)
-        return 0;
-    const int m = IR_WINO_ALPHA + 1 - (int)a->size; /* 4 for 3x3, 2 for 5x5 */
-    if (n->out.w < m || n->out.h < m)
-        return 0;
-    if (tail->op == IR_OP_POOL) {
-        const IrPoolAttr *p = &tail->attr.pool;
-        if (!ir_pool_square(p) || p->size != 2 || p->stride != 2 || tail->out.w * 2 > n->out.w || tail->out.h * 2 > n->out.h)
-            return 0;
-    }
-    return m;
-}
-
-int64_t ir_wino_rows(const IrGraph *g, size_t i)
-{
-    const int m = ir_wino_m(g, i);
-    if (!m)
-        return 0;
-    const IrNode *n = &g->nodes[i];
-    const int64_t C = ir_wino_channels(g, i);
-    /* Blocks of tile rows whose transformed input is at most 4 MiB: VGG-16's
-     * 14x14x512 and 28x28x512 convs take their whole map at once, so that
-     * their transformed weights (37.7 MB) stream from memory once an image. */
-    const int64_t ty = (n->out.h + m - 1) / m, tx = (n->out.w + m - 1) / m;
-    int64_t row_bytes;
-    if (__builtin_mul_overflow(tx, IR_WINO_ALPHA * IR_WINO_ALPHA * 4, &row_bytes) ||
-        __builtin_mul_overflow(row_bytes, C, &row_bytes) || row_bytes > INT64_MAX / 2)
-        return 0;
-    int64_t rows = (4 << 20) / row_bytes;
-    if (rows < 1)
-        rows = 1;
-    if (rows > ty)
-        rows = ty;
-    int64_t blocks = (ty + rows - 1) / rows;
-    return (ty + blocks - 1) / blocks; /* blocks of even size */
-}
-
-int64_t ir_wino_channels(const IrGraph *g, size_t i)
-{
-    const int64_t C = g->nodes[g->nodes[i].inputs[0]].out.d;
-    return C % 16 ? (C + 7) / 8 * 8 : C;
-}
-
-int64_t ir_wino_tile_bytes(const IrGraph *g, size_t i)
-{
-    const IrNode *n = &g->nodes[i];
-    const int m = ir_wino_m(g, i);
-    if (!m)
-        return 0;
-    const int64_t tx = (n->out.w + m - 1) / m;
-    return round64(IR_WINO_ALPHA * IR_WINO_ALPHA * ir_wino_rows(g, i) * tx * ir_wino_channels(g, i) * 4);
+    return ir_round64(bytes);
 }
 
 int64_t ir_plan_scratch_bytes(const IrGraph *g, size_t i)
 {
     const IrNode *n = &g->nodes[i];
     const IrNode *in = &g->nodes[n->inputs[0]];
-    const int64_t rows = ir_wino_rows(g, i), m = ir_wino_m(g, i);
-    if (rows > 0) /* at most 4 MiB and its input rows, or one tile row (ir_wino_rows) */
-        return ir_wino_tile_bytes(g, i) +
-               round64((rows * m + IR_WINO_ALPHA - m) * (in->out.w + 2 * n->attr.conv.pad) * ir_wino_channels(g, i) * 4);
-    /* Only the plain convs' fast paths read a padded copy (codegen/ops/conv.c). */
-    if (n->op != IR_OP_CONV || !ir_conv_plain(&n->attr.conv) || n->attr.conv.pad == 0 ||
+    /* Winograd's tiles (at most 4 MiB), its staged input rows, and a
+     * padded copy of an input without its frame (ir/kernel.h). */
+    if (n->kernel == IR_KERNEL_WINOGRAD)
+        return ir_wino_copy_offset(g, i) +
+               (in->out_pad == n->attr.conv.pad ? 0 : ir_framed_bytes(in->out, n->attr.conv.pad));
+    /* Only the micro-kernels read a padded copy (codegen/ops/conv.c). */
+    if ((n->kernel != IR_KERNEL_FILTERS && n->kernel != IR_KERNEL_COLUMNS) || n->attr.conv.pad == 0 ||
         in->out_pad == n->attr.conv.pad)
         return 0;
-    return framed_bytes(in->out, n->attr.conv.pad);
+    return ir_framed_bytes(in->out, n->attr.conv.pad);
 }
 
 /* The conv that reads node i's buffer as its input and is its only
@@ -250,6 +188,25 @@ bool ir_graph_plan(IrGraph *g)
             break;
         j = from;
     }
+    /* Each buffer's conv reader and frame, known before any is placed: the
+     * kernel choices (ir/kernel.h) read them, and the placement below
+     * gives each node the same. A node that will run in place over its
+     * input (a dropout between two convs) shares its input's. */
+    int32_t *creader = malloc(n * sizeof *creader);
+    int64_t *frame = malloc(n * sizeof *frame);
+    IR_ASSERT(creader && frame);
+    for (size_t i = 0; i < n; i++) {
+        const IrNode *nd = &g->nodes[i];
+        size_t from = nd->ninputs == 1 ? (size_t)nd->inputs[0] : 0;
+        if (from > 0 && ir_op_defs[nd->op]->in_place && nd->group < 0 && readers[from] == 1 && !into_output[i]) {
+            creader[i] = creader[from];
+            frame[i] = frame[from];
+        } else {
+            creader[i] = i == 0 ? -1 : conv_reader(g, readers, reader, i);
+            frame[i] = creader[i] >= 0 ? g->nodes[creader[i]].attr.conv.pad : 0;
+        }
+    }
+    ir_kernels_choose(g, creader, frame);
     /* Where a node's buffer was placed, to extend its life when a node
      * writes over it in place: index into live[], or SIZE_MAX. */
     size_t *slot = malloc(n * sizeof *slot);
@@ -273,6 +230,8 @@ bool ir_graph_plan(IrGraph *g)
          * and its output (placed later, at the same step). */
         nd->scratch = -1;
         nd->out_pad = 0;
+        for (uint32_t k = 0; k < nd->ninputs; k++) /* as the kernel choices assumed */
+            IR_ASSERT(g->nodes[nd->inputs[k]].out_pad == frame[nd->inputs[k]]);
         int64_t scratch = ir_plan_scratch_bytes(g, i);
         if (scratch > 0) { /* < 0: too big to exist; the kernel does without */
             size_t step = ir_plan_step(g, i);
@@ -321,7 +280,7 @@ bool ir_graph_plan(IrGraph *g)
         int32_t cat = concat_reader(g, readers, reader, into_output, i);
         if (cat >= 0) {
             if (cat_at[cat] < 0) {
-                int64_t bytes = framed_bytes(g->nodes[cat].out, 0);
+                int64_t bytes = ir_framed_bytes(g->nodes[cat].out, 0);
                 if (bytes < 0) {
                     ok = false;
                     break;
@@ -341,9 +300,9 @@ bool ir_graph_plan(IrGraph *g)
             continue;
         }
         /* The frame of zeros (plan.h): the reading conv's padding. */
-        nd->conv_reader = conv_reader(g, readers, reader, i);
-        nd->out_pad = nd->conv_reader >= 0 ? g->nodes[nd->conv_reader].attr.conv.pad : 0;
-        int64_t bytes = framed_bytes(nd->out, nd->out_pad);
+        nd->conv_reader = creader[i];
+        nd->out_pad = frame[i];
+        int64_t bytes = ir_framed_bytes(nd->out, nd->out_pad);
         if (bytes < 0) {
             ok = false;
             break;
@@ -359,6 +318,8 @@ bool ir_graph_plan(IrGraph *g)
         if (at > arena)
             arena = at;
     }
+    free(frame);
+    free(creader);
     free(into_output);
     free(cat_at);
     free(slot);

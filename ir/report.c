@@ -3,6 +3,8 @@
  * figures), the JSON one for programs (exact integers), DOT for pictures. */
 #include "report.h"
 
+#include "kernel.h"
+
 #include "fuse.h"
 
 #include <inttypes.h>
@@ -76,7 +78,7 @@ static const char *fmt_hyper(const IrNode *n, char *buf, size_t size)
 
 /* ---- text ----------------------------------------------------------------- */
 
-enum { COLS = 8 };
+enum { COLS = 9 };
 
 /* The layer's name is shown from the node (names have no length limit); the
  * other cells are formatted into buf, wide enough for four 19-digit numbers. */
@@ -95,15 +97,23 @@ static void fill_row(const IrGraph *g, size_t i, Row *r)
     snprintf(r->buf[2], sizeof r->buf[2], "%s", ir_op_word(n->op));
     fmt_hyper(n, r->buf[3], sizeof r->buf[3]);
     fmt_shape(n->out, r->buf[4], sizeof r->buf[4]);
-    ir_fmt_thousands(n->params, r->buf[5]);
-    ir_fmt_thousands(n->macs, r->buf[6]);
-    snprintf(r->buf[7], sizeof r->buf[7], "%u", n->span.line);
+    /* SPEC section 2: a layer's activation memory is its output, W2 x H2 x
+     * D2 floats. Shapes are checked to fit 64 bits as elements; as bytes a
+     * past-2^61 map says "-". */
+    int64_t elems = ir_shape_elems(n->out);
+    if (elems <= INT64_MAX / 4)
+        ir_fmt_thousands(elems * 4, r->buf[5]);
+    else
+        snprintf(r->buf[5], sizeof r->buf[5], "-");
+    ir_fmt_thousands(n->params, r->buf[6]);
+    ir_fmt_thousands(n->macs, r->buf[7]);
+    snprintf(r->buf[8], sizeof r->buf[8], "%u", n->span.line);
 }
 
 static void print_row(FILE *out, const char *const cells[COLS], const size_t width[COLS])
 {
     /* Numbers are right-aligned, words left-aligned. */
-    static const bool right[COLS] = {true, false, false, false, false, true, true, true};
+    static const bool right[COLS] = {true, false, false, false, false, true, true, true, true};
     for (int k = 0; k < COLS; k++)
         fprintf(out, right[k] ? "%s%*s" : "%s%-*s", k ? "  " : "", (int)width[k], cells[k]);
     fputc('\n', out);
@@ -124,8 +134,8 @@ static int64_t target_ram(const IrGraph *g)
 void ir_report_text(const IrGraph *g, FILE *out)
 {
     IR_ASSERT(g->shaped && g->planned && g->count > 0);
-    static const char *const head[COLS] = {"#", "layer", "kind", "hyper-parameters", "output",
-                                           "params", "MACs", "line"};
+    static const char *const head[COLS] = {"#",      "layer",      "kind",   "hyper-parameters", "output",
+                                           "activation", "params", "MACs",             "line"};
     /* Two passes over the rows, widths then text, so a million layers cost no
      * more memory than one row. */
     size_t width[COLS];
@@ -161,9 +171,19 @@ void ir_report_text(const IrGraph *g, FILE *out)
         fprintf(out, "; FLOPs = 2 x MACs = %s (%s)", ir_fmt_thousands(flops, c),
                 fmt_count(flops, d, sizeof d));
     fputc('\n', out);
+    /* What the figures leave out or depend on, so that they are not taken
+     * for torchinfo's (which adds the bias adds) or for every build's. */
+    fprintf(out, "                 multiply-accumulates of conv and fc weights: bias adds, pools and "
+                 "activations are not counted\n");
     fprintf(out, "peak activation  %s bytes (%s: input, output and a %s workspace, one image)\n",
             ir_fmt_thousands(g->peak_activation_bytes, a), fmt_bytes(g->peak_activation_bytes, b, sizeof b),
             fmt_bytes(g->workspace_bytes, c, sizeof c));
+    fprintf(out, "                 activation: a layer's output, W x H x D x 4 bytes; the workspace is this "
+                 "build's plan, so\n"
+                 "                 -O0, --no-fuse and other targets differ (fused layers share buffers; "
+                 "each conv's\n"
+                 "                 kernel, and the scratch it needs, is chosen for the target's vectors and the -O "
+                 "level)\n");
     if (g->target) {
         int64_t flash = target_flash(g), ram = target_ram(g);
         fprintf(out, "target           %s, cpu %s: the AOT object (cnnc -c)%s\n", g->target, g->target_cpu,
@@ -221,6 +241,18 @@ static void json_attrs(FILE *out, const IrNode *n)
         ir_op_defs[n->op]->json(n, out);
 }
 
+/* The kernel the plan chose (ir/kernel.h), for the machine the code is for. */
+static void json_kernel(FILE *out, const IrNode *n)
+{
+    if (n->kernel == IR_KERNEL_NONE)
+        return;
+    fprintf(out, ", \"kernel\": \"%s\"", ir_kernel_word(n->kernel));
+    if (n->wino_m)
+        fprintf(out, ", \"winograd_tile\": %d", (int)n->wino_m);
+    if (n->pack)
+        fprintf(out, ", \"packed_filters\": %d", (int)n->pack);
+}
+
 void ir_report_json(const IrGraph *g, FILE *out)
 {
     IR_ASSERT(g->shaped && g->planned && g->count > 0);
@@ -249,6 +281,7 @@ void ir_report_json(const IrGraph *g, FILE *out)
             json_string(out, g->nodes[n->group].name);
         }
         json_attrs(out, n);
+        json_kernel(out, n);
         fprintf(out, "}%s\n", i + 1 < g->count ? "," : "");
     }
     fprintf(out, "  ],\n");
@@ -351,6 +384,10 @@ void ir_graph_dump(const IrGraph *g, FILE *out)
                     n->params, n->macs);
         if (n->group >= 0)
             fprintf(out, " group=%%%d", n->group);
+        if (n->kernel != IR_KERNEL_NONE)
+            fprintf(out, " kernel=%s", ir_kernel_word(n->kernel));
+        if (n->wino_m)
+            fprintf(out, "/%dx%d", (int)n->wino_m, (int)n->wino_m);
         if (g->planned) {
             if (n->buffer >= 0)
                 fprintf(out, " buf=ws+%" PRId64, n->buffer);

@@ -36,20 +36,31 @@ typedef enum { OUT_NONE, OUT_NPY, OUT_PGM, OUT_PPM } OutKind;
 typedef struct Options {
     const char *weights, *output, *labels;
     OutKind out_kind;
-    long top, bench, threads;
+    long top, bench, threads, resize;
     bool json, profile;
     const char **inputs;
     int ninputs;
 } Options;
+
+/* An input that could not be read: the batch goes on without it. */
+typedef struct BadInput {
+    size_t before; /* the batch's images read before it: where it goes in the results */
+    const char *path;
+    char *error; /* the message printed for it */
+} BadInput;
 
 /* One image of the batch and what to call it when printing. */
 typedef struct Batch {
     float *data; /* count images of in_size floats */
     size_t count, cap;
     char **names;
+    BadInput *bad; /* nbad inputs that could not be read, in order */
+    size_t nbad;
 } Batch;
 
 static const char *prog = "cnnrt";
+/* The last error message() printed, for the --json entry of a bad input. */
+static char last_error[8192];
 
 static void message(const char *kind, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -57,16 +68,15 @@ static void message(const char *kind, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s: %s: ", prog, kind);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
     va_end(ap);
+    fprintf(stderr, "%s: %s: %s\n", prog, kind, last_error);
 }
 
 static void usage_line(FILE *f)
 {
     fprintf(f, "usage: %s [--weights FILE] [--output FILE] [--top K] [--labels FILE] [--json]\n"
-               "       %*s [--bench N] [--threads T] [--profile] [INPUT ...]\n",
+               "       %*s [--resize S] [--bench N] [--threads T] [--profile] [INPUT ...]\n",
             prog, (int)strlen(prog), "");
 }
 
@@ -78,8 +88,13 @@ static void help(const CnnrtModel *m)
            (long long)m->out_h, (long long)m->out_d);
     printf("  INPUT              .npy (float32, or float64/uint8 converted; shape (D,H,W),\n"
            "                     (N,D,H,W), or (H,W) for a 1-deep input), used as it is; or\n"
-           "                     a .pgm/.ppm image (P2, P5, P3, P6) of the input's size,\n"
-           "                     scaled and normalised. Several inputs make one batch.\n"
+           "                     an image: PNG, JPEG, PGM or PPM (P2, P5, P3, P6) of the\n"
+           "                     input's size (or any size with --resize), scaled to\n"
+           "                     0..1 and normalised. Several inputs make one batch.\n"
+           "  --resize S         scale each image's shorter side to S (bilinear, as PIL\n"
+           "                     resizes), then crop its centre to the input's size:\n"
+           "                     torchvision's Resize(S) + CenterCrop; ImageNet uses 256\n"
+           "                     for a 224x224 input\n"
            "  --weights FILE     safetensors weights (needed when none were embedded;\n"
            "                     given anyway, they replace the embedded ones)\n"
            "  --output FILE      write the output: .npy, (N, K) for a vector output or\n"
@@ -94,6 +109,9 @@ static void help(const CnnrtModel *m)
            "                     timed runs of --bench, else the one run), to stderr\n"
            "  --threads T        threads to run on (default: every core)\n"
            "  --help, --version\n"
+           "\nAn INPUT that cannot be read is reported and left out: the others still get\n"
+           "their results (with --json, an entry with an \"error\"), but --output is not\n"
+           "written, and the exit status is 1.\n"
            "\nExit status: 0 success, 1 a bad input or weights file, 2 a usage error.\n");
 }
 
@@ -163,8 +181,8 @@ static int parse_args(int argc, char **argv, const CnnrtModel *m, Options *o)
             o->profile = true;
             continue;
         }
-        static const char *const with_value[] = {"--weights", "--output", "--top", "--labels", "--bench",
-                                                 "--threads"};
+        static const char *const with_value[] = {"--weights", "--output", "--top",    "--labels",
+                                                 "--bench",   "--threads", "--resize"};
         const char *value = NULL;
         size_t k = 0, nk = sizeof with_value / sizeof with_value[0];
         for (; k < nk; k++) {
@@ -187,7 +205,7 @@ static int parse_args(int argc, char **argv, const CnnrtModel *m, Options *o)
             usage_line(stderr);
             return EXIT_USAGE;
         }
-        if (*value == '\0' && k != 2 && k != 4 && k != 5) {
+        if (*value == '\0' && k != 2 && k != 4 && k != 5 && k != 6) {
             message("error", "option '%s' needs a non-empty value", with_value[k]);
             return EXIT_USAGE;
         }
@@ -197,11 +215,12 @@ static int parse_args(int argc, char **argv, const CnnrtModel *m, Options *o)
         case 2: if (!parse_count("--top", value, LONG_MAX, true, &o->top)) return EXIT_USAGE; break;
         case 3: o->labels = value; break;
         case 4: if (!parse_count("--bench", value, 1000000000L, false, &o->bench)) return EXIT_USAGE; break;
-        default: if (!parse_count("--threads", value, 4096, false, &o->threads)) return EXIT_USAGE; break;
+        case 5: if (!parse_count("--threads", value, 4096, false, &o->threads)) return EXIT_USAGE; break;
+        default: if (!parse_count("--resize", value, 65535, false, &o->resize)) return EXIT_USAGE; break;
         }
     }
     if (o->ninputs == 0 && o->bench == 0) {
-        message("error", "no input files (give .npy, .pgm or .ppm files, or --bench N to run on zeros)");
+        message("error", "no input files (give .npy or image files, or --bench N to run on zeros)");
         usage_line(stderr);
         return EXIT_USAGE;
     }
@@ -220,6 +239,19 @@ static int parse_args(int argc, char **argv, const CnnrtModel *m, Options *o)
         } else {
             message("error", "--output %s: unknown file type; use .npy, .pgm or .ppm", o->output);
             return EXIT_USAGE;
+        }
+        /* The output must not replace an input, under whatever name (as
+         * cnnc -o refuses its source and weights). */
+        const char *named = rt_same_file(o->output, o->weights) ? o->weights
+                            : rt_same_file(o->output, o->labels) ? o->labels
+                                                                 : NULL;
+        for (int i = 0; !named && i < o->ninputs; i++)
+            if (rt_same_file(o->output, o->inputs[i]))
+                named = o->inputs[i];
+        if (named) {
+            message("error", "--output %s is the input '%s'%s; it would be overwritten: write the output elsewhere",
+                    o->output, named, strcmp(named, o->output) != 0 ? " (the same file by another name)" : "");
+            return EXIT_INPUT;
         }
     }
     return -1;
@@ -314,13 +346,23 @@ static int add_npy(const CnnrtModel *m, const char *path, const unsigned char *b
 }
 
 static int add_image(const CnnrtModel *m, const char *path, const unsigned char *bytes, size_t len, Batch *b,
-                     size_t in_size)
+                     size_t in_size, long resize)
 {
-    char err[512];
+    char err[1024];
     CnnrtImage img;
     if (cnnrt_image_parse(path, bytes, len, &img, err, sizeof err) != 0) {
         message("error", "%s", err);
         return EXIT_INPUT;
+    }
+    if (resize > 0) {
+        CnnrtImage cut;
+        int rc = cnnrt_image_resize_crop(path, &img, resize, m->in_w, m->in_h, &cut, err, sizeof err);
+        cnnrt_image_free(&img);
+        if (rc != 0) {
+            message("error", "%s", err);
+            return EXIT_INPUT;
+        }
+        img = cut;
     }
     if (!batch_grow(b, 1, in_size)) {
         message("error", "%s: out of memory", path);
@@ -338,7 +380,7 @@ static int add_image(const CnnrtModel *m, const char *path, const unsigned char 
     return EXIT_OK;
 }
 
-static int read_input(const CnnrtModel *m, const char *path, Batch *b, size_t in_size)
+static int read_input(const CnnrtModel *m, const char *path, Batch *b, size_t in_size, long resize)
 {
     char err[512];
     unsigned char *bytes;
@@ -347,22 +389,15 @@ static int read_input(const CnnrtModel *m, const char *path, Batch *b, size_t in
         message("error", "%s", err);
         return EXIT_INPUT;
     }
-    /* The suffix decides; an unknown suffix falls back on the content. */
-    bool npy = has_suffix(path, ".npy");
-    bool pnm = has_suffix(path, ".pgm") || has_suffix(path, ".ppm") || has_suffix(path, ".pnm");
-    if (!npy && !pnm) {
-        npy = len >= 6 && memcmp(bytes, "\x93NUMPY", 6) == 0;
-        pnm = len >= 2 && bytes[0] == 'P' && bytes[1] && strchr("2356", bytes[1]);
-    }
+    /* A .npy by its suffix (its errors are then about the array), or by
+     * its magic; anything else is an image, told by its content, which
+     * names what the file looks like when it is none it reads. */
+    bool npy = has_suffix(path, ".npy") || (len >= 6 && memcmp(bytes, "\x93NUMPY", 6) == 0);
     int rc;
     if (npy)
         rc = add_npy(m, path, bytes, len, b, in_size);
-    else if (pnm)
-        rc = add_image(m, path, bytes, len, b, in_size);
-    else {
-        message("error", "%s: %s, not a .npy, .pgm or .ppm file", path, len ? "unknown format" : "empty file");
-        rc = EXIT_INPUT;
-    }
+    else
+        rc = add_image(m, path, bytes, len, b, in_size, resize);
     free(bytes);
     return rc;
 }
@@ -449,7 +484,18 @@ static int print_results(const CnnrtModel *m, const Options *o, const Batch *b, 
         return EXIT_INPUT;
     }
     cJSON *root = o->json ? cJSON_CreateArray() : NULL;
-    for (size_t i = 0; i < b->count; i++) {
+    size_t next_bad = 0;
+    for (size_t i = 0; i <= b->count; i++) {
+        /* The inputs that could not be read, where they were given, so
+         * that the JSON has an entry for every input. */
+        for (; root && next_bad < b->nbad && b->bad[next_bad].before == i; next_bad++) {
+            cJSON *e = cJSON_CreateObject();
+            cJSON_AddItemToArray(root, e);
+            cJSON_AddStringToObject(e, "input", b->bad[next_bad].path);
+            cJSON_AddStringToObject(e, "error", b->bad[next_bad].error ? b->bad[next_bad].error : "?");
+        }
+        if (i == b->count)
+            break;
         const float *y = out + i * out_size;
         const char *name = b->names[i] ? b->names[i] : "?";
         cJSON *item = NULL;
@@ -705,13 +751,26 @@ int main(int argc, char **argv)
         goto done;
     }
 
-    /* Inputs first: they are cheap to check, weights may be large. */
+    /* Inputs first: they are cheap to check, weights may be large. An input
+     * that cannot be read is reported and left out; the others still get
+     * their results, and the exit status is 1. */
+    b.bad = calloc((size_t)o.ninputs + 1, sizeof *b.bad);
+    if (!b.bad) {
+        message("error", "out of memory");
+        rc = EXIT_INPUT;
+        goto done;
+    }
     for (int i = 0; i < o.ninputs; i++)
-        if ((rc = read_input(m, o.inputs[i], &b, in_size)) != EXIT_OK) {
-            rc = EXIT_INPUT;
-            goto done;
-        }
+        if (read_input(m, o.inputs[i], &b, in_size, o.resize) != EXIT_OK)
+            b.bad[b.nbad++] = (BadInput){b.count, o.inputs[i], strdup(last_error)};
     rc = EXIT_INPUT;
+    if (b.nbad > 0 && (b.count == 0 || o.output)) {
+        /* An output file holds every input in order, or is not written. */
+        if (o.ninputs > 1)
+            message("error", "%zu of %d inputs could not be read%s", b.nbad, o.ninputs,
+                    o.output ? "; nothing written" : "");
+        goto done;
+    }
     if (o.ninputs == 0) {
         /* --bench with no INPUT: one image of zeros. */
         if (!batch_grow(&b, 1, in_size)) {
@@ -818,7 +877,7 @@ int main(int argc, char **argv)
     if (o.profile) {
         cnnrt_profile_enable(false);
         fflush(stdout); /* after the bench line */
-        cnnrt_profile_print(stderr, runs);
+        cnnrt_profile_print(stderr, runs, b.count);
     }
 
     if (o.output) {
@@ -846,6 +905,11 @@ int main(int argc, char **argv)
         message("error", "cannot write the results: %s", strerror(errno));
         rc = EXIT_INPUT;
     }
+    if (rc == EXIT_OK && b.nbad > 0) {
+        message("error", "%zu of %d inputs could not be read (above); the results printed are the others'",
+                b.nbad, o.ninputs);
+        rc = EXIT_INPUT;
+    }
 
 done:
     cnnrt_pool_stop();
@@ -853,6 +917,9 @@ done:
         free(b.names[i]);
     free(b.names);
     free(b.data);
+    for (size_t i = 0; i < b.nbad; i++)
+        free(b.bad[i].error);
+    free(b.bad);
     for (size_t i = 0; i < nlabels; i++)
         free(labels[i]);
     free(labels);

@@ -28,6 +28,11 @@ int cnnrt_pool_threads(void)
 void cnnrt_pool_stop(void)
 {
 }
+
+bool cnnrt_pool_in_task(void)
+{
+    return false;
+}
 #else
 
 #include <pthread.h>
@@ -199,6 +204,11 @@ void cnnrt_pool_stop(void)
 int cnnrt_pool_threads(void)
 {
     return pool.threads;
+}
+
+bool cnnrt_pool_in_task(void)
+{
+    return in_task;
 }
 
 void cnnrt_parallel_for(CnnrtTask task, void *ctx, int64_t n)

@@ -4,6 +4,7 @@
 #ifndef CNNC_RUNTIME_POOL_H
 #define CNNC_RUNTIME_POOL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -29,6 +30,10 @@ int cnnrt_pool_threads(void);
  * none could be started). */
 int cnnrt_pool_start(int threads);
 void cnnrt_pool_stop(void);
+
+/* Whether this thread is running a chunk of a cnnrt_parallel_for that was
+ * split over the pool (the runtime's own question, for the profile). */
+bool cnnrt_pool_in_task(void);
 
 #ifdef __cplusplus
 }

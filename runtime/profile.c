@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
+#include "runtime/pool.h"
 #include "runtime/rtio.h"
 
 typedef struct Entry {
@@ -23,22 +24,21 @@ static struct {
     size_t count, cap;
     bool dropped;
 } table;
-/* Threads that reported since profiling was turned on: with more than one,
- * images ran on threads of their own and the times add up thread time. */
-static atomic_uint epoch = 1, threads_seen;
+/* Whether a sequence of layers started inside a chunk of the pool since
+ * profiling was turned on: then the images ran on threads of their own and
+ * the times add up thread time. Which of the pool's threads took the
+ * chunks is the scheduler's choice; that the run was split is not, so the
+ * header follows this, not a count of the threads that happened to run. */
+static atomic_bool on_threads;
 static _Thread_local int64_t last_ns;
-static _Thread_local unsigned thread_epoch;
 static _Thread_local size_t hint; /* where this thread's next layer likely is */
 
 void cnnrt_profile_start(void)
 {
     if (!atomic_load_explicit(&enabled, memory_order_relaxed))
         return;
-    unsigned e = atomic_load(&epoch);
-    if (thread_epoch != e) {
-        thread_epoch = e;
-        atomic_fetch_add(&threads_seen, 1);
-    }
+    if (cnnrt_pool_in_task() && !atomic_load_explicit(&on_threads, memory_order_relaxed))
+        atomic_store(&on_threads, true);
     last_ns = rt_now_ns();
 }
 
@@ -87,23 +87,25 @@ void cnnrt_profile_enable(bool on)
     if (on) {
         table.count = 0;
         table.dropped = false;
-        atomic_fetch_add(&epoch, 1);
-        atomic_store(&threads_seen, 0);
+        atomic_store(&on_threads, false);
     }
     atomic_store(&enabled, on);
 }
 
-bool cnnrt_profile_print(FILE *f, size_t runs)
+bool cnnrt_profile_print(FILE *f, size_t runs, size_t batch)
 {
-    unsigned threads = atomic_load(&threads_seen);
+    /* The generated code splits a batch into min(batch, threads) shares. */
+    size_t threads = (size_t)cnnrt_pool_threads();
+    if (batch < threads)
+        threads = batch;
     double per = runs ? (double)runs : 1, total_ns = 0, total_macs = 0;
     for (size_t i = 0; i < table.count; i++) {
         total_ns += (double)table.entries[i].ns;
         total_macs += (double)table.entries[i].macs;
     }
-    if (threads > 1)
-        fprintf(f, "profile: %zu runs; thread time by layer, summed over the %u threads that ran images\n", runs,
-                threads);
+    if (atomic_load(&on_threads))
+        fprintf(f, "profile: %zu runs; thread time by layer, summed over the %zu threads that share the images\n",
+                runs, threads);
     else
         fprintf(f, "profile: %zu runs; time by layer, per run\n", runs);
     fprintf(f, "  %-40s %12s %7s %9s\n", "layer", "ms", "%", "GFLOP/s");

@@ -26,8 +26,10 @@ void cnnrt_profile_enable(bool on);
 
 /* Prints one line per layer, in the order they first ran: time per run
  * (the total over `runs` runs, divided), its share, and GFLOP/s; then the
- * sum. Returns false if a layer was dropped for want of memory. */
-bool cnnrt_profile_print(FILE *f, size_t runs);
+ * sum. batch is the images of each run: when they ran on threads of their
+ * own, the header names the min(batch, pool threads) shares. Returns false
+ * if a layer was dropped for want of memory. */
+bool cnnrt_profile_print(FILE *f, size_t runs, size_t batch);
 
 #ifdef __cplusplus
 }

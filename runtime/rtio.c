@@ -205,6 +205,12 @@ void rt_tmp_remove_all(void)
 }
 #endif
 
+bool rt_same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return a && b && stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 mode_t rt_current_umask(void)
 {
 #ifdef __wasi__
@@ -238,16 +244,36 @@ static int make_temp(char *tmpl)
 #define make_temp mkstemp
 #endif
 
+char *rt_temp_name(const char *path)
+{
+#ifdef NAME_MAX
+    const size_t name_max = NAME_MAX;
+#else
+    const size_t name_max = 255;
+#endif
+    static const char suffix[] = ".tmp.XXXXXX";
+    const char *slash = strrchr(path, '/');
+    size_t dir = slash ? (size_t)(slash - path) + 1 : 0, base = strlen(path) - dir;
+    /* A name near the limit keeps as much of itself as fits, so the
+     * temporary is still a legal name beside it. */
+    if (base + sizeof suffix - 1 > name_max)
+        base = name_max - (sizeof suffix - 1);
+    char *tmp = malloc(dir + base + sizeof suffix);
+    if (tmp) {
+        memcpy(tmp, path, dir + base);
+        memcpy(tmp + dir + base, suffix, sizeof suffix);
+    }
+    return tmp;
+}
+
 int rt_out_open(RtOut *out, const char *path, char *err, size_t errlen)
 {
     out->f = NULL;
     out->path = path;
     out->slot = -1;
-    size_t n = strlen(path);
-    out->tmp = malloc(n + 16);
+    out->tmp = rt_temp_name(path);
     if (!out->tmp)
         return rt_fail(err, errlen, "cannot write '%s': out of memory", path);
-    snprintf(out->tmp, n + 16, "%s.tmp.XXXXXX", path);
     int fd = make_temp(out->tmp);
     if (fd < 0) {
         int e = errno;

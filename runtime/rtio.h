@@ -34,6 +34,10 @@ typedef struct RtOut {
     const char *path;
 } RtOut;
 
+/* path.tmp.XXXXXX (malloc'd) for mkstemp, with path's last component cut
+ * where the whole would pass the file system's name limit (NAME_MAX). */
+char *rt_temp_name(const char *path);
+
 int rt_out_open(RtOut *out, const char *path, char *err, size_t errlen);
 /* Flushes, closes and renames; on any failure removes the temporary. */
 int rt_out_commit(RtOut *out, char *err, size_t errlen);
@@ -50,6 +54,11 @@ void rt_tmp_untrack(int slot);
 /* Unlinks and forgets every tracked path: for an exit that no signal
  * announces (a library's fatal error). */
 void rt_tmp_remove_all(void);
+
+/* True when paths a and b both exist and are one file (device and inode,
+ * through symbolic and hard links alike): an output must not replace an
+ * input, whatever names it was given by. */
+bool rt_same_file(const char *a, const char *b);
 
 /* The process's umask (umask has no read-only query: set and restored). */
 mode_t rt_current_umask(void);

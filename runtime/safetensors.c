@@ -219,12 +219,35 @@ static int by_begin(const void *a, const void *b)
     return x->end < y->end ? -1 : x->end > y->end;
 }
 
+int cnnrt_looks_like_onnx(const unsigned char *b, size_t n)
+{
+    /* A ModelProto starts with ir_version (field 1, a varint: 0x08 and a
+     * small number) then producer_name, graph or opset_import (fields 2, 7,
+     * 8: 0x12, 0x3a, 0x42). No text or safetensors file starts so. */
+    return n >= 3 && b[0] == 0x08 && b[1] >= 1 && b[1] < 0x20 && (b[2] == 0x12 || b[2] == 0x3a || b[2] == 0x42);
+}
+
 /* Parses and validates the header once the file is mapped. */
 static int parse_header(CnnrtSt *st, char *err, size_t errlen)
 {
     const char *path = st->path;
     if (st->size == 0)
         return rt_fail(err, errlen, "%s: the file is empty, not a safetensors file", path);
+    /* What people give instead, named: torch.save's zip of pickles (or,
+     * before PyTorch 1.6, a bare pickle), and ONNX models. */
+    const unsigned char *m = st->map;
+    bool zip = st->size >= 4 && memcmp(m, "PK\x03\x04", 4) == 0;
+    if (zip || (st->size >= 2 && m[0] == 0x80 && m[1] >= 2 && m[1] <= 5))
+        return rt_fail(err, errlen,
+                       "%s: this is a PyTorch checkpoint (%s, as torch.save writes), not safetensors; save the "
+                       "state dict as safetensors instead (the README's 'From PyTorch' shows how, with PyTorch "
+                       "alone)",
+                       path, zip ? "a zip of pickles" : "a pickle");
+    if (cnnrt_looks_like_onnx(m, st->size))
+        return rt_fail(err, errlen,
+                       "%s: this looks like an ONNX model, not safetensors; save the PyTorch model's state dict as "
+                       "safetensors instead (the README's 'From PyTorch' shows how)",
+                       path);
     if (st->size < 8)
         return rt_fail(err, errlen, "%s: %zu bytes is too short for a safetensors header", path, st->size);
     uint64_t n = 0;
@@ -426,13 +449,19 @@ static void report(CnnrtDiagFn diag, void *ctx, int severity, const char *fmt, .
 
 static void report(CnnrtDiagFn diag, void *ctx, int severity, const char *fmt, ...)
 {
-    char buf[1024];
-    va_list ap;
+    /* Sized to the message: tensor names may be any length. */
+    va_list ap, again;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_copy(again, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
+    char *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (buf)
+        vsnprintf(buf, (size_t)n + 1, fmt, again);
+    va_end(again);
     if (diag)
-        diag(ctx, severity, buf);
+        diag(ctx, severity, buf ? buf : "out of memory for a message");
+    free(buf);
 }
 
 static bool same_shape(const CnnrtParam *p, const CnnrtStTensor *t)
@@ -608,8 +637,22 @@ int cnnrt_st_bind(const CnnrtSt *st, const CnnrtParam *params, int32_t nparams, 
         shape_text(want, sizeof want, p->rank, p->shape);
         const CnnrtStTensor *t = cnnrt_st_find(st, p->name);
         if (!t) {
-            report(diag, ctx, CNNRT_ERROR, "%s: missing tensor '%s': expected shape %s, found no tensor of that name",
-                   path, p->name, want);
+            /* A layer PyTorch made with bias=False has a weight and no bias. */
+            size_t n = strlen(p->name);
+            bool no_bias = false;
+            if (n > 5 && strcmp(p->name + n - 5, ".bias") == 0) {
+                char *w = malloc(n + 3); /* ".bias" becomes ".weight" */
+                if (w) {
+                    snprintf(w, n + 3, "%.*s.weight", (int)(n - 5), p->name);
+                    no_bias = cnnrt_st_find(st, w) != NULL;
+                    free(w);
+                }
+            }
+            report(diag, ctx, CNNRT_ERROR,
+                   "%s: missing tensor '%s': expected shape %s, found no tensor of that name%s%.*s%s", path, p->name,
+                   want, no_bias ? "; the file has '" : "", no_bias ? (int)(n - 5) : 0, p->name,
+                   no_bias ? ".weight' but no bias: if PyTorch made the layer with bias=False, write bias=false on it"
+                           : "");
             errors++;
             continue;
         }

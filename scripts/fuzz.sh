@@ -35,7 +35,8 @@ for t in "${targets[@]}"; do
       i=0; for f in tests/data/random/r0*/in1.npy; do i=$((i + 1)); cp "$f" "$corpus/r$i.npy"; done ;;
     fuzz_image)
       mkdir -p build-fuzz/fixtures && python3 tests/runtime/fixtures.py make build-fuzz/fixtures >/dev/null
-      cp -n build-fuzz/fixtures/*.p?m examples/digits/*.pgm "$corpus"/ 2>/dev/null || true ;;
+      cp -n build-fuzz/fixtures/*.p?m examples/digits/*.pgm tests/runtime/photos/*.png tests/runtime/photos/*.jpg \
+        "$corpus"/ 2>/dev/null || true ;;
   esac
   echo "== $t for ${seconds}s"
   ASAN_OPTIONS=detect_leaks=1 ./build-fuzz/tests/fuzz/"$t" -max_total_time="$seconds" -timeout=10 -print_final_stats=1 \

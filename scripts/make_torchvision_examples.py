@@ -6,7 +6,7 @@ Regenerate (from the repository root; a minute or two, then review and commit):
     /usr/bin/python3 scripts/make_torchvision_examples.py [NAME ...]
 
 It needs Debian's python3-torch and python3-torchvision under /usr/bin/python3;
-it does not run cnnc. For resnet18, mobilenet_v2, squeezenet1_1 and googlenet
+it does not run cnnc. For resnet18, resnet50, mobilenet_v2, squeezenet1_1 and googlenet
 (torchvision.models.NAME(), no pretrained weights; GoogLeNet without its
 auxiliary classifiers, as torchvision's pretrained one) it writes:
 
@@ -48,11 +48,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tv_weights  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-NETS = ["resnet18", "mobilenet_v2", "squeezenet1_1", "googlenet"]
+NETS = ["resnet18", "resnet50", "mobilenet_v2", "squeezenet1_1", "googlenet"]
 TOLERANCE = 1e-4
 
 HEADERS = {
     "resnet18": "ResNet-18 (He et al., 2015): basic residual blocks, projection shortcuts",
+    "resnet50": "ResNet-50 (He et al., 2015): bottleneck blocks of 1x1, 3x3 and 1x1 convs",
     "mobilenet_v2": "MobileNetV2 (Sandler et al., 2018): inverted residuals, depthwise convs, relu6",
     "squeezenet1_1": "SqueezeNet 1.1 (Iandola et al., 2016): fire modules, concats of 1x1 and 3x3 expands",
     "googlenet": "GoogLeNet (Szegedy et al., 2014): inception modules, four-way concats",

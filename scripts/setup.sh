@@ -7,6 +7,7 @@ packages=(
   llvm-19-dev libzstd-dev zlib1g-dev # code generation (LLVM's CMake package needs zstd, zlib)
   check                              # unit tests
   libcjson-dev                       # safetensors headers, JSON reports in tests
+  libpng-dev libjpeg62-turbo-dev     # programs read PNG and JPEG inputs (runtime/image.c)
   clang libclang-rt-14-dev           # the ASan+UBSan build
   python3 python3-numpy              # golden comparisons (tests/golden, tests/e2e)
   time                               # /usr/bin/time: the limits table's memory figures
@@ -29,16 +30,16 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 # Source packages too: Debian builds cJSON for amd64 and arm64 but not for
 # riscv64 or wasm32, so the cross runtimes compile Debian's own source of it.
+# The deb-src entry names the mirror the machine's own sources name
+# (scripts/apt_deb_src.sh), rewritten on each run so that it follows them.
 src_list=/etc/apt/sources.list.d/cnnc-src.sources
-if [ ! -f "$src_list" ]; then
-  cat >"$src_list" <<'SOURCES'
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: bookworm bookworm-updates
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SOURCES
+src_new=$(mktemp)
+bash "$(dirname "$0")/apt_deb_src.sh" / "$src_list" >"$src_new"
+if ! cmp -s "$src_new" "$src_list"; then
+  install -m 644 "$src_new" "$src_list"
+  echo "setup.sh: wrote $src_list from the machine's apt sources"
 fi
+rm -f "$src_new"
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 echo "setup.sh: installed ${packages[*]}"

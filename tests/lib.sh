@@ -96,9 +96,15 @@ run_check() {
     fi
 }
 
-# summary LABEL: the counts, the failed checks, and the exit status.
+# summary LABEL: the counts, the failed checks, and the exit status. A run
+# that checked nothing fails: its data were missing or its filter matched
+# nothing, and either way it proved nothing.
 summary() {
     echo "$1: $PASS passed, $FAIL failed"
+    if [ $((PASS + FAIL)) -eq 0 ]; then
+        echo "  no check ran" >&2
+        exit 1
+    fi
     if [ "$FAIL" -ne 0 ]; then
         printf '  failed: %s\n' "${FAILED[@]}"
         exit 1

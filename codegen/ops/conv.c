@@ -1,6 +1,10 @@
 /* conv lowering (SPEC sections 1, 9): a naive path, two register-blocked
  * micro-kernels for plain convs, and a column-vector kernel for the others.
  *
+ * Which one runs each conv, how its weights are packed and how the buffers
+ * between convs are laid out was chosen by the plan (ir/kernel.h: the
+ * node's kernel, pack, wino_m and blk); this file lowers that choice.
+ *
  * The naive path (-O0, and any conv the fast paths do not take): for every
  * output cell, the bias plus the dot product of the Fw x Fh x D1/G window
  * (its taps R apart) with one filter. The window's rows and columns are
@@ -8,9 +12,9 @@
  * round=ceil's overhang) costs nothing.
  *
  * Only plain convs (ir_conv_plain: square, dilation 1, groups 1) reach the
- * micro-kernels, Winograd, packed weights and padded copies (fast_shape);
- * grouped, depthwise, dilated and non-square ones take the grouped kernel
- * (plan_grouped), whose filters each read the D1/G channels of their group.
+ * micro-kernels, Winograd, packed weights and padded copies; grouped,
+ * depthwise, dilated and non-square ones take the grouped kernel, whose
+ * filters each read the D1/G channels of their group.
  *
  * The fast paths (-O1 and up, F <= 11, stride <= 4, a SIMD target) read a
  * zero-padded input, so windows never meet an edge: the producing conv's
@@ -18,8 +22,8 @@
  * in the scratch the plan gives. What is still outside (round=ceil) is
  * naive. A conv whose output has a frame stores inside it and zeroes it.
  *
- * The filter-vector kernel (cg_conv_pack: at least a vector of filters and
- * 32 taps per output) reads weights that were packed at compile time, or by
+ * The filter-vector kernel (IR_KERNEL_FILTERS: at least a vector of filters
+ * and 32 taps per output; for a 1x1 conv, a packed matrix product) reads weights that were packed at compile time, or by
  * the runtime for a weights file, in blocks of the filters it keeps in
  * registers (runtime/cnnrt.h, cnnrt_pack): one tap of the block is kv
  * adjacent vectors, and a block's weights one stream in channel order. For
@@ -40,14 +44,13 @@
  * L2 for every block, and threads share (tile, block) items.
  *
  * Between two filter-vector convs the buffer is in channel blocks of the
- * vector width, [D/v][H][W][v] (blocked_width), so the writer stores each
+ * vector width, [D/v][H][W][v] (the node's blk), so the writer stores each
  * accumulator as it is, without the transposes; the reader's broadcasts
  * then step through a cell's channels. Elsewhere buffers are [D][H][W], as
  * the other ops and the caller read them.
  *
- * A 3x3 or 5x5 conv of stride 1 whose input has its frame (ir_wino_m) goes
- * to Winograd F(4x4, 3x3) or F(2x2, 5x5) instead (winograd.c,
- * cg_conv_wino): 36 multiply-adds a channel and filter for 16 or 4 outputs
+ * A 3x3 or 5x5 conv of stride 1 whose input has its frame can go to
+ * Winograd F(4x4, 3x3) or F(2x2, 5x5) instead (winograd.c): 36 multiply-adds a channel and filter for 16 or 4 outputs
  * where these kernels spend 144 or 100.
  *
  * A fused group (ir/fuse.c) continues here: the activation (relu, relu6 or
@@ -59,6 +62,7 @@
 #include <stdio.h>
 
 #include "../ctx.h"
+#include "ir/kernel.h"
 #include "ir/plan.h"
 
 /* Taps [lo, hi) of a window starting at o*S - P, R apart, that fall inside
@@ -91,7 +95,7 @@ typedef struct Conv {
     LLVMValueRef x, w, bias, acc;
     const IrNode *act; /* a fused activation (relu, relu6, leakyrelu), or NULL */
     int64_t pack; /* 0: w is [K][D1][F][F]; else packed in blocks of pack filters (cnnrt_pack) */
-    int xblk;     /* 0: x is [D1][H][W]; else in channel blocks, [D1/xblk][H][W][xblk] (blocked_width) */
+    int xblk;     /* 0: x is [D1][H][W]; else in channel blocks, [D1/xblk][H][W][xblk] (its blk) */
 } Conv;
 
 /* Where a channel-blocked cell (k, cell) is: (k / blk) * plane * blk +
@@ -168,49 +172,11 @@ static LLVMValueRef conv_value(CgCtx *c, const Conv *cv, LLVMValueRef k, LLVMVal
     return cg_activation(c, cv->act, v);
 }
 
-/* Channel blocks for the buffer of node tail, a conv group's last: the
- * vector width v when its one reader is a conv and both kernels are the
- * filter-vector one, else 0. In [D/v][H][W][v] a cell's v channels are one
- * of the writer's accumulators, stored as it is rather than transposed
- * into rows, and the reader's broadcasts walk channels a float apart. */
-static int blocked_width(const CgCtx *c, size_t tail)
-{
-    const IrNode *n = &c->g->nodes[tail];
-    if (n->conv_reader < 0 || n->buffer < 0 || n->out.d % c->vec_width != 0)
-        return 0;
-    size_t writer = tail; /* through the dropouts that run in place (ir/plan.c) */
-    while (c->g->nodes[writer].op == IR_OP_DROPOUT)
-        writer = (size_t)c->g->nodes[writer].inputs[0];
-    size_t step = ir_plan_step(c->g, writer); /* a conv, or a pool that writes plain */
-    return c->g->nodes[step].op == IR_OP_CONV && cg_conv_pack(c, step) && cg_conv_pack(c, (size_t)n->conv_reader)
-               ? c->vec_width
-               : 0;
-}
-
 static CgConvOut out_layout(const CgCtx *c, size_t tail)
 {
     const IrNode *n = &c->g->nodes[tail];
     const int64_t P = n->out_pad, row = n->out.w + 2 * P;
-    return (CgConvOut){row * (n->out.h + 2 * P), row, P * row + P, blocked_width(c, tail)};
-}
-
-int cg_conv_wino(const CgCtx *c, size_t node)
-{
-    /* The IR's filters come in 16s, so in whole vectors; an input in
-     * channel blocks has them of the vector width, and a plain one is
-     * staged so (winograd.c). */
-    if (c->vec_width < 8 || !cg_conv_pack(c, node) || ir_wino_rows(c->g, node) <= 0)
-        return 0;
-    /* Plain output goes a lane at a time (winograd.c, store_cell): a
-     * cell's v filters to v planes. Planes a multiple of 2 KiB apart put
-     * those stores in the same few L1 sets, more lines than the sets have
-     * ways: a 16-channel 3x3 conv to a 32x32 map (4 KiB planes), 32
-     * filters, took 0.876 ms for a batch of 8 so, 0.700 directly, where on
-     * a 30x30 map it took 0.366 against 0.633. */
-    CgConvOut o = out_layout(c, ir_group_tail(c->g, node));
-    if (!o.blk && o.plane * 4 % 2048 == 0)
-        return 0;
-    return ir_wino_m(c->g, node);
+    return (CgConvOut){row * (n->out.h + 2 * P), row, P * row + P, n->blk};
 }
 
 LLVMValueRef cg_conv_out_index(CgCtx *c, const CgConvOut *o, LLVMValueRef k, LLVMValueRef oy, LLVMValueRef ox)
@@ -249,8 +215,8 @@ static Conv conv_of(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef table)
         .bias = cg_conv_bias(c, node, table),
         .acc = cg_var(c, "acc"),
         .act = cg_fused_act(c, node),
-        .pack = cg_conv_pack(c, node),
-        .xblk = blocked_width(c, (size_t)n->inputs[0]),
+        .pack = n->pack,
+        .xblk = in->blk,
     };
 }
 
@@ -357,7 +323,7 @@ static void micro_kernel(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMV
 {
     const Conv *cv = &f->cv;
     const int64_t F = cv->a->size, C = cv->in.d, H = cv->in.h, W = cv->in.w, S = cv->a->stride;
-    IR_ASSERT(!cv->xblk && !d->blk); /* blocked_width: only for the filter-vector kernel */
+    IR_ASSERT(!cv->xblk && !d->blk); /* blk: only for the filter-vector kernel */
     for (int kk = 0; kk < kb; kk++) {
         LLVMValueRef b = cv->bias ? cg_load(c, cv->bias, cg_add(c, k0, cg_i64(c, kk))) : cg_f32(c, 0);
         LLVMValueRef bv = cg_splat(c, f->v, b);
@@ -881,53 +847,29 @@ static void pad_task(CgCtx *c, void *user, LLVMValueRef *ptrs, LLVMValueRef begi
  * conv split over threads splits its copy too, rather than keep the other
  * threads waiting: on c224_64_64 as a network of its own the copy's memmove
  * took 8.5% of the layer on one thread (perf). */
-static void pad_input(CgCtx *c, size_t node, Conv *cv, bool split)
+static void pad_input(CgCtx *c, size_t node, Conv *cv, LLVMValueRef dst, bool split)
 {
     IR_ASSERT(!cv->xblk); /* a blocked input has its frame (ir/plan.c) */
     PadCopy pc = {cv->pad, cv->pad, cv->in.h, cv->in.w};
     if (split && cv->in.d >= 2) {
         char name[64];
         snprintf(name, sizeof name, "layer%zu.conv.pad", node);
-        LLVMValueRef ptrs[2] = {cv->x, c->scratch};
+        LLVMValueRef ptrs[2] = {cv->x, dst};
         cg_parallel_for(c, name, ptrs, 2, cg_i64(c, cv->in.d), pad_task, &pc);
     } else {
-        pad_channels(c, &pc, cv->x, c->scratch, cg_i64(c, 0), cg_i64(c, cv->in.d));
+        pad_channels(c, &pc, cv->x, dst, cg_i64(c, 0), cg_i64(c, cv->in.d));
     }
-    cv->x = c->scratch;
+    cv->x = dst;
     cv->in.w += 2 * cv->pad;
     cv->in.h += 2 * cv->pad;
     cv->pad = cv->pad_h = 0;
 }
 
-/* Convs the micro-kernel takes: plain ones (ir_conv_plain) with up to 11x11
- * windows (AlexNet's first), up to stride 4, on a SIMD target, at -O1 and
- * up. Every fast path (packing, Winograd, padded copies) asks this first. */
-static bool fast_shape(const CgCtx *c, const IrConvAttr *a)
-{
-    return ir_conv_plain(a) && c->opt_level >= 1 && c->vec_width >= 4 && a->stride <= 4 && a->size <= 11;
-}
-
-int cg_conv_pack(const CgCtx *c, size_t node)
-{
-    const IrNode *n = &c->g->nodes[node];
-    const IrConvAttr *a = &n->attr.conv;
-    /* The filter-vector kernel wants a vector of filters, and enough taps per
-     * output to pay for its transposing stores: VGG-16's first conv (3 x 3
-     * x 3 = 27 taps) took 1.37 ms on the column-vector kernel, 1.84 ms on
-     * this one (bench/convs.py's c224_3_64, one thread, side by side). */
-    if (!fast_shape(c, a) || n->out.d < c->vec_width || c->g->nodes[n->inputs[0]].out.d * a->size * a->size < 32)
-        return 0;
-    /* kv = 2 vectors of filters (1 for a conv of at most one vector), as
-     * plan_fast blocks them. */
-    return (n->out.d > c->vec_width ? 2 : 1) * c->vec_width;
-}
-
-/* Chooses the blocking, or returns false for the naive path. */
+/* Chooses the blocking for the kernel the plan chose, IR_KERNEL_FILTERS
+ * or IR_KERNEL_COLUMNS; false where ir/kernel.c's rules were broken. */
 static bool plan_fast(CgCtx *c, const IrNode *n, const IrNode *pool, Fast *f)
 {
     const IrConvAttr *a = &n->attr.conv;
-    if (!fast_shape(c, a))
-        return false;
     f->out = n->out;
     /* Interior: o*S - P >= 0 and o*S - P + F <= in (all of it with a padded
      * copy, but for round=ceil's overhang). */
@@ -1138,15 +1080,11 @@ typedef struct Grouped {
     int v, nb;      /* vector width, vectors a block */
 } Grouped;
 
-/* Whether the kernel takes the conv, filling gr; false for the naive path
- * (-O0, no SIMD, stride across past 4 or windows wider than 16, whose
- * strided loads or unrolled taps would mostly be waste, or rows too
- * narrow for a vector). */
+/* Fills gr for a conv the plan gave this kernel (IR_KERNEL_GROUPED); false
+ * where ir/kernel.c's rules were broken. */
 static bool plan_grouped(const CgCtx *c, const IrNode *n, const Conv *cv, Grouped *gr)
 {
     const IrConvAttr *a = cv->a;
-    if (c->opt_level < 1 || c->vec_width < 4 || a->stride > 4 || a->size > 16 || cv->xblk)
-        return false;
     const int64_t S = a->stride, P = cv->pad, span = a->dilation * (a->size - 1) + 1;
     gr->out = n->out;
     gr->xa = (P + S - 1) / S;
@@ -1280,26 +1218,36 @@ void cg_lower_conv(CgCtx *c, size_t node, const LLVMValueRef *xs, LLVMValueRef y
     Fast f = {.cv = direct, .y = out_layout(c, ir_group_tail(g, node))};
     bool split = c->executable && n->macs >= CG_PARALLEL_MIN_MACS;
     Grouped gr = {.cv = direct, .y = f.y};
-    if (!ir_conv_plain(&n->attr.conv)) {
-        /* Never fused with a pool (ir/fuse.c), never framed or blocked
-         * (ir/plan.c): plain [D1][H1][W1] in, the layout out_layout says out. */
-        IR_ASSERT(!pool && !direct.xblk && !f.y.blk);
-        if (plan_grouped(c, n, &direct, &gr))
-            lower_grouped(c, node, &gr, y, split);
-        else
-            lower_naive(c, node, &direct, y);
-    } else if (cg_conv_wino(c, node)) {
-        cg_lower_winograd(c, node, x, y, table, &f.y, !f.cv.xblk, split);
-    } else {
-        /* The scratch is a padded copy's only for an input without its
-         * frame; a Winograd conv run directly (-O0, narrow vectors) has
-         * its frame and leaves its scratch alone. */
-        if (c->scratch && f.cv.pad > 0 && fast_shape(c, &n->attr.conv))
-            pad_input(c, node, &f.cv, split);
-        if (plan_fast(c, n, pool, &f))
-            lower_fast(c, node, &f, pool, y, split);
-        else
-            lower_naive(c, node, &direct, y);
+    bool ok;
+    /* Never fused with a pool (ir/fuse.c), never framed or blocked (ir/plan.c):
+     * plain [D1][H1][W1] in, the layout out_layout says out. */
+    IR_ASSERT(ir_conv_plain(&n->attr.conv) || (!pool && !direct.xblk && !f.y.blk));
+    switch (n->kernel) {
+    case IR_KERNEL_GROUPED:
+        ok = plan_grouped(c, n, &direct, &gr);
+        IR_ASSERT(ok);
+        lower_grouped(c, node, &gr, y, split);
+        break;
+    case IR_KERNEL_WINOGRAD:
+        /* An input without its frame is copied with its padding first,
+         * after the tiles and staged rows (ir_wino_copy_offset). */
+        if (f.cv.pad > 0)
+            pad_input(c, node, &f.cv, cg_at(c, c->scratch, cg_i64(c, ir_wino_copy_offset(g, node) / 4)), split);
+        cg_lower_winograd(c, node, f.cv.x, y, table, &f.y, !f.cv.xblk, split);
+        break;
+    case IR_KERNEL_FILTERS:
+    case IR_KERNEL_COLUMNS:
+        /* A padded copy for an input without its frame, where the plan
+         * gave the scratch for it. */
+        if (c->scratch && f.cv.pad > 0)
+            pad_input(c, node, &f.cv, c->scratch, split);
+        ok = plan_fast(c, n, pool, &f);
+        IR_ASSERT(ok);
+        lower_fast(c, node, &f, pool, y, split);
+        break;
+    default:
+        IR_ASSERT(n->kernel == IR_KERNEL_NAIVE);
+        lower_naive(c, node, &direct, y);
     }
     int64_t add = ir_group_find(g, node, IR_OP_ADD);
     if (add >= 0)

@@ -1,12 +1,12 @@
 /* Winograd F(4x4, 3x3) and F(2x2, 5x5) for 3x3 and 5x5 convs of stride 1
- * (ir/plan.h, ir_wino_m; Lavin and Gray, "Fast Algorithms for
+ * (ir/kernel.h; Lavin and Gray, "Fast Algorithms for
  * Convolutional Neural Networks", 2016): each m x m tile of the output is
  * A^T [sum_c (G g_kc G^T) .* (B^T d_c B)] A, for d_c the 6x6 input tile of
  * channel c. The filters' G g G^T were made when the weights were packed
  * (runtime/cnnrt.h, cnnrt_pack), so a tile costs 36 multiply-adds a
  * channel and filter where the direct kernel spends 144 (3x3) or 100
  * (5x5). conv.c sends here the convs whose input has its frame of
- * zeros (cg_conv_wino), in channel blocks of the vector width (from a
+ * zeros (IR_KERNEL_WINOGRAD), in channel blocks of the vector width (from a
  * filter-vector conv) or plain (from the column-vector kernel, a pool or
  * the network's input), whose block of rows is first staged in channel
  * blocks: a vector load is one cell's v channels (8, zeros filling the
@@ -30,7 +30,7 @@
 #include <stdio.h>
 
 #include "../ctx.h"
-#include "ir/plan.h"
+#include "ir/kernel.h"
 
 enum { A = IR_WINO_ALPHA, PTS = A * A, MMAX = 4 };
 
@@ -53,7 +53,7 @@ enum { A = IR_WINO_ALPHA, PTS = A * A, MMAX = 4 };
  * each 1-D transform below forms those first: B^T in 14 operations where
  * its rows one by one take 22, A^T (m = 4) in 10 where they take 14. */
 typedef struct Wino {
-    int m;               /* output tile, m x m (ir_wino_m) */
+    int m;               /* output tile, m x m (the node's wino_m) */
     int v, kv, B, n;     /* vector width; filter vectors a block, B = kv x v filters; tiles a product */
     int cw;              /* channels a vector of the input transform: v, or 8 for fewer than 16 channels */
     int64_t C, K, H, W;  /* channels, filters, output map */
@@ -470,11 +470,11 @@ void cg_lower_winograd(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, LL
     const IrGraph *g = c->g;
     const IrNode *n = &g->nodes[node], *tail = &g->nodes[ir_group_tail(g, node)];
     const IrNode *in = &g->nodes[n->inputs[0]];
-    const int M = ir_wino_m(g, node), P = (int)n->attr.conv.pad;
+    const int M = n->wino_m, P = (int)n->attr.conv.pad;
     Wino w = {
         .m = M,
         .v = c->vec_width,
-        .kv = cg_conv_pack(c, node) / c->vec_width,
+        .kv = n->pack / c->vec_width,
         .C = in->out.d,
         .K = n->out.d,
         .H = n->out.h,

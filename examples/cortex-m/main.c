@@ -7,11 +7,11 @@
  * is one call with batch 1, so that size holds for any number of images.
  *
  * Output, one line each (tests/cross/run_cortex_m.sh parses the "output" lines):
- *     lenet: 1 image of 784 floats -> 10 floats; workspace 8832 bytes (needs 8832)
+ *     lenet: 1 image of 784 floats -> 10 floats; workspace 6336 bytes (needs 6336)
  *     output[0][0] = 0x3c2a2880 1.03856325e-02
  *     ...
  *     image 0: class 9 (0x3ef6a22a 4.81705964e-01)
- *     stack: 480 of 8192 bytes used
+ *     stack: 472 of 8192 bytes used
  * The hex is the float's exact bits; the decimal has nine significant
  * digits, enough to tell any two floats apart. Exit status 0, or 1 after an
  * "error:" line.

@@ -12,8 +12,9 @@
  * It prints what the programs cnnc builds print (`./digits --top 3 --labels
  * examples/digits/labels.txt ...`, `./edge --output edge.pgm ...`), which
  * tests/aot/run_embed.sh checks. The image handling is the caller's: the
- * generated code takes floats in D x H x W order; these networks declare no
- * mean or std, so an image enters as pixel / maxval. */
+ * generated code takes floats in D x H x W order, normalised with the
+ * header's NAME_MEAN and NAME_STD (for these two networks, which declare no
+ * mean or std, that is pixel / maxval). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,8 +49,9 @@ static void skip_space(FILE *f)
 }
 
 /* Reads a grayscale PGM (P5 binary or P2 text) of exactly w x h pixels into
- * image[] as pixel / maxval. Returns 0, or -1 after printing why. */
-static int read_pgm(const char *path, long w, long h)
+ * image[] as (pixel / maxval - mean) / std. Returns 0, or -1 after printing
+ * why. */
+static int read_pgm(const char *path, long w, long h, float mean, float std)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -94,7 +96,7 @@ static int read_pgm(const char *path, long w, long h)
             fclose(f);
             return -1;
         }
-        image[i] = (float)((double)v / (double)maxval);
+        image[i] = (float)(((double)v / (double)maxval - mean) / std);
     }
     fclose(f);
     return 0;
@@ -106,7 +108,8 @@ static int classify(const char *path)
         fprintf(stderr, "digits needs a bigger workspace\n");
         return -1;
     }
-    if (read_pgm(path, 8, 8) != 0 || digits_infer(image, result, 1, workspace) != 0)
+    static const float mean[] = DIGITS_MEAN, std[] = DIGITS_STD;
+    if (read_pgm(path, 8, 8, mean[0], std[0]) != 0 || digits_infer(image, result, 1, workspace) != 0)
         return -1;
     /* Rank the ten scores: highest first, the lower index on a tie. */
     int order[10];
@@ -148,7 +151,8 @@ static int filter(const char *in, const char *out)
         fprintf(stderr, "edge needs a bigger workspace\n");
         return -1;
     }
-    if (read_pgm(in, 512, 512) != 0 || edge_infer(image, result, 1, workspace) != 0)
+    static const float mean[] = EDGE_MEAN, std[] = EDGE_STD;
+    if (read_pgm(in, 512, 512, mean[0], std[0]) != 0 || edge_infer(image, result, 1, workspace) != 0)
         return -1;
     double lo = INFINITY, hi = -INFINITY, sum = 0;
     for (long i = 0; i < EDGE_OUTPUT_SIZE; i++) {

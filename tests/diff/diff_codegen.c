@@ -255,13 +255,19 @@ static char *random_dag(int index, FILE *sink)
 typedef int (*InferFn)(const float *, float *, size_t, void *);
 typedef size_t (*WsFn)(size_t);
 
-/* Compiles g to a shared object and returns the loaded handle. */
-static void *build_and_load(const IrGraph *g, const IrParam *params, size_t np, const float *const *w,
-                            int opt, const char *dir)
+/* Plans g for this machine at -O<opt>, as the driver does (its kernels are
+ * chosen for both), compiles it to a shared object and returns the loaded
+ * handle. */
+static void *build_and_load(IrGraph *g, const IrParam *params, size_t np, const float *const *w, int opt,
+                            const char *dir)
 {
     CgOptions o = {.opt_level = opt};
     CgOutput out;
-    char err[256];
+    char err[512];
+    if (!cg_machine(&o, &g->machine, err, sizeof err) || !ir_graph_plan(g)) {
+        fprintf(stderr, "cannot plan %s at -O%d: %s\n", g->name, opt, err);
+        return NULL;
+    }
     if (!cg_compile(g, params, np, w, &o, CG_EMIT_OBJ, &out, err, sizeof err)) {
         fprintf(stderr, "cg_compile: %s\n", err);
         return NULL;
@@ -394,7 +400,7 @@ static int check_special_values(const char *dir, FILE *sink)
         NAN, -NAN, INFINITY, -INFINITY, 0.0f, -0.0f, 1e-40f, -1e-40f, 1e-30f, -1e-30f, 1e-8f, -3e-6f,
         0.01f, -0.3f, 0.4999f, -0.5f, 0.5001f, 0.7f, -1, 2.5f, -6, 6.0001f, 9, -20, 44, -87.3f, 88.7f, -89,
         100, -100, 1e30f, -1e30f, FLT_MAX, -FLT_MAX, 3.3f, -7.25f, 0.125f};
-    static const char *const acts[] = {"relu6", "leakyrelu", "leakyrelu slope=-3.5", "leakyrelu slope=0",
+    static const char *const acts[] = {"relu", "relu6", "leakyrelu", "leakyrelu slope=-3.5", "leakyrelu slope=0",
                                        "sigmoid", "tanh"};
     const size_t n = sizeof values / sizeof *values;
     int failures = 0;

@@ -27,7 +27,7 @@ if ! find_python; then
 fi
 make_scratch tv "${E2E_KEEP:-0}"
 
-for name in resnet18 mobilenet_v2 squeezenet1_1 googlenet; do
+for name in resnet18 resnet50 mobilenet_v2 squeezenet1_1 googlenet; do
     echo "$name" | grep -Eq -- "$ONLY" || continue
     dir=$DATA/tv/$name cnn=$ROOT/examples/$name.cnn st=$WORK/$name.safetensors
     if [ ! -f "$dir/manifest.json" ] || [ ! -f "$cnn" ]; then

@@ -1,6 +1,7 @@
-/* libFuzzer target: bytes as a PGM/PPM image (P2, P3, P5, P6; comments,
- * 8- and 16-bit samples), then converted to a network input of its own size
- * and of a wrong one. */
+/* libFuzzer target: bytes as an image (PNG and JPEG through libpng and
+ * libjpeg; PGM/PPM: P2, P3, P5, P6, comments, 8- and 16-bit samples), then
+ * converted to a network input of its own size and of a wrong one, and
+ * resized and cropped (--resize). */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -35,6 +36,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                         NULL, dst, err, sizeof err) == 0)
             abort(); /* a wrong size must not */
         free(dst);
+        /* Scaled (shorter side 1..8) and cropped to a corner-sized input:
+         * either a clean refusal or an image of that size within maxval. */
+        CnnrtImage cut;
+        int64_t s = 1 + (int64_t)(n % 8);
+        if (cnnrt_image_resize_crop("fuzz.pgm", &img, s, 1, 1, &cut, err, sizeof err) == 0) {
+            if (cut.width != 1 || cut.height != 1 || cut.channels != img.channels || cut.pixels[0] > img.maxval)
+                abort();
+            cnnrt_image_free(&cut);
+        } else if (!err[0] || cut.pixels) {
+            abort();
+        }
     }
     cnnrt_image_free(&img);
     return 0;

@@ -84,7 +84,7 @@ check "... is noted" has "does not start like an ONNX model" "$work/note"
 if "$cnnc" "$model" --weights "$model" -c -o "$work/x.o" 2>"$work/err"; then
   echo "FAIL an ONNX model given as --weights was taken"
   fail=1
-elif has "is an ONNX model, not a safetensors weights file" "$work/err"; then
+elif has "this looks like an ONNX model, not safetensors" "$work/err"; then
   echo "ok   an ONNX model as --weights is named"
 else
   echo "FAIL ONNX as --weights: $(head -c 300 "$work/err")"

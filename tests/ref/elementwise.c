@@ -17,7 +17,7 @@ void ref_relu(const IrGraph *g, size_t node, const float *const *xs, float *y, c
     (void)p;
     int64_t n = ir_shape_elems(g->nodes[node].out);
     for (int64_t i = 0; i < n; i++)
-        y[i] = x[i] > 0 ? x[i] : 0.0f;
+        y[i] = x[i] < 0 ? 0.0f : x[i]; /* NaN stays NaN, as in PyTorch */
 }
 
 void ref_dropout(const IrGraph *g, size_t node, const float *const *xs, float *y, const float *const *p)

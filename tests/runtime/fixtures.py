@@ -4,7 +4,8 @@ with only the standard library (struct + json + math).
 
   fixtures.py make DIR            write weights, inputs and expected.json
   fixtures.py top DIR KEY.. < out   check printed top classes (text)
-  fixtures.py json DIR K [--nolabels] KEY.. < out  check --json output (K = --top)
+  fixtures.py json DIR K [--nolabels] KEY.. < out  check --json output (K = --top;
+                                   !NAME: an error entry for input NAME)
   fixtures.py npy DIR FILE KEY..   check an (N, 3) .npy output
   fixtures.py mapnpy DIR FILE W B KEY  check a (1, 1, 4, 4) map output
   fixtures.py pgm DIR FILE W B KEY     check a map written as PGM
@@ -210,6 +211,11 @@ def main():
         if not isinstance(doc, list) or len(doc) != len(keys):
             fail('expected a JSON array of %d' % len(keys))
         for item, key in zip(doc, keys):
+            if key.startswith('!'):
+                # An input that could not be read: its name and the error.
+                if os.path.basename(item['input']) != key[1:] or not item.get('error') or 'result' in item:
+                    fail('expected an error entry for %s, got %r' % (key[1:], item))
+                continue
             want = exp[key]
             order = ranked(want)[:min(k, 3)]
             if os.path.basename(item['input']) != key or item['result_num'] != len(order) or len(item['result']) != len(order):

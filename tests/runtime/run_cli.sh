@@ -15,6 +15,9 @@ trap 'rm -rf "$work"' EXIT
 python3 "$here/fixtures.py" make "$work" || { echo "FAIL: fixtures"; exit 1; }
 fail=0
 W="--weights $work/w_f32.safetensors"
+# Photos (scripts/make_photo_goldens.py) and a file that is none of the formats.
+cp "$here/photos/gray8.png" "$here/photos/gray.jpg" "$here/photos/gray8_4x4.pgm" "$work/" || { echo "FAIL: photos"; exit 1; }
+printf 'GIF89a\001\000\001\000' >"$work/x.gif"
 
 # name | program | arguments (@ is the fixture directory) | exit | message piece
 table=$(cat <<'TABLE'
@@ -54,6 +57,10 @@ out_pgm_vec  | fixclass | $W --output @/out.pgm @/x.npy               | 2 | a .p
 out_ppm_map  | fixmap   | --output @/out.ppm @/x.npy                  | 2 | a .ppm needs a 3-deep output
 out_two_imgs | fixmap   | --output @/out.pgm @/x.npy @/x.npy          | 2 | writes one image, but the inputs hold 2
 labels_none  | fixclass | $W --labels @/nope.txt @/x.npy              | 1 | cannot open '@/nope.txt'
+photo_size   | fixclass | $W @/gray8.png                              | 1 | gray8.png: image is 37x29, the network's input is 4x4 (width x height); give --resize=5
+photo_small  | fixclass | $W --resize=3 @/gray.jpg                    | 1 | gray.jpg: --resize=3 scales the 30x40 image to 3x4, smaller than the network's input 4x4: give --resize=4 or more
+photo_gif    | fixclass | $W @/x.gif                                  | 1 | x.gif: not a PNG, JPEG, PGM or PPM image: it looks like a GIF image
+resize_0     | fixclass | $W --resize 0 @/gray8.png                   | 2 | --resize needs a whole number from 1 up, not '0'
 TABLE
 )
 
@@ -130,6 +137,43 @@ ok bench_zeros "$fixclass" $W --bench 5 --threads 2 &&
     { echo "FAIL bench_zeros:"; cat "$work/stdout"; fail=1; }; }
 ok help "$fixclass" --help && { grep -q "^usage: " "$work/stdout" || { echo "FAIL help"; fail=1; }; }
 ok version "$fixclass" --version && { grep -q "network fixclass" "$work/stdout" || { echo "FAIL version"; fail=1; }; }
+
+# A photo through --resize is what torchvision's Resize + CenterCrop make of
+# it: the same outputs as the PGM PIL wrote of that.
+ok photo_resize "$fixclass" $W --resize=4 --output "$work/o_png.npy" "$work/gray8.png" &&
+  ok photo_pgm "$fixclass" $W --output "$work/o_pgm.npy" "$work/gray8_4x4.pgm" &&
+  { cmp -s "$work/o_png.npy" "$work/o_pgm.npy" || { echo "FAIL photo_resize: outputs differ from the PGM's"; fail=1; }; }
+ok photo_jpeg "$fixclass" $W --resize 4 --top 1 "$work/gray.jpg" &&
+  { grep -q "gray.jpg: top 1 of 3 classes" "$work/stdout" || { echo "FAIL photo_jpeg:"; cat "$work/stdout"; fail=1; }; }
+
+# One bad input among good ones: a result for each good one, an error for
+# the bad one, exit 1. bad() is ok() for a run that must exit 1.
+bad() {
+  local name=$1; shift
+  "$@" >"$work/stdout" 2>"$work/stderr"
+  local got=$?
+  if [ $got != 1 ]; then
+    echo "FAIL $name: exit $got, expected 1"; cat "$work/stderr"; fail=1; return 1
+  fi
+  if grep -qE 'Sanitizer|runtime error:' "$work/stderr"; then
+    echo "FAIL $name: sanitizer report"; cat "$work/stderr"; fail=1; return 1
+  fi
+}
+bad batch_one_bad "$fixclass" $W --top 1 "$work/x.npy" "$work/bad_magic.npy" "$work/img8.pgm" "$work/nope.pgm" &&
+  { fx top "$work" x.npy img8.pgm <"$work/stdout" || fail=1; }
+for piece in "bad_magic.npy: not a .npy file" "cannot open '$work/nope.pgm'" \
+             "2 of 4 inputs could not be read (above); the results printed are the others'"; do
+  grep -qF -- "$piece" "$work/stderr" || { echo "FAIL batch_one_bad: stderr lacks '$piece'"; cat "$work/stderr"; fail=1; }
+done
+bad batch_one_bad_json "$fixclass" $W --json --top 2 --labels "$work/labels.txt" "$work/bad_size.pgm" "$work/x.npy" \
+  "$work/bad_magic.npy" "$work/img8.pgm" &&
+  { fx json "$work" 2 '!bad_size.pgm' x.npy '!bad_magic.npy' img8.pgm <"$work/stdout" || fail=1; }
+# With --output the file would not hold every input: nothing is written.
+"$fixclass" $W --output "$work/result.npy" "$work/x.npy" "$work/bad_magic.npy" >"$work/stdout" 2>"$work/stderr"
+got=$?
+if [ $got != 1 ] || [ -e "$work/result.npy" ] || ! grep -qF "1 of 2 inputs could not be read; nothing written" "$work/stderr"; then
+  echo "FAIL batch_one_bad_output: exit $got"; cat "$work/stderr"; ls "$work" | grep result; fail=1
+fi
 
 # fixmap: embedded weights, replaced by a file (w = 2), the inline bias kept
 # at 0.25 with a warning for the file's conv.bias.

@@ -1,6 +1,7 @@
 /* Unit tests of runtime/image.c: every PGM/PPM variant (P2, P5, P3, P6; 8
  * and 16 bit; comments), normalisation with mean/std (SPEC section 1), the
- * writer's rounding and clamping, and a table of bad files. */
+ * writer's rounding and clamping, and a table of bad files (PNG and JPEG:
+ * test_photos.c). */
 #include <check.h>
 #include <math.h>
 #include <stdint.h>
@@ -66,14 +67,18 @@ START_TEST(test_normalise)
     ck_assert_float_eq_tol(out[5], 1.0f, 1e-7);
     /* Wrong depth and size. */
     ck_assert_int_eq(cnnrt_image_to_input("p.ppm", &img, 2, 1, 1, 0, NULL, 0, NULL, out, err, sizeof err), -1);
-    ck_assert_str_eq(err, "p.ppm: a colour (PPM) image (3 channels) for a network whose input is 1 deep: give a PGM");
+    ck_assert_str_eq(err, "p.ppm: a colour (PPM) image (3 channels) for a network whose input is 1 deep: give a "
+                          "grayscale image (PGM, PNG or JPEG)");
     ck_assert_int_eq(cnnrt_image_to_input("p.ppm", &img, 1, 2, 3, 0, NULL, 0, NULL, out, err, sizeof err), -1);
-    ck_assert_str_eq(err, "p.ppm: image is 2x1, the network's input is 1x2 (width x height)");
+    ck_assert_str_eq(err, "p.ppm: image is 2x1, the network's input is 1x2 (width x height); give --resize=2 to "
+                          "scale its shorter side to 2 and crop the centre 1x2, as torchvision's Resize(2) and "
+                          "CenterCrop do");
     cnnrt_image_free(&img);
     const unsigned char pgm[] = "P5 2 1 255\n\x00\x01";
     ck_assert_int_eq(cnnrt_image_parse("g.pgm", pgm, sizeof pgm - 1, &img, err, sizeof err), 0);
     ck_assert_int_eq(cnnrt_image_to_input("g.pgm", &img, 2, 1, 3, 0, NULL, 0, NULL, out, err, sizeof err), -1);
-    ck_assert_str_eq(err, "g.pgm: a grayscale (PGM) image (1 channel) for a network whose input is 3 deep: give a PPM");
+    ck_assert_str_eq(err, "g.pgm: a grayscale (PGM) image (1 channel) for a network whose input is 3 deep: give a "
+                          "colour image (PPM, PNG or JPEG)");
     cnnrt_image_free(&img);
 }
 END_TEST
@@ -114,8 +119,8 @@ static const struct {
     const char *msg;
 } bad[] = {
     {"", 0, "i: the file is empty"},
-    {"P4\n1 1\n", 7, "not a PGM/PPM image"},
-    {"\x89PNG\r\n", 6, "not a PGM/PPM image"},
+    {"P4\n1 1\n", 7, "i: not a PNG, JPEG, PGM or PPM image: it looks like a PBM bitmap"},
+    {"\x89PNG\r\n", 6, "i: bad PNG: "},
     {"P52 1 255\n", 10, "no white space after the magic"},
     {"P5\n2\n", 5, "it ends early"},
     {"P5 2 x 255\n..", 13, "no height"},

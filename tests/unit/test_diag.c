@@ -291,8 +291,8 @@ typedef struct FeCase {
 static const FeCase fe_cases[] = {
     {"the SPEC's 12.5 example points at the kind word; 28 - 5 is odd so no pad helps",
      "network n {\n  input 28x28x1\n  conv filters=6 size=5 stride=2\n}\n",
-     "t.cnn:3:3: error: width (28 - 5 + 2*0)/2 + 1 = 12.5 is not a whole number; try stride=1 (width 24), "
-     "or round=floor to drop the last partial window as PyTorch does (width 12)\n"
+     "t.cnn:3:3: error: width (28 - 5 + 2*0)/2 + 1 = 12.5 is not a whole number; try stride=1 (width and "
+     "height 24), or round=floor to drop the last partial window as PyTorch does (width and height 12)\n"
      "  conv filters=6 size=5 stride=2\n"
      "  ^\n"},
     {"a missing key points at the kind word", "network n {\n  input 8x8x1\n\tconv filters=6\n}\n",

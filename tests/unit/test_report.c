@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ir/kernel.h"
 #include "ir/plan.h"
 #include "ir/report.h"
 #include "unit_util.h"
@@ -390,35 +391,36 @@ START_TEST(json_plan_frame_through_dropout)
 }
 END_TEST
 
-/* Two convs c1, c2 on a map, c2 Winograd; each case worked by hand. c1
- * reads the network's input, which has no frame: it is not Winograd, copies
- * its input with its padding into scratch at 0, and frames its output for
- * c2 just after. c2's scratch holds its transformed tiles (36 x tiles x
- * channels floats) and a block's input rows, (tile rows x m + F - 1) x (W +
- * 2P) x channels floats; c1's copy is gone by then, so it goes past c1's
- * output, and c2's unframed output (an fc reads it) fits at 0. */
+/* Two convs c1, c2 on a map, both Winograd; each case worked by hand. c1
+ * reads the network's input, which has no frame, so its scratch holds its
+ * transformed tiles (36 x tiles x channels floats), a block's input rows,
+ * (tile rows x m + F - 1) x (W + 2P) x channels floats, and after them a
+ * copy of its input with its padding; it frames its output for c2 just
+ * after. c2's scratch, tiles and rows but no copy, goes to 0, where c1's
+ * was, and c2's unframed output (an fc reads it) beside it. */
 typedef struct WinoPlanCase {
     const char *src;
-    int64_t c1_scratch_bytes, c1_pad, c1_buffer;
     int m;
-    int64_t rows, tile_bytes, scratch_bytes, c2_scratch, workspace;
+    int64_t rows, tile_bytes, c1_scratch_bytes, c1_pad, c1_buffer, c2_scratch_bytes, c2_buffer, workspace;
 } WinoPlanCase;
 
 static const WinoPlanCase wino_plan_cases[] = {
-    /* F(4x4, 3x3) on 16x16x32: the copy 32 x 18 x 18 floats, 41,472
-     * bytes; 4 x 4 tiles, 36 x 16 x 32 floats (73,728 bytes; 4 MiB would
-     * hold 227 tile rows, so all 4 go in one block), and (4 x 4 + 2) x 18 x
-     * 32 floats of rows (41,472): 115,200 at 82,944, to 198,144. */
+    /* F(4x4, 3x3) on 16x16x32: 4 x 4 tiles, 36 x 16 x 32 floats (73,728
+     * bytes; 4 MiB would hold 227 tile rows, so all 4 go in one block),
+     * (4 x 4 + 2) x 18 x 32 floats of rows (41,472) and the copy, 32 x 18
+     * x 18 floats (41,472): 156,672; c1's framed output, 41,472 bytes, at
+     * 156,672, to 198,144; c2's 115,200 at 0, its 32,768 at 115,200. */
     {"network wino {\n input 16x16x32\n c1: conv filters=32 size=3 pad=1\n"
      " c2: conv filters=32 size=3 pad=1\n fc 10\n}\n",
-     41472, 1, 41472, 4, 4, 73728, 115200, 82944, 198144},
-    /* F(2x2, 5x5) on 10x10x32: the copy 32 x 14 x 14 floats, 25,088 bytes;
-     * 5 x 5 tiles of 2 x 2, 36 x 25 x 32 floats (115,200 bytes), all 5 tile
-     * rows in one block, and (5 x 2 + 4) x 14 x 32 floats of rows (25,088):
-     * 140,288 at 50,176, to 190,464. */
+     4, 4, 73728, 156672, 1, 156672, 115200, 115200, 198144},
+    /* F(2x2, 5x5) on 10x10x32: 5 x 5 tiles of 2 x 2, 36 x 25 x 32 floats
+     * (115,200 bytes), all 5 tile rows in one block, (5 x 2 + 4) x 14 x 32
+     * floats of rows (25,088) and the copy, 32 x 14 x 14 floats (25,088):
+     * 165,376; c1's output 25,088 bytes at 165,376, to 190,464; c2's
+     * 140,288 at 0, its 12,800 at 140,288. */
     {"network wino5 {\n input 10x10x32\n c1: conv filters=32 size=5 pad=2\n"
      " c2: conv filters=32 size=5 pad=2\n fc 10\n}\n",
-     25088, 2, 25088, 2, 5, 115200, 140288, 50176, 190464},
+     2, 5, 115200, 165376, 2, 165376, 140288, 140288, 190464},
 };
 
 START_TEST(json_plan_winograd)
@@ -427,18 +429,19 @@ START_TEST(json_plan_winograd)
     Unit u;
     IrGraph *g = unit_compile(&u, k->src);
     ck_assert_ptr_nonnull(g);
-    ck_assert_int_eq(ir_wino_m(g, 1), 0);
-    ck_assert_int_eq(ir_wino_rows(g, 1), 0);
+    for (size_t i = 1; i <= 2; i++) {
+        ck_assert_int_eq(g->nodes[i].kernel, IR_KERNEL_WINOGRAD);
+        ck_assert_int_eq(g->nodes[i].wino_m, k->m);
+        ck_assert_int_eq(ir_wino_rows(g, i), k->rows);
+        ck_assert_int_eq(ir_wino_tile_bytes(g, i), k->tile_bytes);
+    }
     ck_assert_int_eq(ir_plan_scratch_bytes(g, 1), k->c1_scratch_bytes);
     ck_assert_int_eq(g->nodes[1].scratch, 0);
     ck_assert_int_eq(g->nodes[1].out_pad, k->c1_pad);
     ck_assert_int_eq(g->nodes[1].buffer, k->c1_buffer);
-    ck_assert_int_eq(ir_wino_m(g, 2), k->m);
-    ck_assert_int_eq(ir_wino_rows(g, 2), k->rows);
-    ck_assert_int_eq(ir_wino_tile_bytes(g, 2), k->tile_bytes);
-    ck_assert_int_eq(ir_plan_scratch_bytes(g, 2), k->scratch_bytes);
-    ck_assert_int_eq(g->nodes[2].scratch, k->c2_scratch);
-    ck_assert_int_eq(g->nodes[2].buffer, 0);
+    ck_assert_int_eq(ir_plan_scratch_bytes(g, 2), k->c2_scratch_bytes);
+    ck_assert_int_eq(g->nodes[2].scratch, 0);
+    ck_assert_int_eq(g->nodes[2].buffer, k->c2_buffer);
     ck_assert_int_eq(g->workspace_bytes, k->workspace);
     unit_close(&u);
 }
@@ -499,8 +502,9 @@ START_TEST(text_lenet)
     const char *head = lines[2];
     const char *layer_col = strstr(head, "layer"), *kind_col = strstr(head, "kind");
     const char *out_col = strstr(head, "output"), *params_end = strstr(head, "params");
-    const char *macs_end = strstr(head, "MACs");
-    ck_assert(layer_col && kind_col && out_col && params_end && macs_end);
+    const char *macs_end = strstr(head, "MACs"), *act_end = strstr(head, "activation");
+    ck_assert(layer_col && kind_col && out_col && params_end && macs_end && act_end);
+    size_t end_act = (size_t)(act_end - head) + strlen("activation");
     size_t at_layer = (size_t)(layer_col - head), at_kind = (size_t)(kind_col - head);
     size_t at_out = (size_t)(out_col - head);
     size_t end_params = (size_t)(params_end - head) + strlen("params");
@@ -515,6 +519,11 @@ START_TEST(text_lenet)
         char shape[64], num[32];
         snprintf(shape, sizeof shape, "%lldx%lldx%lld", (long long)r->w, (long long)r->h, (long long)r->d);
         ck_assert_msg(strncmp(row + at_out, shape, strlen(shape)) == 0, "row %d: output:\n%s\n%s", i, head, row);
+        /* SPEC section 2: a layer's activation memory, W2*H2*D2*4 bytes. */
+        ir_fmt_thousands(r->w * r->h * r->d * 4, num);
+        ck_assert_msg(strncmp(row + end_act - strlen(num), num, strlen(num)) == 0 &&
+                          row[end_act - strlen(num) - 1] == ' ',
+                      "row %d: activation %s not right-aligned under 'activation':\n%s\n%s", i, num, head, row);
         ir_fmt_thousands(r->params, num);
         ck_assert_msg(strncmp(row + end_params - strlen(num), num, strlen(num)) == 0 &&
                           row[end_params - strlen(num) - 1] == ' ',
@@ -528,8 +537,14 @@ START_TEST(text_lenet)
     ck_assert_ptr_nonnull(strstr(lines[3 + 7], "48,120"));
     ck_assert_ptr_nonnull(strstr(lines[3 + 4], "240,000"));
     /* The totals. */
-    bool params = false, macs = false, weights = false, peak = false;
+    bool params = false, macs = false, weights = false, peak = false, bias_note = false, plan_note = false;
     for (size_t i = 3 + LENET_LAYERS; i < n; i++) {
+        /* The MACs line is followed by what they leave out, the peak by why
+         * the workspace is this build's own. */
+        if (i > 0 && strncmp(lines[i - 1], "MACs", 4) == 0)
+            bias_note = strstr(lines[i], "bias adds") != NULL && strstr(lines[i], "not counted") != NULL;
+        if (strstr(lines[i], "-O0, --no-fuse and other targets differ") != NULL)
+            plan_note = i > 1 && strncmp(lines[i - 2], "peak activation", 15) == 0;
         params |= strncmp(lines[i], "params", 6) == 0 && strstr(lines[i], " 61,706 params") != NULL;
         weights |= strncmp(lines[i], "weights", 7) == 0 && strstr(lines[i], " 246,824 bytes") != NULL;
         macs |= strncmp(lines[i], "MACs", 4) == 0 && strstr(lines[i], " 416,520 MACs") != NULL &&
@@ -538,6 +553,7 @@ START_TEST(text_lenet)
     }
     ck_assert_msg(params && macs && weights && peak, "totals missing: params %d MACs %d weights %d peak %d",
                   params, macs, weights, peak);
+    ck_assert_msg(bias_note && plan_note, "notes missing: bias adds %d, plan %d\n%s", bias_note, plan_note, text);
     free(text);
 }
 END_TEST
@@ -642,6 +658,74 @@ START_TEST(dot_lenet)
 }
 END_TEST
 
+/* Kernel choices (ir/kernel.h), made once by the plan for a machine. a's
+ * input is the caller's, with no frame: Winograd on a padded copy, its 32
+ * filters packed in two vectors of 16, and its output, read by b on packed
+ * filters too, in channel blocks of 16. b's 32x32 output planes are 4 KiB apart and
+ * plain (c, a grouped conv, reads them): Winograd's stores would crowd the
+ * same L1 sets, so b runs on packed filters. c is depthwise; d's 8 filters
+ * are half an AVX-512 vector (columns) but a whole AVX2 one (filters). In
+ * the second network b's planes are 30x30: Winograd F(4x4, 3x3), and a's
+ * output in blocks for it. A map of 7x7x512 (4 tiles, 37.7 MB of
+ * transformed weights) runs directly; 32 filters (2.4 MB) go to Winograd. */
+typedef struct KernelCase {
+    const char *src;
+    IrMachine machine;
+    IrKernel kernel[5]; /* nodes 1 .. 4 */
+    int pack[5], wino_m[5], blk[5];
+} KernelCase;
+
+#define KERNEL_NET                                                                                   \
+    "network k {\n input 32x32x16\n a: conv filters=32 size=3 pad=1\n b: conv filters=32 size=3 pad=1\n" \
+    " c: conv filters=32 size=3 pad=1 groups=32\n d: conv filters=8 size=1\n fc 10\n}\n"
+static const KernelCase kernel_cases[] = {
+    {KERNEL_NET, {16, 32, 2},
+     {0, IR_KERNEL_WINOGRAD, IR_KERNEL_FILTERS, IR_KERNEL_GROUPED, IR_KERNEL_COLUMNS},
+     {0, 32, 32, 0, 0}, {0, 4}, {0, 16, 0, 0, 0}},
+    {KERNEL_NET, {8, 16, 3},
+     {0, IR_KERNEL_WINOGRAD, IR_KERNEL_FILTERS, IR_KERNEL_GROUPED, IR_KERNEL_FILTERS},
+     {0, 16, 16, 0, 8}, {0, 4}, {0, 8, 0, 0, 0}},
+    /* -O0, and a machine without SIMD: every conv naive, nothing packed. */
+    {KERNEL_NET, {16, 32, 0}, {0, IR_KERNEL_NAIVE, IR_KERNEL_NAIVE, IR_KERNEL_NAIVE, IR_KERNEL_NAIVE}, {0}, {0}, {0}},
+    {KERNEL_NET, {1, 16, 2}, {0, IR_KERNEL_NAIVE, IR_KERNEL_NAIVE, IR_KERNEL_NAIVE, IR_KERNEL_NAIVE}, {0}, {0}, {0}},
+    /* Vectors of 4 (NEON): no Winograd, which wants 8 or 16. */
+    {"network w {\n input 30x30x16\n a: conv filters=32 size=3 pad=1\n b: conv filters=32 size=3 pad=1\n"
+     " c: conv filters=16 size=1\n fc 10\n}\n",
+     {4, 32, 2}, {0, IR_KERNEL_FILTERS, IR_KERNEL_FILTERS, IR_KERNEL_FILTERS}, {0, 8, 8, 8}, {0}, {0, 4, 4}},
+    {"network w {\n input 30x30x16\n a: conv filters=32 size=3 pad=1\n b: conv filters=32 size=3 pad=1\n"
+     " c: conv filters=16 size=1\n fc 10\n}\n",
+     {16, 32, 2}, {0, IR_KERNEL_WINOGRAD, IR_KERNEL_WINOGRAD, IR_KERNEL_FILTERS}, {0, 32, 32, 16}, {0, 4, 4},
+     {0, 16, 16}},
+    {"network s {\n input 7x7x512\n a: conv filters=512 size=3 pad=1\n b: conv filters=32 size=3 pad=1\n"
+     " fc 10\n}\n",
+     {16, 32, 2}, {0, IR_KERNEL_FILTERS, IR_KERNEL_WINOGRAD}, {0, 32, 32}, {0, 0, 4}, {0, 16}},
+};
+
+START_TEST(plan_kernels)
+{
+    const KernelCase *k = &kernel_cases[_i];
+    Unit u;
+    IrGraph *g = unit_compile(&u, k->src);
+    ck_assert_ptr_nonnull(g);
+    g->machine = k->machine;
+    ck_assert(ir_graph_plan(g));
+    for (size_t i = 1; i < 5 && i < g->count; i++) {
+        const IrNode *n = &g->nodes[i];
+        ck_assert_msg(n->kernel == k->kernel[i], "%s: kernel %d, expected %d", n->name, n->kernel, k->kernel[i]);
+        ck_assert_msg(n->pack == k->pack[i], "%s: pack %d, expected %d", n->name, n->pack, k->pack[i]);
+        ck_assert_msg(n->wino_m == k->wino_m[i], "%s: m %d, expected %d", n->name, n->wino_m, k->wino_m[i]);
+        ck_assert_msg(n->blk == k->blk[i], "%s: blk %d, expected %d", n->name, n->blk, k->blk[i]);
+        /* The scratch is the chosen kernel's: a padded copy only for the
+         * micro-kernels' convs whose input has no frame (a's). */
+        if (n->op == IR_OP_CONV && n->kernel != IR_KERNEL_WINOGRAD)
+            ck_assert_int_eq(ir_plan_scratch_bytes(g, i) > 0,
+                             (n->kernel == IR_KERNEL_FILTERS || n->kernel == IR_KERNEL_COLUMNS) &&
+                                 n->attr.conv.pad > 0 && g->nodes[n->inputs[0]].out_pad == 0);
+    }
+    unit_close(&u);
+}
+END_TEST
+
 static Suite *report_suite(void)
 {
     Suite *s = suite_create("report");
@@ -653,6 +737,7 @@ static Suite *report_suite(void)
     tcase_add_test(tc, json_plan_frames);
     tcase_add_test(tc, json_plan_frame_through_dropout);
     tcase_add_test(tc, plan_concat_slices);
+    tcase_add_loop_test(tc, plan_kernels, 0, (int)(sizeof kernel_cases / sizeof kernel_cases[0]));
     tcase_add_loop_test(tc, json_plan_winograd, 0, (int)(sizeof wino_plan_cases / sizeof wino_plan_cases[0]));
     tcase_add_loop_test(tc, thousands, 0, (int)(sizeof thousands_cases / sizeof thousands_cases[0]));
     tcase_add_test(tc, text_lenet);

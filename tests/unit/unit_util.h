@@ -47,6 +47,9 @@ static inline IrGraph *unit_compile(Unit *u, const char *src)
     /* The driver's passes after checking, so reports see what cnnc prints. */
     if (g) {
         ir_graph_fuse(g);
+        /* The hand-worked plans assume AVX-512 at -O2: 16 floats a vector,
+         * 32 registers (the kernels chosen depend on it, ir/kernel.h). */
+        g->machine = (IrMachine){16, 32, 2};
         if (!ir_graph_plan(g))
             return NULL;
     }
