@@ -240,13 +240,14 @@ static int parse_header(CnnrtSt *st, char *err, size_t errlen)
     if (zip || (st->size >= 2 && m[0] == 0x80 && m[1] >= 2 && m[1] <= 5))
         return rt_fail(err, errlen,
                        "%s: this is a PyTorch checkpoint (%s, as torch.save writes), not safetensors; save the "
-                       "state dict as safetensors instead (the README's 'From PyTorch' shows how, with PyTorch "
-                       "alone)",
+                       "state dict as safetensors instead, or export the model with torch.onnx.export and "
+                       "compile the .onnx itself (the README's 'From PyTorch' shows both, with PyTorch alone)",
                        path, zip ? "a zip of pickles" : "a pickle");
     if (cnnrt_looks_like_onnx(m, st->size))
         return rt_fail(err, errlen,
-                       "%s: this looks like an ONNX model, not safetensors; save the PyTorch model's state dict as "
-                       "safetensors instead (the README's 'From PyTorch' shows how)",
+                       "%s: this looks like an ONNX model, not safetensors; compile the model itself (cnnc "
+                       "MODEL.onnx: its initializers are the weights), or save the PyTorch model's state dict as "
+                       "safetensors (the README's 'From PyTorch' shows how)",
                        path);
     if (st->size < 8)
         return rt_fail(err, errlen, "%s: %zu bytes is too short for a safetensors header", path, st->size);

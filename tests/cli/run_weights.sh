@@ -32,9 +32,9 @@ fail=0
 table=$(cat <<'TABLE'
 missing   | @/w_missing.safetensors   | fixclass.cnn:5:7: error: fc 'fc' has a bias, but @/w_missing.safetensors has 'fc.weight' and no 'fc.bias': if PyTorch made the layer with bias=False, write bias=false on it
 inputs    | @/w_inputs.safetensors    | fixclass.cnn:5:7: error: fc 'fc' gets 16 inputs, 4x4x1 from 'input' on line 4, but @/w_inputs.safetensors has 'fc.weight' of shape [3, 9], made for 9 inputs
-ckpt      | @/w_ckpt.pt               | w_ckpt.pt: this is a PyTorch checkpoint (a zip of pickles, as torch.save writes), not safetensors; save the state dict as safetensors instead (the README's 'From PyTorch' shows how, with PyTorch alone)
+ckpt      | @/w_ckpt.pt               | w_ckpt.pt: this is a PyTorch checkpoint (a zip of pickles, as torch.save writes), not safetensors; save the state dict as safetensors instead, or export the model with torch.onnx.export and compile the .onnx itself (the README's 'From PyTorch' shows both, with PyTorch alone)
 pickle    | @/w_ckpt_legacy.pth       | w_ckpt_legacy.pth: this is a PyTorch checkpoint (a pickle, as torch.save writes), not safetensors
-onnx      | @/w_model.onnx            | w_model.onnx: this looks like an ONNX model, not safetensors
+onnx      | @/w_model.onnx            | w_model.onnx: this looks like an ONNX model, not safetensors; compile the model itself (cnnc MODEL.onnx
 shape     | @/w_shape.safetensors     | w_shape.safetensors: tensor 'fc.weight': expected shape [3, 16], found [3, 4, 4]
 dtype     | @/w_dtype.safetensors     | tensor 'fc.weight': expected dtype F32 (or F16, BF16, F64), found I32
 truncated | @/w_truncated.safetensors | run past the end of the data
