@@ -573,8 +573,9 @@ static void temp_done(char *tmp, int slot)
  * path; then it is no longer temporary: *tmp is freed and set to NULL. */
 static int commit_temp(char **tmp, int slot, const char *path, mode_t mode, FILE *err)
 {
-    if (chmod(*tmp, mode & ~rt_current_umask()) != 0 || rename(*tmp, path) != 0) {
-        fprintf(err, "cnnc: error: cannot write '%s': %s\n", path, strerror(errno));
+    int e = chmod(*tmp, mode & ~rt_current_umask()) != 0 ? errno : rt_commit_into(*tmp, path);
+    if (e != 0) {
+        fprintf(err, "cnnc: error: cannot write '%s': %s\n", path, strerror(e));
         return 1;
     }
     rt_tmp_untrack(slot);

@@ -252,6 +252,11 @@ char *rt_temp_name(const char *path)
     const size_t name_max = 255;
 #endif
     static const char suffix[] = ".tmp.XXXXXX";
+    /* A device or FIFO gets its bytes copied in (rt_commit_into), and its
+     * directory (/dev) may not take new files: the temporary goes to /tmp. */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+        return strdup("/tmp/cnnc-out.tmp.XXXXXX");
     const char *slash = strrchr(path, '/');
     size_t dir = slash ? (size_t)(slash - path) + 1 : 0, base = strlen(path) - dir;
     /* A name near the limit keeps as much of itself as fits, so the
@@ -315,6 +320,36 @@ void rt_out_abort(RtOut *out)
     out->tmp = NULL;
 }
 
+int rt_commit_into(const char *tmp, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
+        return rename(tmp, path) == 0 ? 0 : errno;
+    int in = open(tmp, O_RDONLY), to = in < 0 ? -1 : open(path, O_WRONLY | O_TRUNC);
+    int e = in < 0 || to < 0 ? errno : 0;
+    char buf[1 << 16];
+    for (ssize_t n; !e && (n = read(in, buf, sizeof buf)) != 0;) {
+        if (n < 0) {
+            e = errno;
+            break;
+        }
+        for (ssize_t at = 0; at < n && !e;) {
+            ssize_t w = write(to, buf + at, (size_t)(n - at));
+            if (w < 0)
+                e = errno;
+            else
+                at += w;
+        }
+    }
+    if (to >= 0 && close(to) != 0 && !e)
+        e = errno;
+    if (in >= 0)
+        close(in);
+    if (!e)
+        unlink(tmp);
+    return e;
+}
+
 int rt_out_commit(RtOut *out, char *err, size_t errlen)
 {
     bool bad = ferror(out->f) != 0;
@@ -324,10 +359,8 @@ int rt_out_commit(RtOut *out, char *err, size_t errlen)
         e = errno;
     }
     out->f = NULL;
-    if (!bad && rename(out->tmp, out->path) != 0) {
+    if (!bad && (e = rt_commit_into(out->tmp, out->path)) != 0)
         bad = true;
-        e = errno;
-    }
     if (bad) {
         rt_out_abort(out);
         return rt_fail(err, errlen, "cannot write '%s': %s", out->path, strerror(e ? e : EIO));

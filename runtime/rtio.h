@@ -35,12 +35,18 @@ typedef struct RtOut {
 } RtOut;
 
 /* path.tmp.XXXXXX (malloc'd) for mkstemp, with path's last component cut
- * where the whole would pass the file system's name limit (NAME_MAX). */
+ * where the whole would pass the file system's name limit (NAME_MAX); in
+ * /tmp when path is a device or a FIFO. */
 char *rt_temp_name(const char *path);
 
 int rt_out_open(RtOut *out, const char *path, char *err, size_t errlen);
 /* Flushes, closes and renames; on any failure removes the temporary. */
 int rt_out_commit(RtOut *out, char *err, size_t errlen);
+/* Puts the finished temporary file tmp in path's place: renamed over it,
+ * or, when path is a device, a FIFO or a socket (-o /dev/null), copied into
+ * it and removed, since a rename would replace the device itself. 0, or
+ * an errno. */
+int rt_commit_into(const char *tmp, const char *path);
 void rt_out_abort(RtOut *out);
 
 /* Temporary files that a fatal signal (INT, TERM, HUP, QUIT, PIPE, XFSZ)

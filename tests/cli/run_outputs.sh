@@ -102,5 +102,29 @@ else
     echo "FAIL: a different output path is refused: $(head -c 300 err)"
 fi
 
+# An output that is a FIFO, as -o /dev/null is a device, gets the bytes and
+# stays what it is: the temporary is copied into it, not renamed over it
+# (renaming as root replaced /dev/null with a regular file). A reader on the
+# FIFO, under a time limit, takes what arrives.
+fifo_case() { # WHAT ARGS...: cnnc ARGS -o out.fifo, then compare with cnnc ARGS -o want
+    local what=$1
+    shift
+    rm -f out.fifo got want
+    mkfifo out.fifo || { failed=$((failed + 1)); echo "FAIL: mkfifo"; return; }
+    timeout 60 cat out.fifo >got &
+    local reader=$!
+    if "$cnnc" "$@" -o out.fifo 2>err && wait "$reader" && [[ -p out.fifo ]] &&
+        "$cnnc" "$@" -o want 2>>err && cmp -s got want; then
+        passed=$((passed + 1))
+    else
+        kill "$reader" 2>/dev/null
+        failed=$((failed + 1))
+        echo "FAIL: $what into a FIFO: $(if [[ -p out.fifo ]]; then echo "wrong bytes"; else echo "the FIFO was replaced"; fi) $(head -c 300 err)"
+    fi
+}
+fifo_case "a report" --report tiny.cnn
+fifo_case "an object" -c tiny.cnn --weights w.safetensors
+rm -f out.fifo
+
 echo "$passed passed, $failed failed"
 ((failed == 0 && passed > 0))
