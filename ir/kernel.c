@@ -193,15 +193,17 @@ static IrKernel direct_of(const IrGraph *g, size_t i, const int64_t *frame, int3
 /* The column kernel for convs that are not plain, where its rows are wide
  * enough for a vector of 4 and its strided loads and unrolled taps are not
  * mostly waste (stride across up to 4, windows up to 16 wide). */
-static IrKernel grouped_of(const IrGraph *g, size_t i)
+static IrKernel grouped_of(const IrGraph *g, size_t i, const int64_t *frame)
 {
     const IrNode *n = &g->nodes[i];
     const IrConvAttr *a = &n->attr.conv;
     const IrMachine *m = &g->machine;
     if (m->opt_level < 1 || m->vec_width < 4 || a->stride > 4 || a->size > 16)
         return IR_KERNEL_NAIVE;
-    const int64_t span = a->dilation * (a->size - 1) + 1;
-    const int64_t width = interior(g->nodes[n->inputs[0]].out.w, a->pad, span, a->stride, n->out.w);
+    /* An input planned with the conv's padding as its frame (ir/plan.c) is
+     * all interior. */
+    const int64_t span = a->dilation * (a->size - 1) + 1, f = frame[n->inputs[0]];
+    const int64_t width = interior(g->nodes[n->inputs[0]].out.w + 2 * f, a->pad - f, span, a->stride, n->out.w);
     return columns_fit(m->vec_width, width) ? IR_KERNEL_GROUPED : IR_KERNEL_NAIVE;
 }
 
@@ -232,7 +234,7 @@ void ir_kernels_choose(IrGraph *g, const int32_t *conv_reader, const int64_t *fr
         if (n->op != IR_OP_CONV)
             continue;
         if (!ir_conv_plain(&n->attr.conv)) {
-            n->kernel = grouped_of(g, i);
+            n->kernel = grouped_of(g, i, frame);
             continue;
         }
         const size_t t = ir_group_tail(g, i);

@@ -79,9 +79,11 @@ static int32_t conv_reader(const IrGraph *g, const size_t *readers, const size_t
     if (readers[at] != 1)
         return -1;
     const IrNode *r = &g->nodes[reader[at]];
-    /* A frame is one P all round, and only the plain convs' kernels read one. */
-    return r->op == IR_OP_CONV && ir_conv_plain(&r->attr.conv) && (size_t)r->inputs[0] == at ? (int32_t)reader[at]
-                                                                                            : -1;
+    /* A frame is one P all round: for a conv padded alike across and down
+     * (a depthwise one then reads no edge cell one by one). */
+    return r->op == IR_OP_CONV && r->attr.conv.pad == r->attr.conv.pad_h && (size_t)r->inputs[0] == at
+               ? (int32_t)reader[at]
+               : -1;
 }
 
 /* The concat that reads node i's buffer as its k-th input and nothing else

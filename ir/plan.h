@@ -20,9 +20,9 @@
  * - Layout. [D][H][W] floats, C order, unless the buffer's only reader is a
  *   conv (conv_reader; dropouts between run in place and see through):
  *     a frame of out_pad zeros, [D][H + 2P][W + 2P], when the writer is a
- *     conv's group or a standalone pool and the reader a plain conv
- *     (ir_conv_plain) of padding P; the writer zeroes the frame on every
- *     run, after its values;
+ *     conv's group or a standalone pool and the reader a conv padded P
+ *     across and down (grouped and depthwise ones too); the writer zeroes
+ *     the frame on every run, after its values;
  *     channel blocks of the vector width, [D/v][H'][W'][v], when the
  *     plan runs both convs on packed filters (ir/kernel.h: the node's
  *     blk; only these two kernels see the buffer). The caller's input and

@@ -1219,8 +1219,8 @@ void cg_lower_conv(CgCtx *c, size_t node, const LLVMValueRef *xs, LLVMValueRef y
     bool split = c->executable && n->macs >= CG_PARALLEL_MIN_MACS;
     Grouped gr = {.cv = direct, .y = f.y};
     bool ok;
-    /* Never fused with a pool (ir/fuse.c), never framed or blocked (ir/plan.c):
-     * plain [D1][H1][W1] in, the layout out_layout says out. */
+    /* Never fused with a pool (ir/fuse.c), never blocked (ir/kernel.c): its
+     * input plain or framed, its output as out_layout says. */
     IR_ASSERT(ir_conv_plain(&n->attr.conv) || (!pool && !direct.xblk && !f.y.blk));
     switch (n->kernel) {
     case IR_KERNEL_GROUPED:

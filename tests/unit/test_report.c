@@ -253,9 +253,12 @@ START_TEST(json_convx)
     cJSON_Delete(root);
     free(buf);
 
-    /* e's only reader is dw, which is not plain: no frame; dw no copy. */
-    ck_assert_int_eq(g->nodes[1].out_pad, 0);
+    /* e's only reader is dw, depthwise with pad 1 across and down: e writes
+     * a frame of 1 for it, and dw needs no copy. dw's reader nsq is padded
+     * 1x0, which no frame of one P all round can serve: none. */
+    ck_assert_int_eq(g->nodes[1].out_pad, 1);
     ck_assert_int_eq(g->nodes[2].scratch, -1);
+    ck_assert_int_eq(g->nodes[2].out_pad, 0);
 
     buf = report_of(g, ir_report_text);
     ck_assert_msg(strstr(buf, " K=8 F=3 S=1 P=1 G=8 ") != NULL, "%s", buf);
@@ -661,10 +664,11 @@ END_TEST
 /* Kernel choices (ir/kernel.h), made once by the plan for a machine. a's
  * input is the caller's, with no frame: Winograd on a padded copy, its 32
  * filters packed in two vectors of 16, and its output, read by b on packed
- * filters too, in channel blocks of 16. b's 32x32 output planes are 4 KiB apart and
- * plain (c, a grouped conv, reads them): Winograd's stores would crowd the
- * same L1 sets, so b runs on packed filters. c is depthwise; d's 8 filters
- * are half an AVX-512 vector (columns) but a whole AVX2 one (filters). In
+ * filters too, in channel blocks of 16. b's 32x32 output planes are 4 KiB
+ * apart and plain (c, a depthwise conv padded 1x0, which no frame serves,
+ * reads them): Winograd's stores would crowd the same L1 sets, so b runs
+ * on packed filters. d's 8 filters are half an AVX-512 vector (columns)
+ * but a whole AVX2 one (filters). In
  * the second network b's planes are 30x30: Winograd F(4x4, 3x3), and a's
  * output in blocks for it. A map of 7x7x512 (4 tiles, 37.7 MB of
  * transformed weights) runs directly; 32 filters (2.4 MB) go to Winograd. */
@@ -677,7 +681,7 @@ typedef struct KernelCase {
 
 #define KERNEL_NET                                                                                   \
     "network k {\n input 32x32x16\n a: conv filters=32 size=3 pad=1\n b: conv filters=32 size=3 pad=1\n" \
-    " c: conv filters=32 size=3 pad=1 groups=32\n d: conv filters=8 size=1\n fc 10\n}\n"
+    " c: conv filters=32 size=3 pad=1x0 groups=32\n d: conv filters=8 size=1\n fc 10\n}\n"
 static const KernelCase kernel_cases[] = {
     {KERNEL_NET, {16, 32, 2},
      {0, IR_KERNEL_WINOGRAD, IR_KERNEL_FILTERS, IR_KERNEL_GROUPED, IR_KERNEL_COLUMNS},
