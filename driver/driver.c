@@ -303,10 +303,11 @@ static const char *binary_kind(const char *src, size_t len)
     const unsigned char *b = (const unsigned char *)src;
     if (len >= 4 && memcmp(b, "\x7f" "ELF", 4) == 0)
         return "it looks like an ELF executable or object";
-    if (len >= 4 && memcmp(b, "PK\x03\x04", 4) == 0)
+    int ckpt = cnnrt_looks_like_checkpoint(b, len);
+    if (ckpt == 1)
         return "it is a zip archive, as a PyTorch checkpoint (torch.save) is: weights go in --weights as "
                "safetensors (the README's 'From PyTorch' shows how)";
-    if (len >= 2 && b[0] == 0x80 && b[1] >= 2 && b[1] <= 5)
+    if (ckpt == 2)
         return "it is a Python pickle, as an old PyTorch checkpoint is: weights go in --weights as safetensors "
                "(the README's 'From PyTorch' shows how)";
     if (len >= 9 && b[8] == '{' && b[6] == 0 && b[7] == 0)
@@ -322,7 +323,7 @@ static const char *binary_kind(const char *src, size_t len)
     return control * 10 > head ? "" : NULL;
 }
 
-/* umask has no read-only query; set and restore it. */
+/* A report's printer (ir/report.h). */
 typedef void (*Writer)(const IrGraph *g, FILE *out);
 
 /* Writes size bytes to path through the runtime's atomic writer (a

@@ -227,6 +227,13 @@ int cnnrt_looks_like_onnx(const unsigned char *b, size_t n)
     return n >= 3 && b[0] == 0x08 && b[1] >= 1 && b[1] < 0x20 && (b[2] == 0x12 || b[2] == 0x3a || b[2] == 0x42);
 }
 
+int cnnrt_looks_like_checkpoint(const unsigned char *b, size_t n)
+{
+    if (n >= 4 && memcmp(b, "PK\x03\x04", 4) == 0)
+        return 1;
+    return n >= 2 && b[0] == 0x80 && b[1] >= 2 && b[1] <= 5 ? 2 : 0; /* pickle protocols 2 to 5 */
+}
+
 /* Parses and validates the header once the file is mapped. */
 static int parse_header(CnnrtSt *st, char *err, size_t errlen)
 {
@@ -236,13 +243,13 @@ static int parse_header(CnnrtSt *st, char *err, size_t errlen)
     /* What people give instead, named: torch.save's zip of pickles (or,
      * before PyTorch 1.6, a bare pickle), and ONNX models. */
     const unsigned char *m = st->map;
-    bool zip = st->size >= 4 && memcmp(m, "PK\x03\x04", 4) == 0;
-    if (zip || (st->size >= 2 && m[0] == 0x80 && m[1] >= 2 && m[1] <= 5))
+    int ckpt = cnnrt_looks_like_checkpoint(m, st->size);
+    if (ckpt)
         return rt_fail(err, errlen,
                        "%s: this is a PyTorch checkpoint (%s, as torch.save writes), not safetensors; save the "
                        "state dict as safetensors instead, or export the model with torch.onnx.export and "
                        "compile the .onnx itself (the README's 'From PyTorch' shows both, with PyTorch alone)",
-                       path, zip ? "a zip of pickles" : "a pickle");
+                       path, ckpt == 1 ? "a zip of pickles" : "a pickle");
     if (cnnrt_looks_like_onnx(m, st->size))
         return rt_fail(err, errlen,
                        "%s: this looks like an ONNX model, not safetensors; compile the model itself (cnnc "

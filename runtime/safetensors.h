@@ -61,11 +61,15 @@ const CnnrtStTensor *cnnrt_st_tensor(const CnnrtSt *st, size_t i);
 /* NULL when there is no tensor of that name. */
 const CnnrtStTensor *cnnrt_st_find(const CnnrtSt *st, const char *name);
 
-/* "F32", "BF16", ... as the format spells them. */
 /* Whether the n bytes at b start like an ONNX model (a ModelProto), so a
  * message can say what a wrong file is. */
 int cnnrt_looks_like_onnx(const unsigned char *b, size_t n);
+/* Whether they start like a PyTorch checkpoint as torch.save writes it: 1
+ * for a zip of pickles (PyTorch 1.6 on), 2 for a bare pickle (before), else
+ * 0. */
+int cnnrt_looks_like_checkpoint(const unsigned char *b, size_t n);
 
+/* "F32", "BF16", ... as the format spells them. */
 const char *cnnrt_dtype_name(CnnrtDtype dtype);
 /* 1 for F32, F16, BF16 and F64: the dtypes cnnrt_st_read_f32 converts. */
 int cnnrt_dtype_is_float(CnnrtDtype dtype);
