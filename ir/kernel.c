@@ -120,8 +120,7 @@ static int wino_of(const IrGraph *g, size_t i, const int64_t *frame, int32_t pac
         return 0;
     /* Its transformed weights are 36 / F^2 times the direct kernel's and
      * stream from memory when they do not stay in cache: on a map of few
-     * tiles they are used too few times to pay. ResNet-18's 7x7x512 3x3
-     * convs (4 tiles, 37.7 MB) ran slower so than directly. */
+     * tiles each is used too few times to pay for its load. */
     const int64_t tiles = ((n->out.h + m - 1) / m) * ((n->out.w + m - 1) / m);
     if (tiles < 16 && IR_WINO_ALPHA * IR_WINO_ALPHA * C * K * 4 > (4 << 20))
         return 0;
