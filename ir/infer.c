@@ -307,29 +307,47 @@ static bool tensor_floats(IrInfer *cx, const IrNode *n, int64_t *floats)
     return true;
 }
 
-bool ir_graph_infer(IrGraph *g, IrDiag *diag)
+/* The shape, params and MACs of one node whose inputs are shaped. */
+static bool infer_node(IrInfer *cx, IrNode *n)
+{
+    IrGraph *g = cx->g;
+    /* The inputs' shapes side by side, for the op's rule. */
+    IrShape one, *in = n->ninputs > 1 ? ir_arena_alloc(g->arena, n->ninputs, sizeof *in) : &one;
+    for (uint32_t k = 0; k < n->ninputs; k++)
+        in[k] = g->nodes[n->inputs[k]].out;
+    n->params = n->macs = 0;
+    if (!ir_op_defs[n->op]->infer(cx, n, n->ninputs ? in : NULL))
+        return false;
+    /* Activation memory W2*H2*D2*4 bytes must itself be a 64-bit number. */
+    int64_t bytes = ir_shape_elems(n->out);
+    if (bytes < 0 || __builtin_mul_overflow(bytes, 4, &bytes)) {
+        ir_diag_error(cx->diag, n->span,
+                      "output %" PRId64 "x%" PRId64 "x%" PRId64 " of layer '%s' is too large: "
+                      "its size in bytes overflows 64 bits",
+                      n->out.w, n->out.h, n->out.d, n->name);
+        return false;
+    }
+    return true;
+}
+
+bool ir_graph_infer_from(IrGraph *g, size_t first, IrDiag *diag)
 {
     IrInfer cx = {.g = g, .diag = diag};
-    int64_t params = 0, macs = 0, floats = 0;
     g->shaped = false;
+    for (size_t i = first; i < g->count; i++)
+        if (!infer_node(&cx, &g->nodes[i]))
+            return false;
+    return true;
+}
+
+bool ir_graph_infer(IrGraph *g, IrDiag *diag)
+{
+    if (!ir_graph_infer_from(g, 0, diag))
+        return false;
+    IrInfer cx = {.g = g, .diag = diag};
+    int64_t params = 0, macs = 0, floats = 0;
     for (size_t i = 0; i < g->count; i++) {
-        IrNode *n = &g->nodes[i];
-        /* The inputs' shapes side by side, for the op's rule. */
-        IrShape one, *in = n->ninputs > 1 ? ir_arena_alloc(g->arena, n->ninputs, sizeof *in) : &one;
-        for (uint32_t k = 0; k < n->ninputs; k++)
-            in[k] = g->nodes[n->inputs[k]].out;
-        n->params = n->macs = 0;
-        if (!ir_op_defs[n->op]->infer(&cx, n, n->ninputs ? in : NULL))
-            return false;
-        /* Activation memory W2*H2*D2*4 bytes must itself be a 64-bit number. */
-        int64_t bytes = ir_shape_elems(n->out);
-        if (bytes < 0 || __builtin_mul_overflow(bytes, 4, &bytes)) {
-            ir_diag_error(diag, n->span,
-                          "output %" PRId64 "x%" PRId64 "x%" PRId64 " of layer '%s' is too large: "
-                          "its size in bytes overflows 64 bits",
-                          n->out.w, n->out.h, n->out.d, n->name);
-            return false;
-        }
+        const IrNode *n = &g->nodes[i];
         int64_t read;
         if (!ir_add_checked(&cx, n, &params, n->params, "the network's parameter count") ||
             !ir_add_checked(&cx, n, &macs, n->macs, "the network's MAC count") || !tensor_floats(&cx, n, &read) ||

@@ -230,6 +230,10 @@ extern const char *const ir_op_words[IR_OP_COUNT];
 /* Shapes, params and MACs of every node, in order; stops at the first node whose
  * shape fails (later shapes depend on it) and reports it. */
 __attribute__((warn_unused_result)) bool ir_graph_infer(IrGraph *g, IrDiag *diag);
+/* Shapes nodes first.. only, whose inputs before first are shaped, and leaves
+ * the totals to ir_graph_infer: a front end that adds nodes one at a time
+ * shapes each once, in time linear in the graph. */
+__attribute__((warn_unused_result)) bool ir_graph_infer_from(IrGraph *g, size_t first, IrDiag *diag);
 
 /* Checks the graph's invariants; a failure is an internal error and aborts. */
 void ir_graph_verify(const IrGraph *g);
