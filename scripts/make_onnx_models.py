@@ -8,7 +8,8 @@ Random weights and randomised BatchNorm statistics, fixed seed. Committed
 sizes stay small: MobileNetV2 at width 0.25 and a reduced-width ResNet-18
 (the same 18 layers, 8 to 64 channels). The full-size models (ResNet-18
 at opsets 13 and 11, SqueezeNet 1.1, GoogLeNet, MobileNetV2 at opset 17;
-5 to 47 MB each) are made only with --full DIR, for a manual check:
+5 to 47 MB each) are made only with --full DIR, for a manual check (CI checks
+full-size exports with scripts/make_tv_onnx.py's data):
     for d in DIR/*/; do bash tests/onnx/run_conformance.sh --one build/cnnc \
         build/tests/onnx/onnx_tensor /tmp "$d"; done
 

@@ -14,6 +14,7 @@ packages=(
   dpkg-dev                           # apt-get source: cJSON's source for the cross runtimes
   libonnx-dev libprotobuf-c-dev protobuf-c-compiler  # ONNX models: Debian's onnx.proto, read by protobuf-c
   libonnx-testdata                   # the ONNX conformance models (tests/onnx)
+  python3-onnx                       # tests/onnx/tv_fill.py refills the torchvision exports' skeletons
   lld                                # ld.lld: cnnc links VGG-16 (553 MB of weights) in 0.3-1.2 s, GNU ld 2.8-3.2 s
   # Other machines (issue 6): cross C compilers, whose libcnnrt-TRIPLE.a the
   # build makes, and the emulators the tests run their programs on.
