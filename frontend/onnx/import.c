@@ -799,6 +799,10 @@ static bool op_unary(Im *im, IrOp op, const char *const *keys)
 {
     if (!known_attrs(im, keys))
         return false;
+    /* The IR's slope is finite, as a .cnn's is (ir/ir.h). */
+    double alpha = attr_float(im, "alpha", 0.01);
+    if (op == IR_OP_LEAKYRELU && !isfinite((float)alpha))
+        return fail(im, "attribute 'alpha' is %g; cnnc takes a finite slope", alpha);
     Value *x = act_input(im, 0, 0);
     if (!x)
         return false;
@@ -807,7 +811,7 @@ static bool op_unary(Im *im, IrOp op, const char *const *keys)
     if (!n)
         return false;
     if (op == IR_OP_LEAKYRELU)
-        n->attr.leakyrelu.slope = (float)attr_float(im, "alpha", 0.01);
+        n->attr.leakyrelu.slope = (float)alpha;
     return shape_last(im) && act_out(im, rank);
 }
 
