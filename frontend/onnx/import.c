@@ -755,7 +755,9 @@ static bool op_global_pool(Im *im, IrPoolMode mode)
     IrNode *n = add_node(im, IR_OP_POOL, &x, 1);
     if (!n)
         return false;
-    n->attr.pool = (IrPoolAttr){.mode = mode, .global = true, .round = IR_ROUND_FLOOR};
+    /* The whole map divides exactly: no rounding, as 'pool avg global' in
+     * a .cnn has none, so --emit=cnn writes what reports of this show. */
+    n->attr.pool = (IrPoolAttr){.mode = mode, .global = true, .round = IR_ROUND_EXACT};
     return shape_last(im) && act_out(im, 4);
 }
 
