@@ -7,50 +7,71 @@
 # lines; and emitting again from the emitted pair must give the same text
 # and the same weights, byte for byte. Then the refusals: what .cnn cannot
 # write, an output over an input, -o -, missing weights; none leaves a file.
+# Models are ONNX ones and .cnn ones, since the writer reads the IR.
 # (The text itself, key by key, is unit.cnn's.)
 #   run_emit_cnn.sh CNNC ONNX_TENSOR SRC_DIR TESTDATA_DIR [JOBS]
 set -uo pipefail
 
-# One model: prints "ok NAME" or "FAIL NAME: why".
-if [[ ${1:-} == --one ]]; then
-  cnnc=$2 tool=$3 work=$4 dir=$5
-  name=${dir#"$(dirname "$(dirname "$dir")")/"}
+# One network: prints "ok NAME" or "FAIL NAME: why". JOB is tab-separated:
+# "onnx DIR", an ONNX model DIR/model.onnx with its test_data_set_*, or
+# "cnn NAME SOURCE WEIGHTS INPUT", a .cnn (WEIGHTS - for none) on one input.
+if [[ ${1:-} == --job ]]; then
+  cnnc=$2 tool=$3 work=$4
+  IFS=$'\t' read -r kind a b c d <<<"$5"
+  weights=()
+  if [[ $kind == onnx ]]; then
+    dir=$a
+    name=${dir#"$(dirname "$(dirname "$dir")")/"}
+    source=$dir/model.onnx
+  else
+    name=$a source=$b input=$d
+    [[ $c == - ]] || weights=(--weights "$c")
+  fi
   t=$(mktemp -d "$work/m.XXXXXX")
   fail() {
     echo "FAIL $name: $*"
     rm -rf "$t"
     exit 0
   }
-  [[ -f $dir/model.onnx ]] || fail "model.onnx is missing"
-  "$cnnc" --emit=cnn "$dir/model.onnx" -o "$t/net.cnn" 2>"$t/err" || fail "--emit=cnn: $(head -c 300 "$t/err")"
+  [[ -f $source ]] || fail "$source is missing"
+  "$cnnc" --emit=cnn "$source" "${weights[@]}" -o "$t/net.cnn" 2>"$t/err" || fail "--emit=cnn: $(head -c 300 "$t/err")"
   [[ -s $t/net.cnn && -s $t/net.safetensors ]] || fail "--emit=cnn wrote no .cnn or no .safetensors"
   "$cnnc" --emit=cnn "$t/net.cnn" --weights "$t/net.safetensors" -o "$t/again.cnn" 2>"$t/err" ||
     fail "--emit=cnn from the emitted pair: $(head -c 300 "$t/err")"
   cmp -s "$t/net.cnn" "$t/again.cnn" || fail "emitting from the emitted .cnn changes the text: $(diff "$t/net.cnn" "$t/again.cnn" | head -5 | tr '\n' ' ')"
   cmp -s "$t/net.safetensors" "$t/again.safetensors" || fail "emitting from the emitted pair changes the weights"
   # The same graph: every node's name, op, inputs, keys, shape, kernel and
-  # buffer, and the same report, but for the source lines the ONNX has not.
-  "$cnnc" --dump=ir "$dir/model.onnx" | sed 's/  ; line [0-9]*$//' >"$t/ir.onnx"
-  "$cnnc" --dump=ir "$t/net.cnn" --weights "$t/net.safetensors" | sed 's/  ; line [0-9]*$//' >"$t/ir.cnn"
-  [[ -s $t/ir.onnx ]] && cmp -s "$t/ir.onnx" "$t/ir.cnn" || fail "--dump=ir differs: $(diff "$t/ir.onnx" "$t/ir.cnn" | head -4 | tr '\n' ' ')"
-  "$cnnc" --report=json "$dir/model.onnx" | sed 's/"line": [0-9]*, "col": [0-9]*//g' >"$t/rep.onnx"
-  "$cnnc" --report=json "$t/net.cnn" --weights "$t/net.safetensors" | sed 's/"line": [0-9]*, "col": [0-9]*//g' >"$t/rep.cnn"
-  [[ -s $t/rep.onnx ]] && cmp -s "$t/rep.onnx" "$t/rep.cnn" || fail "--report=json differs: $(diff "$t/rep.onnx" "$t/rep.cnn" | head -4 | tr '\n' ' ')"
-  "$cnnc" "$dir/model.onnx" -o "$t/from_onnx" 2>"$t/err" || fail "compiling the model: $(head -c 300 "$t/err")"
+  # buffer, and the same report, but for the source lines.
+  "$cnnc" --dump=ir "$source" "${weights[@]}" | sed 's/  ; line [0-9]*$//' >"$t/ir.a"
+  "$cnnc" --dump=ir "$t/net.cnn" --weights "$t/net.safetensors" | sed 's/  ; line [0-9]*$//' >"$t/ir.b"
+  [[ -s $t/ir.a ]] && cmp -s "$t/ir.a" "$t/ir.b" || fail "--dump=ir differs: $(diff "$t/ir.a" "$t/ir.b" | head -4 | tr '\n' ' ')"
+  "$cnnc" --report=json "$source" "${weights[@]}" | sed 's/"line": [0-9]*, "col": [0-9]*//g' >"$t/rep.a"
+  "$cnnc" --report=json "$t/net.cnn" --weights "$t/net.safetensors" | sed 's/"line": [0-9]*, "col": [0-9]*//g' >"$t/rep.b"
+  [[ -s $t/rep.a ]] && cmp -s "$t/rep.a" "$t/rep.b" || fail "--report=json differs: $(diff "$t/rep.a" "$t/rep.b" | head -4 | tr '\n' ' ')"
+  "$cnnc" "$source" "${weights[@]}" -o "$t/from_source" 2>"$t/err" || fail "compiling the source: $(head -c 300 "$t/err")"
   "$cnnc" "$t/net.cnn" --weights "$t/net.safetensors" -o "$t/from_cnn" 2>"$t/err" ||
     fail "compiling the emitted pair: $(head -c 300 "$t/err")"
-  sets=0
-  for set in "$dir"/test_data_set_*; do
-    [[ -d $set ]] || continue
-    sets=$((sets + 1))
-    s=$(basename "$set")
-    "$tool" tonpy "$set/input_0.pb" "$t/in.npy" 2>"$t/err" || fail "$s: $(cat "$t/err")"
-    "$t/from_onnx" "$t/in.npy" --output "$t/a.npy" >/dev/null 2>"$t/err" || fail "$s: the model's program: $(head -c 200 "$t/err")"
-    "$t/from_cnn" "$t/in.npy" --output "$t/b.npy" >/dev/null 2>"$t/err" || fail "$s: the emitted program: $(head -c 200 "$t/err")"
-    cmp -s "$t/a.npy" "$t/b.npy" || fail "$s: the two programs' outputs differ"
-    "$tool" compare "$t/b.npy" "$set/output_0.pb" >"$t/cmp" 2>&1 || fail "$s: against the reference: $(tr '\n' ' ' <"$t/cmp")"
-  done
-  ((sets > 0)) || fail "no test_data_set_* to run"
+  # run WHAT INPUT: both programs on INPUT, outputs the same bytes.
+  run() {
+    "$t/from_source" "$2" --output "$t/a.npy" >/dev/null 2>"$t/err" || fail "$1: the source's program: $(head -c 200 "$t/err")"
+    "$t/from_cnn" "$2" --output "$t/b.npy" >/dev/null 2>"$t/err" || fail "$1: the emitted program: $(head -c 200 "$t/err")"
+    cmp -s "$t/a.npy" "$t/b.npy" || fail "$1: the two programs' outputs differ"
+  }
+  if [[ $kind == cnn ]]; then
+    [[ -f $input ]] || fail "$input is missing"
+    run "$(basename "$input")" "$input"
+  else
+    sets=0
+    for set in "$dir"/test_data_set_*; do
+      [[ -d $set ]] || continue
+      sets=$((sets + 1))
+      s=$(basename "$set")
+      "$tool" tonpy "$set/input_0.pb" "$t/in.npy" 2>"$t/err" || fail "$s: $(cat "$t/err")"
+      run "$s" "$t/in.npy"
+      "$tool" compare "$t/b.npy" "$set/output_0.pb" >"$t/cmp" 2>&1 || fail "$s: against the reference: $(tr '\n' ' ' <"$t/cmp")"
+    done
+    ((sets > 0)) || fail "no test_data_set_* to run"
+  fi
   echo "ok $name"
   rm -rf "$t"
   exit 0
@@ -82,14 +103,38 @@ conformance=(
   pytorch-converted/test_softmax_lastdim pytorch-operator/test_operator_conv pytorch-operator/test_operator_flatten
   simple/test_single_relu_model
 )
-{
-  for m in "${committed[@]}"; do printf '%s\0' "$src/tests/data/onnx/$m"; done
-  for m in "${conformance[@]}"; do printf '%s\0' "$testdata/$m"; done
-} | xargs -0 -P "$jobs" -n 1 bash "$0" --one "$cnnc" "$tool" "$work" >"$work/results"
+# .cnn sources (--emit=cnn reads the IR, whatever made it): the chains
+# and graphs of scripts/make_goldens.py (batch norms, groups, dilation,
+# windows WxH, ceil, add and concat, quoted names), examples with weights
+# (F16 ones for slides: written back as F32, the values the program uses),
+# inline weights, and tests/cli/bn.cnn's batch norms.
+d=$src/tests/data
+tab=$'\t'
+jobs_list=()
+for m in "${committed[@]}"; do jobs_list+=("onnx$tab$src/tests/data/onnx/$m"); done
+for m in "${conformance[@]}"; do jobs_list+=("onnx$tab$testdata/$m"); done
+cnn() { jobs_list+=("cnn$tab$1$tab$2$tab$3$tab$4"); }
+cnn lenet "$src/examples/lenet.cnn" "$d/lenet/lenet.safetensors" "$d/lenet/in7.npy"
+cnn cifar10 "$src/examples/cifar10.cnn" "$d/cifar10/cifar10.safetensors" "$d/cifar10/in1.npy"
+cnn slides.f16 "$src/examples/slides.cnn" "$d/slides/slides.f16.safetensors" "$d/slides/in7.npy"
+cnn edge "$src/examples/edge.cnn" - "$src/examples/images/ascent.pgm"
+cnn emboss "$src/examples/emboss.cnn" - "$src/examples/images/ascent.pgm"
+cnn resdigits "$src/examples/digits/resdigits.cnn" "$src/examples/digits/resdigits.safetensors" \
+  "$src/examples/digits/digit-3-705.pgm"
+cnn bn "$src/tests/cli/bn.cnn" "$d/bn/bn.safetensors" "$d/bn/x.npy"
+ncnn=7
+for f in "$d"/random/*.cnn; do
+  n=$(basename "$f" .cnn)
+  cnn "random/$n" "$f" "$d/random/$n/$n.safetensors" "$d/random/$n/in7.npy"
+  ncnn=$((ncnn + 1))
+done
+printf '%s\0' "${jobs_list[@]}" | xargs -0 -P "$jobs" -n 1 bash "$0" --job "$cnnc" "$tool" "$work" >"$work/results"
 fail=0
 total=$(grep -c . "$work/results")
 ok=$(grep -c '^ok ' "$work/results")
-want=$((${#committed[@]} + ${#conformance[@]}))
+want=${#jobs_list[@]}
+# The graphs of make_goldens.py: a glob that found none would check none.
+((ncnn >= 7 + 36)) || { echo "FAIL: $((ncnn - 7)) random networks in $d/random, want 36"; fail=1; }
 grep -v '^ok ' "$work/results"
 if ((ok != want || total != want)); then
   echo "FAIL: $ok of $want models round-tripped"
@@ -152,6 +197,6 @@ absent "no weights" "$r/bare.cnn" "$r/bare.safetensors"
 left=$(find "$r" -name '*.tmp.*')
 [[ -z $left ]] || { echo "FAIL: temporary files left: $left"; fail=1; }
 
-echo "emit=cnn: $ok of $want models round-tripped in $((SECONDS - start)) s"
+echo "emit=cnn: $ok of $want networks round-tripped ($((want - ncnn)) ONNX, $ncnn .cnn) in $((SECONDS - start)) s"
 ((fail == 0)) && echo PASS
 exit "$fail"
