@@ -8,7 +8,8 @@
 # and the same weights, byte for byte. Then the refusals: what .cnn cannot
 # write, an output over an input, -o -, missing weights; none leaves a file.
 # Models are ONNX ones and .cnn ones, since the writer reads the IR.
-# (The text itself, key by key, is unit.cnn's.)
+# For two models the text is compared with a file written by hand; key by
+# key, unit.cnn checks it.
 #   run_emit_cnn.sh CNNC ONNX_TENSOR SRC_DIR TESTDATA_DIR [JOBS]
 set -uo pipefail
 
@@ -78,6 +79,8 @@ if [[ ${1:-} == --job ]]; then
 fi
 
 cnnc=$1 tool=$2 src=$3 testdata=$4 jobs=${5:-2}
+# Absolute: one check runs in the model's directory.
+cnnc=$(cd "$(dirname "$cnnc")" && pwd)/$(basename "$cnnc")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 start=$SECONDS
@@ -140,6 +143,29 @@ if ((ok != want || total != want)); then
   echo "FAIL: $ok of $want models round-tripped"
   fail=1
 fi
+
+# The text and the tensors for two models, as tests/onnx/emit/ has them
+# (written by hand from the ONNX graphs; its README says how).
+for m in padnet matnet; do
+  (cd "$src/tests/data/onnx/$m" && "$cnnc" --emit=cnn model.onnx -o "$work/$m.cnn") ||
+    { echo "FAIL $m: --emit=cnn"; fail=1; continue; }
+  if ! diff -u "$src/tests/onnx/emit/$m.cnn" "$work/$m.cnn"; then
+    echo "FAIL $m: the text is not tests/onnx/emit/$m.cnn"
+    fail=1
+  fi
+  # The header's tensors in file order, "name [shape]".
+  python3 -c '
+import json, struct, sys
+b = open(sys.argv[1], "rb").read()
+n, = struct.unpack("<Q", b[:8])
+for k, v in json.loads(b[8:8 + n]).items():
+    if k != "__metadata__":
+        print(k, v["shape"])' "$work/$m.safetensors" >"$work/$m.tensors"
+  if ! diff -u "$src/tests/onnx/emit/$m.tensors" "$work/$m.tensors"; then
+    echo "FAIL $m: the tensors are not tests/onnx/emit/$m.tensors"
+    fail=1
+  fi
+done
 
 # Refusals. check NAME WANT_EXIT MESSAGE_FRAGMENT COMMAND...: the exit
 # status and a fragment of the message.
