@@ -219,6 +219,12 @@ cmp -s "$r/net.cnn" "$r/net.cnn.orig" && cmp -s "$r/net.safetensors" "$r/net.saf
 check "-o -" 2 "not .cnn source and its weights" "$cnnc" --emit=cnn "$r/net.cnn" --weights "$r/net.safetensors" -o -
 check "no weights" 1 "this output needs every parameter" "$cnnc" --emit=cnn "$r/net.cnn" -o "$r/bare.cnn"
 absent "no weights" "$r/bare.cnn" "$r/bare.safetensors"
+# The .cnn cannot be put in place (a directory has its name) after the
+# weights were: they are taken away again, not left as half a pair.
+mkdir "$r/dir.cnn"
+check "the .cnn after the weights" 1 "cannot write '$r/dir.cnn'" \
+  "$cnnc" --emit=cnn "$src/tests/data/onnx/viewnet/model.onnx" -o "$r/dir.cnn"
+absent "the .cnn after the weights" "$r/dir.safetensors"
 # No temporary file is left beside the outputs.
 left=$(find "$r" -name '*.tmp.*')
 [[ -z $left ]] || { echo "FAIL: temporary files left: $left"; fail=1; }
