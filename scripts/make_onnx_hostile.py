@@ -70,6 +70,9 @@ def main():
     write("leaky_inf.onnx", base(nodes=[helper.make_node("Conv", ["x", "w"], ["c"], name="conv", pads=[1, 1, 1, 1]),
                                         helper.make_node("LeakyRelu", ["c"], ["y"], name="leaky",
                                                          alpha=float("inf"))]))
+    # A Concat of one tensor is that tensor (it once failed an IR assertion).
+    write("concat_one.onnx", base(nodes=[helper.make_node("Conv", ["x", "w"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+                                         helper.make_node("Concat", ["c"], ["y"], name="cat", axis=1)]))
     # Messages nested 5000 deep: attribute -> graph -> node -> attribute ...
     write("empty.onnx", b"")
 

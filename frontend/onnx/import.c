@@ -994,6 +994,9 @@ static bool op_concat(Im *im)
             return fail(im, "joins tensors of different ranks");
     if (axis != 1 && axis != 1 - rank)
         return fail(im, "attribute 'axis' is %" PRId64 "; cnnc joins along the channels (axis 1)", axis);
+    /* One tensor joined with nothing is itself; an IR concat takes two. */
+    if (n == 1)
+        return alias(im, ins[0]);
     return add_node(im, IR_OP_CONCAT, ins, (uint32_t)n) && shape_last(im) && act_out(im, rank);
 }
 
