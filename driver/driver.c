@@ -18,6 +18,7 @@ extern char **environ;
 #include "codegen/cg.h"
 #include "frontend/frontend.h"
 #include "frontend/onnx/onnx.h"
+#include "ir/cnn.h"
 #include "ir/fuse.h"
 #include "ir/params.h"
 #include "ir/plan.h"
@@ -25,7 +26,7 @@ extern char **environ;
 #include "runtime/rtio.h"
 #include "runtime/safetensors.h"
 
-typedef enum { EMIT_EXE, EMIT_OBJ, EMIT_ASM, EMIT_LLVM, EMIT_BC, EMIT_DOT } Emit;
+typedef enum { EMIT_EXE, EMIT_OBJ, EMIT_ASM, EMIT_LLVM, EMIT_BC, EMIT_DOT, EMIT_CNN } Emit;
 typedef enum { ACT_COMPILE, ACT_CHECK, ACT_REPORT_TEXT, ACT_REPORT_JSON, ACT_DUMP_IR } Action;
 
 typedef struct Options {
@@ -51,7 +52,9 @@ static const char *const usage_text =
     "  --check            parse and shape-check only\n"
     "  --report[=json]    print the per-layer report (a table, or JSON) and stop;\n"
     "                     with --target, also the object's flash and RAM there\n"
-    "  --emit=KIND        exe (default) | obj | asm | llvm | bc | dot\n"
+    "  --emit=KIND        exe (default) | obj | asm | llvm | bc | dot | cnn\n"
+    "                     (cnn: the network as .cnn source, and its weights\n"
+    "                     beside it as NAME.safetensors, for NAME.cnn)\n"
     "  -c / -S            same as --emit=obj / --emit=asm\n"
     "  -o PATH            output path (default: the network's file name, in .);\n"
     "                     '-' is standard output, for asm, llvm, bc, dot and reports\n"
@@ -135,7 +138,7 @@ static const char *long_value(int argc, char **argv, int *i, const char *key, bo
 
 static int parse_options(int argc, char **argv, Options *o, FILE *out, FILE *err, bool *done)
 {
-    static const char *const emits[] = {"exe", "obj", "asm", "llvm", "bc", "dot"};
+    static const char *const emits[] = {"exe", "obj", "asm", "llvm", "bc", "dot", "cnn"};
     o->opt_level = 2;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -180,7 +183,7 @@ static int parse_options(int argc, char **argv, Options *o, FILE *out, FILE *err
             while (k < sizeof emits / sizeof *emits && strcmp(v, emits[k]) != 0)
                 k++;
             if (k == sizeof emits / sizeof *emits)
-                return usage_error(err, "unknown --emit kind '%s' (exe, obj, asm, llvm, bc or dot)", v);
+                return usage_error(err, "unknown --emit kind '%s' (exe, obj, asm, llvm, bc, dot or cnn)", v);
             o->emit = (Emit)k;
         } else if ((v = long_value(argc, argv, &i, "--weights", &missing)) != NULL) {
             o->weights = v;
@@ -204,12 +207,14 @@ static int parse_options(int argc, char **argv, Options *o, FILE *out, FILE *err
     }
     if (!o->input)
         return usage_error(err, "%s", "no input file");
-    /* An executable must be a file to run, and an object comes with its
-     * header: neither has one stream to go to. */
+    /* An executable must be a file to run, an object comes with its
+     * header and .cnn with its weights: none has one stream to go to. */
     if (o->output && strcmp(o->output, "-") == 0 && o->action == ACT_COMPILE &&
-        (o->emit == EMIT_EXE || o->emit == EMIT_OBJ))
+        (o->emit == EMIT_EXE || o->emit == EMIT_OBJ || o->emit == EMIT_CNN))
         return usage_error(err, "-o - (standard output) takes asm, llvm, bc or dot, not %s",
-                           o->emit == EMIT_EXE ? "an executable" : "an object and its header");
+                           o->emit == EMIT_EXE   ? "an executable"
+                           : o->emit == EMIT_OBJ ? "an object and its header"
+                                                 : ".cnn source and its weights");
     /* A triple too long to hold is a bad command line, like any option. */
     char msg[256];
     if (!cg_target_resolve(o->target, &o->machine, msg, sizeof msg))
@@ -896,6 +901,147 @@ static void llvm_fatal(const char *reason)
     rt_tmp_remove_all();
 }
 
+/* An output that holds the weights needs them all (SPEC section 8). */
+static int need_every_weight(const Options *o, const Weights *w, FILE *err)
+{
+    if (!w->missing)
+        return 0;
+    size_t first = 0;
+    while (w->values[first])
+        first++;
+    fprintf(err,
+            "cnnc: error: %s: this output needs every parameter, but %zu of %zu tensors have no "
+            "values (the first is '%s'); give them with --weights FILE\n",
+            o->input, w->missing, w->nparams, w->params[first].name);
+    return 1;
+}
+
+/* The comment lines that open the emitted .cnn: those that open a .cnn
+ * source, carried over as they are, so that emitting from an emitted file
+ * gives the same text; else where the network came from. malloc'ed. */
+static char *cnn_header(const Options *o, const char *src, size_t len, bool onnx)
+{
+    size_t end = 0;
+    while (!onnx && end < len && (src[end] == '#' || (src[end] == '/' && end + 1 < len && src[end + 1] == '/'))) {
+        const char *nl = memchr(src + end, '\n', len - end);
+        if (!nl)
+            break;
+        end = (size_t)(nl - src) + 1;
+    }
+    if (end > 0)
+        return strndup(src, end);
+    /* The path as given, but on one line. */
+    char *input = strdup(o->input);
+    if (!input)
+        return NULL;
+    for (char *p = input; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
+    const char *fmt = "# Written by cnnc --emit=cnn from %s\n"
+                      "# Its weights are in the .safetensors file of the same name beside it.\n";
+    size_t size = strlen(fmt) + strlen(input);
+    char *text = malloc(size);
+    if (text)
+        snprintf(text, size, fmt, input);
+    free(input);
+    return text;
+}
+
+/* The weights beside the .cnn at path: NAME.safetensors for NAME.cnn, else
+ * the path with .safetensors after it. malloc'ed. */
+static char *cnn_weights_path(const char *path)
+{
+    size_t n = strlen(path);
+    if (has_suffix(path, ".cnn") && n > 4 && path[n - 5] != '/')
+        n -= 4;
+    char *w = malloc(n + sizeof ".safetensors");
+    if (w) {
+        memcpy(w, path, n);
+        strcpy(w + n, ".safetensors");
+    }
+    return w;
+}
+
+/* --emit=cnn (SPEC section 10): the graph as .cnn source, and beside it the
+ * values of every parameter not written inline, as the compiled program
+ * would have them. Both are written to temporary files first; the weights
+ * are put in place before the source, and removed again if the source
+ * cannot follow, so an error leaves neither half of a pair. */
+static int emit_cnn(const Options *o, IrGraph *g, IrArena *arena, IrDiag *diag, const char *src, size_t len,
+                    bool onnx, FILE *err)
+{
+    if (!ir_cnn_check(g, diag))
+        return 1;
+    char *path = o->output ? strdup(o->output) : default_output(o->input, ".cnn");
+    char *wpath = path ? cnn_weights_path(path) : NULL;
+    char *header = cnn_header(o, src, len, onnx);
+    if (!path || !wpath || !header) {
+        free(path);
+        free(wpath);
+        free(header);
+        fprintf(err, "cnnc: error: out of memory\n");
+        return 1;
+    }
+    Weights w = {0};
+    RtOut text = {0}, data = {0};
+    char msg[1024] = "";
+    int rc = refuse_input_as_output(o, "output", path, err);
+    if (rc == 0)
+        rc = refuse_input_as_output(o, "weights output", wpath, err);
+    if (rc == 0)
+        rc = load_weights(o, g, arena, &w, diag, err);
+    if (rc == 0)
+        rc = need_every_weight(o, &w, err);
+    CnnrtStOut *tensors = rc == 0 ? calloc(w.nparams ? w.nparams : 1, sizeof *tensors) : NULL;
+    size_t ntensors = 0;
+    if (rc == 0 && !tensors) {
+        fprintf(err, "cnnc: error: out of memory\n");
+        rc = 1;
+    }
+    for (size_t i = 0; rc == 0 && i < w.nparams; i++)
+        if (!w.params[i].inline_data)
+            tensors[ntensors++] = (CnnrtStOut){w.params[i].name, w.params[i].rank, w.params[i].shape, w.values[i]};
+    if (rc == 0 && rt_out_open(&data, wpath, msg, sizeof msg) != 0)
+        rc = 1;
+    else if (rc == 0 && cnnrt_st_write(data.f, tensors, ntensors, msg, sizeof msg) != 0)
+        rc = 1;
+    else if (rc == 0 && rt_out_open(&text, path, msg, sizeof msg) != 0)
+        rc = 1;
+    if (rc == 0) {
+        ir_cnn_write(g, header, text.f);
+        /* A full disk shows here, before either file is put in place. */
+        const char *bad = fflush(data.f) != 0 || ferror(data.f)   ? wpath
+                          : fflush(text.f) != 0 || ferror(text.f) ? path
+                                                                  : NULL;
+        if (bad) {
+            snprintf(msg, sizeof msg, "cannot write '%s': %s", bad, strerror(errno ? errno : EIO));
+            rc = 1;
+        }
+    }
+    if (rc == 0 && rt_out_commit(&data, msg, sizeof msg) != 0) {
+        rc = 1;
+    } else if (rc == 0) {
+        int slot = rt_tmp_track(wpath);
+        if (rt_out_commit(&text, msg, sizeof msg) != 0) {
+            unlink(wpath);
+            rc = 1;
+        }
+        rt_tmp_untrack(slot);
+    }
+    if (rc != 0 && msg[0])
+        fprintf(err, "cnnc: error: %s\n", msg);
+    if (data.tmp)
+        rt_out_abort(&data);
+    if (text.tmp)
+        rt_out_abort(&text);
+    free(tensors);
+    free(w.storage);
+    free(header);
+    free(wpath);
+    free(path);
+    return rc;
+}
+
 static int compile(const Options *o, IrGraph *g, IrArena *arena, IrDiag *diag, FILE *out, FILE *err)
 {
     static const char *const suffixes[] = {[EMIT_EXE] = "", [EMIT_OBJ] = ".o", [EMIT_ASM] = ".s",
@@ -930,16 +1076,8 @@ static int compile(const Options *o, IrGraph *g, IrArena *arena, IrDiag *diag, F
         rc = o->emit == EMIT_EXE ? plan_link(o, &link, err) : 0;
     if (rc == 0)
         rc = load_weights(o, g, arena, &w, diag, err);
-    if (rc == 0 && w.missing && o->emit != EMIT_EXE) {
-        size_t first = 0;
-        while (w.values[first])
-            first++;
-        fprintf(err,
-                "cnnc: error: %s: this output needs every parameter, but %zu of %zu tensors have no "
-                "values (the first is '%s'); give them with --weights FILE\n",
-                o->input, w.missing, w.nparams, w.params[first].name);
-        rc = 1;
-    }
+    if (rc == 0 && o->emit != EMIT_EXE)
+        rc = need_every_weight(o, &w, err);
     if (rc == 0)
         rc = check_memory(o, g, err);
     if (rc == 0) {
@@ -1062,6 +1200,8 @@ int cnnc_main(int argc, char **argv, FILE *out, FILE *err)
         rc = write_output(&o, o.output, ir_report_json, g, out, err);
     } else if (o.emit == EMIT_DOT) {
         rc = write_output(&o, o.output, ir_report_dot, g, out, err);
+    } else if (o.emit == EMIT_CNN) {
+        rc = emit_cnn(&o, g, arena, &diag, src, len, onnx, err);
     } else {
         rc = compile(&o, g, arena, &diag, out, err);
     }

@@ -725,3 +725,80 @@ int cnnrt_st_bind(const CnnrtSt *st, const CnnrtParam *params, int32_t nparams, 
     *storage = block;
     return 0;
 }
+
+/* ---- writing -------------------------------------------------------------- */
+
+int cnnrt_st_write(FILE *f, const CnnrtStOut *t, size_t n, char *err, size_t errlen)
+{
+    cJSON *root = cJSON_CreateObject(), *meta = cJSON_CreateObject();
+    if (!root || !meta || !cJSON_AddStringToObject(meta, "format", "pt")) {
+        cJSON_Delete(root);
+        cJSON_Delete(meta);
+        return rt_fail(err, errlen, "out of memory for a safetensors header");
+    }
+    cJSON_AddItemToObject(root, "__metadata__", meta);
+    uint64_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        int64_t count = 1;
+        for (int32_t k = 0; k < t[i].rank; k++)
+            if (t[i].shape[k] < 0 || !rt_mul_i64(count, t[i].shape[k], &count))
+                count = -1;
+        int64_t bytes;
+        if (count < 0 || !rt_mul_i64(count, 4, &bytes) || at + (uint64_t)bytes > ((uint64_t)1 << 53)) {
+            cJSON_Delete(root);
+            return rt_fail(err, errlen, "tensor '%s' is too large for a safetensors file", t[i].name);
+        }
+        cJSON *e = cJSON_CreateObject(), *shape = cJSON_CreateArray(), *off = cJSON_CreateArray();
+        bool ok = e && shape && off && cJSON_AddStringToObject(e, "dtype", "F32");
+        for (int32_t k = 0; ok && k < t[i].rank; k++)
+            ok = cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)t[i].shape[k]));
+        ok = ok && cJSON_AddItemToArray(off, cJSON_CreateNumber((double)at)) &&
+             cJSON_AddItemToArray(off, cJSON_CreateNumber((double)(at + (uint64_t)bytes)));
+        if (ok) {
+            cJSON_AddItemToObject(e, "shape", shape);
+            cJSON_AddItemToObject(e, "data_offsets", off);
+            cJSON_AddItemToObject(root, t[i].name, e);
+        } else {
+            cJSON_Delete(e);
+            cJSON_Delete(shape);
+            cJSON_Delete(off);
+            cJSON_Delete(root);
+            return rt_fail(err, errlen, "out of memory for a safetensors header");
+        }
+        at += (uint64_t)bytes;
+    }
+    char *json = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    if (!json)
+        return rt_fail(err, errlen, "out of memory for a safetensors header");
+    size_t len = strlen(json), padded = (len + 7) / 8 * 8;
+    unsigned char size[8];
+    for (int k = 0; k < 8; k++)
+        size[k] = (unsigned char)((uint64_t)padded >> (8 * k));
+    (void)fwrite(size, 1, 8, f);
+    (void)fwrite(json, 1, len, f);
+    for (size_t k = len; k < padded; k++)
+        fputc(' ', f);
+    free(json);
+    /* The data little-endian, as the format has it, whatever the host. */
+    bool little = rt_host_little();
+    for (size_t i = 0; i < n; i++) {
+        int64_t count = 1;
+        for (int32_t k = 0; k < t[i].rank; k++)
+            count *= t[i].shape[k];
+        if (little) {
+            if (count > 0)
+                (void)fwrite(t[i].data, sizeof(float), (size_t)count, f);
+            continue;
+        }
+        for (int64_t k = 0; k < count; k++) {
+            unsigned char b[4];
+            uint32_t u;
+            memcpy(&u, &t[i].data[k], 4);
+            for (int j = 0; j < 4; j++)
+                b[j] = (unsigned char)(u >> (8 * j));
+            (void)fwrite(b, 1, 4, f);
+        }
+    }
+    return 0;
+}

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "runtime/cnnrt.h"
 
@@ -93,6 +94,21 @@ typedef void (*CnnrtDiagFn)(void *ctx, int severity, const char *text);
  * (0: all bound), or -1 when out of memory (also reported). */
 CNNRT_NODISCARD int cnnrt_st_bind(const CnnrtSt *st, const CnnrtParam *params, int32_t nparams,
                   const float **values, float **storage, CnnrtDiagFn diag, void *ctx);
+
+/* One float32 tensor for cnnrt_st_write. */
+typedef struct CnnrtStOut {
+    const char *name;
+    int32_t rank;
+    const int64_t *shape; /* rank sizes */
+    const float *data;    /* their product of values */
+} CnnrtStOut;
+
+/* Writes tensors t[0..n) to f as a safetensors file: the header lists them
+ * in the order given, with ascending offsets and {"format": "pt"} as its
+ * metadata, padded with spaces to 8 bytes as PyTorch's writer pads it; the
+ * values F32 little-endian. The same tensors give the same bytes. 0, or -1
+ * with a message in err (short writes show in f's error flag). */
+CNNRT_NODISCARD int cnnrt_st_write(FILE *f, const CnnrtStOut *t, size_t n, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

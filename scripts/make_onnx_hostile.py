@@ -66,6 +66,13 @@ def main():
     m = base(nodes=[helper.make_node("Conv", ["x", "w"], ["c"], name="NAMEAAAA", pads=[1, 1, 1, 1]),
                     helper.make_node("Relu", ["c"], ["y"], name="NAMECCCC")]).SerializeToString()
     write("non_utf8_ok.onnx", m.replace(b"NAMEAAAA", b"\xff\xfe\x80AAAA\x01").replace(b"NAMECCCC", b"\xc0\xaf\xed\xa0\x80CC\x1b"))
+    # A slope past float32: the IR's slope is finite, as a .cnn's is.
+    write("leaky_inf.onnx", base(nodes=[helper.make_node("Conv", ["x", "w"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+                                        helper.make_node("LeakyRelu", ["c"], ["y"], name="leaky",
+                                                         alpha=float("inf"))]))
+    # A Concat of one tensor is that tensor (it once failed an IR assertion).
+    write("concat_one.onnx", base(nodes=[helper.make_node("Conv", ["x", "w"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+                                         helper.make_node("Concat", ["c"], ["y"], name="cat", axis=1)]))
     # Messages nested 5000 deep: attribute -> graph -> node -> attribute ...
     write("empty.onnx", b"")
 

@@ -755,7 +755,9 @@ static bool op_global_pool(Im *im, IrPoolMode mode)
     IrNode *n = add_node(im, IR_OP_POOL, &x, 1);
     if (!n)
         return false;
-    n->attr.pool = (IrPoolAttr){.mode = mode, .global = true, .round = IR_ROUND_FLOOR};
+    /* The whole map divides exactly: no rounding, as 'pool avg global' in
+     * a .cnn has none, so --emit=cnn writes what reports of this show. */
+    n->attr.pool = (IrPoolAttr){.mode = mode, .global = true, .round = IR_ROUND_EXACT};
     return shape_last(im) && act_out(im, 4);
 }
 
@@ -799,6 +801,10 @@ static bool op_unary(Im *im, IrOp op, const char *const *keys)
 {
     if (!known_attrs(im, keys))
         return false;
+    /* The IR's slope is finite, as a .cnn's is (ir/ir.h). */
+    double alpha = attr_float(im, "alpha", 0.01);
+    if (op == IR_OP_LEAKYRELU && !isfinite((float)alpha))
+        return fail(im, "attribute 'alpha' is %g; cnnc takes a finite slope", alpha);
     Value *x = act_input(im, 0, 0);
     if (!x)
         return false;
@@ -807,7 +813,7 @@ static bool op_unary(Im *im, IrOp op, const char *const *keys)
     if (!n)
         return false;
     if (op == IR_OP_LEAKYRELU)
-        n->attr.leakyrelu.slope = (float)attr_float(im, "alpha", 0.01);
+        n->attr.leakyrelu.slope = (float)alpha;
     return shape_last(im) && act_out(im, rank);
 }
 
@@ -988,6 +994,9 @@ static bool op_concat(Im *im)
             return fail(im, "joins tensors of different ranks");
     if (axis != 1 && axis != 1 - rank)
         return fail(im, "attribute 'axis' is %" PRId64 "; cnnc joins along the channels (axis 1)", axis);
+    /* One tensor joined with nothing is itself; an IR concat takes two. */
+    if (n == 1)
+        return alias(im, ins[0]);
     return add_node(im, IR_OP_CONCAT, ins, (uint32_t)n) && shape_last(im) && act_out(im, rank);
 }
 

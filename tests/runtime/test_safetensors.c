@@ -1,7 +1,8 @@
 /* Unit tests of runtime/safetensors.c: every dtype conversion against values
  * worked out by hand from the IEEE bit patterns, a table of malformed files
  * with the message each must give, and binding (missing, wrong shape, wrong
- * dtype, unused and inline tensors). Files are written by the test. */
+ * dtype, unused and inline tensors), and the writer. Files are written by
+ * the test. */
 #include <check.h>
 #include <math.h>
 #include <stdint.h>
@@ -269,6 +270,49 @@ START_TEST(test_bind_checks)
 }
 END_TEST
 
+/* cnnrt_st_write: the bytes worked out by hand (header, padding, data),
+ * then read back by the reader, names and values bit for bit. */
+START_TEST(test_write)
+{
+    float a[4] = {1.5f, -0.0f, 3e-8f, NAN}, b[2] = {-2.0f, 1e30f};
+    int64_t sa[2] = {2, 2}, sb[1] = {2};
+    CnnrtStOut t[2] = {{"/conv/Conv.weight", 2, sa, a}, {"x\"y.bias", 1, sb, b}};
+    const char *p = rt_test_path("w.safetensors");
+    FILE *f = fopen(p, "wb");
+    ck_assert_ptr_nonnull(f);
+    char err[512];
+    ck_assert_int_eq(cnnrt_st_write(f, t, 2, err, sizeof err), 0);
+    ck_assert_int_eq(fclose(f), 0);
+    /* 167 bytes of JSON, padded with a space to 168. */
+    const char json[] = "{\"__metadata__\":{\"format\":\"pt\"},"
+                        "\"/conv/Conv.weight\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,16]},"
+                        "\"x\\\"y.bias\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[16,24]}} ";
+    ck_assert_uint_eq(sizeof json - 1, 168);
+    unsigned char want[8 + 168 + 24] = {168};
+    memcpy(want + 8, json, 168);
+    memcpy(want + 176, a, sizeof a); /* this host is little-endian, as the format is */
+    memcpy(want + 192, b, sizeof b);
+    f = fopen(p, "rb");
+    ck_assert_ptr_nonnull(f);
+    unsigned char got[sizeof want + 1];
+    size_t n = fread(got, 1, sizeof got, f);
+    fclose(f);
+    ck_assert_uint_eq(n, sizeof want);
+    ck_assert_mem_eq(got, want, sizeof want);
+    CnnrtSt *st = cnnrt_st_open(p, err, sizeof err);
+    ck_assert_msg(st != NULL, "%s", err);
+    const CnnrtStTensor *ta = cnnrt_st_find(st, "/conv/Conv.weight"), *tb = cnnrt_st_find(st, "x\"y.bias");
+    ck_assert_ptr_nonnull(ta);
+    ck_assert_ptr_nonnull(tb);
+    float out[4];
+    ck_assert_int_eq(cnnrt_st_read_f32(st, ta, out, err, sizeof err), 0);
+    ck_assert_mem_eq(out, a, sizeof a);
+    ck_assert_int_eq(cnnrt_st_read_f32(st, tb, out, err, sizeof err), 0);
+    ck_assert_mem_eq(out, b, sizeof b);
+    cnnrt_st_close(st);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("safetensors");
@@ -280,6 +324,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_directory_and_missing);
     tcase_add_test(tc, test_scalar_size);
     tcase_add_test(tc, test_bind_checks);
+    tcase_add_test(tc, test_write);
     suite_add_tcase(s, tc);
     return s;
 }
