@@ -52,6 +52,10 @@ void cg_if_begin(CgCtx *c, CgIf *s, LLVMValueRef cond);
 void cg_if_else(CgCtx *c, CgIf *s);
 void cg_if_end(CgCtx *c, CgIf *s);
 
+/* cg_i64, cg_f32 and cg_fconst make constants; most other helpers build
+ * instructions. No call (nor initialiser) has two arguments that build: C
+ * leaves their order open, and the code made would depend on the compiler
+ * that built cnnc (tests/peer). Such operands go into locals first. */
 LLVMValueRef cg_i64(CgCtx *c, int64_t v);
 LLVMValueRef cg_f32(CgCtx *c, double v);
 LLVMValueRef cg_add(CgCtx *c, LLVMValueRef a, LLVMValueRef b);

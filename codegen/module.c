@@ -255,8 +255,11 @@ static void run_group(CgCtx *c, const RunArgs *r, LLVMValueRef *layers, LLVMValu
 {
     for (size_t i = 1; i < c->g->count; i++) {
         LLVMValueRef bfn = grouped ? grouped[i] : NULL;
-        for (int a = 0; layers[i] && a < (bfn ? 1 : size); a++)
-            call_layer(c, r, bfn ? bfn : layers[i], i, cg_add(c, img0, cg_i64(c, a)), cg_add(c, arena0, cg_i64(c, a)));
+        for (int a = 0; layers[i] && a < (bfn ? 1 : size); a++) {
+            LLVMValueRef img = cg_add(c, img0, cg_i64(c, a));
+            LLVMValueRef arena = cg_add(c, arena0, cg_i64(c, a));
+            call_layer(c, r, bfn ? bfn : layers[i], i, img, arena);
+        }
         if (layers[i])
             profile_layer(c, r, i, size);
     }
@@ -282,16 +285,17 @@ static void image_task(CgCtx *c, void *user, LLVMValueRef *ptrs, LLVMValueRef be
     LLVMValueRef a = cg_loop_begin(c, &la, begin, end, "slot");
     LLVMValueRef arena0 = cg_mul(c, a, tg);
     /* groups a + j * slots for j < ceil((groups - a) / slots) */
-    LLVMValueRef count = LLVMBuildUDiv(c->b, cg_add(c, cg_sub(c, groups, a), cg_sub(c, slots, one)), slots, "");
+    LLVMValueRef groups_left = cg_sub(c, groups, a);
+    LLVMValueRef count = LLVMBuildUDiv(c->b, cg_add(c, groups_left, cg_sub(c, slots, one)), slots, "");
     LLVMValueRef j = cg_loop_begin(c, &lq, cg_i64(c, 0), count, "j");
     run_group(c, &r, t->layers, t->grouped, t->tg, cg_mul(c, cg_add(c, a, cg_mul(c, j, slots)), tg), arena0);
     cg_loop_end(c, &lq);
     if (t->tg > 1) { /* the images after the last group: start + a + k * slots */
         LLVMValueRef start = cg_add(c, cg_mul(c, groups, tg), a);
-        LLVMValueRef rest = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntULT, start, batch, ""),
-                                            LLVMBuildUDiv(c->b, cg_add(c, cg_sub(c, batch, start), cg_sub(c, slots, one)),
-                                                          slots, ""),
-                                            cg_i64(c, 0), "rest");
+        LLVMValueRef some = LLVMBuildICmp(c->b, LLVMIntULT, start, batch, "");
+        LLVMValueRef images_left = cg_sub(c, batch, start);
+        LLVMValueRef rounds = LLVMBuildUDiv(c->b, cg_add(c, images_left, cg_sub(c, slots, one)), slots, "");
+        LLVMValueRef rest = LLVMBuildSelect(c->b, some, rounds, cg_i64(c, 0), "rest");
         LLVMValueRef k = cg_loop_begin(c, &li, cg_i64(c, 0), rest, "k");
         run_group(c, &r, t->layers, NULL, 1, cg_add(c, start, cg_mul(c, k, slots)), arena0);
         cg_loop_end(c, &li);
@@ -366,8 +370,8 @@ static LLVMValueRef run_function(CgCtx *c, int group)
     /* SPEC section 8: non-zero for a NULL pointer, batch 0 or a misaligned workspace. */
     LLVMValueRef null = LLVMConstPointerNull(c->ptr);
     LLVMValueRef wsint = LLVMBuildPtrToInt(c->b, ws, c->i64, "");
-    LLVMValueRef wrong = LLVMBuildOr(c->b, LLVMBuildICmp(c->b, LLVMIntEQ, in, null, ""),
-                                     LLVMBuildICmp(c->b, LLVMIntEQ, out, null, ""), "");
+    LLVMValueRef wrong = LLVMBuildICmp(c->b, LLVMIntEQ, in, null, "");
+    wrong = LLVMBuildOr(c->b, wrong, LLVMBuildICmp(c->b, LLVMIntEQ, out, null, ""), "");
     wrong = LLVMBuildOr(c->b, wrong, LLVMBuildICmp(c->b, LLVMIntEQ, table, null, ""), "");
     wrong = LLVMBuildOr(c->b, wrong, LLVMBuildICmp(c->b, LLVMIntEQ, batch, cg_i64(c, 0), ""), "");
     if (g->workspace_bytes > 0)
@@ -400,8 +404,9 @@ static LLVMValueRef run_function(CgCtx *c, int group)
         if (nsizes >= 2 && sizes[1] == group / 2) {
             LLVMBasicBlockRef grp = LLVMAppendBasicBlockInContext(c->ctx, fn, "groups_on_threads");
             LLVMBasicBlockRef one_by_one = LLVMAppendBasicBlockInContext(c->ctx, fn, "images_one_by_one");
-            LLVMValueRef fits = LLVMBuildAnd(c->b, LLVMBuildICmp(c->b, LLVMIntUGE, batch, cg_i64(c, group), ""),
-                                             LLVMBuildICmp(c->b, LLVMIntULE, slots, cg_i64(c, 2), ""), "");
+            LLVMValueRef whole = LLVMBuildICmp(c->b, LLVMIntUGE, batch, cg_i64(c, group), "");
+            LLVMValueRef few = LLVMBuildICmp(c->b, LLVMIntULE, slots, cg_i64(c, 2), "");
+            LLVMValueRef fits = LLVMBuildAnd(c->b, whole, few, "");
             LLVMBuildCondBr(c->b, fits, grp, one_by_one);
             LLVMPositionBuilderAtEnd(c->b, grp);
             ImageTask tg = {layers, r.names, sizes[1], batched[1]};
@@ -435,8 +440,9 @@ static LLVMValueRef run_function(CgCtx *c, int group)
     LLVMValueRef img = cg_loop_begin(c, &lb, start, batch, "image");
     if (g->count == 1) {
         int64_t elems = ir_shape_elems(g->nodes[0].out);
-        LLVMBuildMemMove(c->b, image_at(c, out, img, elems), 4, image_at(c, in, img, elems), 4,
-                         cg_i64(c, elems * 4));
+        LLVMValueRef to = image_at(c, out, img, elems);
+        LLVMValueRef from = image_at(c, in, img, elems);
+        LLVMBuildMemMove(c->b, to, 4, from, 4, cg_i64(c, elems * 4));
     }
     for (size_t i = 1; i < g->count; i++) {
         if (layers[i]) {
@@ -666,15 +672,18 @@ static void model_descriptor(CgCtx *c, LLVMValueRef *blobs, LLVMValueRef run, LL
                                c->i32, c->ptr, c->ptr, c->i32, c->ptr, c->ptr, c->ptr, c->i32, c->ptr};
     LLVMTypeRef mty = LLVMStructCreateNamed(c->ctx, "CnnrtModel");
     LLVMStructSetBody(mty, mfields, 18, 0);
+    /* Each makes a global: one at a time, so that they come out in this order. */
+    LLVMValueRef name = cstring(c, "model.name", g->name);
+    LLVMValueRef mean = in->mean ? floats(c, "model.mean", in->mean, in->nmean) : null;
+    LLVMValueRef std = in->std ? floats(c, "model.std", in->std, in->nstd) : null;
     LLVMValueRef vals[18] = {
         LLVMConstInt(c->i32, CNNRT_ABI_VERSION, 0),
-        cstring(c, "model.name", g->name),
+        name,
         cg_i64(c, is.w), cg_i64(c, is.h), cg_i64(c, is.d),
         cg_i64(c, os.w), cg_i64(c, os.h), cg_i64(c, os.d),
         LLVMConstInt(c->i32, in->mean ? in->nmean : 0, 0),
         LLVMConstInt(c->i32, in->std ? in->nstd : 0, 0),
-        in->mean ? floats(c, "model.mean", in->mean, in->nmean) : null,
-        in->std ? floats(c, "model.std", in->std, in->nstd) : null,
+        mean, std,
         LLVMConstInt(c->i32, c->nparams, 0),
         pgv, wsfn, run,
         LLVMConstInt(c->i32, nfolds, 0), fgv,

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Deterministic weights for a .cnn network, written as safetensors.
 
-    python3 scripts/synth_weights.py NET.cnn OUT.safetensors [--seed NAME]
+    python3 scripts/synth_weights.py NET.cnn OUT.safetensors [--seed NAME] [--zeros]
 
 Writes every parameter tensor of NET.cnn that is not given inline
 (`<layer>.weight` [K, D/G, Fh, Fw] or [K, N], `<layer>.bias` [K], and a
@@ -15,7 +15,9 @@ running_mean u/2, running_var 2^u (batchnorm_tensor). SEED defaults to the
 network's name. The same bits come out on every machine, so the VGG-16 and
 AlexNet goldens (tests/data/vgg16, tests/data/alexnet) commit only inputs and
 outputs and tests/e2e/run_goldens.sh regenerates their 553 MB and 244 MB of
-weights with this script at test time.
+weights with this script at test time. With --zeros every tensor is 0: a
+network's code without its weights' text, whose bytes would dwarf it
+(tests/peer/run_peer.sh).
 
 Needs Python 3 and numpy only (Debian's python3-numpy). scripts/make_goldens.py,
 scripts/train_digits.py and scripts/make_filter_images.py import this file for
@@ -410,16 +412,23 @@ def read_safetensors(path):
 
 def main(argv):
     args = list(argv[1:])
-    seed = None
+    seed, zeros = None, "--zeros" in args
+    if zeros:
+        args.remove("--zeros")
     if "--seed" in args:
         i = args.index("--seed")
         seed = args[i + 1]
         del args[i:i + 2]
     if len(args) != 2:
-        sys.stderr.write("usage: synth_weights.py NET.cnn OUT.safetensors [--seed NAME]\n")
+        sys.stderr.write("usage: synth_weights.py NET.cnn OUT.safetensors [--seed NAME] [--zeros]\n")
         return 2
     net = load_cnn(args[0])
-    write_safetensors(args[1], synth_weights(net, seed))
+    if zeros:
+        tensors = {name: np.zeros(shape, np.float32)
+                   for name, shape, _, layer in param_shapes(net) if "weights" not in layer}
+    else:
+        tensors = synth_weights(net, seed)
+    write_safetensors(args[1], tensors)
     return 0
 
 

@@ -69,8 +69,9 @@ static LLVMValueRef tanh_(CgCtx *c, LLVMValueRef v)
     LLVMValueRef small = cg_fma(c, LLVMBuildFMul(c->b, a, u, ""), poly, a);
     LLVMValueRef e = cg_exp(c, LLVMBuildFMul(c->b, a, cg_fconst(c, t, -2), ""));
     LLVMValueRef one = cg_fconst(c, t, 1);
-    LLVMValueRef large =
-        LLVMBuildFDiv(c->b, LLVMBuildFSub(c->b, one, e, ""), LLVMBuildFAdd(c->b, one, e, ""), "");
+    LLVMValueRef num = LLVMBuildFSub(c->b, one, e, "");
+    LLVMValueRef den = LLVMBuildFAdd(c->b, one, e, "");
+    LLVMValueRef large = LLVMBuildFDiv(c->b, num, den, "");
     LLVMValueRef near0 = LLVMBuildFCmp(c->b, LLVMRealOLT, a, cg_fconst(c, t, 0.5), "");
     LLVMValueRef args[2] = {LLVMBuildSelect(c->b, near0, small, large, ""), v};
     return intrinsic(c, "llvm.copysign", args, 2);

@@ -162,8 +162,8 @@ static LLVMValueRef conv_value(CgCtx *c, const Conv *cv, LLVMValueRef k, LLVMVal
     LLVMValueRef xv =
         cg_load(c, cv->x, cg_add(c, xrow, cg_mul(c, cg_add(c, ix0, times(c, fx, a->dilation)), cg_i64(c, xs))));
     LLVMValueRef wv = cg_load(c, cv->w, cg_add(c, wrow, cv->pack ? cg_mul(c, fx, cg_i64(c, cv->pack)) : fx));
-    LLVMValueRef sum = LLVMBuildFAdd(c->b, LLVMBuildLoad2(c->b, c->f32, cv->acc, ""),
-                                     LLVMBuildFMul(c->b, xv, wv, ""), "");
+    LLVMValueRef acc = LLVMBuildLoad2(c->b, c->f32, cv->acc, "");
+    LLVMValueRef sum = LLVMBuildFAdd(c->b, acc, LLVMBuildFMul(c->b, xv, wv, ""), "");
     LLVMBuildStore(c->b, sum, cv->acc);
     cg_loop_end(c, &lfx);
     cg_loop_end(c, &lfy);
@@ -181,7 +181,8 @@ static CgConvOut out_layout(const CgCtx *c, size_t tail)
 
 LLVMValueRef cg_conv_out_index(CgCtx *c, const CgConvOut *o, LLVMValueRef k, LLVMValueRef oy, LLVMValueRef ox)
 {
-    LLVMValueRef cell = cg_add(c, cg_mul(c, oy, cg_i64(c, o->row)), cg_add(c, ox, cg_i64(c, o->origin)));
+    LLVMValueRef row = cg_mul(c, oy, cg_i64(c, o->row));
+    LLVMValueRef cell = cg_add(c, row, cg_add(c, ox, cg_i64(c, o->origin)));
     if (o->blk)
         return blk_index(c, o->blk, o->plane, k, cell);
     return cg_add(c, cg_mul(c, k, cg_i64(c, o->plane)), cell);
@@ -205,15 +206,19 @@ static Conv conv_of(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef table)
     const IrNode *in = &g->nodes[n->inputs[0]];
     IR_ASSERT(in->out_pad == 0 || in->out_pad == n->attr.conv.pad);
     IrShape framed = {in->out.w + 2 * in->out_pad, in->out.h + 2 * in->out_pad, in->out.d};
+    /* Built here, not in the initialiser, whose order C leaves open. */
+    LLVMValueRef w = cg_param(c, table, cg_param_index(c, node, IR_ROLE_WEIGHT));
+    LLVMValueRef bias = cg_conv_bias(c, node, table);
+    LLVMValueRef acc = cg_var(c, "acc");
     return (Conv){
         .a = &n->attr.conv,
         .pad = n->attr.conv.pad - in->out_pad,
         .pad_h = n->attr.conv.pad_h - in->out_pad,
         .in = framed,
         .x = x,
-        .w = cg_param(c, table, cg_param_index(c, node, IR_ROLE_WEIGHT)),
-        .bias = cg_conv_bias(c, node, table),
-        .acc = cg_var(c, "acc"),
+        .w = w,
+        .bias = bias,
+        .acc = acc,
         .act = cg_fused_act(c, node),
         .pack = n->pack,
         .xblk = in->blk,
@@ -405,7 +410,8 @@ static void prefetch_next_pass(CgCtx *c, const Fast *f, LLVMValueRef oy, LLVMVal
     LLVMValueRef block = LLVMBuildUDiv(c->b, cg_sub(c, ox0, cg_i64(c, f->xl)), cg_i64(c, f->n), "");
     LLVMValueRef nth = cg_add(c, cg_mul(c, cg_sub(c, oy, ck->row_base), cg_i64(c, blocks)), block);
     LLVMValueRef cbn = cg_sub(c, ck->c_hi, ck->c_lo);
-    LLVMValueRef share = cg_mul(c, cg_add(c, cg_mul(c, nth, cbn), cg_sub(c, ch, ck->c_lo)), cg_i64(c, per));
+    LLVMValueRef before = cg_mul(c, nth, cbn); /* channels of the blocks before this one */
+    LLVMValueRef share = cg_mul(c, cg_add(c, before, cg_sub(c, ch, ck->c_lo)), cg_i64(c, per));
     LLVMValueRef next = cg_add(c, wk0, cg_mul(c, ck->c_hi, cg_i64(c, F * F * B)));
     for (int64_t j = 0; j < per; j++) {
         LLVMValueRef at = cg_add(c, next, cg_mul(c, cg_add(c, share, cg_i64(c, j)), cg_i64(c, line)));
@@ -504,7 +510,8 @@ static void wide_kernel(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMVa
         for (int p = 0; p < n; p++) {
             LLVMValueRef val = LLVMBuildLoad2(c->b, cg_vec_t(c, v), acc[p * kv + q], "");
             LLVMValueRef ox = cg_add(c, ox0, cg_i64(c, p));
-            cg_vstore(c, cg_activation(c, cv->act, val), d->base, dst_index(c, d, cg_i64(c, q * v), oy, ox));
+            LLVMValueRef out = cg_activation(c, cv->act, val);
+            cg_vstore(c, out, d->base, dst_index(c, d, cg_i64(c, q * v), oy, ox));
         }
     }
     /* Else lanes are filters here and columns in the output: transpose
@@ -524,15 +531,18 @@ static void wide_kernel(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMVa
             }
             cg_transpose(c, v, r);
             LLVMValueRef ox = cg_add(c, ox0, cg_i64(c, p0));
-            for (int j = 0; j < filters; j++)
-                cg_vstore(c, cg_prefix(c, r[j], cols), d->base, dst_index(c, d, cg_i64(c, q * v + j), oy, ox));
+            for (int j = 0; j < filters; j++) {
+                LLVMValueRef row = cg_prefix(c, r[j], cols);
+                cg_vstore(c, row, d->base, dst_index(c, d, cg_i64(c, q * v + j), oy, ox));
+            }
         }
     }
     if (ck) { /* not the last pass: keep the sums */
         cg_if_else(c, &last);
-        for (int q = 0; q < n * kv; q++)
-            cg_vstore(c, LLVMBuildLoad2(c->b, cg_vec_t(c, v), acc[q], ""), ck->partial,
-                      cg_add(c, part, cg_i64(c, (int64_t)q * v)));
+        for (int q = 0; q < n * kv; q++) {
+            LLVMValueRef sum = LLVMBuildLoad2(c->b, cg_vec_t(c, v), acc[q], "");
+            cg_vstore(c, sum, ck->partial, cg_add(c, part, cg_i64(c, (int64_t)q * v)));
+        }
     }
     cg_if_end(c, &last);
 }
@@ -561,8 +571,9 @@ static void naive_cells(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMVa
 static void conv_row(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMValueRef oy, const Dst *d,
                      LLVMValueRef *acc, const Chunk *ck)
 {
-    LLVMValueRef inside = LLVMBuildAnd(c->b, LLVMBuildICmp(c->b, LLVMIntSGE, oy, cg_i64(c, f->yl), ""),
-                                       LLVMBuildICmp(c->b, LLVMIntSLT, oy, cg_i64(c, f->yr), ""), "");
+    LLVMValueRef below = LLVMBuildICmp(c->b, LLVMIntSGE, oy, cg_i64(c, f->yl), "");
+    LLVMValueRef above = LLVMBuildICmp(c->b, LLVMIntSLT, oy, cg_i64(c, f->yr), "");
+    LLVMValueRef inside = LLVMBuildAnd(c->b, below, above, "");
     CgIf row;
     cg_if_begin(c, &row, inside);
     naive_cells(c, f, kb, k0, oy, 0, f->xl, d, ck);
@@ -657,7 +668,8 @@ static void pool_tiled(CgCtx *c, const Fast *f, const IrPoolAttr *p, const Dst *
             LLVMBuildStore(c->b, cg_max_nan(c, LLVMBuildLoad2(c->b, cg_vec_t(c, vp), best, ""), v), best);
         }
         cg_loop_end(c, &lwy);
-        cg_vstore(c, LLVMBuildLoad2(c->b, cg_vec_t(c, vp), best, ""), y, cg_add(c, yrow, cg_i64(c, b)));
+        LLVMValueRef max = LLVMBuildLoad2(c->b, cg_vec_t(c, vp), best, "");
+        cg_vstore(c, max, y, cg_add(c, yrow, cg_i64(c, b)));
     }
     cg_loop_end(c, &lkk);
 }
@@ -749,13 +761,18 @@ static void conv_blocks(CgCtx *c, const Fast *f, int kb, int64_t k_lo, int64_t n
         LLVMSetAlignment(partial, 64);
         LLVMValueRef pass = cg_loop_begin(c, &lch, cg_i64(c, 0), cg_i64(c, passes), "pass");
         LLVMValueRef c_lo = cg_mul(c, pass, cg_i64(c, f->cb));
+        /* Built before the initialiser, whose order C leaves open. */
+        LLVMValueRef c_hi = cg_smin(c, cg_add(c, c_lo, cg_i64(c, f->cb)), cg_i64(c, C));
+        LLVMValueRef first = LLVMBuildICmp(c->b, LLVMIntEQ, pass, cg_i64(c, 0), "");
+        LLVMValueRef last = LLVMBuildICmp(c->b, LLVMIntEQ, pass, cg_i64(c, passes - 1), "");
+        LLVMValueRef row_base = pool ? cg_mul(c, r_lo, cg_i64(c, pool->attr.pool.stride)) : r_lo;
         chunk = (Chunk){
             .c_lo = c_lo,
-            .c_hi = cg_smin(c, cg_add(c, c_lo, cg_i64(c, f->cb)), cg_i64(c, C)),
-            .first = LLVMBuildICmp(c->b, LLVMIntEQ, pass, cg_i64(c, 0), ""),
-            .last = LLVMBuildICmp(c->b, LLVMIntEQ, pass, cg_i64(c, passes - 1), ""),
+            .c_hi = c_hi,
+            .first = first,
+            .last = last,
             .partial = partial,
-            .row_base = pool ? cg_mul(c, r_lo, cg_i64(c, pool->attr.pool.stride)) : r_lo,
+            .row_base = row_base,
             .rows = prow,
         };
         ck = &chunk;
@@ -818,8 +835,10 @@ static void pad_channels(CgCtx *c, const PadCopy *pc, LLVMValueRef x, LLVMValueR
     LLVMValueRef iy = cg_loop_begin(c, &ly, cg_i64(c, 0), cg_i64(c, H), "iy");
     LLVMValueRef from = cg_mul(c, cg_add(c, cg_mul(c, ch, cg_i64(c, H)), iy), cg_i64(c, W));
     LLVMValueRef to = cg_add(c, cg_add(c, plane, cg_mul(c, cg_add(c, iy, cg_i64(c, P)), cg_i64(c, Wp))), cg_i64(c, Px));
-    if (x)
-        LLVMBuildMemCpy(c->b, cg_at(c, dst, to), 4, cg_at(c, x, from), 4, cg_i64(c, W * 4));
+    if (x) {
+        LLVMValueRef into = cg_at(c, dst, to);
+        LLVMBuildMemCpy(c->b, into, 4, cg_at(c, x, from), 4, cg_i64(c, W * 4));
+    }
     LLVMBuildMemSet(c->b, cg_at(c, dst, cg_add(c, to, cg_i64(c, W))), zero, cg_i64(c, 2 * Px * 4), 4);
     cg_loop_end(c, &ly);
     LLVMValueRef bottom = cg_add(c, plane, cg_i64(c, (P + H) * Wp + Px));
@@ -1044,14 +1063,18 @@ static void residual(CgCtx *c, size_t add, LLVMValueRef other, LLVMValueRef y, c
         LLVMValueRef b = cg_loop_begin(c, &lx, cg_i64(c, 0), cg_i64(c, body / v), "vx");
         LLVMValueRef ox = cg_mul(c, b, cg_i64(c, v));
         LLVMValueRef at = cg_conv_out_index(c, o, k, oy, ox);
-        LLVMValueRef sum = LLVMBuildFAdd(c->b, cg_vload(c, v, y, at), cg_vload(c, v, other, cg_add(c, row, ox)), "");
+        LLVMValueRef yv = cg_vload(c, v, y, at);
+        LLVMValueRef ov = cg_vload(c, v, other, cg_add(c, row, ox));
+        LLVMValueRef sum = LLVMBuildFAdd(c->b, yv, ov, "");
         cg_vstore(c, act ? cg_activation(c, act, sum) : sum, y, at);
         cg_loop_end(c, &lx);
     }
     if (body < s.w) {
         LLVMValueRef ox = cg_loop_begin(c, &lx, cg_i64(c, body), cg_i64(c, s.w), "ox");
         LLVMValueRef at = cg_conv_out_index(c, o, k, oy, ox);
-        LLVMValueRef sum = LLVMBuildFAdd(c->b, cg_load(c, y, at), cg_load(c, other, cg_add(c, row, ox)), "");
+        LLVMValueRef yv = cg_load(c, y, at);
+        LLVMValueRef ov = cg_load(c, other, cg_add(c, row, ox));
+        LLVMValueRef sum = LLVMBuildFAdd(c->b, yv, ov, "");
         cg_store(c, act ? cg_activation(c, act, sum) : sum, y, at);
         cg_loop_end(c, &lx);
     }
@@ -1124,8 +1147,8 @@ static void grouped_block(CgCtx *c, const Grouped *gr, LLVMValueRef y, LLVMValue
     LLVMValueRef ch = cg_loop_begin(c, &lc, cg_i64(c, 0), cg_i64(c, C), "c");
     LLVMValueRef fy = cg_loop_begin(c, &lfy, fy_lo, fy_hi, "fy");
     LLVMValueRef iy = cg_add(c, iy0, times(c, fy, a->dilation_h));
-    LLVMValueRef xrow = cg_add(c, cg_mul(c, cg_add(c, c0, ch), cg_i64(c, plane)),
-                               cg_add(c, cg_mul(c, iy, cg_i64(c, cv->in.w)), col));
+    LLVMValueRef xch = cg_mul(c, cg_add(c, c0, ch), cg_i64(c, plane));
+    LLVMValueRef xrow = cg_add(c, xch, cg_add(c, cg_mul(c, iy, cg_i64(c, cv->in.w)), col));
     LLVMValueRef wrow = w_index(c, cv, k, ch, fy);
     LLVMValueRef sums[2];
     for (int j = 0; j < nb; j++)
@@ -1158,7 +1181,8 @@ static void grouped_cells(CgCtx *c, const Grouped *gr, LLVMValueRef y, LLVMValue
         return;
     CgLoop lx;
     LLVMValueRef ox = cg_loop_begin(c, &lx, cg_i64(c, lo), cg_i64(c, hi), "ox");
-    cg_store(c, conv_value(c, &gr->cv, k, oy, ox), y, cg_conv_out_index(c, &gr->y, k, oy, ox));
+    LLVMValueRef val = conv_value(c, &gr->cv, k, oy, ox);
+    cg_store(c, val, y, cg_conv_out_index(c, &gr->y, k, oy, ox));
     cg_loop_end(c, &lx);
 }
 

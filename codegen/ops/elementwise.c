@@ -63,7 +63,8 @@ void cg_lower_softmax(CgCtx *c, size_t node, const LLVMValueRef *xs, LLVMValueRe
     LLVMBuildStore(c->b, cg_f32(c, 0), sum);
     ch = cg_loop_begin(c, &l2, cg_i64(c, 0), cg_i64(c, s.d), "c");
     LLVMValueRef at = cg_add(c, cg_mul(c, ch, cg_i64(c, plane)), p);
-    LLVMValueRef d = LLVMBuildFSub(c->b, cg_load(c, x, at), LLVMBuildLoad2(c->b, c->f32, maxv, ""), "");
+    LLVMValueRef xv = cg_load(c, x, at);
+    LLVMValueRef d = LLVMBuildFSub(c->b, xv, LLVMBuildLoad2(c->b, c->f32, maxv, ""), "");
     LLVMValueRef e = cg_exp(c, d);
     cg_store(c, e, y, at);
     LLVMBuildStore(c->b, LLVMBuildFAdd(c->b, LLVMBuildLoad2(c->b, c->f32, sum, ""), e, ""), sum);

@@ -32,7 +32,8 @@ static void lower_naive(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef y, L
     LLVMBuildStore(c->b, bias ? cg_load(c, bias, k) : cg_f32(c, 0), acc);
     LLVMValueRef row = cg_mul(c, k, cg_i64(c, inputs));
     LLVMValueRef i = cg_loop_begin(c, &ln, cg_i64(c, 0), cg_i64(c, inputs), "n");
-    LLVMValueRef prod = LLVMBuildFMul(c->b, cg_load(c, w, cg_add(c, row, i)), cg_load(c, x, i), "");
+    LLVMValueRef wv = cg_load(c, w, cg_add(c, row, i));
+    LLVMValueRef prod = LLVMBuildFMul(c->b, wv, cg_load(c, x, i), "");
     LLVMBuildStore(c->b, LLVMBuildFAdd(c->b, LLVMBuildLoad2(c->b, c->f32, acc, ""), prod, ""), acc);
     cg_loop_end(c, &ln);
     LLVMValueRef v = LLVMBuildLoad2(c->b, c->f32, acc, "");
@@ -149,7 +150,8 @@ static void fast_rows(CgCtx *c, int v, int kb, int64_t k_lo, LLVMValueRef blk_lo
                 sum = LLVMBuildFAdd(c->b, sum, LLVMBuildLoad2(c->b, vt, acc[(kk * M + m) * U + u], ""), "");
             LLVMValueRef r = LLVMBuildFAdd(c->b, start, cg_hsum(c, sum), "");
             r = LLVMBuildFAdd(c->b, r, LLVMBuildLoad2(c->b, c->f32, tail[kk * M + m], ""), "");
-            cg_store(c, cg_activation(c, act, r), y, cg_add(c, k, cg_i64(c, m * im.ys)));
+            r = cg_activation(c, act, r);
+            cg_store(c, r, y, cg_add(c, k, cg_i64(c, m * im.ys)));
         }
     }
     cg_loop_end(c, &lk);

@@ -38,10 +38,9 @@ static LLVMValueRef take(CgCtx *c, const IrPoolAttr *a, LLVMValueRef cur, LLVMVa
  * frame the conv that reads it wants (ir/plan.h), P wide. */
 static LLVMValueRef out_at(CgCtx *c, IrShape out, int64_t P, LLVMValueRef ch, LLVMValueRef oy, LLVMValueRef ox)
 {
-    return cg_add(c,
-                  cg_mul(c, cg_add(c, cg_mul(c, ch, cg_i64(c, out.h)), cg_add(c, oy, cg_i64(c, P))),
-                         cg_i64(c, out.w)),
-                  cg_add(c, ox, cg_i64(c, P)));
+    LLVMValueRef plane = cg_mul(c, ch, cg_i64(c, out.h));
+    LLVMValueRef row = cg_mul(c, cg_add(c, plane, cg_add(c, oy, cg_i64(c, P))), cg_i64(c, out.w));
+    return cg_add(c, row, cg_add(c, ox, cg_i64(c, P)));
 }
 
 /* Scalar cells: columns [lo, hi) of row oy of channel ch, each window's

@@ -158,21 +158,23 @@ static void input_tile(CgCtx *c, const Block *bk, LLVMValueRef x, LLVMValueRef V
 {
     const Wino *w = bk->w;
     LLVMValueRef d[PTS], u[PTS];
-    LLVMValueRef row0 = cg_add(c, cg_mul(c, cb, cg_i64(c, plane_rows(bk))), cg_mul(c, tyl, cg_i64(c, w->m)));
+    LLVMValueRef plane = cg_mul(c, cb, cg_i64(c, plane_rows(bk)));
+    LLVMValueRef row0 = cg_add(c, plane, cg_mul(c, tyl, cg_i64(c, w->m)));
     LLVMValueRef col0 = cg_mul(c, tx, cg_i64(c, w->m));
     for (int i = 0; i < A; i++)
         for (int j = 0; j < A; j++) {
             d[i * A + j] = NULL;
             if (i < vr && j < vc) {
-                LLVMValueRef cell = cg_add(c, cg_mul(c, cg_add(c, row0, cg_i64(c, i)), cg_i64(c, w->Wp)),
-                                           cg_add(c, col0, cg_i64(c, j)));
+                LLVMValueRef row = cg_mul(c, cg_add(c, row0, cg_i64(c, i)), cg_i64(c, w->Wp));
+                LLVMValueRef cell = cg_add(c, row, cg_add(c, col0, cg_i64(c, j)));
                 d[i * A + j] = cg_vload(c, w->cw, x, cg_mul(c, cell, cg_i64(c, w->cw)));
             }
         }
     transform(c, w->cw, 0, d, u);
     /* V[p][tile][cb * v ..] */
     LLVMValueRef tile = cg_add(c, cg_mul(c, tyl, cg_i64(c, w->tx)), tx);
-    LLVMValueRef at = cg_add(c, cg_mul(c, tile, cg_i64(c, w->Cp)), cg_mul(c, cb, cg_i64(c, w->cw)));
+    LLVMValueRef tiles = cg_mul(c, tile, cg_i64(c, w->Cp));
+    LLVMValueRef at = cg_add(c, tiles, cg_mul(c, cb, cg_i64(c, w->cw)));
     for (int p = 0; p < PTS; p++)
         cg_vstore(c, u[p], V, cg_add(c, at, cg_i64(c, (int64_t)p * bk->tiles * w->Cp)));
 }
@@ -231,8 +233,8 @@ static void stage_rows(CgCtx *c, const Block *bk, LLVMValueRef x, LLVMValueRef s
     const int v = w->cw;
     CgLoop lr, lx;
     LLVMValueRef r = cg_loop_begin(c, &lr, cg_i64(c, 0), cg_i64(c, bk->in_rows), "srow");
-    LLVMValueRef from = cg_add(c, cg_mul(c, cg_mul(c, cb, cg_i64(c, v)), cg_i64(c, w->Hp * w->Wp)),
-                               cg_mul(c, r, cg_i64(c, w->Wp)));
+    LLVMValueRef planes = cg_mul(c, cg_mul(c, cb, cg_i64(c, v)), cg_i64(c, w->Hp * w->Wp));
+    LLVMValueRef from = cg_add(c, planes, cg_mul(c, r, cg_i64(c, w->Wp)));
     LLVMValueRef to = cg_mul(c, cg_add(c, cg_mul(c, cb, cg_i64(c, plane_rows(bk))), r), cg_i64(c, w->Wp));
     if (w->Wp < v) {
         stage_columns(c, w, x, stage, from, to, cg_i64(c, 0), (int)w->Wp, chans);
@@ -292,9 +294,10 @@ static void store_cell(CgCtx *c, const Wino *w, LLVMValueRef val, LLVMValueRef y
         cg_vstore(c, val, y, at);
         return;
     }
-    for (int l = 0; l < w->v; l++)
-        cg_store(c, LLVMBuildExtractElement(c->b, val, LLVMConstInt(c->i32, (unsigned)l, 0), ""), y,
-                 cg_add(c, at, cg_i64(c, (int64_t)l * w->out.plane)));
+    for (int l = 0; l < w->v; l++) {
+        LLVMValueRef lane = LLVMBuildExtractElement(c->b, val, LLVMConstInt(c->i32, (unsigned)l, 0), "");
+        cg_store(c, lane, y, cg_add(c, at, cg_i64(c, (int64_t)l * w->out.plane)));
+    }
 }
 
 /* A condition for a cell of the block's map, or NULL when every tile has it. */
@@ -384,11 +387,13 @@ static void product_tiles(CgCtx *c, const Block *bk, int nt, LLVMValueRef V, LLV
 
     LLVMValueRef t = cg_loop_begin(c, &lt, cg_i64(c, 0), cg_i64(c, nt), "t");
     LLVMValueRef jv = cg_loop_begin(c, &lk, cg_i64(c, 0), cg_i64(c, w->kv), "kv");
-    LLVMValueRef k = cg_add(c, cg_mul(c, kblk, cg_i64(c, w->B)), cg_mul(c, jv, cg_i64(c, w->v)));
+    LLVMValueRef k0 = cg_mul(c, kblk, cg_i64(c, w->B));
+    LLVMValueRef k = cg_add(c, k0, cg_mul(c, jv, cg_i64(c, w->v)));
     CgIf real; /* the last block's vectors past K are the packing's zeros */
     cg_if_begin(c, &real, w->K % w->B ? LLVMBuildICmp(c->b, LLVMIntSLT, k, cg_i64(c, w->K), "") : NULL);
     LLVMValueRef m[PTS];
-    LLVMValueRef at = cg_add(c, cg_mul(c, cg_mul(c, t, cg_i64(c, PTS)), cg_i64(c, w->B)), cg_mul(c, jv, cg_i64(c, w->v)));
+    LLVMValueRef tile = cg_mul(c, cg_mul(c, t, cg_i64(c, PTS)), cg_i64(c, w->B));
+    LLVMValueRef at = cg_add(c, tile, cg_mul(c, jv, cg_i64(c, w->v)));
     for (int q = 0; q < PTS; q++)
         m[q] = cg_vload(c, w->v, sums, cg_add(c, at, cg_i64(c, (int64_t)q * w->B)));
     output_tile(c, bk, m, bias, y, k, cg_add(c, t0, t));

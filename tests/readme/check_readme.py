@@ -7,21 +7,19 @@
       something from it: build/ or examples/) lands under build/ or is
       ignored by git, so following the README leaves no untracked files.
 
-  check_readme.py examples ROOT BUILD_DIR COMPILER_ID
+  check_readme.py examples ROOT BUILD_DIR
       Every fenced block right after a line
 
           <!-- readme-check: output of COMMAND -->   (the whole output)
           <!-- readme-check: lines of COMMAND -->    (lines found in a row in it)
-          <!-- readme-check[ID]: ... -->             (only when the C compiler
-                                                       that built cnnc is CMake's ID)
 
       is what COMMAND prints: run by bash in ROOT, with build/ (./build/)
       meaning BUILD_DIR, it must exit 0 and print the block. Words and
       integers must be equal; decimals (a score, 46.0 KiB) within 1e-4 of
       each other, relatively, since the last digit of a float may differ
-      between CPUs. A README with no such block fails. A block marked [ID]
-      shows a figure that depends on the compiler that built cnnc (the code
-      size of an object: see the README), checked only in such a build.
+      between CPUs. A README with no such block fails. Every block is
+      checked in every build: what cnnc generates does not depend on the
+      compiler that built it (tests/peer).
 """
 import re
 import shlex
@@ -92,7 +90,7 @@ def check_outputs(root):
     return 1 if bad else 0
 
 
-MARK = re.compile(r"^<!-- readme-check(?:\[(\w+)\])?: (output|lines) of (.+) -->$")
+MARK = re.compile(r"^<!-- readme-check: (output|lines) of (.+) -->$")
 NUMBER = re.compile(r"(-?\d[\d,]*(?:\.\d+)?(?:e[+-]?\d+)?)")
 
 
@@ -112,14 +110,16 @@ def same_line(got, want):
     return True
 
 
-def check_examples(root, build, compiler):
+def check_examples(root, build):
     lines = open(f"{root}/README.md", encoding="utf-8").read().split("\n")
     bad, checked = [], 0
     for i, line in enumerate(lines):
         m = MARK.match(line)
         if not m:
+            if line.startswith("<!-- readme-check"):
+                bad.append(f"README.md:{i + 1}: not a readme-check line: {line}")
             continue
-        only, kind, command = m.group(1), m.group(2), m.group(3)
+        kind, command = m.group(1), m.group(2)
         j = i + 1
         while j < len(lines) and lines[j].strip() == "":
             j += 1
@@ -130,9 +130,6 @@ def check_examples(root, build, compiler):
         while k < len(lines) and lines[k] != "```":
             k += 1
         want = lines[j + 1:k]
-        if only and only != compiler:
-            print(f"README.md:{i + 1}: not checked: a cnnc built by {only}, this one by {compiler}")
-            continue
         run = re.sub(r"(?<![\w./-])(?:\./)?build/", build.rstrip("/") + "/", command)
         r = subprocess.run(["bash", "-c", run], cwd=root, capture_output=True, text=True, timeout=600)
         checked += 1
@@ -160,8 +157,8 @@ def check_examples(root, build, compiler):
 def main(argv):
     if len(argv) == 3 and argv[1] == "outputs":
         return check_outputs(argv[2])
-    if len(argv) == 5 and argv[1] == "examples":
-        return check_examples(argv[2], argv[3], argv[4])
+    if len(argv) == 4 and argv[1] == "examples":
+        return check_examples(argv[2], argv[3])
     print(__doc__, file=sys.stderr)
     return 2
 
