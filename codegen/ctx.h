@@ -144,6 +144,13 @@ void cg_parallel_for(CgCtx *c, const char *name, const LLVMValueRef *ptrs, int n
  * 13.6 against 37.9 GB/s here). */
 #define CG_PARALLEL_MIN_MACS (2 * 1000 * 1000)
 #define CG_PARALLEL_MIN_FC_MACS (250 * 1000)
+/* A grouped or depthwise conv reads its input for few multiply-adds (9 a
+ * cell for a depthwise 3x3), so it costs about as much a MAC as an fc. */
+#define CG_PARALLEL_MIN_GROUPED_MACS (250 * 1000)
+/* The same for a windowed pool, counting the cells its windows read: a
+ * cell costs a load and a max where a multiply-add costs a share of an
+ * FMA. */
+#define CG_PARALLEL_MIN_POOL_CELLS (400 * 1000)
 /* A network whose convs are all below this many multiply-adds (LeNet-5,
  * CIFAR-10's) runs a batch's images on threads of their own, each image's
  * layers whole, rather than every layer split with a barrier after it:

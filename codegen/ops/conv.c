@@ -1240,7 +1240,8 @@ void cg_lower_conv(CgCtx *c, size_t node, const LLVMValueRef *xs, LLVMValueRef y
     const IrNode *pool = tail->op == IR_OP_POOL ? tail : NULL;
     Conv direct = conv_of(c, node, x, table);
     Fast f = {.cv = direct, .y = out_layout(c, ir_group_tail(g, node))};
-    bool split = c->executable && n->macs >= CG_PARALLEL_MIN_MACS;
+    bool split = c->executable && n->macs >= (n->kernel == IR_KERNEL_GROUPED ? CG_PARALLEL_MIN_GROUPED_MACS
+                                                                              : CG_PARALLEL_MIN_MACS);
     Grouped gr = {.cv = direct, .y = f.y};
     bool ok;
     /* Never fused with a pool (ir/fuse.c), never blocked (ir/kernel.c): its

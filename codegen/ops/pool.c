@@ -5,6 +5,7 @@
  * non-square; a global pool's is the whole map (ir/ops/pool.c), which gets
  * a reduction of its own. */
 #include <math.h>
+#include <stdio.h>
 
 #include "../ctx.h"
 
@@ -143,6 +144,50 @@ static void global_cells(CgCtx *c, const IrPoolAttr *a, IrShape in, IrShape out,
     cg_loop_end(c, &lc);
 }
 
+/* A windowed pool's plan: columns [xa, xb) vp at a time (0: all scalar),
+ * into the output framed by P. */
+typedef struct Windows {
+    const IrPoolAttr *a;
+    IrShape in, fr;
+    int64_t P, xa, xb;
+    int vp;
+    int64_t rows;
+} Windows;
+
+/* Every row of channels [ch_lo, ch_hi). */
+static void windows_rows(CgCtx *c, const Windows *w, LLVMValueRef x, LLVMValueRef y, LLVMValueRef ch_lo,
+                         LLVMValueRef ch_hi)
+{
+    const IrPoolAttr *a = w->a;
+    const int vp = w->vp;
+    CgLoop lc, ly, lb;
+    LLVMValueRef ch = cg_loop_begin(c, &lc, ch_lo, ch_hi, "c");
+    LLVMValueRef oy = cg_loop_begin(c, &ly, cg_i64(c, 0), cg_i64(c, w->rows), "oy");
+    Window wy = window(c, oy, a->size_h, a->stride_h, a->pad_h, w->in.h);
+    const int64_t width = w->fr.w - 2 * w->P;
+    if (!vp) {
+        scalar_cells(c, a, w->in, w->fr, w->P, x, y, ch, oy, wy, 0, width);
+    } else {
+        scalar_cells(c, a, w->in, w->fr, w->P, x, y, ch, oy, wy, 0, w->xa);
+        int64_t blocks = (w->xb - w->xa) / vp;
+        LLVMValueRef blk = cg_loop_begin(c, &lb, cg_i64(c, 0), cg_i64(c, blocks), "blk");
+        LLVMValueRef ox0 = cg_add(c, cg_i64(c, w->xa), cg_mul(c, blk, cg_i64(c, vp)));
+        vector_cells(c, a, w->in, w->fr, w->P, vp, x, y, ch, oy, wy, ox0);
+        cg_loop_end(c, &lb);
+        if ((w->xb - w->xa) % vp)
+            vector_cells(c, a, w->in, w->fr, w->P, vp, x, y, ch, oy, wy, cg_i64(c, w->xb - vp));
+        scalar_cells(c, a, w->in, w->fr, w->P, x, y, ch, oy, wy, w->xb, width);
+    }
+    cg_loop_end(c, &ly);
+    cg_loop_end(c, &lc);
+}
+
+/* ptrs: input, output; [begin, end) are channels. */
+static void windows_task(CgCtx *c, void *user, LLVMValueRef *ptrs, LLVMValueRef begin, LLVMValueRef end)
+{
+    windows_rows(c, user, ptrs[0], ptrs[1], begin, end);
+}
+
 void cg_lower_pool(CgCtx *c, size_t node, const LLVMValueRef *xs, LLVMValueRef y, LLVMValueRef table)
 {
     LLVMValueRef x = xs[0];
@@ -180,24 +225,15 @@ void cg_lower_pool(CgCtx *c, size_t node, const LLVMValueRef *xs, LLVMValueRef y
             cg_zero_frame(c, y, P, out, 0);
         return;
     }
-    CgLoop lc, ly, lb;
-    LLVMValueRef ch = cg_loop_begin(c, &lc, cg_i64(c, 0), cg_i64(c, out.d), "c");
-    LLVMValueRef oy = cg_loop_begin(c, &ly, cg_i64(c, 0), cg_i64(c, out.h), "oy");
-    Window wy = window(c, oy, a->size_h, a->stride_h, a->pad_h, in.h);
-    if (!vp) {
-        scalar_cells(c, a, in, fr, P, x, y, ch, oy, wy, 0, out.w);
+    Windows w = {a, in, fr, P, xa, xb, vp, out.h};
+    if (c->executable && out.d >= 2 && ir_shape_elems(out) * a->size * a->size_h >= CG_PARALLEL_MIN_POOL_CELLS) {
+        char name[64];
+        snprintf(name, sizeof name, "layer%zu.pool", node);
+        LLVMValueRef ptrs[2] = {x, y};
+        cg_parallel_for(c, name, ptrs, 2, cg_i64(c, out.d), windows_task, &w);
     } else {
-        scalar_cells(c, a, in, fr, P, x, y, ch, oy, wy, 0, xa);
-        int64_t blocks = (xb - xa) / vp;
-        LLVMValueRef blk = cg_loop_begin(c, &lb, cg_i64(c, 0), cg_i64(c, blocks), "blk");
-        vector_cells(c, a, in, fr, P, vp, x, y, ch, oy, wy, cg_add(c, cg_i64(c, xa), cg_mul(c, blk, cg_i64(c, vp))));
-        cg_loop_end(c, &lb);
-        if ((xb - xa) % vp)
-            vector_cells(c, a, in, fr, P, vp, x, y, ch, oy, wy, cg_i64(c, xb - vp));
-        scalar_cells(c, a, in, fr, P, x, y, ch, oy, wy, xb, out.w);
+        windows_rows(c, &w, x, y, cg_i64(c, 0), cg_i64(c, out.d));
     }
-    cg_loop_end(c, &ly);
-    cg_loop_end(c, &lc);
     if (P > 0)
         cg_zero_frame(c, y, P, out, 0);
 }
