@@ -248,20 +248,58 @@ typedef struct ImageTask {
     LLVMValueRef *grouped;
 } ImageTask;
 
-/* The layers for images [img0, img0 + size) in arenas from arena0, layer by
- * layer: once for the group where grouped has the layer's kernel. */
+/* Whether the group headed by node runs for each image of a group in turn
+ * before the next layer starts: where its weights outweigh the activations
+ * it reads and writes, so that the weights are read from memory once for
+ * the images. Other layers run image by image, each image's activations
+ * staying in the caches from one layer to the next. */
+static bool layer_by_layer(const CgCtx *c, size_t node)
+{
+    const IrGraph *g = c->g;
+    const size_t tail = ir_group_tail(g, node);
+    int64_t weights = 0;
+    for (size_t k = node; k <= tail; k++)
+        weights += g->nodes[k].params;
+    return weights > ir_shape_elems(g->nodes[g->nodes[node].inputs[0]].out) + ir_shape_elems(g->nodes[tail].out);
+}
+
+/* The layers for images [img0, img0 + size) in arenas from arena0: once for
+ * the group where grouped has the layer's kernel; the runs of layers that
+ * are not layer_by_layer, image by image; the others for each image. */
 static void run_group(CgCtx *c, const RunArgs *r, LLVMValueRef *layers, LLVMValueRef *grouped, int size,
                       LLVMValueRef img0, LLVMValueRef arena0)
 {
-    for (size_t i = 1; i < c->g->count; i++) {
-        LLVMValueRef bfn = grouped ? grouped[i] : NULL;
-        for (int a = 0; layers[i] && a < (bfn ? 1 : size); a++) {
-            LLVMValueRef img = cg_add(c, img0, cg_i64(c, a));
-            LLVMValueRef arena = cg_add(c, arena0, cg_i64(c, a));
-            call_layer(c, r, bfn ? bfn : layers[i], i, img, arena);
+    const size_t count = c->g->count;
+    for (size_t i = 1; i < count;) {
+        if (!layers[i]) {
+            i++;
+            continue;
         }
-        if (layers[i])
+        if (grouped && grouped[i]) {
+            call_layer(c, r, grouped[i], i, img0, arena0);
             profile_layer(c, r, i, size);
+            i++;
+            continue;
+        }
+        if (size > 1 && layer_by_layer(c, i)) {
+            for (int a = 0; a < size; a++)
+                call_layer(c, r, layers[i], i, cg_add(c, img0, cg_i64(c, a)), cg_add(c, arena0, cg_i64(c, a)));
+            profile_layer(c, r, i, size);
+            i++;
+            continue;
+        }
+        size_t end = i + 1;
+        while (end < count && !(layers[end] && ((grouped && grouped[end]) || layer_by_layer(c, end))))
+            end++;
+        for (int a = 0; a < size; a++) {
+            LLVMValueRef img = cg_add(c, img0, cg_i64(c, a)), arena = cg_add(c, arena0, cg_i64(c, a));
+            for (size_t k = i; k < end; k++)
+                if (layers[k]) {
+                    call_layer(c, r, layers[k], k, img, arena);
+                    profile_layer(c, r, k, 1);
+                }
+        }
+        i = end;
     }
 }
 
