@@ -282,8 +282,10 @@ static void run_group(CgCtx *c, const RunArgs *r, LLVMValueRef *layers, LLVMValu
             continue;
         }
         if (size > 1 && layer_by_layer(c, i)) {
-            for (int a = 0; a < size; a++)
-                call_layer(c, r, layers[i], i, cg_add(c, img0, cg_i64(c, a)), cg_add(c, arena0, cg_i64(c, a)));
+            for (int a = 0; a < size; a++) {
+                LLVMValueRef img = cg_add(c, img0, cg_i64(c, a)), arena = cg_add(c, arena0, cg_i64(c, a));
+                call_layer(c, r, layers[i], i, img, arena);
+            }
             profile_layer(c, r, i, size);
             i++;
             continue;
