@@ -58,12 +58,13 @@ class CnnNet(torch.nn.Module):
             if kind == "conv":
                 p = layer["pad"]
                 (w2, h2, _), (w1, h1, _) = layer["out"], layer["in"]
-                ex, ey = mg.conv_extra(w1, layer, w2), mg.conv_extra(h1, layer, h2)
+                f, st, dil = layer["size"], layer["stride"], layer["dilation"]
+                ex, ey = mg.conv_extra(w1, w2, f, st, p, dil), mg.conv_extra(h1, h2, f, st, p, dil)
                 if ex or ey:  # round=ceil reading past the padding: explicit zeros
                     t = F.pad(t, (p, p + ex, p, p + ey))
-                    t = F.conv2d(t, w, b, stride=layer["stride"])
+                    t = F.conv2d(t, w, b, stride=st, dilation=dil, groups=layer["groups"])
                 else:
-                    t = F.conv2d(t, w, b, stride=layer["stride"], padding=p)
+                    t = F.conv2d(t, w, b, stride=st, padding=p, dilation=dil, groups=layer["groups"])
             elif kind == "pool":
                 args = (layer["size"], layer["stride"], layer["pad"])
                 ceil = layer["round"] == "ceil"
