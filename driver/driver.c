@@ -460,6 +460,18 @@ typedef struct Link {
     char gcc[220]; /* TRIPLE-gcc, when that is the compiler */
 } Link;
 
+/* Whether the build knows a runtime for the machine key (a Debian
+ * triplet), built or not: CNNC_CROSS_KEYS, a list written "a, b, c". */
+static bool cross_runtime_known(const char *key)
+{
+    static const char keys[] = CNNC_CROSS_KEYS;
+    size_t n = strlen(key);
+    for (const char *p = keys; n > 0 && (p = strstr(p, key)) != NULL; p += n)
+        if ((p == keys || p[-1] == ' ') && (p[n] == ',' || p[n] == '\0'))
+            return true;
+    return false;
+}
+
 /* The link for --target: this machine's C compiler and libcnnrt.a, or a
  * cross C compiler and libcnnrt-KEY.a, which the build makes for each cross
  * toolchain it finds (runtime/CMakeLists.txt). Explains what is missing and
@@ -497,6 +509,15 @@ static int plan_link(const Options *o, Link *l, FILE *err)
                 "cnnc: try 'cnnc --help'\n",
                 o->target);
         return 2;
+    }
+    if (!cross_runtime_known(key)) {
+        fprintf(err,
+                "cnnc: error: cannot link a program for '%s': cnnc links programs for this machine and for %s "
+                "only; "
+                "-c makes the object and its header for '%s', to link with a main of your own (NAME.h "
+                "shows the calls)\n",
+                o->target, CNNC_CROSS_KEYS, o->target);
+        return 1;
     }
     bool wasm = o->machine.wasm;
     /* Debian's packages for each toolchain, named in the messages. */

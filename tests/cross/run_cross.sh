@@ -219,6 +219,10 @@ refused "no riscv64 compiler" 1 "apt-get install gcc-riscv64-linux-gnu" "$WORK/x
     PATH=/nonexistent "$CNNC" --target=riscv64-linux-gnu "$lenet_src"
 refused "no wasm compiler" 1 "apt-get install clang-19 lld-19 wasi-libc" "$WORK/x-wasm" \
     PATH=/nonexistent "$CNNC" --target=wasm32-wasi "$lenet_src"
+# A machine the build has no runtime for: what it has, and -c instead (not
+# a compiler to install, which would not help).
+refused "no runtime for armhf" 1 "cnnc links programs for this machine and for aarch64-linux-gnu" \
+    "$WORK/x-armhf" "$CNNC" --target=arm-linux-gnueabihf "$lenet_src"
 refused "--cc that is not there" 1 "its C compiler '/no/such-gcc' is not installed" "$WORK/x-cc" \
     "$CNNC" --target=aarch64-linux-gnu --cc=/no/such-gcc "$lenet_src"
 refused "bare-metal executable" 2 "is bare metal" "$WORK/x-m4" \
