@@ -282,15 +282,16 @@ usage_cases=(
     "-c -o - ok.cnn|2|cnnc: error: -o - (standard output) takes asm, llvm, bc or dot, not an object and its header"
     "--check ok.cnn|0|"
     # Targets: a misspelt field is refused with the nearest name LLVM knows;
-    # the cross toolchain is named as Debian packages it.
+    # the cross toolchain is named as Debian packages it; a machine with no
+    # runtime gets the list of those that have one, even with --cc.
     "--target=arm64-linux-gnuu --check ok.cnn|2|cnnc: error: --target=arm64-linux-gnuu: unknown environment 'gnuu'; did you mean 'gnu'? (a triple is ARCH-[VENDOR-]OS[-ENV], e.g. aarch64-linux-gnu)"
     "--target=aarch46-linux-gnu --check ok.cnn|2|cnnc: error: --target=aarch46-linux-gnu: unknown architecture 'aarch46'; did you mean 'aarch64'? (a triple is ARCH-[VENDOR-]OS[-ENV], e.g. aarch64-linux-gnu)"
     "--target=riscv64gc-linux-gnu --check ok.cnn|2|cnnc: error: --target=riscv64gc-linux-gnu: unknown architecture 'riscv64gc'; did you mean 'riscv64'? (a triple is ARCH-[VENDOR-]OS[-ENV], e.g. aarch64-linux-gnu)"
     "--target=x86_64-linxu-gnu --check ok.cnn|2|cnnc: error: --target=x86_64-linxu-gnu: unknown operating system 'linxu'; did you mean 'linux'? (a triple is ARCH-[VENDOR-]OS[-ENV], e.g. aarch64-linux-gnu)"
     "--target=aarch64-lunix-gnu --check ok.cnn|2|cnnc: error: --target=aarch64-lunix-gnu: unknown operating system 'lunix'; did you mean 'linux'? (a triple is ARCH-[VENDOR-]OS[-ENV], e.g. aarch64-linux-gnu)"
     "--target=aarch64-linux-gnu-gcc --check ok.cnn|2|cnnc: error: --target=aarch64-linux-gnu-gcc: 'gcc' is more than a triple holds (ARCH-[VENDOR-]OS[-ENV]); a C compiler is named with --cc"
-    "--target=armv7-linux-gnueabihf --cc=/no/such/cc ok.cnn|1|cnnc: error: cannot link a program for 'armv7-linux-gnueabihf': its C compiler '/no/such/cc' is not installed. On Debian: apt-get install gcc-arm-linux-gnueabihf (or name another compiler with --cc); -c makes the object and header without linking"
-    "--target=i686-linux-gnu --cc=/no/such/cc ok.cnn|1|cnnc: error: cannot link a program for 'i686-linux-gnu': its C compiler '/no/such/cc' is not installed. On Debian: apt-get install gcc-i686-linux-gnu (or name another compiler with --cc); -c makes the object and header without linking"
+    "--target=armv7-linux-gnueabihf --cc=/no/such/cc ok.cnn|1|cnnc: error: cannot link a program for 'armv7-linux-gnueabihf': cnnc links programs for this machine and for aarch64-linux-gnu, riscv64-linux-gnu, wasm32-wasi only; -c makes the object and its header for 'armv7-linux-gnueabihf', to link with a main of your own (NAME.h shows the calls)"
+    "--target=i686-linux-gnu --cc=/no/such/cc ok.cnn|1|cnnc: error: cannot link a program for 'i686-linux-gnu': cnnc links programs for this machine and for aarch64-linux-gnu, riscv64-linux-gnu, wasm32-wasi only; -c makes the object and its header for 'i686-linux-gnu', to link with a main of your own (NAME.h shows the calls)"
     "--target=aarch64-unknown-linux-gnu --check ok.cnn|0|"
     "--target=x86_64-mycorp-linux-gnu --check ok.cnn|0|"
     "--target=aarch64-linux-android21 --check ok.cnn|0|"
