@@ -264,8 +264,8 @@ static bool layer_by_layer(const CgCtx *c, size_t node)
 }
 
 /* The layers for images [img0, img0 + size) in arenas from arena0: once for
- * the group where grouped has the layer's kernel; the runs of layers that
- * are not layer_by_layer, image by image; the others for each image. */
+ * the group where grouped has the layer's kernel, the others image by image
+ * in runs that a layer_by_layer layer makes on its own. */
 static void run_group(CgCtx *c, const RunArgs *r, LLVMValueRef *layers, LLVMValueRef *grouped, int size,
                       LLVMValueRef img0, LLVMValueRef arena0)
 {
@@ -281,18 +281,10 @@ static void run_group(CgCtx *c, const RunArgs *r, LLVMValueRef *layers, LLVMValu
             i++;
             continue;
         }
-        if (size > 1 && layer_by_layer(c, i)) {
-            for (int a = 0; a < size; a++) {
-                LLVMValueRef img = cg_add(c, img0, cg_i64(c, a)), arena = cg_add(c, arena0, cg_i64(c, a));
-                call_layer(c, r, layers[i], i, img, arena);
-            }
-            profile_layer(c, r, i, size);
-            i++;
-            continue;
-        }
         size_t end = i + 1;
-        while (end < count && !(layers[end] && ((grouped && grouped[end]) || layer_by_layer(c, end))))
-            end++;
+        if (!layer_by_layer(c, i))
+            while (end < count && !(layers[end] && ((grouped && grouped[end]) || layer_by_layer(c, end))))
+                end++;
         for (int a = 0; a < size; a++) {
             LLVMValueRef img = cg_add(c, img0, cg_i64(c, a)), arena = cg_add(c, arena0, cg_i64(c, a));
             for (size_t k = i; k < end; k++)
