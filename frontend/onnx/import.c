@@ -19,9 +19,8 @@ enum {
     DT_INT64 = ONNX__TENSOR_PROTO__DATA_TYPE__INT64,
     MAX_RANK = 8,
     OPSET_MAX = 17,
-    /* LLVM's optimiser grows faster than the function it optimises: a chain
-     * of 8,000 activations compiles in 22 s at -O2. torchvision's CNNs have
-     * under 1,000 nodes. */
+    /* LLVM's optimiser takes more than linear time in the size of the
+     * function; torchvision's CNNs have under 1,000 nodes. */
     MAX_NODES = 10000,
     FOLD_MAX = 1 << 16,
     MAX_DEPTH = 64, /* messages inside messages: a model's graph is 5 deep, subgraphs add more */
