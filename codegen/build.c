@@ -239,16 +239,45 @@ size_t cg_param_index(const CgCtx *c, size_t node, IrParamRole role)
     return (size_t)i;
 }
 
+/* v floats from base[index], those at offsets outside [lo, hi) not read but
+ * fill (a masked load; the address itself may lie outside base's array, so
+ * its GEP is not inbounds). */
+static LLVMValueRef load_within(CgCtx *c, int v, LLVMValueRef base, LLVMValueRef index, int64_t lo, int64_t hi,
+                                double fill)
+{
+    if (lo <= 0 && hi >= v)
+        return cg_vload(c, v, base, index);
+    LLVMTypeRef vt = cg_vec_t(c, v);
+    if (hi <= 0 || lo >= v)
+        return cg_fconst(c, vt, fill);
+    LLVMValueRef bits[16];
+    for (int j = 0; j < v; j++)
+        bits[j] = LLVMConstInt(LLVMInt1TypeInContext(c->ctx), j >= lo && j < hi, 0);
+    LLVMTypeRef types[2] = {vt, c->ptr};
+    unsigned id = LLVMLookupIntrinsicID("llvm.masked.load", 16);
+    LLVMValueRef fn = LLVMGetIntrinsicDeclaration(c->mod, id, types, 2);
+    LLVMTypeRef ft = LLVMIntrinsicGetType(c->ctx, id, types, 2);
+    LLVMValueRef at = LLVMBuildGEP2(c->b, c->f32, base, &index, 1, "");
+    LLVMValueRef args[4] = {at, LLVMConstInt(c->i32, 4, 0), LLVMConstVector(bits, (unsigned)v), cg_fconst(c, vt, fill)};
+    return LLVMBuildCall2(c->b, ft, fn, args, 4, "");
+}
+
 LLVMValueRef cg_strided_load(CgCtx *c, int v, int64_t S, LLVMValueRef base, LLVMValueRef index)
 {
+    return cg_strided_load_within(c, v, S, base, index, INT64_MIN / 2, INT64_MAX / 2, 0.0);
+}
+
+LLVMValueRef cg_strided_load_within(CgCtx *c, int v, int64_t S, LLVMValueRef base, LLVMValueRef index, int64_t lo,
+                                    int64_t hi, double fill)
+{
     if (S == 1)
-        return cg_vload(c, v, base, index);
+        return load_within(c, v, base, index, lo, hi, fill);
     const int64_t span = (v - 1) * S + 1, parts = (span + v - 1) / v;
     LLVMValueRef out = LLVMGetPoison(cg_vec_t(c, v)), mask[16];
     int64_t found = 0; /* lanes [0, found) taken */
     for (int64_t i = 0; i < parts; i++) {
         int64_t at = i * v < span - v ? i * v : span - v;
-        LLVMValueRef part = cg_vload(c, v, base, cg_add(c, index, cg_i64(c, at)));
+        LLVMValueRef part = load_within(c, v, base, cg_add(c, index, cg_i64(c, at)), lo - at, hi - at, fill);
         /* Lanes from found on whose float lies in this part come from it
          * (the second operand, lanes v and up); the rest stay. */
         int64_t next = found;

@@ -100,6 +100,10 @@ void cg_transpose(CgCtx *c, int v, LLVMValueRef *r);
  * (15 floats for 8 lanes of stride 2) was split by LLVM into inserts of
  * single floats. */
 LLVMValueRef cg_strided_load(CgCtx *c, int v, int64_t S, LLVMValueRef base, LLVMValueRef index);
+/* The same, but the floats at offsets from index outside [lo, hi) are not
+ * read (masked loads) and come in as fill: a pool's window past the edge. */
+LLVMValueRef cg_strided_load_within(CgCtx *c, int v, int64_t S, LLVMValueRef base, LLVMValueRef index, int64_t lo,
+                                    int64_t hi, double fill);
 
 /* max(v, 0) keeping NaN, as PyTorch's relu does (scalar or vector). */
 LLVMValueRef cg_relu(CgCtx *c, LLVMValueRef v);

@@ -74,29 +74,49 @@ static void scalar_cells(CgCtx *c, const IrPoolAttr *a, IrShape in, IrShape out,
     cg_loop_end(c, &lx);
 }
 
-/* vp windows side by side from column ox0, all inside the input across:
- * each window column one strided load per input row, in the scalar path's
- * order. */
+/* vp windows side by side from column ox0, each window column one strided
+ * load per input row, in the scalar path's order. edge < 0: all inside the
+ * input across. Else ox0 is the constant edge, and cells past the input's
+ * sides are not read but taken as the identity (-inf, or 0 for avg, whose
+ * divisor is then each lane's own span): a masked load. */
 static void vector_cells(CgCtx *c, const IrPoolAttr *a, IrShape in, IrShape out, int64_t P, int vp, LLVMValueRef x,
-                         LLVMValueRef y, LLVMValueRef ch, LLVMValueRef oy, Window wy, LLVMValueRef ox0)
+                         LLVMValueRef y, LLVMValueRef ch, LLVMValueRef oy, Window wy, LLVMValueRef ox0, int64_t edge)
 {
     bool is_max = a->mode == IR_POOL_MAX;
+    const double identity = is_max ? -INFINITY : 0.0;
     LLVMValueRef acc = cg_vvar(c, vp, "acc");
-    LLVMBuildStore(c->b, cg_splat(c, vp, cg_f32(c, is_max ? -INFINITY : 0.0)), acc);
+    LLVMBuildStore(c->b, cg_splat(c, vp, cg_f32(c, identity)), acc);
     LLVMValueRef col = cg_sub(c, cg_mul(c, ox0, cg_i64(c, a->stride)), cg_i64(c, a->pad));
     CgLoop lwy;
     LLVMValueRef iy = cg_loop_begin(c, &lwy, wy.lo, wy.hi, "iy");
     LLVMValueRef row = cg_add(c, cg_mul(c, cg_add(c, cg_mul(c, ch, cg_i64(c, in.h)), iy), cg_i64(c, in.w)), col);
     for (int64_t kx = 0; kx < a->size; kx++) {
-        LLVMValueRef v = cg_strided_load(c, vp, a->stride, x, cg_add(c, row, cg_i64(c, kx)));
+        LLVMValueRef at = cg_add(c, row, cg_i64(c, kx));
+        LLVMValueRef v;
+        if (edge < 0) {
+            v = cg_strided_load(c, vp, a->stride, x, at);
+        } else {
+            int64_t first = edge * a->stride - a->pad + kx; /* lane 0's input column */
+            v = cg_strided_load_within(c, vp, a->stride, x, at, -first, in.w - first, identity);
+        }
         LLVMValueRef cur = LLVMBuildLoad2(c->b, cg_vec_t(c, vp), acc, "");
         LLVMBuildStore(c->b, take(c, a, cur, v), acc);
     }
     cg_loop_end(c, &lwy);
     LLVMValueRef result = LLVMBuildLoad2(c->b, cg_vec_t(c, vp), acc, "");
     if (!is_max) {
-        LLVMValueRef cells = LLVMBuildSIToFP(c->b, cg_mul(c, wy.span, cg_i64(c, a->size)), c->f32, "");
-        result = LLVMBuildFDiv(c->b, result, cg_splat(c, vp, cells), "");
+        LLVMValueRef across = cg_splat(c, vp, cg_f32(c, (double)a->size));
+        if (edge >= 0) {
+            LLVMValueRef lanes[16];
+            for (int j = 0; j < vp; j++) {
+                int64_t start = (edge + j) * a->stride - a->pad, end = start + a->size;
+                end = end < in.w + a->pad ? end : in.w + a->pad;
+                lanes[j] = cg_f32(c, (double)(end - start));
+            }
+            across = LLVMConstVector(lanes, (unsigned)vp);
+        }
+        LLVMValueRef down = cg_splat(c, vp, LLVMBuildSIToFP(c->b, wy.span, c->f32, ""));
+        result = LLVMBuildFDiv(c->b, result, LLVMBuildFMul(c->b, down, across, ""), "");
     }
     cg_vstore(c, result, y, out_at(c, out, P, ch, oy, ox0));
 }
@@ -144,8 +164,11 @@ static void global_cells(CgCtx *c, const IrPoolAttr *a, IrShape in, IrShape out,
     cg_loop_end(c, &lc);
 }
 
-/* A windowed pool's plan: columns [xa, xb) vp at a time (0: all scalar),
- * into the output framed by P. */
+/* A windowed pool's plan: each row vp windows at a time (0: all scalar),
+ * into the output framed by P. Blocks start every vp columns, the last
+ * shifted back to end the row; those with every window inside the input
+ * across, [xa, xb), run as one loop, the others (a few at each side) each
+ * with masks of their own. */
 typedef struct Windows {
     const IrPoolAttr *a;
     IrShape in, fr;
@@ -168,15 +191,24 @@ static void windows_rows(CgCtx *c, const Windows *w, LLVMValueRef x, LLVMValueRe
     if (!vp) {
         scalar_cells(c, a, w->in, w->fr, w->P, x, y, ch, oy, wy, 0, width);
     } else {
-        scalar_cells(c, a, w->in, w->fr, w->P, x, y, ch, oy, wy, 0, w->xa);
-        int64_t blocks = (w->xb - w->xa) / vp;
-        LLVMValueRef blk = cg_loop_begin(c, &lb, cg_i64(c, 0), cg_i64(c, blocks), "blk");
-        LLVMValueRef ox0 = cg_add(c, cg_i64(c, w->xa), cg_mul(c, blk, cg_i64(c, vp)));
-        vector_cells(c, a, w->in, w->fr, w->P, vp, x, y, ch, oy, wy, ox0);
-        cg_loop_end(c, &lb);
-        if ((w->xb - w->xa) % vp)
-            vector_cells(c, a, w->in, w->fr, w->P, vp, x, y, ch, oy, wy, cg_i64(c, w->xb - vp));
-        scalar_cells(c, a, w->in, w->fr, w->P, x, y, ch, oy, wy, w->xb, width);
+        /* Whole blocks [b_lo, b_hi) are inside; the rest are edges. */
+        const int64_t blocks = (width + vp - 1) / vp, whole = width / vp;
+        int64_t b_lo = 0, b_hi;
+        while (b_lo < whole && b_lo * vp < w->xa)
+            b_lo++;
+        for (b_hi = b_lo; b_hi < whole && (b_hi + 1) * vp <= w->xb;)
+            b_hi++;
+        for (int64_t b = 0; b < blocks; b++) {
+            if (b == b_lo && b_hi > b_lo) {
+                LLVMValueRef blk = cg_loop_begin(c, &lb, cg_i64(c, b_lo), cg_i64(c, b_hi), "blk");
+                vector_cells(c, a, w->in, w->fr, w->P, vp, x, y, ch, oy, wy, cg_mul(c, blk, cg_i64(c, vp)), -1);
+                cg_loop_end(c, &lb);
+                b = b_hi - 1;
+                continue;
+            }
+            int64_t ox0 = b < whole ? b * vp : width - vp;
+            vector_cells(c, a, w->in, w->fr, w->P, vp, x, y, ch, oy, wy, cg_i64(c, ox0), ox0);
+        }
     }
     cg_loop_end(c, &ly);
     cg_loop_end(c, &lc);
@@ -196,20 +228,16 @@ void cg_lower_pool(CgCtx *c, size_t node, const LLVMValueRef *xs, LLVMValueRef y
     const IrPoolAttr *a = &n->attr.pool;
     const IrShape in = c->g->nodes[n->inputs[0]].out, out = n->out;
     /* Columns [xa, xb) have their whole window inside the input across
-     * (ox*S - P >= 0 and ox*S - P + F <= W); those go vp at a time, the last
-     * block shifted back to end them, when there are at least 4. The
-     * window's columns are unrolled, so a wide window (a global pool
-     * without vectors or with a map narrower than one) and a stride past 4, whose strided loads would mostly be wasted, stay
-     * scalar, and so does -O0, the reference path. AlexNet's 3 x 3
-     * stride-2 pools at batch 8 took 0.93 and 0.74 ms with vectors, against
-     * 1.86 and 1.36 ms as scalar loops that LLVM unrolled (and 3.1 and 2.5
-     * ms not unrolled); pool1 now runs near the memory's speed, reading 9.3
-     * MB. */
+     * (ox*S - P >= 0 and ox*S - P + F <= W). Rows go vp windows at a time,
+     * vp the widest vector the row holds; the window's columns are
+     * unrolled, so a wide window (a global pool without vectors) and a
+     * stride past 4, whose strided loads would mostly be wasted, stay
+     * scalar, and so does -O0, the reference path. */
     int64_t xa = (a->pad + a->stride - 1) / a->stride;
     int64_t xb = in.w + a->pad >= a->size ? (in.w + a->pad - a->size) / a->stride + 1 : 0;
     xb = xb < out.w ? xb : out.w;
     int vp = c->vec_width;
-    while (vp > 1 && vp > xb - xa)
+    while (vp > 1 && vp > out.w)
         vp /= 2;
     if (c->opt_level < 1 || vp < 4 || a->size > 8 || a->stride > 4)
         vp = 0;
