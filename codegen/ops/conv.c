@@ -1101,7 +1101,14 @@ typedef struct Grouped {
     IrShape out;
     int64_t xa, xb; /* interior columns: every tap inside the input across */
     int v, nb;      /* vector width, vectors a block */
+    int lanes;      /* v, or the interior's width when one vector spans it */
 } Grouped;
+
+/* A depthwise filter's taps held in registers (depthwise_filters) and the
+ * output rows made at a time, each input row's loads shared by those that
+ * read it. */
+#define DW_TAPS 25
+#define DW_ROWS 2
 
 /* Fills gr for a conv the plan gave this kernel (IR_KERNEL_GROUPED); false
  * where ir/kernel.c's rules were broken. */
@@ -1115,15 +1122,32 @@ static bool plan_grouped(const CgCtx *c, const IrNode *n, const Conv *cv, Groupe
     if (gr->xb > gr->out.w)
         gr->xb = gr->out.w;
     const int64_t width = gr->xb - gr->xa;
+    /* A row narrower than the target's vector is one vector, the lanes
+     * past it masked off (a 14-wide row: one vector of 16, not two of 8). */
     gr->v = c->vec_width;
-    while (gr->v >= 4 && gr->v > width)
+    while (gr->v >= 8 && gr->v / 2 >= width)
         gr->v /= 2;
-    if (gr->v < 4)
+    if (gr->v < 4 || width < 4)
         return false;
+    gr->lanes = width < gr->v ? (int)width : gr->v;
     /* Two accumulators where the row has room, so that two chains of
      * multiply-adds overlap. */
     gr->nb = width >= 2 * gr->v ? 2 : 1;
     return true;
+}
+
+/* A vector of a row's outputs at y[at]: the lanes past the row's width
+ * (gr->lanes) masked off. */
+static void store_lanes(CgCtx *c, const Grouped *gr, LLVMValueRef r, LLVMValueRef y, LLVMValueRef at)
+{
+    if (gr->lanes == gr->v) {
+        cg_vstore(c, r, y, at);
+        return;
+    }
+    LLVMValueRef bits[16];
+    for (int l = 0; l < gr->v; l++)
+        bits[l] = LLVMConstInt(LLVMInt1TypeInContext(c->ctx), l < gr->lanes, 0);
+    cg_vstore_masked(c, r, y, at, LLVMConstVector(bits, (unsigned)gr->v));
 }
 
 /* nb vectors of output columns from ox0 for filter k, row oy, whose tap
@@ -1157,7 +1181,9 @@ static void grouped_block(CgCtx *c, const Grouped *gr, LLVMValueRef y, LLVMValue
         LLVMValueRef wv = cg_splat(c, v, cg_load(c, cv->w, cg_add(c, wrow, cg_i64(c, fx))));
         for (int j = 0; j < nb; j++) {
             LLVMValueRef at = cg_add(c, xrow, cg_i64(c, fx * a->dilation + (int64_t)j * v * a->stride));
-            LLVMValueRef xv = a->stride == 1 ? cg_vload(c, v, cv->x, at) : cg_strided_load(c, v, a->stride, cv->x, at);
+            /* Past the row's last lane nothing is read (it may end the
+             * input), and nothing stored. */
+            LLVMValueRef xv = cg_strided_load_within(c, v, a->stride, cv->x, at, 0, (gr->lanes - 1) * a->stride + 1, 0.0);
             sums[j] = cg_fma(c, xv, wv, sums[j]);
         }
     }
@@ -1169,7 +1195,7 @@ static void grouped_block(CgCtx *c, const Grouped *gr, LLVMValueRef y, LLVMValue
         LLVMValueRef r = LLVMBuildLoad2(c->b, cg_vec_t(c, v), acc[j], "");
         if (cv->act)
             r = cg_activation(c, cv->act, r);
-        cg_vstore(c, r, y, cg_conv_out_index(c, &gr->y, k, oy, cg_add(c, ox0, cg_i64(c, (int64_t)j * v))));
+        store_lanes(c, gr, r, y, cg_conv_out_index(c, &gr->y, k, oy, cg_add(c, ox0, cg_i64(c, (int64_t)j * v))));
     }
 }
 
@@ -1186,11 +1212,112 @@ static void grouped_cells(CgCtx *c, const Grouped *gr, LLVMValueRef y, LLVMValue
     cg_loop_end(c, &lx);
 }
 
+/* Whether filter k's taps can live in registers across its rows: one
+ * channel a filter (depthwise), no tap row ever outside the input (its
+ * frame holds the padding, or there is none down), and few enough taps. */
+static bool depthwise_in_registers(const Grouped *gr)
+{
+    const Conv *cv = &gr->cv;
+    const IrConvAttr *a = cv->a;
+    return cv->in.d == a->groups && cv->pad_h == 0 && !cv->pack && a->size * a->size_h <= DW_TAPS &&
+           (gr->out.h - 1) * a->stride_h + a->dilation_h * (a->size_h - 1) + 1 <= cv->in.h;
+}
+
+/* R output rows from oy of depthwise filter k (depthwise_in_registers), nb
+ * vectors of columns from ox0; wv are its taps, broadcast. Each input row
+ * the R rows read is loaded once, its vectors taken by every output row
+ * whose taps reach it, each in the order of grouped_block. */
+static void depthwise_block(CgCtx *c, const Grouped *gr, LLVMValueRef y, LLVMValueRef k, LLVMValueRef c0,
+                            LLVMValueRef oy, int R, const LLVMValueRef *wv, LLVMValueRef ox0)
+{
+    const Conv *cv = &gr->cv;
+    const IrConvAttr *a = cv->a;
+    const int v = gr->v, nb = gr->nb;
+    const int64_t S = a->stride, Sh = a->stride_h, rows = (R - 1) * Sh + a->dilation_h * (a->size_h - 1) + 1;
+    LLVMValueRef b0 = cv->bias ? cg_load(c, cv->bias, k) : cg_f32(c, 0);
+    LLVMValueRef acc[DW_ROWS][2];
+    for (int i = 0; i < R; i++)
+        for (int j = 0; j < nb; j++)
+            acc[i][j] = cg_splat(c, v, b0);
+    LLVMValueRef col = cg_sub(c, cg_mul(c, ox0, cg_i64(c, S)), cg_i64(c, cv->pad));
+    LLVMValueRef plane_row = cg_mul(c, c0, cg_i64(c, cv->in.h));
+    LLVMValueRef top = cg_mul(c, cg_add(c, plane_row, cg_mul(c, oy, cg_i64(c, Sh))), cg_i64(c, cv->in.w));
+    LLVMValueRef base = cg_add(c, top, col);
+    for (int64_t r = 0; r < rows; r++) {
+        for (int64_t fx = 0; fx < a->size; fx++) {
+            LLVMValueRef xv[2] = {NULL, NULL};
+            for (int i = 0; i < R; i++) {
+                int64_t fy = r - i * Sh;
+                if (fy < 0 || fy % a->dilation_h || fy / a->dilation_h >= a->size_h)
+                    continue;
+                fy /= a->dilation_h;
+                for (int j = 0; j < nb; j++) {
+                    if (!xv[j]) {
+                        int64_t off = r * cv->in.w + fx * a->dilation + (int64_t)j * v * S;
+                        xv[j] = cg_strided_load_within(c, v, S, cv->x, cg_add(c, base, cg_i64(c, off)), 0,
+                                                       (gr->lanes - 1) * S + 1, 0.0);
+                    }
+                    acc[i][j] = cg_fma(c, xv[j], wv[fy * a->size + fx], acc[i][j]);
+                }
+            }
+        }
+    }
+    for (int i = 0; i < R; i++)
+        for (int j = 0; j < nb; j++) {
+            LLVMValueRef out = cv->act ? cg_activation(c, cv->act, acc[i][j]) : acc[i][j];
+            LLVMValueRef row = cg_add(c, oy, cg_i64(c, i));
+            store_lanes(c, gr, out, y, cg_conv_out_index(c, &gr->y, k, row, cg_add(c, ox0, cg_i64(c, (int64_t)j * v))));
+        }
+}
+
+/* Rows [oy, oy + R) of depthwise filter k: blocks as grouped_filters lays
+ * them out. */
+static void depthwise_rows(CgCtx *c, const Grouped *gr, LLVMValueRef y, LLVMValueRef k, LLVMValueRef c0,
+                           LLVMValueRef oy, int R, const LLVMValueRef *wv)
+{
+    const int64_t block = (int64_t)gr->lanes * gr->nb, width = gr->xb - gr->xa, blocks = width / block;
+    for (int i = 0; i < R; i++)
+        grouped_cells(c, gr, y, k, cg_add(c, oy, cg_i64(c, i)), 0, gr->xa);
+    CgLoop lb;
+    LLVMValueRef blk = cg_loop_begin(c, &lb, cg_i64(c, 0), cg_i64(c, blocks), "blk");
+    depthwise_block(c, gr, y, k, c0, oy, R, wv, cg_add(c, cg_i64(c, gr->xa), cg_mul(c, blk, cg_i64(c, block))));
+    cg_loop_end(c, &lb);
+    if (width % block)
+        depthwise_block(c, gr, y, k, c0, oy, R, wv, cg_i64(c, gr->xb - block));
+    for (int i = 0; i < R; i++)
+        grouped_cells(c, gr, y, k, cg_add(c, oy, cg_i64(c, i)), gr->xb, gr->out.w);
+}
+
+/* Depthwise filters [k_lo, k_hi) with their taps in registers, DW_ROWS rows
+ * at a time. */
+static void depthwise_filters(CgCtx *c, const Grouped *gr, LLVMValueRef y, LLVMValueRef k_lo, LLVMValueRef k_hi)
+{
+    const IrConvAttr *a = gr->cv.a;
+    const int64_t taps = a->size * a->size_h, pairs = gr->out.h / DW_ROWS;
+    CgLoop lk, ly;
+    LLVMValueRef k = cg_loop_begin(c, &lk, k_lo, k_hi, "k");
+    LLVMValueRef c0 = group_channel(c, &gr->cv, k);
+    LLVMValueRef w0 = w_index(c, &gr->cv, k, cg_i64(c, 0), cg_i64(c, 0));
+    LLVMValueRef wv[DW_TAPS];
+    for (int64_t t = 0; t < taps; t++)
+        wv[t] = cg_splat(c, gr->v, cg_load(c, gr->cv.w, cg_add(c, w0, cg_i64(c, t))));
+    LLVMValueRef p = cg_loop_begin(c, &ly, cg_i64(c, 0), cg_i64(c, pairs), "oy");
+    depthwise_rows(c, gr, y, k, c0, cg_mul(c, p, cg_i64(c, DW_ROWS)), DW_ROWS, wv);
+    cg_loop_end(c, &ly);
+    for (int64_t oy = pairs * DW_ROWS; oy < gr->out.h; oy++)
+        depthwise_rows(c, gr, y, k, c0, cg_i64(c, oy), 1, wv);
+    cg_loop_end(c, &lk);
+}
+
 /* Filters [k_lo, k_hi), every row. */
 static void grouped_filters(CgCtx *c, const Grouped *gr, LLVMValueRef y, LLVMValueRef k_lo, LLVMValueRef k_hi)
 {
     const IrConvAttr *a = gr->cv.a;
-    const int64_t block = (int64_t)gr->v * gr->nb, width = gr->xb - gr->xa, blocks = width / block;
+    const int64_t block = (int64_t)gr->lanes * gr->nb, width = gr->xb - gr->xa, blocks = width / block;
+    if (depthwise_in_registers(gr)) {
+        depthwise_filters(c, gr, y, k_lo, k_hi);
+        return;
+    }
     CgLoop lk, ly, lb;
     LLVMValueRef k = cg_loop_begin(c, &lk, k_lo, k_hi, "k");
     LLVMValueRef c0 = group_channel(c, &gr->cv, k);
