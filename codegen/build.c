@@ -304,8 +304,11 @@ LLVMValueRef cg_relu(CgCtx *c, LLVMValueRef v)
 
 LLVMValueRef cg_max_nan(CgCtx *c, LLVMValueRef cur, LLVMValueRef v)
 {
-    LLVMValueRef keep = LLVMBuildFCmp(c->b, LLVMRealOGE, cur, v, "");
-    return LLVMBuildSelect(c->b, keep, cur, v, "");
+    /* cur stays when it is NaN, or the larger (the first of equals, as
+     * PyTorch keeps); else v, NaN or not. */
+    LLVMValueRef larger = LLVMBuildFCmp(c->b, LLVMRealOGE, cur, v, "");
+    LLVMValueRef nan = LLVMBuildFCmp(c->b, LLVMRealUNO, cur, cur, "");
+    return LLVMBuildSelect(c->b, LLVMBuildOr(c->b, larger, nan, ""), cur, v, "");
 }
 
 LLVMValueRef cg_fconst(CgCtx *c, LLVMTypeRef t, double v)

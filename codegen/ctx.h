@@ -107,7 +107,8 @@ LLVMValueRef cg_strided_load_within(CgCtx *c, int v, int64_t S, LLVMValueRef bas
 
 /* max(v, 0) keeping NaN, as PyTorch's relu does (scalar or vector). */
 LLVMValueRef cg_relu(CgCtx *c, LLVMValueRef v);
-/* The running maximum of a max pool: v unless cur >= v, so NaN propagates. */
+/* The running maximum of a max pool: v unless cur >= v or cur is NaN, so a
+ * NaN anywhere in the window is the result, as in PyTorch. */
 LLVMValueRef cg_max_nan(CgCtx *c, LLVMValueRef cur, LLVMValueRef v);
 /* e^x for a float or a vector of floats, inline (no libm call; see build.c
  * for the error). */

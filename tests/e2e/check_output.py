@@ -3,6 +3,8 @@
 
     check_output.py close OUT.npy REF.npy        the one tolerance (read from tests/tolerance.h):
                                                  max|out - ref| <= 1e-4 x max(1, max|ref|)
+    check_output.py nanclose OUT.npy REF.npy     NaN exactly where the reference has NaN,
+                                                 the other values as close does
     check_output.py pgm OUT.pgm REF.pgm          same size, pixels within 1 level
     check_output.py accuracy OUT.npy LABELS.npy TORCH.json
                                                  argmax over classes: as many correct as
@@ -54,6 +56,23 @@ def close(out_path, ref_path):
             int((diff > bound).sum()), diff.size)
         return False, detail
     return True, detail
+
+
+def nanclose(out_path, ref_path):
+    out, ref = np.load(out_path), np.load(ref_path)
+    if out.shape != ref.shape:
+        return False, "output shape %s, expected %s" % (out.shape, ref.shape)
+    want, got = np.isnan(ref), np.isnan(out)
+    if not want.any():
+        return False, "the reference has no NaN: nothing to check"
+    if (want != got).any():
+        where = tuple(int(i) for i in np.argwhere(want != got)[0])
+        return False, "%d NaN, %d expected; first differing at %s: out %.7g ref %.7g" % (
+            int(got.sum()), int(want.sum()), where, float(out[where]), float(ref[where]))
+    np.save(out_path + ".rest.npy", np.where(want, 0, out).astype(out.dtype))
+    np.save(ref_path + ".rest.npy", np.where(want, 0, ref).astype(ref.dtype))
+    ok, detail = close(out_path + ".rest.npy", ref_path + ".rest.npy")
+    return ok, "%d NaN where expected; %s" % (int(want.sum()), detail)
 
 
 def read_pnm(path):
@@ -116,7 +135,7 @@ def top1(out_path, torch_path):
 
 
 def main(argv):
-    cmds = {"close": (close, 2), "pgm": (pgm, 2), "accuracy": (accuracy, 3), "top1": (top1, 2)}
+    cmds = {"close": (close, 2), "nanclose": (nanclose, 2), "pgm": (pgm, 2), "accuracy": (accuracy, 3), "top1": (top1, 2)}
     if len(argv) < 2 or argv[1] not in cmds or len(argv) - 2 != cmds[argv[1]][1]:
         sys.stderr.write(__doc__)
         return 2

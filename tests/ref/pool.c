@@ -1,6 +1,6 @@
 /* pool by definition (SPEC sections 1, 9; Fw x Fh windows, a global pool's
  * the whole map): max over the window's cells inside the
- * input; avg = the sum of those cells over the window's cell count inside the
+ * input, NaN if any is (PyTorch's max_pool2d); avg = the sum of those cells over the window's cell count inside the
  * padded input (PyTorch's count_include_pad, clipped where round=ceil lets the
  * window hang past the padded edge). */
 #include <math.h>
@@ -28,7 +28,7 @@ void ref_pool(const IrGraph *g, size_t node, const float *const *xs, float *y, c
                             continue;
                         double v = x[(c * in.h + iy) * in.w + ix];
                         if (a->mode == IR_POOL_MAX)
-                            acc = v > acc ? v : acc;
+                            acc = v > acc || isnan(v) ? v : acc; /* NaN wins and stays */
                         else
                             acc += v;
                     }
