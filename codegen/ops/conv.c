@@ -1046,17 +1046,26 @@ static void lower_fast(CgCtx *c, size_t node, Fast *fp, const IrNode *pool, LLVM
 /* A residual add fused after the conv (ir/fuse.c): y = act(y + other) over
  * the conv's output as the kernel laid it out, other plain, with the
  * activation that follows the add in the group, if any. A second pass over
- * the output in the same kernel, while it is still in the caches; the
- * values are summed in PyTorch's order, conv first. */
-static void residual(CgCtx *c, size_t add, LLVMValueRef other, LLVMValueRef y, const CgConvOut *o)
+ * the output in the same kernel, while it is still in the caches, over
+ * filters [k_lo, k_hi); the values are summed in PyTorch's order, conv
+ * first. */
+typedef struct Residual {
+    size_t add;
+    const CgConvOut *o;
+} Residual;
+
+static void residual_filters(CgCtx *c, const Residual *rs, LLVMValueRef other, LLVMValueRef y, LLVMValueRef k_lo,
+                             LLVMValueRef k_hi)
 {
     const IrGraph *g = c->g;
+    const size_t add = rs->add;
+    const CgConvOut *o = rs->o;
     const IrNode *act = add < ir_group_tail(g, add) && ir_fusable_act(&g->nodes[add + 1]) ? &g->nodes[add + 1] : NULL;
     const IrShape s = g->nodes[add].out;
     const int v = o->blk ? 1 : c->vec_width; /* columns a vector; cells of a block are scalars */
     const int64_t body = v > 1 ? s.w / v * v : 0;
     CgLoop lk, ly, lx;
-    LLVMValueRef k = cg_loop_begin(c, &lk, cg_i64(c, 0), cg_i64(c, s.d), "k");
+    LLVMValueRef k = cg_loop_begin(c, &lk, k_lo, k_hi, "k");
     LLVMValueRef oy = cg_loop_begin(c, &ly, cg_i64(c, 0), cg_i64(c, s.h), "oy");
     LLVMValueRef row = cg_mul(c, cg_add(c, cg_mul(c, k, cg_i64(c, s.h)), oy), cg_i64(c, s.w));
     if (body > 0) {
@@ -1080,6 +1089,27 @@ static void residual(CgCtx *c, size_t add, LLVMValueRef other, LLVMValueRef y, c
     }
     cg_loop_end(c, &ly);
     cg_loop_end(c, &lk);
+}
+
+/* ptrs: other, output. */
+static void residual_task(CgCtx *c, void *user, LLVMValueRef *ptrs, LLVMValueRef begin, LLVMValueRef end)
+{
+    residual_filters(c, user, ptrs[0], ptrs[1], begin, end);
+}
+
+/* Split over the threads, by filters, when the conv before it was. */
+static void residual(CgCtx *c, size_t add, LLVMValueRef other, LLVMValueRef y, const CgConvOut *o, bool split)
+{
+    Residual rs = {add, o};
+    const int64_t K = c->g->nodes[add].out.d;
+    if (split && K >= 2) {
+        char name[64];
+        snprintf(name, sizeof name, "layer%zu.add", add);
+        LLVMValueRef ptrs[2] = {other, y};
+        cg_parallel_for(c, name, ptrs, 2, cg_i64(c, K), residual_task, &rs);
+    } else {
+        residual_filters(c, &rs, other, y, cg_i64(c, 0), cg_i64(c, K));
+    }
 }
 
 /* ---- grouped, depthwise, dilated and non-square convs ------------------- */
@@ -1403,7 +1433,7 @@ void cg_lower_conv(CgCtx *c, size_t node, const LLVMValueRef *xs, LLVMValueRef y
     }
     int64_t add = ir_group_find(g, node, IR_OP_ADD);
     if (add >= 0)
-        residual(c, (size_t)add, xs[1], y, &f.y);
+        residual(c, (size_t)add, xs[1], y, &f.y, split);
     /* The frame that the next conv reads as its padding (ir/plan.h): after
      * the values, and every run, since other buffers share the arena. */
     if (tail->out_pad > 0)
