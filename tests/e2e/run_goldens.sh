@@ -205,11 +205,11 @@ for dir in "$DATA"/*/ "$DATA"/random/*/; do
     dir=${dir%/}
     [ -d "$dir" ] || continue
     name=$(basename "$dir")
-    # random holds the chains and graphs; bn, tv, onnx and onnx_tv are the
-    # data of cli.batchnorm, e2e.torchvision, onnx.models and
+    # random holds the chains and graphs; bn, nan, tv, onnx and onnx_tv are
+    # the data of cli.batchnorm, cli.nan, e2e.torchvision, onnx.models and
     # onnx.torchvision. Any other directory is a network whose goldens must
     # be here: a missing file fails, it is not skipped.
-    case $name in random | bn | tv | onnx | onnx_tv) continue ;; esac
+    case $name in random | bn | nan | tv | onnx | onnx_tv) continue ;; esac
     echo "$name" | grep -Eq -- "$ONLY" || continue
     if [ "$name" = digits ]; then
         check_digits "$dir" digits torch_accuracy.json
