@@ -69,23 +69,25 @@ static int64_t arena_stride(const IrGraph *g)
     return (g->workspace_bytes + 63) / 64 * 64;
 }
 
-/* Whether an executable runs a batch's images on threads of their own
- * (CG_IMAGE_PARALLEL_MAX_MACS): small convs only, arenas small enough to
- * have one per thread, and no fc whose weights are past any L2 (4 MiB):
- * images on threads run the fc one image at a time, so each streams the
- * weights from memory again (an fc of 411 MB at batch 8 took 83.7 ms on two
- * threads that way, 17.6 ms in a group of eight). CIFAR-10's fc1 (1 MB)
- * stays in each core's L2. */
-static bool image_parallel(const CgCtx *c)
+/* Whether an executable may run a batch's images on threads of their own:
+ * arenas small enough to have one per thread, and no fc past 8 MiB, whose
+ * weights would stream from memory for each thread's images (an fc of 411
+ * MB at batch 8 took 83.7 ms on two threads that way, 17.6 ms in a group of
+ * eight). *any_batch: for any batch, when the convs are all small
+ * (CG_IMAGE_PARALLEL_MAX_MACS); else for a batch the threads share evenly,
+ * where each thread's images whole beat every layer split, its threads
+ * sharing each map and meeting at a barrier after it. */
+static bool image_parallel(const CgCtx *c, bool *any_batch)
 {
     const IrGraph *g = c->g;
+    *any_batch = true;
     if (!c->executable || g->count < 2 || arena_stride(g) > (16 << 20))
         return false;
     for (size_t i = 1; i < g->count; i++) {
         const IrNode *n = &g->nodes[i];
         if (n->op == IR_OP_CONV && n->macs >= CG_IMAGE_PARALLEL_MAX_MACS)
-            return false;
-        if (n->op == IR_OP_FC && n->params * 4 > (4 << 20))
+            *any_batch = false;
+        if (n->op == IR_OP_FC && n->params * 4 > (8 << 20))
             return false;
     }
     return true;
@@ -417,12 +419,22 @@ static LLVMValueRef run_function(CgCtx *c, int group)
 
     LLVMPositionBuilderAtEnd(c->b, work);
     RunArgs r = {in, out, ws, table, profile_names(c, layers)};
-    if (image_parallel(c)) {
-        /* Two or more threads and images: each thread its own images, whole. */
+    bool any_batch;
+    if (image_parallel(c, &any_batch)) {
+        /* Two or more threads and images (and as many images on each, for a
+         * network not all small): each thread its own images, whole. */
         LLVMValueRef slots = image_threads(c, batch);
         LLVMBasicBlockRef par = LLVMAppendBasicBlockInContext(c->ctx, fn, "images_on_threads");
         LLVMBasicBlockRef seq = LLVMAppendBasicBlockInContext(c->ctx, fn, "images_in_turn");
-        LLVMBuildCondBr(c->b, LLVMBuildICmp(c->b, LLVMIntUGE, slots, cg_i64(c, 2), ""), par, seq);
+        LLVMValueRef go = LLVMBuildICmp(c->b, LLVMIntUGE, slots, cg_i64(c, 2), "");
+        if (!any_batch) {
+            LLVMValueRef one = cg_i64(c, 1); /* a divisor for a batch of 0 too */
+            LLVMValueRef divisor = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntUGT, slots, one, ""), slots, one, "");
+            LLVMValueRef left = LLVMBuildURem(c->b, batch, divisor, "");
+            LLVMValueRef even = LLVMBuildICmp(c->b, LLVMIntEQ, left, cg_i64(c, 0), "");
+            go = LLVMBuildAnd(c->b, go, even, "");
+        }
+        LLVMBuildCondBr(c->b, go, par, seq);
         LLVMPositionBuilderAtEnd(c->b, par);
         LLVMValueRef counts = cg_entry_alloca(c, LLVMArrayType2(c->i64, 2), "image_counts");
         LLVMValueRef one = cg_i64(c, 1);
@@ -542,7 +554,8 @@ static LLVMValueRef workspace_function(CgCtx *c, int group)
         LLVMValueRef all = LLVMConstInt(c->size, (unsigned long long)s * arena_stride(c->g), 0);
         size = LLVMBuildSelect(c->b, grouped, all, size, "");
     }
-    if (image_parallel(c)) {
+    bool any_batch;
+    if (image_parallel(c, &any_batch)) {
         /* or an arena per thread that runs images (run_function), if more */
         LLVMValueRef wide = LLVMBuildZExtOrBitCast(c->b, batch, c->i64, "");
         LLVMValueRef slots = image_threads(c, wide);
