@@ -156,6 +156,9 @@ void cg_parallel_for(CgCtx *c, const char *name, const LLVMValueRef *ptrs, int n
  * cell costs a load and a max where a multiply-add costs a share of an
  * FMA. */
 #define CG_PARALLEL_MIN_POOL_CELLS (400 * 1000)
+/* A residual add's pass after its conv splits from this many cells (1 MiB
+ * of floats; ops/conv.c, residual). */
+#define CG_PARALLEL_MIN_ADD_CELLS (256 * 1024)
 /* A network whose convs are all below this many multiply-adds (LeNet-5,
  * CIFAR-10's) runs a batch's images on threads of their own, each image's
  * layers whole, rather than every layer split with a barrier after it:

@@ -1097,12 +1097,15 @@ static void residual_task(CgCtx *c, void *user, LLVMValueRef *ptrs, LLVMValueRef
     residual_filters(c, user, ptrs[0], ptrs[1], begin, end);
 }
 
-/* Split over the threads, by filters, when the conv before it was. */
+/* Split over the threads, by filters, when the conv before it was and its
+ * map is past CG_PARALLEL_MIN_ADD_CELLS: a thread's filters here are not
+ * the ones it made in the conv, so on a smaller map, still in the caches,
+ * each thread would mostly fetch lines the other core wrote. */
 static void residual(CgCtx *c, size_t add, LLVMValueRef other, LLVMValueRef y, const CgConvOut *o, bool split)
 {
     Residual rs = {add, o};
     const int64_t K = c->g->nodes[add].out.d;
-    if (split && K >= 2) {
+    if (split && K >= 2 && ir_shape_elems(c->g->nodes[add].out) >= CG_PARALLEL_MIN_ADD_CELLS) {
         char name[64];
         snprintf(name, sizeof name, "layer%zu.add", add);
         LLVMValueRef ptrs[2] = {other, y};
