@@ -282,6 +282,10 @@ typedef struct Fast {
     int64_t blocks;
     int64_t cb; /* input channels a pass, when weights would not stay in L1 (else 0) */
     CgConvOut y; /* where the kernel's values go (the pooled ones with a pool) */
+    /* A residual add taken as the values are stored (residual_in_store):
+     * its other input, plain, and the activation after it; else NULL. */
+    LLVMValueRef other;
+    const IrNode *add_act;
 } Fast;
 
 /* One pass of the filter-vector kernel over input channels [c_lo, c_hi):
@@ -301,6 +305,7 @@ typedef struct Dst {
     int64_t row_stride;    /* row r at (oy - row_base) * row_stride */
     LLVMValueRef row_base; /* subtracted from oy, or NULL */
     int blk;               /* 0, or filters in blocks of blk (CgConvOut) */
+    LLVMValueRef other;    /* Fast's other at filter k0, or NULL */
 } Dst;
 
 static LLVMValueRef dst_index(CgCtx *c, const Dst *d, LLVMValueRef kk, LLVMValueRef oy, LLVMValueRef ox)
@@ -533,6 +538,13 @@ static void wide_kernel(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMVa
             LLVMValueRef ox = cg_add(c, ox0, cg_i64(c, p0));
             for (int j = 0; j < filters; j++) {
                 LLVMValueRef row = cg_prefix(c, r[j], cols);
+                if (d->other) { /* in PyTorch's order, the conv's value first */
+                    const IrShape o = f->out;
+                    LLVMValueRef cell = cg_add(c, cg_mul(c, oy, cg_i64(c, o.w)), ox);
+                    LLVMValueRef at = cg_add(c, cg_i64(c, (q * v + j) * o.w * o.h), cell);
+                    row = LLVMBuildFAdd(c->b, row, cg_vload(c, cols, d->other, at), "");
+                    row = cg_activation(c, f->add_act, row);
+                }
                 cg_vstore(c, row, d->base, dst_index(c, d, cg_i64(c, q * v + j), oy, ox));
             }
         }
@@ -778,7 +790,9 @@ static void conv_blocks(CgCtx *c, const Fast *f, int kb, int64_t k_lo, int64_t n
         ck = &chunk;
     }
     if (!pool) {
-        Dst d = {cg_at(c, y, cg_conv_out_index(c, &f->y, k0, cg_i64(c, 0), cg_i64(c, 0))), f->y.plane, f->y.row, NULL, f->y.blk};
+        LLVMValueRef base = cg_at(c, y, cg_conv_out_index(c, &f->y, k0, cg_i64(c, 0), cg_i64(c, 0)));
+        LLVMValueRef other = f->other ? cg_at(c, f->other, cg_mul(c, k0, cg_i64(c, f->out.w * f->out.h))) : NULL;
+        Dst d = {base, f->y.plane, f->y.row, NULL, f->y.blk, other};
         LLVMValueRef oy = cg_loop_begin(c, &ly, r_lo, r_hi, "oy");
         conv_row(c, f, kb, k0, oy, &d, acc, ck);
         cg_loop_end(c, &ly);
@@ -791,7 +805,7 @@ static void conv_blocks(CgCtx *c, const Fast *f, int kb, int64_t k_lo, int64_t n
         LLVMValueRef py = cg_loop_begin(c, &ly, r_lo, r_hi, "py");
         LLVMValueRef y0 = cg_mul(c, py, cg_i64(c, p->stride));
         LLVMValueRef y1 = cg_smin(c, cg_add(c, y0, cg_i64(c, p->size)), cg_i64(c, f->out.h));
-        Dst d = {rowbuf, p->size * f->out.w, f->out.w, y0, f->y.blk};
+        Dst d = {rowbuf, p->size * f->out.w, f->out.w, y0, f->y.blk, NULL};
         CgLoop lr;
         LLVMValueRef oy = cg_loop_begin(c, &lr, y0, y1, "cy");
         conv_row(c, f, kb, k0, oy, &d, acc, ck);
@@ -1004,6 +1018,7 @@ static void conv_task(CgCtx *c, void *user, LLVMValueRef *ptrs, LLVMValueRef beg
     f.cv.x = ptrs[0];
     f.cv.w = ptrs[2];
     f.cv.bias = ptrs[3];
+    f.other = ptrs[4];
     f.cv.acc = cg_var(c, "acc");
     conv_blocks(c, &f, f.kb, 0, t->nblk, begin, end, t->pool, ptrs[1], pool_rows(c, &f, t->pool), t->pout);
 }
@@ -1034,13 +1049,20 @@ static void lower_fast(CgCtx *c, size_t node, Fast *fp, const IrNode *pool, LLVM
         char name[64];
         snprintf(name, sizeof name, "layer%zu.conv.task", node);
         ConvTask t = {&f, pool, pout, nblk};
-        LLVMValueRef ptrs[4] = {f.cv.x, y, f.cv.w, f.cv.bias};
-        cg_parallel_for(c, name, ptrs, 4, cg_i64(c, items), conv_task, &t);
+        LLVMValueRef ptrs[5] = {f.cv.x, y, f.cv.w, f.cv.bias, f.other};
+        cg_parallel_for(c, name, ptrs, 5, cg_i64(c, items), conv_task, &t);
     } else if (items > 0) {
         conv_blocks(c, &f, f.kb, 0, nblk, cg_i64(c, 0), cg_i64(c, items), pool, y, rowbuf, pout);
     }
     if (K > main_k) /* the last filters, fewer than a block */
         conv_blocks(c, &f, (int)(K - main_k), main_k, 1, cg_i64(c, 0), cg_i64(c, ntiles), pool, y, rowbuf, pout);
+}
+
+/* The activation after residual add `add` in its group, or NULL. */
+static const IrNode *add_activation(const CgCtx *c, size_t add)
+{
+    const IrGraph *g = c->g;
+    return add < ir_group_tail(g, add) && ir_fusable_act(&g->nodes[add + 1]) ? &g->nodes[add + 1] : NULL;
 }
 
 /* A residual add fused after the conv (ir/fuse.c): y = act(y + other) over
@@ -1060,7 +1082,7 @@ static void residual_filters(CgCtx *c, const Residual *rs, LLVMValueRef other, L
     const IrGraph *g = c->g;
     const size_t add = rs->add;
     const CgConvOut *o = rs->o;
-    const IrNode *act = add < ir_group_tail(g, add) && ir_fusable_act(&g->nodes[add + 1]) ? &g->nodes[add + 1] : NULL;
+    const IrNode *act = add_activation(c, add);
     const IrShape s = g->nodes[add].out;
     const int v = o->blk ? 1 : c->vec_width; /* columns a vector; cells of a block are scalars */
     const int64_t body = v > 1 ? s.w / v * v : 0;
@@ -1392,6 +1414,16 @@ static void lower_grouped(CgCtx *c, size_t node, const Grouped *gr, LLVMValueRef
     }
 }
 
+/* Whether the residual add fused after conv node is taken as the
+ * filter-vector kernel stores its rows, rather than in a pass after it: the
+ * output plain and unpooled, and every cell made by that kernel (no naive
+ * border cells, which store one by one). */
+static bool residual_in_store(const CgCtx *c, size_t node, const Fast *f, const IrNode *pool)
+{
+    return ir_group_find(c->g, node, IR_OP_ADD) >= 0 && f->cv.pack && !f->y.blk && !pool && f->xl == 0 &&
+           f->xr == f->out.w && f->yl == 0 && f->yr == f->out.h;
+}
+
 void cg_lower_conv(CgCtx *c, size_t node, const LLVMValueRef *xs, LLVMValueRef y, LLVMValueRef table)
 {
     LLVMValueRef x = xs[0];
@@ -1428,6 +1460,10 @@ void cg_lower_conv(CgCtx *c, size_t node, const LLVMValueRef *xs, LLVMValueRef y
             pad_input(c, node, &f.cv, c->scratch, split);
         ok = plan_fast(c, n, pool, &f);
         IR_ASSERT(ok);
+        if (residual_in_store(c, node, &f, pool)) {
+            f.other = xs[1];
+            f.add_act = add_activation(c, (size_t)ir_group_find(g, node, IR_OP_ADD));
+        }
         lower_fast(c, node, &f, pool, y, split);
         break;
     default:
@@ -1435,7 +1471,7 @@ void cg_lower_conv(CgCtx *c, size_t node, const LLVMValueRef *xs, LLVMValueRef y
         lower_naive(c, node, &direct, y);
     }
     int64_t add = ir_group_find(g, node, IR_OP_ADD);
-    if (add >= 0)
+    if (add >= 0 && !f.other)
         residual(c, (size_t)add, xs[1], y, &f.y, split);
     /* The frame that the next conv reads as its padding (ir/plan.h): after
      * the values, and every run, since other buffers share the arena. */
