@@ -9,6 +9,10 @@
 
 #include "../ctx.h"
 
+/* The most window rows a max pool takes two output rows at a time with
+ * (pair_cells). */
+#define POOL_PAIR_ROWS 8
+
 typedef struct Window {
     LLVMValueRef lo, hi; /* cells [lo, hi) inside the input */
     LLVMValueRef span;   /* cells inside the padded input, for avg */
@@ -74,6 +78,21 @@ static void scalar_cells(CgCtx *c, const IrPoolAttr *a, IrShape in, IrShape out,
     cg_loop_end(c, &lx);
 }
 
+/* Column kx of vp windows side by side whose first cells are input row
+ * `row` (an index into x, lane 0's column included): a strided load, with
+ * the cells past the input's sides not read but the identity when edge is
+ * the windows' first output column (vector_cells). */
+static LLVMValueRef window_column(CgCtx *c, const IrPoolAttr *a, IrShape in, int vp, LLVMValueRef x, LLVMValueRef row,
+                                  int64_t edge, int64_t kx)
+{
+    LLVMValueRef at = cg_add(c, row, cg_i64(c, kx));
+    if (edge < 0)
+        return cg_strided_load(c, vp, a->stride, x, at);
+    int64_t first = edge * a->stride - a->pad + kx; /* lane 0's input column */
+    return cg_strided_load_within(c, vp, a->stride, x, at, -first, in.w - first,
+                                  a->mode == IR_POOL_MAX ? -INFINITY : 0.0);
+}
+
 /* vp windows side by side from column ox0, each window column one strided
  * load per input row, in the scalar path's order. edge < 0: all inside the
  * input across. Else ox0 is the constant edge, and cells past the input's
@@ -91,14 +110,7 @@ static void vector_cells(CgCtx *c, const IrPoolAttr *a, IrShape in, IrShape out,
     LLVMValueRef iy = cg_loop_begin(c, &lwy, wy.lo, wy.hi, "iy");
     LLVMValueRef row = cg_add(c, cg_mul(c, cg_add(c, cg_mul(c, ch, cg_i64(c, in.h)), iy), cg_i64(c, in.w)), col);
     for (int64_t kx = 0; kx < a->size; kx++) {
-        LLVMValueRef at = cg_add(c, row, cg_i64(c, kx));
-        LLVMValueRef v;
-        if (edge < 0) {
-            v = cg_strided_load(c, vp, a->stride, x, at);
-        } else {
-            int64_t first = edge * a->stride - a->pad + kx; /* lane 0's input column */
-            v = cg_strided_load_within(c, vp, a->stride, x, at, -first, in.w - first, identity);
-        }
+        LLVMValueRef v = window_column(c, a, in, vp, x, row, edge, kx);
         LLVMValueRef cur = LLVMBuildLoad2(c->b, cg_vec_t(c, vp), acc, "");
         LLVMBuildStore(c->b, take(c, a, cur, v), acc);
     }
@@ -119,6 +131,39 @@ static void vector_cells(CgCtx *c, const IrPoolAttr *a, IrShape in, IrShape out,
         result = LLVMBuildFDiv(c->b, result, LLVMBuildFMul(c->b, down, across, ""), "");
     }
     cg_vstore(c, result, y, out_at(c, out, P, ch, oy, ox0));
+}
+
+/* Output rows oy and oy + 1 of a max pool of stride 1 down whose windows
+ * lie inside the input down, vp windows across from ox0 (edge as in
+ * vector_cells): each of their Fh + 1 input rows' maximum across is taken
+ * once, the Fh - 1 rows they share folded once, so a 3x3 pool takes 12
+ * loads for two rows, not 18. */
+static void pair_cells(CgCtx *c, const IrPoolAttr *a, IrShape in, IrShape out, int64_t P, int vp, LLVMValueRef x,
+                       LLVMValueRef y, LLVMValueRef ch, LLVMValueRef oy, LLVMValueRef ox0, int64_t edge)
+{
+    const int64_t Fh = a->size_h;
+    IR_ASSERT(Fh >= 2 && Fh <= POOL_PAIR_ROWS);
+    LLVMValueRef col = cg_sub(c, cg_mul(c, ox0, cg_i64(c, a->stride)), cg_i64(c, a->pad));
+    LLVMValueRef plane = cg_mul(c, ch, cg_i64(c, in.h));
+    LLVMValueRef iy = cg_add(c, plane, cg_sub(c, oy, cg_i64(c, a->pad_h)));
+    LLVMValueRef top = cg_add(c, cg_mul(c, iy, cg_i64(c, in.w)), col);
+    LLVMValueRef h[POOL_PAIR_ROWS + 1] = {NULL};
+    for (int64_t r = 0; r <= Fh; r++) {
+        LLVMValueRef row = cg_add(c, top, cg_i64(c, r * in.w));
+        h[r] = window_column(c, a, in, vp, x, row, edge, 0);
+        for (int64_t kx = 1; kx < a->size; kx++) {
+            LLVMValueRef v = window_column(c, a, in, vp, x, row, edge, kx);
+            h[r] = cg_max_nan(c, h[r], v);
+        }
+    }
+    LLVMValueRef shared = h[1];
+    for (int64_t r = 2; r < Fh; r++)
+        shared = cg_max_nan(c, shared, h[r]);
+    LLVMValueRef first = cg_max_nan(c, h[0], shared);
+    LLVMValueRef second = cg_max_nan(c, shared, h[Fh]);
+    cg_vstore(c, first, y, out_at(c, out, P, ch, oy, ox0));
+    LLVMValueRef next = cg_add(c, oy, cg_i64(c, 1));
+    cg_vstore(c, second, y, out_at(c, out, P, ch, next, ox0));
 }
 
 /* A global pool over channels [0, D): each channel's W*H floats are one
@@ -177,40 +222,86 @@ typedef struct Windows {
     int64_t rows;
 } Windows;
 
-/* Every row of channels [ch_lo, ch_hi). */
+/* Row oy's columns (and row oy + 1's, pair: pair_cells), in the blocks
+ * Windows lays out. */
+static void row_blocks(CgCtx *c, const Windows *w, LLVMValueRef x, LLVMValueRef y, LLVMValueRef ch, LLVMValueRef oy,
+                       Window wy, bool pair)
+{
+    const IrPoolAttr *a = w->a;
+    const int vp = w->vp;
+    const int64_t width = w->fr.w - 2 * w->P;
+    /* Whole blocks [b_lo, b_hi) are inside; the rest are edges. */
+    const int64_t blocks = (width + vp - 1) / vp, whole = width / vp;
+    int64_t b_lo = 0, b_hi;
+    while (b_lo < whole && b_lo * vp < w->xa)
+        b_lo++;
+    for (b_hi = b_lo; b_hi < whole && (b_hi + 1) * vp <= w->xb;)
+        b_hi++;
+    CgLoop lb;
+    for (int64_t b = 0; b < blocks; b++) {
+        LLVMValueRef ox0;
+        int64_t edge;
+        bool loop = b == b_lo && b_hi > b_lo;
+        if (loop) {
+            ox0 = cg_mul(c, cg_loop_begin(c, &lb, cg_i64(c, b_lo), cg_i64(c, b_hi), "blk"), cg_i64(c, vp));
+            edge = -1;
+        } else {
+            edge = b < whole ? b * vp : width - vp;
+            ox0 = cg_i64(c, edge);
+        }
+        if (pair)
+            pair_cells(c, a, w->in, w->fr, w->P, vp, x, y, ch, oy, ox0, edge);
+        else
+            vector_cells(c, a, w->in, w->fr, w->P, vp, x, y, ch, oy, wy, ox0, edge);
+        if (loop) {
+            cg_loop_end(c, &lb);
+            b = b_hi - 1;
+        }
+    }
+}
+
+/* Rows [lo, hi) of channel ch one at a time. */
+static void single_rows(CgCtx *c, const Windows *w, LLVMValueRef x, LLVMValueRef y, LLVMValueRef ch, int64_t lo,
+                        int64_t hi)
+{
+    if (lo >= hi)
+        return;
+    const IrPoolAttr *a = w->a;
+    CgLoop ly;
+    LLVMValueRef oy = cg_loop_begin(c, &ly, cg_i64(c, lo), cg_i64(c, hi), "oy");
+    Window wy = window(c, oy, a->size_h, a->stride_h, a->pad_h, w->in.h);
+    if (!w->vp)
+        scalar_cells(c, a, w->in, w->fr, w->P, x, y, ch, oy, wy, 0, w->fr.w - 2 * w->P);
+    else
+        row_blocks(c, w, x, y, ch, oy, wy, false);
+    cg_loop_end(c, &ly);
+}
+
+/* Every row of channels [ch_lo, ch_hi): for a vector max pool of stride 1
+ * down, the rows whose windows lie inside the input down two at a time. */
 static void windows_rows(CgCtx *c, const Windows *w, LLVMValueRef x, LLVMValueRef y, LLVMValueRef ch_lo,
                          LLVMValueRef ch_hi)
 {
     const IrPoolAttr *a = w->a;
-    const int vp = w->vp;
-    CgLoop lc, ly, lb;
+    CgLoop lc, lp;
     LLVMValueRef ch = cg_loop_begin(c, &lc, ch_lo, ch_hi, "c");
-    LLVMValueRef oy = cg_loop_begin(c, &ly, cg_i64(c, 0), cg_i64(c, w->rows), "oy");
-    Window wy = window(c, oy, a->size_h, a->stride_h, a->pad_h, w->in.h);
-    const int64_t width = w->fr.w - 2 * w->P;
-    if (!vp) {
-        scalar_cells(c, a, w->in, w->fr, w->P, x, y, ch, oy, wy, 0, width);
+    int64_t ya = a->pad_h, yb = w->in.h + a->pad_h - a->size_h + 1, pairs = 0;
+    if (yb > w->rows)
+        yb = w->rows;
+    if (w->vp && a->mode == IR_POOL_MAX && a->stride_h == 1 && a->size_h >= 2 && a->size_h <= POOL_PAIR_ROWS &&
+        yb - ya >= 2)
+        pairs = (yb - ya) / 2;
+    if (!pairs) {
+        single_rows(c, w, x, y, ch, 0, w->rows);
     } else {
-        /* Whole blocks [b_lo, b_hi) are inside; the rest are edges. */
-        const int64_t blocks = (width + vp - 1) / vp, whole = width / vp;
-        int64_t b_lo = 0, b_hi;
-        while (b_lo < whole && b_lo * vp < w->xa)
-            b_lo++;
-        for (b_hi = b_lo; b_hi < whole && (b_hi + 1) * vp <= w->xb;)
-            b_hi++;
-        for (int64_t b = 0; b < blocks; b++) {
-            if (b == b_lo && b_hi > b_lo) {
-                LLVMValueRef blk = cg_loop_begin(c, &lb, cg_i64(c, b_lo), cg_i64(c, b_hi), "blk");
-                vector_cells(c, a, w->in, w->fr, w->P, vp, x, y, ch, oy, wy, cg_mul(c, blk, cg_i64(c, vp)), -1);
-                cg_loop_end(c, &lb);
-                b = b_hi - 1;
-                continue;
-            }
-            int64_t ox0 = b < whole ? b * vp : width - vp;
-            vector_cells(c, a, w->in, w->fr, w->P, vp, x, y, ch, oy, wy, cg_i64(c, ox0), ox0);
-        }
+        single_rows(c, w, x, y, ch, 0, ya);
+        LLVMValueRef p = cg_loop_begin(c, &lp, cg_i64(c, 0), cg_i64(c, pairs), "pair");
+        LLVMValueRef oy = cg_add(c, cg_i64(c, ya), cg_mul(c, p, cg_i64(c, 2)));
+        Window none = {NULL, NULL, NULL};
+        row_blocks(c, w, x, y, ch, oy, none, true);
+        cg_loop_end(c, &lp);
+        single_rows(c, w, x, y, ch, ya + 2 * pairs, w->rows);
     }
-    cg_loop_end(c, &ly);
     cg_loop_end(c, &lc);
 }
 
