@@ -78,7 +78,8 @@ compile() {
     return 0
 }
 
-# run_check TAG REF PROG ARGS...: PROG ARGS --output out.npy, compared with REF.
+# run_check TAG REF PROG ARGS...: PROG ARGS --output out.npy, compared with REF
+# by check_output.py's CHECK_MODE (default close).
 run_check() {
     local tag=$1 ref=$2 prog=$3 out=$WORK/out.npy detail
     shift 3
@@ -89,7 +90,7 @@ run_check() {
         fail "$tag" "$(basename "$prog") exited $rc: $(first_error "$WORK/run.err")"
         return
     fi
-    if detail=$("$PY" "$CHECK" close "$out" "$ref" 2>&1); then
+    if detail=$("$PY" "$CHECK" "${CHECK_MODE:-close}" "$out" "$ref" 2>&1); then
         pass "$tag" "$detail"
     else
         fail "$tag" "$detail"

@@ -4,52 +4,29 @@
 # tiling windows, windows over the padding, strided overhanging ones, a
 # global pool, a pool fused into its conv): at -O0 and -O2, batch 2, the
 # NaN land where PyTorch's do and the other values match PyTorch's
-# (tests/data/nan/, written by tests/cli/nan_goldens.py).
-# usage: run_nan.sh CNNC SOURCE_DIR
+# (tests/data/nan/, written by tests/cli/nan_goldens.py; check_output.py
+# nanclose).
+#   run_nan.sh CNNC_BINARY DATA_DIR
 set -u
-cnnc=$1 src=$2
-case $cnnc in /*) ;; *) cnnc=$PWD/$cnnc ;; esac
-case $src in /*) ;; *) src=$PWD/$src ;; esac
-py=/usr/bin/python3; [ -x $py ] || py=python3
-work=$(mktemp -d "${TMPDIR:-/tmp}/cnnc-nan.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-data=$src/tests/data/nan
-check=$src/tests/e2e/check_output.py
-fail=0 n=0
-for f in x.npy fused.safetensors; do
-    [ -f "$data/$f" ] || { echo "FAIL: no $data/$f (tests/cli/nan_goldens.py writes it)"; exit 1; }
-done
-for net in "$src"/tests/cli/nan/*.cnn; do
+# shellcheck source=../lib.sh
+. "$(dirname "$0")/../lib.sh"
+program_args "$0" "$@"
+find_python || { echo "$0: needs a python3 with numpy" >&2; exit 2; }
+make_scratch nan 0
+CHECK_MODE=nanclose
+nan=$DATA/nan
+[ -f "$nan/x.npy" ] || fail "data" "no $nan/x.npy (tests/cli/nan_goldens.py writes it)"
+for net in "$ROOT"/tests/cli/nan/*.cnn; do
     name=$(basename "$net" .cnn)
-    ref=$data/$name.npy
-    if [ ! -f "$ref" ]; then
-        echo "FAIL $name: no $ref (tests/cli/nan_goldens.py writes it)"
-        fail=1
-        continue
-    fi
     weights=()
-    [ -f "$data/$name.safetensors" ] && weights=(--weights "$data/$name.safetensors")
+    [ -f "$nan/$name.safetensors" ] && weights=(--weights "$nan/$name.safetensors")
     for O in 0 2; do
-        n=$((n + 1))
-        prog=$work/$name-O$O
-        cp "$ref" "$work/ref.npy"
-        if ! "$cnnc" -O$O "${weights[@]}" "$net" -o "$prog" 2>"$work/err"; then
-            echo "FAIL $name -O$O: cnnc: $(head -c 300 "$work/err")"
-            fail=1
-            continue
-        fi
-        if ! "$prog" "$data/x.npy" --output "$work/out.npy" >/dev/null 2>"$work/err"; then
-            echo "FAIL $name -O$O: the program: $(head -c 300 "$work/err")"
-            fail=1
-            continue
-        fi
-        if detail=$($py "$check" nanclose "$work/out.npy" "$work/ref.npy"); then
-            echo "ok $name -O$O: $detail"
-        else
-            echo "FAIL $name -O$O: $detail"
-            fail=1
+        if [ ! -f "$nan/$name.npy" ]; then
+            fail "$name -O$O" "no $nan/$name.npy (tests/cli/nan_goldens.py writes it)"
+        elif compile "$name -O$O" "$WORK/$name-O$O" -O$O "${weights[@]}" "$net"; then
+            run_check "$name -O$O" "$nan/$name.npy" "$WORK/$name-O$O" "$nan/x.npy"
         fi
     done
 done
-[ $n -eq 10 ] || { echo "FAIL: $n checks, expected 10 (5 networks at -O0 and -O2)"; fail=1; }
-exit $fail
+[ $((PASS + FAIL)) -eq 10 ] || fail "count" "$((PASS + FAIL)) checks, expected 10 (5 networks at -O0 and -O2)"
+summary "nan"
