@@ -239,6 +239,14 @@ size_t cg_param_index(const CgCtx *c, size_t node, IrParamRole role)
     return (size_t)i;
 }
 
+LLVMValueRef cg_lane_mask(CgCtx *c, int v, int64_t lo, int64_t hi)
+{
+    LLVMValueRef bits[16];
+    for (int j = 0; j < v; j++)
+        bits[j] = LLVMConstInt(LLVMInt1TypeInContext(c->ctx), j >= lo && j < hi, 0);
+    return LLVMConstVector(bits, (unsigned)v);
+}
+
 /* v floats from base[index], those at offsets outside [lo, hi) not read but
  * fill (a masked load; the address itself may lie outside base's array, so
  * its GEP is not inbounds). */
@@ -250,15 +258,12 @@ static LLVMValueRef load_within(CgCtx *c, int v, LLVMValueRef base, LLVMValueRef
     LLVMTypeRef vt = cg_vec_t(c, v);
     if (hi <= 0 || lo >= v)
         return cg_fconst(c, vt, fill);
-    LLVMValueRef bits[16];
-    for (int j = 0; j < v; j++)
-        bits[j] = LLVMConstInt(LLVMInt1TypeInContext(c->ctx), j >= lo && j < hi, 0);
     LLVMTypeRef types[2] = {vt, c->ptr};
     unsigned id = LLVMLookupIntrinsicID("llvm.masked.load", 16);
     LLVMValueRef fn = LLVMGetIntrinsicDeclaration(c->mod, id, types, 2);
     LLVMTypeRef ft = LLVMIntrinsicGetType(c->ctx, id, types, 2);
     LLVMValueRef at = LLVMBuildGEP2(c->b, c->f32, base, &index, 1, "");
-    LLVMValueRef args[4] = {at, LLVMConstInt(c->i32, 4, 0), LLVMConstVector(bits, (unsigned)v), cg_fconst(c, vt, fill)};
+    LLVMValueRef args[4] = {at, LLVMConstInt(c->i32, 4, 0), cg_lane_mask(c, v, lo, hi), cg_fconst(c, vt, fill)};
     return LLVMBuildCall2(c->b, ft, fn, args, 4, "");
 }
 

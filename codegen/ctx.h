@@ -80,6 +80,8 @@ LLVMValueRef cg_vload(CgCtx *c, int width, LLVMValueRef base, LLVMValueRef index
 void cg_vstore(CgCtx *c, LLVMValueRef v, LLVMValueRef base, LLVMValueRef index);
 /* Stores the lanes of v whose i1 in mask is set. */
 void cg_vstore_masked(CgCtx *c, LLVMValueRef v, LLVMValueRef base, LLVMValueRef index, LLVMValueRef mask);
+/* The constant mask of v lanes, on for lanes [lo, hi). */
+LLVMValueRef cg_lane_mask(CgCtx *c, int v, int64_t lo, int64_t hi);
 LLVMValueRef cg_splat(CgCtx *c, int width, LLVMValueRef scalar);
 /* The sum of a vector's lanes, in log2(width) halving steps. */
 LLVMValueRef cg_hsum(CgCtx *c, LLVMValueRef v);
@@ -156,9 +158,6 @@ void cg_parallel_for(CgCtx *c, const char *name, const LLVMValueRef *ptrs, int n
  * cell costs a load and a max where a multiply-add costs a share of an
  * FMA. */
 #define CG_PARALLEL_MIN_POOL_CELLS (400 * 1000)
-/* A residual add's pass after its conv splits from this many cells (1 MiB
- * of floats; ops/conv.c, residual). */
-#define CG_PARALLEL_MIN_ADD_CELLS (256 * 1024)
 /* A network whose convs are all below this many multiply-adds (LeNet-5,
  * CIFAR-10's) runs a batch's images on threads of their own, each image's
  * layers whole, rather than every layer split with a barrier after it:

@@ -1065,29 +1065,21 @@ static const IrNode *add_activation(const CgCtx *c, size_t add)
     return add < ir_group_tail(g, add) && ir_fusable_act(&g->nodes[add + 1]) ? &g->nodes[add + 1] : NULL;
 }
 
-/* A residual add fused after the conv (ir/fuse.c): y = act(y + other) over
- * the conv's output as the kernel laid it out, other plain, with the
- * activation that follows the add in the group, if any. A second pass over
- * the output in the same kernel, while it is still in the caches, over
- * filters [k_lo, k_hi); the values are summed in PyTorch's order, conv
- * first. */
-typedef struct Residual {
-    size_t add;
-    const CgConvOut *o;
-} Residual;
-
-static void residual_filters(CgCtx *c, const Residual *rs, LLVMValueRef other, LLVMValueRef y, LLVMValueRef k_lo,
-                             LLVMValueRef k_hi)
+/* A residual add fused after the conv (ir/fuse.c) that the kernel did not
+ * take as it stored (residual_in_store): y = act(y + other) over the conv's
+ * output as the kernel laid it out, other plain, with the activation that
+ * follows the add in the group, if any. A second pass over the output in
+ * the same kernel, while it is still in the caches; the values are summed
+ * in PyTorch's order, conv first. */
+static void residual(CgCtx *c, size_t add, LLVMValueRef other, LLVMValueRef y, const CgConvOut *o)
 {
     const IrGraph *g = c->g;
-    const size_t add = rs->add;
-    const CgConvOut *o = rs->o;
     const IrNode *act = add_activation(c, add);
     const IrShape s = g->nodes[add].out;
     const int v = o->blk ? 1 : c->vec_width; /* columns a vector; cells of a block are scalars */
     const int64_t body = v > 1 ? s.w / v * v : 0;
     CgLoop lk, ly, lx;
-    LLVMValueRef k = cg_loop_begin(c, &lk, k_lo, k_hi, "k");
+    LLVMValueRef k = cg_loop_begin(c, &lk, cg_i64(c, 0), cg_i64(c, s.d), "k");
     LLVMValueRef oy = cg_loop_begin(c, &ly, cg_i64(c, 0), cg_i64(c, s.h), "oy");
     LLVMValueRef row = cg_mul(c, cg_add(c, cg_mul(c, k, cg_i64(c, s.h)), oy), cg_i64(c, s.w));
     if (body > 0) {
@@ -1111,30 +1103,6 @@ static void residual_filters(CgCtx *c, const Residual *rs, LLVMValueRef other, L
     }
     cg_loop_end(c, &ly);
     cg_loop_end(c, &lk);
-}
-
-/* ptrs: other, output. */
-static void residual_task(CgCtx *c, void *user, LLVMValueRef *ptrs, LLVMValueRef begin, LLVMValueRef end)
-{
-    residual_filters(c, user, ptrs[0], ptrs[1], begin, end);
-}
-
-/* Split over the threads, by filters, when the conv before it was and its
- * map is past CG_PARALLEL_MIN_ADD_CELLS: a thread's filters here are not
- * the ones it made in the conv, so on a smaller map, still in the caches,
- * each thread would mostly fetch lines the other core wrote. */
-static void residual(CgCtx *c, size_t add, LLVMValueRef other, LLVMValueRef y, const CgConvOut *o, bool split)
-{
-    Residual rs = {add, o};
-    const int64_t K = c->g->nodes[add].out.d;
-    if (split && K >= 2 && ir_shape_elems(c->g->nodes[add].out) >= CG_PARALLEL_MIN_ADD_CELLS) {
-        char name[64];
-        snprintf(name, sizeof name, "layer%zu.add", add);
-        LLVMValueRef ptrs[2] = {other, y};
-        cg_parallel_for(c, name, ptrs, 2, cg_i64(c, K), residual_task, &rs);
-    } else {
-        residual_filters(c, &rs, other, y, cg_i64(c, 0), cg_i64(c, K));
-    }
 }
 
 /* ---- grouped, depthwise, dilated and non-square convs ------------------- */
@@ -1199,10 +1167,7 @@ static void store_lanes(CgCtx *c, const Grouped *gr, LLVMValueRef r, LLVMValueRe
         cg_vstore(c, r, y, at);
         return;
     }
-    LLVMValueRef bits[16];
-    for (int l = 0; l < gr->v; l++)
-        bits[l] = LLVMConstInt(LLVMInt1TypeInContext(c->ctx), l < gr->lanes, 0);
-    cg_vstore_masked(c, r, y, at, LLVMConstVector(bits, (unsigned)gr->v));
+    cg_vstore_masked(c, r, y, at, cg_lane_mask(c, gr->v, 0, gr->lanes));
 }
 
 /* nb vectors of output columns from ox0 for filter k, row oy, whose tap
@@ -1367,12 +1332,12 @@ static void depthwise_filters(CgCtx *c, const Grouped *gr, LLVMValueRef y, LLVMV
 /* Filters [k_lo, k_hi), every row. */
 static void grouped_filters(CgCtx *c, const Grouped *gr, LLVMValueRef y, LLVMValueRef k_lo, LLVMValueRef k_hi)
 {
-    const IrConvAttr *a = gr->cv.a;
-    const int64_t block = (int64_t)gr->lanes * gr->nb, width = gr->xb - gr->xa, blocks = width / block;
     if (depthwise_in_registers(gr)) {
         depthwise_filters(c, gr, y, k_lo, k_hi);
         return;
     }
+    const IrConvAttr *a = gr->cv.a;
+    const int64_t block = (int64_t)gr->lanes * gr->nb, width = gr->xb - gr->xa, blocks = width / block;
     CgLoop lk, ly, lb;
     LLVMValueRef k = cg_loop_begin(c, &lk, k_lo, k_hi, "k");
     LLVMValueRef c0 = group_channel(c, &gr->cv, k);
@@ -1414,14 +1379,13 @@ static void lower_grouped(CgCtx *c, size_t node, const Grouped *gr, LLVMValueRef
     }
 }
 
-/* Whether the residual add fused after conv node is taken as the
+/* Whether a residual add fused after the conv is taken as the
  * filter-vector kernel stores its rows, rather than in a pass after it: the
  * output plain and unpooled, and every cell made by that kernel (no naive
  * border cells, which store one by one). */
-static bool residual_in_store(const CgCtx *c, size_t node, const Fast *f, const IrNode *pool)
+static bool residual_in_store(const Fast *f, const IrNode *pool)
 {
-    return ir_group_find(c->g, node, IR_OP_ADD) >= 0 && f->cv.pack && !f->y.blk && !pool && f->xl == 0 &&
-           f->xr == f->out.w && f->yl == 0 && f->yr == f->out.h;
+    return f->cv.pack && !f->y.blk && !pool && f->xl == 0 && f->xr == f->out.w && f->yl == 0 && f->yr == f->out.h;
 }
 
 void cg_lower_conv(CgCtx *c, size_t node, const LLVMValueRef *xs, LLVMValueRef y, LLVMValueRef table)
@@ -1430,6 +1394,7 @@ void cg_lower_conv(CgCtx *c, size_t node, const LLVMValueRef *xs, LLVMValueRef y
     const IrGraph *g = c->g;
     const IrNode *n = &g->nodes[node], *tail = &g->nodes[ir_group_tail(g, node)];
     const IrNode *pool = tail->op == IR_OP_POOL ? tail : NULL;
+    const int64_t add = ir_group_find(g, node, IR_OP_ADD);
     Conv direct = conv_of(c, node, x, table);
     Fast f = {.cv = direct, .y = out_layout(c, ir_group_tail(g, node))};
     bool split = c->executable && n->macs >= (n->kernel == IR_KERNEL_GROUPED ? CG_PARALLEL_MIN_GROUPED_MACS
@@ -1460,9 +1425,9 @@ void cg_lower_conv(CgCtx *c, size_t node, const LLVMValueRef *xs, LLVMValueRef y
             pad_input(c, node, &f.cv, c->scratch, split);
         ok = plan_fast(c, n, pool, &f);
         IR_ASSERT(ok);
-        if (residual_in_store(c, node, &f, pool)) {
+        if (add >= 0 && residual_in_store(&f, pool)) {
             f.other = xs[1];
-            f.add_act = add_activation(c, (size_t)ir_group_find(g, node, IR_OP_ADD));
+            f.add_act = add_activation(c, (size_t)add);
         }
         lower_fast(c, node, &f, pool, y, split);
         break;
@@ -1470,9 +1435,8 @@ void cg_lower_conv(CgCtx *c, size_t node, const LLVMValueRef *xs, LLVMValueRef y
         IR_ASSERT(n->kernel == IR_KERNEL_NAIVE);
         lower_naive(c, node, &direct, y);
     }
-    int64_t add = ir_group_find(g, node, IR_OP_ADD);
     if (add >= 0 && !f.other)
-        residual(c, (size_t)add, xs[1], y, &f.y, split);
+        residual(c, (size_t)add, xs[1], y, &f.y);
     /* The frame that the next conv reads as its padding (ir/plan.h): after
      * the values, and every run, since other buffers share the arena. */
     if (tail->out_pad > 0)

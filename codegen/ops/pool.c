@@ -39,6 +39,12 @@ static LLVMValueRef take(CgCtx *c, const IrPoolAttr *a, LLVMValueRef cur, LLVMVa
     return a->mode == IR_POOL_MAX ? cg_max_nan(c, cur, v) : LLVMBuildFAdd(c->b, cur, v, "");
 }
 
+/* What a window starts from, and a cell past the input's sides counts as. */
+static double identity(const IrPoolAttr *a)
+{
+    return a->mode == IR_POOL_MAX ? -INFINITY : 0.0;
+}
+
 /* Where output cell (ch, oy, ox) goes: out is the output's shape with the
  * frame the conv that reads it wants (ir/plan.h), P wide. */
 static LLVMValueRef out_at(CgCtx *c, IrShape out, int64_t P, LLVMValueRef ch, LLVMValueRef oy, LLVMValueRef ox)
@@ -60,7 +66,7 @@ static void scalar_cells(CgCtx *c, const IrPoolAttr *a, IrShape in, IrShape out,
     CgLoop lx, lwy, lwx;
     LLVMValueRef ox = cg_loop_begin(c, &lx, cg_i64(c, lo), cg_i64(c, hi), "ox");
     Window wx = window(c, ox, a->size, a->stride, a->pad, in.w);
-    LLVMBuildStore(c->b, cg_f32(c, is_max ? -INFINITY : 0.0), acc);
+    LLVMBuildStore(c->b, cg_f32(c, identity(a)), acc);
     LLVMValueRef iy = cg_loop_begin(c, &lwy, wy.lo, wy.hi, "iy");
     LLVMValueRef row = cg_mul(c, cg_add(c, cg_mul(c, ch, cg_i64(c, in.h)), iy), cg_i64(c, in.w));
     LLVMValueRef ix = cg_loop_begin(c, &lwx, wx.lo, wx.hi, "ix");
@@ -89,8 +95,7 @@ static LLVMValueRef window_column(CgCtx *c, const IrPoolAttr *a, IrShape in, int
     if (edge < 0)
         return cg_strided_load(c, vp, a->stride, x, at);
     int64_t first = edge * a->stride - a->pad + kx; /* lane 0's input column */
-    return cg_strided_load_within(c, vp, a->stride, x, at, -first, in.w - first,
-                                  a->mode == IR_POOL_MAX ? -INFINITY : 0.0);
+    return cg_strided_load_within(c, vp, a->stride, x, at, -first, in.w - first, identity(a));
 }
 
 /* vp windows side by side from column ox0, each window column one strided
@@ -102,9 +107,8 @@ static void vector_cells(CgCtx *c, const IrPoolAttr *a, IrShape in, IrShape out,
                          LLVMValueRef y, LLVMValueRef ch, LLVMValueRef oy, Window wy, LLVMValueRef ox0, int64_t edge)
 {
     bool is_max = a->mode == IR_POOL_MAX;
-    const double identity = is_max ? -INFINITY : 0.0;
     LLVMValueRef acc = cg_vvar(c, vp, "acc");
-    LLVMBuildStore(c->b, cg_splat(c, vp, cg_f32(c, identity)), acc);
+    LLVMBuildStore(c->b, cg_splat(c, vp, cg_f32(c, identity(a))), acc);
     LLVMValueRef col = cg_sub(c, cg_mul(c, ox0, cg_i64(c, a->stride)), cg_i64(c, a->pad));
     CgLoop lwy;
     LLVMValueRef iy = cg_loop_begin(c, &lwy, wy.lo, wy.hi, "iy");
