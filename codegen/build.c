@@ -309,11 +309,14 @@ LLVMValueRef cg_relu(CgCtx *c, LLVMValueRef v)
 
 LLVMValueRef cg_max_nan(CgCtx *c, LLVMValueRef cur, LLVMValueRef v)
 {
-    /* cur stays when it is NaN, or the larger (the first of equals, as
-     * PyTorch keeps); else v, NaN or not. */
-    LLVMValueRef larger = LLVMBuildFCmp(c->b, LLVMRealOGE, cur, v, "");
-    LLVMValueRef nan = LLVMBuildFCmp(c->b, LLVMRealUNO, cur, cur, "");
-    return LLVMBuildSelect(c->b, LLVMBuildOr(c->b, larger, nan, ""), cur, v, "");
+    /* v when it is NaN or the larger; else cur, NaN or not (the first of
+     * equals, as PyTorch keeps). The first select is x86's max instruction
+     * as it stands (the second operand when either is NaN), so this is three
+     * instructions with AVX-512 where "cur >= v or cur is NaN" was four. */
+    LLVMValueRef larger = LLVMBuildFCmp(c->b, LLVMRealOGT, v, cur, "");
+    LLVMValueRef max = LLVMBuildSelect(c->b, larger, v, cur, "");
+    LLVMValueRef nan = LLVMBuildFCmp(c->b, LLVMRealUNO, v, v, "");
+    return LLVMBuildSelect(c->b, nan, v, max, "");
 }
 
 LLVMValueRef cg_fconst(CgCtx *c, LLVMTypeRef t, double v)

@@ -113,10 +113,23 @@ static void vector_cells(CgCtx *c, const IrPoolAttr *a, IrShape in, IrShape out,
     CgLoop lwy;
     LLVMValueRef iy = cg_loop_begin(c, &lwy, wy.lo, wy.hi, "iy");
     LLVMValueRef row = cg_add(c, cg_mul(c, cg_add(c, cg_mul(c, ch, cg_i64(c, in.h)), iy), cg_i64(c, in.w)), col);
+    /* A max takes the row's maximum first, then folds it in: the rows'
+     * maxima do not wait for each other, where one running value through
+     * every cell made each load wait for the maximum before it. The
+     * order, and so which of equal cells is kept, is the same. */
+    LLVMValueRef m = NULL;
     for (int64_t kx = 0; kx < a->size; kx++) {
         LLVMValueRef v = window_column(c, a, in, vp, x, row, edge, kx);
+        if (is_max) {
+            m = m ? cg_max_nan(c, m, v) : v;
+            continue;
+        }
         LLVMValueRef cur = LLVMBuildLoad2(c->b, cg_vec_t(c, vp), acc, "");
         LLVMBuildStore(c->b, take(c, a, cur, v), acc);
+    }
+    if (is_max) {
+        LLVMValueRef cur = LLVMBuildLoad2(c->b, cg_vec_t(c, vp), acc, "");
+        LLVMBuildStore(c->b, cg_max_nan(c, cur, m), acc);
     }
     cg_loop_end(c, &lwy);
     LLVMValueRef result = LLVMBuildLoad2(c->b, cg_vec_t(c, vp), acc, "");
