@@ -302,15 +302,15 @@ typedef struct Chunk {
 typedef struct Dst {
     LLVMValueRef base;
     int64_t k_stride;      /* cells between filters */
-    int64_t row_stride;    /* row r at (oy - row_base) * row_stride */
-    LLVMValueRef row_base; /* subtracted from oy, or NULL */
+    int64_t row_stride;    /* row r at r * row_stride */
+    int64_t ring;          /* a pool's row buffer: row oy is r = oy mod ring; else r = oy */
     int blk;               /* 0, or filters in blocks of blk (CgConvOut) */
     LLVMValueRef other;    /* Fast's other at filter k0, or NULL */
 } Dst;
 
 static LLVMValueRef dst_index(CgCtx *c, const Dst *d, LLVMValueRef kk, LLVMValueRef oy, LLVMValueRef ox)
 {
-    LLVMValueRef r = d->row_base ? cg_sub(c, oy, d->row_base) : oy;
+    LLVMValueRef r = d->ring ? LLVMBuildURem(c->b, oy, cg_i64(c, d->ring), "") : oy;
     LLVMValueRef cell = cg_add(c, cg_mul(c, r, cg_i64(c, d->row_stride)), ox);
     if (d->blk)
         return blk_index(c, d->blk, d->k_stride, kk, cell);
@@ -616,11 +616,11 @@ static void conv_row(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMValue
 }
 
 /* The vector width for a fused max pool's rows, or 0 for the scalar loop:
- * windows that tile the row (size = stride, up to 4, none past its end) and
- * a row at least 4 windows wide. */
-static int pool_vector(const CgCtx *c, const IrPoolAttr *p, IrShape pout, IrShape conv_out)
+ * windows without gaps between them (size >= stride), up to 4 wide, and a
+ * row at least 4 windows wide. */
+static int pool_vector(const CgCtx *c, const IrPoolAttr *p, IrShape pout)
 {
-    if (c->vec_width < 4 || p->size != p->stride || p->stride > 4 || pout.w * p->stride > conv_out.w)
+    if (c->vec_width < 4 || p->size < p->stride || p->size > 4)
         return 0;
     int vp = c->vec_width;
     while (vp > pout.w)
@@ -628,12 +628,13 @@ static int pool_vector(const CgCtx *c, const IrPoolAttr *p, IrShape pout, IrShap
     return vp >= 4 ? vp : 0;
 }
 
-/* The fused pool's row py for kb filters from k0, from the rows [d->row_base,
- * y1) that conv_blocks just made into the row buffer d: the maximum of each
+/* The fused pool's row py for kb filters from k0, from the rows [y0, y1)
+ * that conv_blocks made into the row buffer d: the maximum of each
  * window [px*S, min(px*S + F, W)), for w filters at once, w = 1 or, in
  * channel blocks, their width (a vector of a cell's filters). */
 static void pool_windows(CgCtx *c, const Fast *f, const IrPoolAttr *p, const Dst *d, LLVMValueRef y,
-                         LLVMValueRef k0, int kb, LLVMValueRef py, LLVMValueRef y1, IrShape pout, int w)
+                         LLVMValueRef k0, int kb, LLVMValueRef py, LLVMValueRef y0, LLVMValueRef y1, IrShape pout,
+                         int w)
 {
     CgLoop lq, lpx, lwy, lwx;
     LLVMValueRef best = w > 1 ? cg_vvar(c, w, "best") : cg_var(c, "best");
@@ -643,7 +644,7 @@ static void pool_windows(CgCtx *c, const Fast *f, const IrPoolAttr *p, const Dst
     LLVMValueRef x0 = cg_mul(c, px, cg_i64(c, p->stride));
     LLVMValueRef x1 = cg_smin(c, cg_add(c, x0, cg_i64(c, p->size)), cg_i64(c, f->out.w));
     LLVMBuildStore(c->b, w > 1 ? cg_splat(c, w, cg_f32(c, -INFINITY)) : cg_f32(c, -INFINITY), best);
-    LLVMValueRef cy = cg_loop_begin(c, &lwy, d->row_base, y1, "cy");
+    LLVMValueRef cy = cg_loop_begin(c, &lwy, y0, y1, "cy");
     LLVMValueRef cx = cg_loop_begin(c, &lwx, x0, x1, "cx");
     LLVMValueRef at = dst_index(c, d, kk, cy, cx);
     LLVMValueRef val = w > 1 ? cg_vload(c, w, d->base, at) : cg_load(c, d->base, at);
@@ -659,29 +660,46 @@ static void pool_windows(CgCtx *c, const Fast *f, const IrPoolAttr *p, const Dst
     cg_loop_end(c, &lq);
 }
 
-/* The same for plain output whose windows tile the row (F = S, none past
- * its end, pool_vector): vp windows of a filter at once, each of the S
- * columns of a window row one strided load; the last block shifted back to
- * end the row. */
+/* The same for plain output (pool_vector): vp windows of a filter at once,
+ * each of the F columns of a window row one strided load, the cells past
+ * the row's end (round=ceil) masked off; the last block shifted back to
+ * end the row. Up to POOL_GROUP blocks of a row go together, each its own
+ * running maximum: one block at a time made every load wait for the
+ * maximum before it (SqueezeNet's fused first pool). */
+enum { POOL_GROUP = 4 };
 static void pool_tiled(CgCtx *c, const Fast *f, const IrPoolAttr *p, const Dst *d, LLVMValueRef y, LLVMValueRef k0,
-                       int kb, LLVMValueRef py, LLVMValueRef y1, IrShape pout, int vp)
+                       int kb, LLVMValueRef py, LLVMValueRef y0, LLVMValueRef y1, IrShape pout, int vp)
 {
     CgLoop lkk, lwy;
+    LLVMTypeRef vt = cg_vec_t(c, vp);
     LLVMValueRef kk = cg_loop_begin(c, &lkk, cg_i64(c, 0), cg_i64(c, kb), "kk");
     LLVMValueRef yrow = cg_conv_out_index(c, &f->y, cg_add(c, k0, kk), py, cg_i64(c, 0));
-    LLVMValueRef best = cg_vvar(c, vp, "best");
-    for (int64_t b0 = 0; b0 < pout.w; b0 += vp) {
-        int64_t b = b0 + vp > pout.w ? pout.w - vp : b0;
-        LLVMBuildStore(c->b, cg_splat(c, vp, cg_f32(c, -INFINITY)), best);
-        LLVMValueRef cy = cg_loop_begin(c, &lwy, d->row_base, y1, "cy");
-        for (int64_t t = 0; t < p->stride; t++) {
-            LLVMValueRef at = dst_index(c, d, kk, cy, cg_i64(c, b * p->stride + t));
-            LLVMValueRef v = cg_strided_load(c, vp, p->stride, d->base, at);
-            LLVMBuildStore(c->b, cg_max_nan(c, LLVMBuildLoad2(c->b, cg_vec_t(c, vp), best, ""), v), best);
+    LLVMValueRef best[POOL_GROUP];
+    for (int i = 0; i < POOL_GROUP; i++)
+        best[i] = cg_vvar(c, vp, "best");
+    const int64_t blocks = (pout.w + vp - 1) / vp;
+    for (int64_t g0 = 0; g0 < blocks; g0 += POOL_GROUP) {
+        const int64_t nb = blocks - g0 < POOL_GROUP ? blocks - g0 : POOL_GROUP;
+        int64_t at_px[POOL_GROUP];
+        for (int64_t i = 0; i < nb; i++) {
+            at_px[i] = (g0 + i + 1) * vp > pout.w ? pout.w - vp : (g0 + i) * vp;
+            LLVMBuildStore(c->b, cg_splat(c, vp, cg_f32(c, -INFINITY)), best[i]);
+        }
+        LLVMValueRef cy = cg_loop_begin(c, &lwy, y0, y1, "cy");
+        for (int64_t i = 0; i < nb; i++) {
+            LLVMValueRef m = NULL;
+            for (int64_t t = 0; t < p->size; t++) {
+                const int64_t col = at_px[i] * p->stride + t;
+                LLVMValueRef at = dst_index(c, d, kk, cy, cg_i64(c, col));
+                LLVMValueRef v =
+                    cg_strided_load_within(c, vp, p->stride, d->base, at, -col, f->out.w - col, -INFINITY);
+                m = m ? cg_max_nan(c, m, v) : v;
+            }
+            LLVMBuildStore(c->b, cg_max_nan(c, LLVMBuildLoad2(c->b, vt, best[i], ""), m), best[i]);
         }
         cg_loop_end(c, &lwy);
-        LLVMValueRef max = LLVMBuildLoad2(c->b, cg_vec_t(c, vp), best, "");
-        cg_vstore(c, max, y, cg_add(c, yrow, cg_i64(c, b)));
+        for (int64_t i = 0; i < nb; i++)
+            cg_vstore(c, LLVMBuildLoad2(c->b, vt, best[i], ""), y, cg_add(c, yrow, cg_i64(c, at_px[i])));
     }
     cg_loop_end(c, &lkk);
 }
@@ -792,7 +810,7 @@ static void conv_blocks(CgCtx *c, const Fast *f, int kb, int64_t k_lo, int64_t n
     if (!pool) {
         LLVMValueRef base = cg_at(c, y, cg_conv_out_index(c, &f->y, k0, cg_i64(c, 0), cg_i64(c, 0)));
         LLVMValueRef other = f->other ? cg_at(c, f->other, cg_mul(c, k0, cg_i64(c, f->out.w * f->out.h))) : NULL;
-        Dst d = {base, f->y.plane, f->y.row, NULL, f->y.blk, other};
+        Dst d = {base, f->y.plane, f->y.row, 0, f->y.blk, other};
         LLVMValueRef oy = cg_loop_begin(c, &ly, r_lo, r_hi, "oy");
         conv_row(c, f, kb, k0, oy, &d, acc, ck);
         cg_loop_end(c, &ly);
@@ -805,18 +823,28 @@ static void conv_blocks(CgCtx *c, const Fast *f, int kb, int64_t k_lo, int64_t n
         LLVMValueRef py = cg_loop_begin(c, &ly, r_lo, r_hi, "py");
         LLVMValueRef y0 = cg_mul(c, py, cg_i64(c, p->stride));
         LLVMValueRef y1 = cg_smin(c, cg_add(c, y0, cg_i64(c, p->size)), cg_i64(c, f->out.h));
-        Dst d = {rowbuf, p->size * f->out.w, f->out.w, y0, f->y.blk, NULL};
+        /* The buffer is a ring of F rows, which holds any F consecutive
+         * ones: where windows overlap, the rows a pooled row shares with
+         * the one before stay there, and only a tile's first row makes all
+         * of its own. */
+        Dst d = {rowbuf, p->size * f->out.w, f->out.w, p->size, f->y.blk, NULL};
+        LLVMValueRef from = y0;
+        if (p->size > p->stride) {
+            LLVMValueRef first = LLVMBuildICmp(c->b, LLVMIntEQ, py, r_lo, "");
+            LLVMValueRef made = cg_smin(c, cg_add(c, y0, cg_i64(c, p->size - p->stride)), y1);
+            from = LLVMBuildSelect(c->b, first, y0, made, "");
+        }
         CgLoop lr;
-        LLVMValueRef oy = cg_loop_begin(c, &lr, y0, y1, "cy");
+        LLVMValueRef oy = cg_loop_begin(c, &lr, from, y1, "cy");
         conv_row(c, f, kb, k0, oy, &d, acc, ck);
         cg_loop_end(c, &lr);
         CgIf finished;
         cg_if_begin(c, &finished, ck ? ck->last : NULL);
-        int vp = f->y.blk ? 0 : pool_vector(c, p, pout, f->out);
+        int vp = f->y.blk ? 0 : pool_vector(c, p, pout);
         if (vp)
-            pool_tiled(c, f, p, &d, y, k0, kb, py, y1, pout, vp);
+            pool_tiled(c, f, p, &d, y, k0, kb, py, y0, y1, pout, vp);
         else
-            pool_windows(c, f, p, &d, y, k0, kb, py, y1, pout, f->y.blk ? f->y.blk : 1);
+            pool_windows(c, f, p, &d, y, k0, kb, py, y0, y1, pout, f->y.blk ? f->y.blk : 1);
         cg_if_end(c, &finished);
         cg_loop_end(c, &ly);
     }

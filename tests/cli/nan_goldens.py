@@ -10,6 +10,7 @@ PyTorch. Regenerate (from the repository root, then review and commit):
                           last and a middle cell of windows, at both side
                           columns, and a channel without any
       fused.safetensors   the weights of fused.cnn's conv
+      overlap.safetensors the weights of overlap.cnn's conv
       NET.npy             PyTorch's output for each network NET
 
 PyTorch's max_pool2d takes a NaN in a window as the window's maximum. Needs
@@ -47,6 +48,11 @@ def main(out):
     b = rng.standard_normal(16).astype(np.float32)
     write_safetensors(os.path.join(out, "fused.safetensors"), {"conv1.weight": w, "conv1.bias": b})
     outs["fused"] = F.max_pool2d(F.conv2d(t.double(), torch.from_numpy(w).double(), torch.from_numpy(b).double()), 2, 2)
+    w = rng.standard_normal((16, 3, 1, 1)).astype(np.float32)
+    b = rng.standard_normal(16).astype(np.float32)
+    write_safetensors(os.path.join(out, "overlap.safetensors"), {"conv1.weight": w, "conv1.bias": b})
+    conv = F.conv2d(t.double(), torch.from_numpy(w).double(), torch.from_numpy(b).double(), stride=2)
+    outs["overlap"] = F.max_pool2d(conv, 3, 2, ceil_mode=True)
     for name, y in outs.items():
         np.save(os.path.join(out, name + ".npy"), y.numpy().astype(np.float32))
 

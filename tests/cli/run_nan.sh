@@ -2,7 +2,8 @@
 # A NaN in a max pool's window is the window's maximum, as PyTorch's
 # max_pool2d has it, on every path a max pool takes (tests/cli/nan/*.cnn:
 # tiling windows, windows over the padding, strided overhanging ones, a
-# global pool, a pool fused into its conv): at -O0 and -O2, batch 2, the
+# global pool, a pool fused into its conv, an overlapping one fused into
+# a conv of stride 2): at -O0 and -O2, batch 2, the
 # NaN land where PyTorch's do and the other values match PyTorch's
 # (tests/data/nan/, written by tests/cli/nan_goldens.py; check_output.py
 # nanclose).
@@ -28,5 +29,5 @@ for net in "$ROOT"/tests/cli/nan/*.cnn; do
         fi
     done
 done
-[ $((PASS + FAIL)) -eq 10 ] || fail "count" "$((PASS + FAIL)) checks, expected 10 (5 networks at -O0 and -O2)"
+[ $((PASS + FAIL)) -eq 12 ] || fail "count" "$((PASS + FAIL)) checks, expected 12 (6 networks at -O0 and -O2)"
 summary "nan"
