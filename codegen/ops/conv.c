@@ -606,8 +606,17 @@ static void conv_row(CgCtx *c, const Fast *f, int kb, LLVMValueRef k0, LLVMValue
             micro_kernel(c, f, kb, k0, oy, cg_add(c, cg_i64(c, f->xl), cg_mul(c, bi, cg_i64(c, bw))), d, acc, NULL);
             cg_loop_end(c, &lb);
         }
-        if ((f->xr - f->xl) % bw != 0)
-            micro_kernel(c, f, kb, k0, oy, cg_i64(c, f->xr - bw), d, acc, NULL); /* the shifted last block */
+        /* The rest in a last block shifted back to end the row, one vector
+         * wide when the rest fits one: 111 columns are 3 x 32 + 16, not
+         * 4 x 32 (SqueezeNet's and MobileNetV2's first convs). */
+        int64_t rest = (f->xr - f->xl) % bw;
+        if (rest > 0 && rest <= f->v && f->xb > 1 && blocks > 0) {
+            Fast one = *f;
+            one.xb = 1;
+            micro_kernel(c, &one, kb, k0, oy, cg_i64(c, f->xr - f->v), d, acc, NULL);
+        } else if (rest > 0) {
+            micro_kernel(c, f, kb, k0, oy, cg_i64(c, f->xr - bw), d, acc, NULL);
+        }
     }
     naive_cells(c, f, kb, k0, oy, f->xr, f->out.w, d, ck);
     cg_if_else(c, &row);
@@ -660,15 +669,40 @@ static void pool_windows(CgCtx *c, const Fast *f, const IrPoolAttr *p, const Dst
     cg_loop_end(c, &lq);
 }
 
-/* The same for plain output (pool_vector): vp windows of a filter at once,
- * each of the F columns of a window row one strided load, the cells past
- * the row's end (round=ceil) masked off; the last block shifted back to
- * end the row. Up to POOL_GROUP blocks of a row go together, each its own
- * running maximum: one block at a time made every load wait for the
- * maximum before it (SqueezeNet's fused first pool). */
+/* For plain output (pool_vector), a fused pool goes in two steps. First
+ * across: each conv row, as it is made, to the maxima of its windows'
+ * columns, vp windows of a filter at once, each of the F columns one
+ * strided load with the cells past the row's end (round=ceil) masked off;
+ * the last block shifted back to end the row. These go to row cy mod F of
+ * the ring `across`, [kb][F][pout.w], so that where windows overlap down a
+ * row's maxima serve every pooled row that takes it. */
+static void pool_across(CgCtx *c, const Fast *f, const IrPoolAttr *p, const Dst *d, LLVMValueRef across, int kb,
+                        LLVMValueRef cy, IrShape pout, int vp)
+{
+    CgLoop lkk;
+    LLVMValueRef kk = cg_loop_begin(c, &lkk, cg_i64(c, 0), cg_i64(c, kb), "kk");
+    LLVMValueRef slot = cg_add(c, cg_mul(c, kk, cg_i64(c, p->size)), LLVMBuildURem(c->b, cy, cg_i64(c, p->size), ""));
+    LLVMValueRef row = cg_mul(c, slot, cg_i64(c, pout.w));
+    for (int64_t b0 = 0; b0 < pout.w; b0 += vp) {
+        const int64_t b = b0 + vp > pout.w ? pout.w - vp : b0;
+        LLVMValueRef m = NULL;
+        for (int64_t t = 0; t < p->size; t++) {
+            const int64_t col = b * p->stride + t;
+            LLVMValueRef at = dst_index(c, d, kk, cy, cg_i64(c, col));
+            LLVMValueRef v = cg_strided_load_within(c, vp, p->stride, d->base, at, -col, f->out.w - col, -INFINITY);
+            m = m ? cg_max_nan(c, m, v) : v;
+        }
+        cg_vstore(c, m, across, cg_add(c, row, cg_i64(c, b)));
+    }
+    cg_loop_end(c, &lkk);
+}
+
+/* Then down: pooled row py, the maximum of the rows [y0, y1) of `across`.
+ * Up to POOL_GROUP blocks of a row go together, each its own running
+ * maximum, so that the loads do not wait on one chain of maxima. */
 enum { POOL_GROUP = 4 };
-static void pool_tiled(CgCtx *c, const Fast *f, const IrPoolAttr *p, const Dst *d, LLVMValueRef y, LLVMValueRef k0,
-                       int kb, LLVMValueRef py, LLVMValueRef y0, LLVMValueRef y1, IrShape pout, int vp)
+static void pool_down(CgCtx *c, const Fast *f, const IrPoolAttr *p, LLVMValueRef across, LLVMValueRef y,
+                      LLVMValueRef k0, int kb, LLVMValueRef py, LLVMValueRef y0, LLVMValueRef y1, IrShape pout, int vp)
 {
     CgLoop lkk, lwy;
     LLVMTypeRef vt = cg_vec_t(c, vp);
@@ -686,16 +720,11 @@ static void pool_tiled(CgCtx *c, const Fast *f, const IrPoolAttr *p, const Dst *
             LLVMBuildStore(c->b, cg_splat(c, vp, cg_f32(c, -INFINITY)), best[i]);
         }
         LLVMValueRef cy = cg_loop_begin(c, &lwy, y0, y1, "cy");
+        LLVMValueRef slot = cg_add(c, cg_mul(c, kk, cg_i64(c, p->size)), LLVMBuildURem(c->b, cy, cg_i64(c, p->size), ""));
+        LLVMValueRef row = cg_mul(c, slot, cg_i64(c, pout.w));
         for (int64_t i = 0; i < nb; i++) {
-            LLVMValueRef m = NULL;
-            for (int64_t t = 0; t < p->size; t++) {
-                const int64_t col = at_px[i] * p->stride + t;
-                LLVMValueRef at = dst_index(c, d, kk, cy, cg_i64(c, col));
-                LLVMValueRef v =
-                    cg_strided_load_within(c, vp, p->stride, d->base, at, -col, f->out.w - col, -INFINITY);
-                m = m ? cg_max_nan(c, m, v) : v;
-            }
-            LLVMBuildStore(c->b, cg_max_nan(c, LLVMBuildLoad2(c->b, vt, best[i], ""), m), best[i]);
+            LLVMValueRef v = cg_vload(c, vp, across, cg_add(c, row, cg_i64(c, at_px[i])));
+            LLVMBuildStore(c->b, cg_max_nan(c, LLVMBuildLoad2(c->b, vt, best[i], ""), v), best[i]);
         }
         cg_loop_end(c, &lwy);
         for (int64_t i = 0; i < nb; i++)
@@ -834,15 +863,22 @@ static void conv_blocks(CgCtx *c, const Fast *f, int kb, int64_t k_lo, int64_t n
             LLVMValueRef made = cg_smin(c, cg_add(c, y0, cg_i64(c, p->size - p->stride)), y1);
             from = LLVMBuildSelect(c->b, first, y0, made, "");
         }
+        const int vp = f->y.blk ? 0 : pool_vector(c, p, pout);
+        LLVMValueRef across = vp ? cg_at(c, rowbuf, cg_i64(c, (int64_t)f->kb * p->size * f->out.w)) : NULL;
         CgLoop lr;
         LLVMValueRef oy = cg_loop_begin(c, &lr, from, y1, "cy");
         conv_row(c, f, kb, k0, oy, &d, acc, ck);
+        if (vp) {
+            CgIf made;
+            cg_if_begin(c, &made, ck ? ck->last : NULL);
+            pool_across(c, f, p, &d, across, kb, oy, pout, vp);
+            cg_if_end(c, &made);
+        }
         cg_loop_end(c, &lr);
         CgIf finished;
         cg_if_begin(c, &finished, ck ? ck->last : NULL);
-        int vp = f->y.blk ? 0 : pool_vector(c, p, pout);
         if (vp)
-            pool_tiled(c, f, p, &d, y, k0, kb, py, y0, y1, pout, vp);
+            pool_down(c, f, p, across, y, k0, kb, py, y0, y1, pout, vp);
         else
             pool_windows(c, f, p, &d, y, k0, kb, py, y0, y1, pout, f->y.blk ? f->y.blk : 1);
         cg_if_end(c, &finished);
@@ -1015,7 +1051,7 @@ static bool plan_fast(CgCtx *c, const IrNode *n, const IrNode *pool, Fast *f)
             f->kb = (int)n->out.d;
     }
     /* The fused pool's rows for kb filters live on the stack: keep it small. */
-    return !(pool && (int64_t)f->kb * pool->attr.pool.size * f->out.w * 4 > 256 * 1024);
+    return !(pool && (int64_t)f->kb * pool->attr.pool.size * (f->out.w + pool->out.w) * 4 > 256 * 1024);
 }
 
 /* The fused pool's rows for one block of filters, on the current function's
@@ -1024,7 +1060,8 @@ static LLVMValueRef pool_rows(CgCtx *c, const Fast *f, const IrNode *pool)
 {
     if (!pool)
         return NULL;
-    int64_t floats = (int64_t)f->kb * pool->attr.pool.size * f->out.w;
+    /* F conv rows, then F rows of their maxima across (pool_across) */
+    int64_t floats = (int64_t)f->kb * pool->attr.pool.size * (f->out.w + pool->out.w);
     LLVMValueRef rowbuf = cg_entry_alloca(c, LLVMArrayType2(c->f32, (uint64_t)floats), "pool_rows");
     LLVMSetAlignment(rowbuf, 64);
     return rowbuf;
