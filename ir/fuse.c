@@ -13,12 +13,14 @@
  * while a program's --weights may replace the batchnorm's tensors, and the
  * embedded conv weight cannot be both the written one and the folded one.
  *
- * Pools without padding are fused. Where windows overlap, the kernel keeps
- * the conv rows that pooled rows share in a ring of rows (codegen/ops/conv.c)
- * and makes each row once a tile; that is done only after a conv of stride
- * 2 to 4, such as the stems of SqueezeNet and GoogLeNet: a stride-1 conv
- * may run as Winograd, which pools only 2 x 2 windows and is worth more
- * than the pool's own pass (GoogLeNet's conv3). The pool must be square
+ * Pools whose windows neither overlap nor take padding are fused. So is
+ * any pool after a conv of stride 2 to 4 (the stems of ResNet, SqueezeNet
+ * and GoogLeNet): the kernel keeps the conv rows that pooled rows share in
+ * a ring of rows (codegen/ops/conv.c), makes each row once a tile, and
+ * clips windows to the map. After a stride-1 conv such a pool stands alone,
+ * since the conv may run as Winograd, which pools only 2 x 2 windows
+ * inside the map and is worth more than the pool's own pass (GoogLeNet's
+ * conv3). The pool must be square
  * and the conv plain (ir_conv_plain): the kernels that make a pool's rows
  * as they go take one F and S; a grouped or dilated conv's kernel makes
  * vectors of output columns, and the pool after it is vectors of its own. */
@@ -40,7 +42,7 @@ static bool fusable_pool(const IrNode *conv, const IrNode *n)
 {
     const IrPoolAttr *p = &n->attr.pool;
     return n->op == IR_OP_POOL && ir_conv_plain(&conv->attr.conv) && ir_pool_square(p) && p->mode == IR_POOL_MAX &&
-           p->pad == 0 && (p->stride >= p->size || (conv->attr.conv.stride >= 2 && conv->attr.conv.stride <= 4));
+           ((p->stride >= p->size && p->pad == 0) || (conv->attr.conv.stride >= 2 && conv->attr.conv.stride <= 4));
 }
 
 /* Node j is an add of node i's output (its only reader) and one other

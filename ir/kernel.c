@@ -126,7 +126,8 @@ static int wino_of(const IrGraph *g, size_t i, const int64_t *frame, int32_t pac
         return 0;
     if (tail->op == IR_OP_POOL) {
         const IrPoolAttr *p = &tail->attr.pool;
-        if (!ir_pool_square(p) || p->size != 2 || p->stride != 2 || tail->out.w * 2 > n->out.w || tail->out.h * 2 > n->out.h)
+        if (!ir_pool_square(p) || p->size != 2 || p->stride != 2 || p->pad || tail->out.w * 2 > n->out.w ||
+            tail->out.h * 2 > n->out.h)
             return 0;
     }
     /* Plain output goes a lane at a time (winograd.c, store_cell): a cell's
@@ -177,12 +178,13 @@ static IrKernel direct_of(const IrGraph *g, size_t i, const int64_t *frame, int3
     }
     const int64_t width = interior(w, P, a->size, a->stride, n->out.w);
     /* A fused pool's rows for a block of filters (at most 8 on the column
-     * kernel, pack on the filter one) live on the stack: at most 256 KiB. */
+     * kernel, pack on the filter one), conv rows and their maxima across,
+     * live on the stack: at most 256 KiB. */
     const IrNode *tail = &g->nodes[ir_group_tail(g, i)];
     int64_t kb = pack ? pack : 8;
     if (kb > n->out.d)
         kb = n->out.d;
-    if (tail->op == IR_OP_POOL && kb * tail->attr.pool.size * n->out.w * 4 > 256 * 1024)
+    if (tail->op == IR_OP_POOL && kb * tail->attr.pool.size * (n->out.w + tail->out.w) * 4 > 256 * 1024)
         return IR_KERNEL_NAIVE;
     if (pack)
         return width > 0 ? IR_KERNEL_FILTERS : IR_KERNEL_NAIVE;

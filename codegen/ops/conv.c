@@ -225,6 +225,16 @@ static Conv conv_of(CgCtx *c, size_t node, LLVMValueRef x, LLVMValueRef table)
     };
 }
 
+/* The conv cells [*lo, *hi) of a fused max pool's window o along an axis
+ * of the conv's n cells: [o*S - P, o*S - P + F) clipped to the map, as the
+ * padding (and round=ceil's overhang) adds only -inf. */
+static void pool_span(CgCtx *c, LLVMValueRef o, const IrPoolAttr *p, int64_t n, LLVMValueRef *lo, LLVMValueRef *hi)
+{
+    LLVMValueRef start = cg_sub(c, cg_mul(c, o, cg_i64(c, p->stride)), cg_i64(c, p->pad));
+    *lo = cg_smax(c, start, cg_i64(c, 0));
+    *hi = cg_smin(c, cg_add(c, start, cg_i64(c, p->size)), cg_i64(c, n));
+}
+
 static void lower_naive(CgCtx *c, size_t node, const Conv *cvp, LLVMValueRef y)
 {
     const IrGraph *g = c->g;
@@ -242,15 +252,12 @@ static void lower_naive(CgCtx *c, size_t node, const Conv *cvp, LLVMValueRef y)
     if (!pool) {
         v = conv_value(c, &cv, k, oy, ox);
     } else {
-        /* The pool window over conv cells [o*S, min(o*S + F, conv size)):
-         * no padding, and round=ceil's last window clipped to the map. */
         const IrPoolAttr *p = &pool->attr.pool;
-        IrShape conv_out = n->out;
         LLVMValueRef best = cg_var(c, "best");
         LLVMBuildStore(c->b, cg_f32(c, -INFINITY), best);
-        LLVMValueRef y0 = cg_mul(c, oy, cg_i64(c, p->stride)), x0 = cg_mul(c, ox, cg_i64(c, p->stride));
-        LLVMValueRef y1 = cg_smin(c, cg_add(c, y0, cg_i64(c, p->size)), cg_i64(c, conv_out.h));
-        LLVMValueRef x1 = cg_smin(c, cg_add(c, x0, cg_i64(c, p->size)), cg_i64(c, conv_out.w));
+        LLVMValueRef y0, y1, x0, x1;
+        pool_span(c, oy, p, n->out.h, &y0, &y1);
+        pool_span(c, ox, p, n->out.w, &x0, &x1);
         CgLoop lwy, lwx;
         LLVMValueRef cy = cg_loop_begin(c, &lwy, y0, y1, "cy");
         LLVMValueRef cx = cg_loop_begin(c, &lwx, x0, x1, "cx");
@@ -639,8 +646,8 @@ static int pool_vector(const CgCtx *c, const IrPoolAttr *p, IrShape pout)
 
 /* The fused pool's row py for kb filters from k0, from the rows [y0, y1)
  * that conv_blocks made into the row buffer d: the maximum of each
- * window [px*S, min(px*S + F, W)), for w filters at once, w = 1 or, in
- * channel blocks, their width (a vector of a cell's filters). */
+ * window's cells (pool_span), for w filters at once, w = 1 or, in channel
+ * blocks, their width (a vector of a cell's filters). */
 static void pool_windows(CgCtx *c, const Fast *f, const IrPoolAttr *p, const Dst *d, LLVMValueRef y,
                          LLVMValueRef k0, int kb, LLVMValueRef py, LLVMValueRef y0, LLVMValueRef y1, IrShape pout,
                          int w)
@@ -650,8 +657,8 @@ static void pool_windows(CgCtx *c, const Fast *f, const IrPoolAttr *p, const Dst
     LLVMTypeRef t = w > 1 ? cg_vec_t(c, w) : c->f32;
     LLVMValueRef kk = cg_mul(c, cg_loop_begin(c, &lq, cg_i64(c, 0), cg_i64(c, kb / w), "kq"), cg_i64(c, w));
     LLVMValueRef px = cg_loop_begin(c, &lpx, cg_i64(c, 0), cg_i64(c, pout.w), "px");
-    LLVMValueRef x0 = cg_mul(c, px, cg_i64(c, p->stride));
-    LLVMValueRef x1 = cg_smin(c, cg_add(c, x0, cg_i64(c, p->size)), cg_i64(c, f->out.w));
+    LLVMValueRef x0, x1;
+    pool_span(c, px, p, f->out.w, &x0, &x1);
     LLVMBuildStore(c->b, w > 1 ? cg_splat(c, w, cg_f32(c, -INFINITY)) : cg_f32(c, -INFINITY), best);
     LLVMValueRef cy = cg_loop_begin(c, &lwy, y0, y1, "cy");
     LLVMValueRef cx = cg_loop_begin(c, &lwx, x0, x1, "cx");
@@ -687,7 +694,7 @@ static void pool_across(CgCtx *c, const Fast *f, const IrPoolAttr *p, const Dst 
         const int64_t b = b0 + vp > pout.w ? pout.w - vp : b0;
         LLVMValueRef m = NULL;
         for (int64_t t = 0; t < p->size; t++) {
-            const int64_t col = b * p->stride + t;
+            const int64_t col = b * p->stride - p->pad + t;
             LLVMValueRef at = dst_index(c, d, kk, cy, cg_i64(c, col));
             LLVMValueRef v = cg_strided_load_within(c, vp, p->stride, d->base, at, -col, f->out.w - col, -INFINITY);
             m = m ? cg_max_nan(c, m, v) : v;
@@ -743,7 +750,7 @@ static void pool_down(CgCtx *c, const Fast *f, const IrPoolAttr *p, LLVMValueRef
  * rounds, Zen 4). */
 static bool pool_in_registers(const Fast *f, const IrPoolAttr *p, IrShape pout)
 {
-    return !f->cv.pack && f->xb == 1 && f->v >= 8 && !f->y.blk && p->size == 2 && p->stride == 2 &&
+    return !f->cv.pack && f->xb == 1 && f->v >= 8 && !f->y.blk && p->size == 2 && p->stride == 2 && p->pad == 0 &&
            f->yl == 0 && f->yr >= 2 * pout.h && f->xl == 0 && f->xr >= 2 * pout.w && 2 * pout.w >= f->v;
 }
 
@@ -850,18 +857,20 @@ static void conv_blocks(CgCtx *c, const Fast *f, int kb, int64_t k_lo, int64_t n
     } else {
         const IrPoolAttr *p = &pool->attr.pool;
         LLVMValueRef py = cg_loop_begin(c, &ly, r_lo, r_hi, "py");
-        LLVMValueRef y0 = cg_mul(c, py, cg_i64(c, p->stride));
-        LLVMValueRef y1 = cg_smin(c, cg_add(c, y0, cg_i64(c, p->size)), cg_i64(c, f->out.h));
+        LLVMValueRef y0, y1;
+        pool_span(c, py, p, f->out.h, &y0, &y1);
         /* The buffer is a ring of F rows, which holds any F consecutive
          * ones: where windows overlap, the rows a pooled row shares with
-         * the one before stay there, and only a tile's first row makes all
-         * of its own. */
+         * the one before (those before its window's end, F - S rows past
+         * this window's start) stay there, and only a tile's first row
+         * makes all of its own. */
         Dst d = {rowbuf, p->size * f->out.w, f->out.w, p->size, f->y.blk, NULL};
         LLVMValueRef from = y0;
         if (p->size > p->stride) {
             LLVMValueRef first = LLVMBuildICmp(c->b, LLVMIntEQ, py, r_lo, "");
-            LLVMValueRef made = cg_smin(c, cg_add(c, y0, cg_i64(c, p->size - p->stride)), y1);
-            from = LLVMBuildSelect(c->b, first, y0, made, "");
+            LLVMValueRef start = cg_sub(c, cg_mul(c, py, cg_i64(c, p->stride)), cg_i64(c, p->pad));
+            LLVMValueRef made = cg_smin(c, cg_add(c, start, cg_i64(c, p->size - p->stride)), y1);
+            from = LLVMBuildSelect(c->b, first, y0, cg_smax(c, made, y0), "");
         }
         const int vp = f->y.blk ? 0 : pool_vector(c, p, pout);
         LLVMValueRef across = vp ? cg_at(c, rowbuf, cg_i64(c, (int64_t)f->kb * p->size * f->out.w)) : NULL;
@@ -1019,14 +1028,15 @@ static bool plan_fast(CgCtx *c, const IrNode *n, const IrNode *pool, Fast *f)
          * against 2.63 ms in one pass and 2.7 ms in passes of 14, 14 and 4.
          * A pass needs 36 taps or more (4 channels of 3 x 3) to pay for
          * reloading its sums: AlexNet's conv1 (3 channels of 11 x 11, 46 KiB
-         * of weights a block) runs a channel a pass. Pools must not overlap
-         * (each conv row made once a pass), and the partial sums of a tile at
+         * of weights a block) runs a channel a pass. Pools must neither
+         * overlap nor pad (each conv row made once a pass), and the partial sums of a tile at
          * most 128 KiB (they are on the stack). */
         const int64_t pass_bytes = 16 * 1024, channel_bytes = (int64_t)kv * f->v * a->size * a->size * 4;
         int64_t passes = (channel_bytes * f->cv.in.d + pass_bytes - 1) / pass_bytes;
         int64_t cb = (f->cv.in.d + passes - 1) / passes;
         f->cb = 0;
-        if (passes >= 2 && cb * a->size * a->size >= 36 && (!pool || pool->attr.pool.size == pool->attr.pool.stride)) {
+        const bool tiling = !pool || (pool->attr.pool.size == pool->attr.pool.stride && pool->attr.pool.pad == 0);
+        if (passes >= 2 && cb * a->size * a->size >= 36 && tiling) {
             int64_t prow_floats = (pool ? pool->attr.pool.stride : 1) * f->out.w * kv * f->v;
             int64_t most = (128 * 1024 / 4) / prow_floats;
             if (most >= 1) {
