@@ -110,6 +110,7 @@ typedef enum {
     IR_KERNEL_FILTERS,  /* plain conv: vectors of filters over packed weights (a 1x1 conv is a packed matrix product) */
     IR_KERNEL_WINOGRAD, /* plain 3x3 or 5x5 conv of stride 1: Winograd F(m x m, F x F) */
     IR_KERNEL_GROUPED,  /* grouped, depthwise, dilated or non-square conv: columns over its group's channels */
+    IR_KERNEL_DEPTHWISE, /* depthwise conv between channel-blocked maps: vectors of channels a cell */
     IR_KERNEL_COUNT
 } IrKernel;
 

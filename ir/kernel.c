@@ -12,7 +12,7 @@ const char *ir_kernel_word(IrKernel k)
 {
     static const char *const words[IR_KERNEL_COUNT] = {
         [IR_KERNEL_NAIVE] = "naive",       [IR_KERNEL_COLUMNS] = "columns", [IR_KERNEL_FILTERS] = "filters",
-        [IR_KERNEL_WINOGRAD] = "winograd", [IR_KERNEL_GROUPED] = "grouped",
+        [IR_KERNEL_WINOGRAD] = "winograd", [IR_KERNEL_GROUPED] = "grouped", [IR_KERNEL_DEPTHWISE] = "depthwise",
     };
     return k > IR_KERNEL_NONE && k < IR_KERNEL_COUNT ? words[k] : NULL;
 }
@@ -29,14 +29,19 @@ static bool fast_shape(const IrMachine *m, const IrConvAttr *a)
  * weights in, or 0 when it does not suit the conv. It wants a vector of
  * filters, and enough taps per output to pay for its transposing stores:
  * VGG-16's first conv (3 x 3 x 3 = 27 taps) ran slower on it than on the
- * column-vector kernel. Two vectors of filters (one for a conv of at most
- * one vector), as codegen blocks them. */
-static int32_t pack_of(const IrGraph *g, size_t i)
+ * column-vector kernel. A conv read by a depthwise conv on channel blocks
+ * stores its accumulators as they are, and 16 taps are enough: MobileNetV2's
+ * first conv (27) and its expand convs of 16 and 24 channels ran faster so,
+ * in blocks, than on columns. Two vectors of filters (one for a conv of at
+ * most one vector), as codegen blocks them. */
+static int32_t pack_of(const IrGraph *g, size_t i, const int32_t *conv_reader)
 {
     const IrMachine *m = &g->machine;
     const IrNode *n = &g->nodes[i];
     const IrConvAttr *a = &n->attr.conv;
-    if (!fast_shape(m, a) || n->out.d < m->vec_width || g->nodes[n->inputs[0]].out.d * a->size * a->size < 32)
+    const int32_t r = conv_reader[ir_group_tail(g, i)];
+    const int64_t least = r >= 0 && g->nodes[r].kernel == IR_KERNEL_DEPTHWISE ? 16 : 32;
+    if (!fast_shape(m, a) || n->out.d < m->vec_width || g->nodes[n->inputs[0]].out.d * a->size * a->size < least)
         return 0;
     return (n->out.d > m->vec_width ? 2 : 1) * m->vec_width;
 }
@@ -210,17 +215,45 @@ static IrKernel grouped_of(const IrGraph *g, size_t i, const int64_t *frame)
 
 /* The channel block of conv head i's output buffer (its group's tail t):
  * the vector width when the conv that reads it (already decided) runs on
- * packed filters too and the channels fill whole blocks. In [D/v][H][W][v] a
- * cell's v channels are one of the writer's accumulators, stored as they
- * are rather than transposed into rows, and the reader's broadcasts walk
- * channels a float apart. */
+ * packed filters too, or is a depthwise conv on blocks, and the channels
+ * fill whole blocks. In [D/v][H][W][v] a cell's v channels are one of the
+ * writer's accumulators, stored as they are rather than transposed into
+ * rows, and the reader's broadcasts walk channels a float apart (or its
+ * vectors are a cell's channels). */
 static int32_t blk_of(const IrGraph *g, size_t t, int32_t pack, const int32_t *conv_reader)
 {
     const int32_t r = conv_reader[t];
     if (!pack || r < 0 || g->nodes[t].out.d % g->machine.vec_width)
         return 0;
     IrKernel k = g->nodes[r].kernel;
-    return k == IR_KERNEL_FILTERS || k == IR_KERNEL_WINOGRAD ? g->machine.vec_width : 0;
+    return k == IR_KERNEL_FILTERS || k == IR_KERNEL_WINOGRAD || k == IR_KERNEL_DEPTHWISE ? g->machine.vec_width : 0;
+}
+
+/* Whether depthwise conv i can run on channel blocks (IR_KERNEL_DEPTHWISE,
+ * codegen/ops/conv.c): a square window up to 3x3, of stride 1 or 2, with
+ * one filter a channel, on whole vectors of 8 or more channels, every
+ * window inside its input and its frame; and its output, alone in its
+ * group but for a batchnorm and an activation, read by a conv on packed
+ * filters or Winograd (already decided), which takes it in blocks. Its
+ * input must come in blocks too: ir_kernels_choose falls back to
+ * IR_KERNEL_GROUPED when the writer cannot store them. */
+static bool depthwise_blocked(const IrGraph *g, size_t i, const int32_t *conv_reader, const int64_t *frame)
+{
+    const IrNode *n = &g->nodes[i];
+    const IrConvAttr *a = &n->attr.conv;
+    const IrShape in = g->nodes[n->inputs[0]].out;
+    const int v = g->machine.vec_width;
+    const size_t t = ir_group_tail(g, i);
+    if (g->machine.opt_level < 1 || v < 8 || a->groups != in.d || n->out.d != in.d || in.d % v ||
+        a->size != a->size_h || a->stride != a->stride_h || a->pad != a->pad_h || a->dilation != 1 ||
+        a->dilation_h != 1 || a->size > 3 || a->stride > 2 || frame[n->inputs[0]] != a->pad ||
+        ir_group_find(g, i, IR_OP_ADD) >= 0 || ir_group_find(g, i, IR_OP_POOL) >= 0)
+        return false;
+    if ((n->out.w - 1) * a->stride + a->size > in.w + 2 * a->pad ||
+        (n->out.h - 1) * a->stride + a->size > in.h + 2 * a->pad)
+        return false; /* round=ceil's overhang */
+    const int32_t r = conv_reader[t];
+    return r >= 0 && (g->nodes[r].kernel == IR_KERNEL_FILTERS || g->nodes[r].kernel == IR_KERNEL_WINOGRAD);
 }
 
 void ir_kernels_choose(IrGraph *g, const int32_t *conv_reader, const int64_t *frame)
@@ -236,15 +269,28 @@ void ir_kernels_choose(IrGraph *g, const int32_t *conv_reader, const int64_t *fr
             continue;
         if (!ir_conv_plain(&n->attr.conv)) {
             n->kernel = grouped_of(g, i, frame);
+            if (depthwise_blocked(g, i, conv_reader, frame)) {
+                n->kernel = IR_KERNEL_DEPTHWISE;
+                g->nodes[ir_group_tail(g, i)].blk = g->machine.vec_width;
+            }
             continue;
         }
         const size_t t = ir_group_tail(g, i);
-        const int32_t pack = pack_of(g, i), blk = blk_of(g, t, pack, conv_reader);
+        const int32_t pack = pack_of(g, i, conv_reader), blk = blk_of(g, t, pack, conv_reader);
         n->wino_m = wino_of(g, i, frame, pack, blk);
         n->kernel = n->wino_m ? IR_KERNEL_WINOGRAD : direct_of(g, i, frame, pack);
         if (n->kernel == IR_KERNEL_FILTERS || n->kernel == IR_KERNEL_WINOGRAD) {
             n->pack = pack;
             g->nodes[t].blk = blk;
+        }
+    }
+    /* A depthwise conv whose writer could not store channel blocks (a
+     * column-vector conv, a pool, the input) runs on plain maps after all. */
+    for (size_t i = 1; i < g->count; i++) {
+        IrNode *n = &g->nodes[i];
+        if (n->kernel == IR_KERNEL_DEPTHWISE && g->nodes[n->inputs[0]].blk != g->machine.vec_width) {
+            n->kernel = grouped_of(g, i, frame);
+            g->nodes[ir_group_tail(g, i)].blk = 0;
         }
     }
     /* Dropouts that run in place after a conv keep its buffer's layout. */

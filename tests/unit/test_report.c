@@ -682,6 +682,9 @@ typedef struct KernelCase {
 #define KERNEL_NET                                                                                   \
     "network k {\n input 32x32x16\n a: conv filters=32 size=3 pad=1\n b: conv filters=32 size=3 pad=1\n" \
     " c: conv filters=32 size=3 pad=1x0 groups=32\n d: conv filters=8 size=1\n fc 10\n}\n"
+#define DW_NET                                                                                            \
+    "network m {\n input 20x20x16\n a: conv filters=32 size=1\n b: conv filters=32 size=3 pad=1 groups=32\n" \
+    " c: conv filters=16 size=1\n fc 10\n}\n"
 static const KernelCase kernel_cases[] = {
     {KERNEL_NET, {16, 32, 2},
      {0, IR_KERNEL_WINOGRAD, IR_KERNEL_FILTERS, IR_KERNEL_GROUPED, IR_KERNEL_COLUMNS},
@@ -703,6 +706,18 @@ static const KernelCase kernel_cases[] = {
     {"network s {\n input 7x7x512\n a: conv filters=512 size=3 pad=1\n b: conv filters=32 size=3 pad=1\n"
      " fc 10\n}\n",
      {16, 32, 2}, {0, IR_KERNEL_FILTERS, IR_KERNEL_WINOGRAD}, {0, 32, 32}, {0, 0, 4}, {0, 16}},
+    /* MobileNetV2's block: the depthwise conv between two convs on packed
+     * filters runs on channel blocks, and so its input and output are in
+     * blocks; a, read by it, takes packed filters from 16 taps. */
+    {DW_NET, {16, 32, 2}, {0, IR_KERNEL_FILTERS, IR_KERNEL_DEPTHWISE, IR_KERNEL_FILTERS}, {0, 32, 0, 16}, {0},
+     {0, 16, 16, 0}},
+    {DW_NET, {8, 16, 2}, {0, IR_KERNEL_FILTERS, IR_KERNEL_DEPTHWISE, IR_KERNEL_FILTERS}, {0, 16, 0, 16}, {0},
+     {0, 8, 8, 0}},
+    /* A depthwise conv on the network's input, which is not in blocks: the
+     * grouped kernel, its output plain. */
+    {"network d {\n input 20x20x32\n a: conv filters=32 size=3 pad=1 groups=32\n b: conv filters=16 size=1\n"
+     " fc 10\n}\n",
+     {16, 32, 2}, {0, IR_KERNEL_GROUPED, IR_KERNEL_FILTERS}, {0, 0, 16}, {0}, {0, 0, 0}},
 };
 
 START_TEST(plan_kernels)
