@@ -688,8 +688,8 @@ static void pool_across(CgCtx *c, const Fast *f, const IrPoolAttr *p, const Dst 
 {
     CgLoop lkk;
     LLVMValueRef kk = cg_loop_begin(c, &lkk, cg_i64(c, 0), cg_i64(c, kb), "kk");
-    LLVMValueRef slot = cg_add(c, cg_mul(c, kk, cg_i64(c, p->size)), LLVMBuildURem(c->b, cy, cg_i64(c, p->size), ""));
-    LLVMValueRef row = cg_mul(c, slot, cg_i64(c, pout.w));
+    LLVMValueRef ring = LLVMBuildURem(c->b, cy, cg_i64(c, p->size), "");
+    LLVMValueRef row = cg_mul(c, cg_add(c, cg_mul(c, kk, cg_i64(c, p->size)), ring), cg_i64(c, pout.w));
     for (int64_t b0 = 0; b0 < pout.w; b0 += vp) {
         const int64_t b = b0 + vp > pout.w ? pout.w - vp : b0;
         LLVMValueRef m = NULL;
@@ -727,15 +727,17 @@ static void pool_down(CgCtx *c, const Fast *f, const IrPoolAttr *p, LLVMValueRef
             LLVMBuildStore(c->b, cg_splat(c, vp, cg_f32(c, -INFINITY)), best[i]);
         }
         LLVMValueRef cy = cg_loop_begin(c, &lwy, y0, y1, "cy");
-        LLVMValueRef slot = cg_add(c, cg_mul(c, kk, cg_i64(c, p->size)), LLVMBuildURem(c->b, cy, cg_i64(c, p->size), ""));
-        LLVMValueRef row = cg_mul(c, slot, cg_i64(c, pout.w));
+        LLVMValueRef ring = LLVMBuildURem(c->b, cy, cg_i64(c, p->size), "");
+        LLVMValueRef row = cg_mul(c, cg_add(c, cg_mul(c, kk, cg_i64(c, p->size)), ring), cg_i64(c, pout.w));
         for (int64_t i = 0; i < nb; i++) {
             LLVMValueRef v = cg_vload(c, vp, across, cg_add(c, row, cg_i64(c, at_px[i])));
             LLVMBuildStore(c->b, cg_max_nan(c, LLVMBuildLoad2(c->b, vt, best[i], ""), v), best[i]);
         }
         cg_loop_end(c, &lwy);
-        for (int64_t i = 0; i < nb; i++)
-            cg_vstore(c, LLVMBuildLoad2(c->b, vt, best[i], ""), y, cg_add(c, yrow, cg_i64(c, at_px[i])));
+        for (int64_t i = 0; i < nb; i++) {
+            LLVMValueRef max = LLVMBuildLoad2(c->b, vt, best[i], "");
+            cg_vstore(c, max, y, cg_add(c, yrow, cg_i64(c, at_px[i])));
+        }
     }
     cg_loop_end(c, &lkk);
 }
@@ -1200,6 +1202,7 @@ typedef struct Grouped {
     int64_t xa, xb; /* interior columns: every tap inside the input across */
     int v, nb;      /* vector width, vectors a block */
     int lanes;      /* v, or the interior's width when one vector spans it */
+    bool blocks;    /* IR_KERNEL_DEPTHWISE: in and out in channel blocks (dwb_blocks) */
 } Grouped;
 
 /* A depthwise filter's taps held in registers (depthwise_filters) and the
@@ -1404,9 +1407,79 @@ static void depthwise_filters(CgCtx *c, const Grouped *gr, LLVMValueRef y, LLVMV
     cg_loop_end(c, &lk);
 }
 
-/* Filters [k_lo, k_hi), every row. */
+/* A depthwise conv between two maps in channel blocks of the vector width v
+ * (IR_KERNEL_DEPTHWISE, ir/kernel.c): a vector is one cell's v channels,
+ * each tap of a block of channels a vector of their weights, loaded once a
+ * block, so a tap is one multiply-add a cell for v channels, with no
+ * strided input and no lane idle at a row's ends. The input has its frame:
+ * every window is inside it. A row goes in blocks of cells (8 at stride 1,
+ * 4 at stride 2: accumulators, taps and input columns in 32 registers),
+ * each input column of a tap row loaded once for the taps that read it. */
+enum { DWB_COLS = 8 };
+
+/* n cells of row oy from column ox0, channel block cb, taps w[F*F]. */
+static void dwb_block(CgCtx *c, const Grouped *d, LLVMValueRef y, LLVMValueRef cb, const LLVMValueRef *w,
+                      LLVMValueRef bias, LLVMValueRef oy, LLVMValueRef ox0, int n)
+{
+    const Conv *cv = &d->cv;
+    const int v = cv->xblk;
+    const int64_t F = cv->a->size, S = cv->a->stride, W = cv->in.w, plane = cv->in.h * W;
+    LLVMValueRef acc[DWB_COLS], xv[2 * DWB_COLS + 1];
+    for (int j = 0; j < n; j++)
+        acc[j] = bias;
+    LLVMValueRef col0 = cg_mul(c, ox0, cg_i64(c, S));
+    LLVMValueRef cell0 = cg_add(c, cg_mul(c, cb, cg_i64(c, plane)), col0);
+    for (int64_t fy = 0; fy < F; fy++) {
+        LLVMValueRef iy = cg_add(c, cg_mul(c, oy, cg_i64(c, S)), cg_i64(c, fy));
+        LLVMValueRef row = cg_add(c, cell0, cg_mul(c, iy, cg_i64(c, W)));
+        const int64_t cols = (n - 1) * S + F;
+        for (int64_t q = 0; q < cols; q++)
+            xv[q] = cg_vload(c, v, cv->x, cg_mul(c, cg_add(c, row, cg_i64(c, q)), cg_i64(c, v)));
+        for (int64_t fx = 0; fx < F; fx++)
+            for (int j = 0; j < n; j++)
+                acc[j] = cg_fma(c, xv[j * S + fx], w[fy * F + fx], acc[j]);
+    }
+    for (int j = 0; j < n; j++) {
+        LLVMValueRef r = cv->act ? cg_activation(c, cv->act, acc[j]) : acc[j];
+        LLVMValueRef k = cg_mul(c, cb, cg_i64(c, v));
+        cg_vstore(c, r, y, cg_conv_out_index(c, &d->y, k, oy, cg_add(c, ox0, cg_i64(c, j))));
+    }
+}
+
+/* Channel blocks [cb_lo, cb_hi), every row. */
+static void dwb_blocks(CgCtx *c, const Grouped *d, LLVMValueRef y, LLVMValueRef cb_lo, LLVMValueRef cb_hi)
+{
+    const Conv *cv = &d->cv;
+    const int v = cv->xblk, n = cv->a->stride == 1 ? DWB_COLS : DWB_COLS / 2;
+    IR_ASSERT(v && d->y.blk == v && cv->pad == 0 && cv->pad_h == 0 && cv->a->size <= 3);
+    const int64_t F = cv->a->size, full = d->out.w / n, rest = d->out.w % n;
+    CgLoop lcb, ly, lb;
+    LLVMValueRef cb = cg_loop_begin(c, &lcb, cb_lo, cb_hi, "cb");
+    /* w is PyTorch's [C][1][F][F]: a tap's vector takes every F*F-th float. */
+    LLVMValueRef w[9];
+    LLVMValueRef w0 = cg_mul(c, cb, cg_i64(c, v * F * F));
+    for (int64_t t = 0; t < F * F; t++)
+        w[t] = cg_strided_load(c, v, F * F, cv->w, cg_add(c, w0, cg_i64(c, t)));
+    LLVMValueRef bias = cv->bias ? cg_vload(c, v, cv->bias, cg_mul(c, cb, cg_i64(c, v))) : LLVMConstNull(cg_vec_t(c, v));
+    LLVMValueRef oy = cg_loop_begin(c, &ly, cg_i64(c, 0), cg_i64(c, d->out.h), "oy");
+    if (full > 0) {
+        LLVMValueRef b = cg_loop_begin(c, &lb, cg_i64(c, 0), cg_i64(c, full), "blk");
+        dwb_block(c, d, y, cb, w, bias, oy, cg_mul(c, b, cg_i64(c, n)), n);
+        cg_loop_end(c, &lb);
+    }
+    if (rest > 0)
+        dwb_block(c, d, y, cb, w, bias, oy, cg_i64(c, full * n), (int)rest);
+    cg_loop_end(c, &ly);
+    cg_loop_end(c, &lcb);
+}
+
+/* Filters [k_lo, k_hi), every row; on channel blocks, blocks [k_lo, k_hi). */
 static void grouped_filters(CgCtx *c, const Grouped *gr, LLVMValueRef y, LLVMValueRef k_lo, LLVMValueRef k_hi)
 {
+    if (gr->blocks) {
+        dwb_blocks(c, gr, y, k_lo, k_hi);
+        return;
+    }
     if (depthwise_in_registers(gr)) {
         depthwise_filters(c, gr, y, k_lo, k_hi);
         return;
@@ -1443,7 +1516,7 @@ static void grouped_task(CgCtx *c, void *user, LLVMValueRef *ptrs, LLVMValueRef 
 
 static void lower_grouped(CgCtx *c, size_t node, const Grouped *gr, LLVMValueRef y, bool split)
 {
-    const int64_t K = gr->out.d;
+    const int64_t K = gr->blocks ? gr->out.d / gr->cv.xblk : gr->out.d;
     if (split && K >= 2) {
         char name[64];
         snprintf(name, sizeof name, "layer%zu.conv.grouped", node);
@@ -1451,107 +1524,6 @@ static void lower_grouped(CgCtx *c, size_t node, const Grouped *gr, LLVMValueRef
         cg_parallel_for(c, name, ptrs, 4, cg_i64(c, K), grouped_task, (void *)gr);
     } else {
         grouped_filters(c, gr, y, cg_i64(c, 0), cg_i64(c, K));
-    }
-}
-
-/* ---- depthwise convs on channel blocks ------------------------------------ */
-
-/* A depthwise conv between two maps in channel blocks of the vector width v
- * (IR_KERNEL_DEPTHWISE, ir/kernel.c): a vector is one cell's v channels,
- * each tap of a block of channels a vector of their weights, loaded once a
- * block, so a tap is one multiply-add a cell for v channels, with no
- * strided input and no lane idle at a row's ends. The input has its frame:
- * every window is inside it. A row goes in blocks of cells (8 at stride 1,
- * 4 at stride 2: accumulators, taps and input columns in 32 registers),
- * each input column of a tap row loaded once for the taps that read it. */
-enum { DWB_COLS = 8 };
-
-typedef struct Dwb {
-    Conv cv;
-    CgConvOut y;
-    IrShape out;
-} Dwb;
-
-static int dwb_cols(const Dwb *d)
-{
-    return d->cv.a->stride == 1 ? DWB_COLS : DWB_COLS / 2;
-}
-
-/* n cells of row oy from column ox0, channel block cb, taps w[F*F]. */
-static void dwb_block(CgCtx *c, const Dwb *d, LLVMValueRef y, LLVMValueRef cb, const LLVMValueRef *w,
-                      LLVMValueRef bias, LLVMValueRef oy, LLVMValueRef ox0, int n)
-{
-    const Conv *cv = &d->cv;
-    const int v = cv->xblk;
-    const int64_t F = cv->a->size, S = cv->a->stride, W = cv->in.w, plane = cv->in.h * W;
-    LLVMValueRef acc[DWB_COLS], xv[2 * DWB_COLS + 1];
-    for (int j = 0; j < n; j++)
-        acc[j] = bias;
-    LLVMValueRef cell0 = cg_add(c, cg_mul(c, cb, cg_i64(c, plane)), cg_mul(c, ox0, cg_i64(c, S)));
-    for (int64_t fy = 0; fy < F; fy++) {
-        LLVMValueRef iy = cg_add(c, cg_mul(c, oy, cg_i64(c, S)), cg_i64(c, fy));
-        LLVMValueRef row = cg_add(c, cell0, cg_mul(c, iy, cg_i64(c, W)));
-        const int64_t cols = (n - 1) * S + F;
-        for (int64_t q = 0; q < cols; q++)
-            xv[q] = cg_vload(c, v, cv->x, cg_mul(c, cg_add(c, row, cg_i64(c, q)), cg_i64(c, v)));
-        for (int64_t fx = 0; fx < F; fx++)
-            for (int j = 0; j < n; j++)
-                acc[j] = cg_fma(c, xv[j * S + fx], w[fy * F + fx], acc[j]);
-    }
-    for (int j = 0; j < n; j++) {
-        LLVMValueRef r = cv->act ? cg_activation(c, cv->act, acc[j]) : acc[j];
-        LLVMValueRef k = cg_mul(c, cb, cg_i64(c, v));
-        cg_vstore(c, r, y, cg_conv_out_index(c, &d->y, k, oy, cg_add(c, ox0, cg_i64(c, j))));
-    }
-}
-
-/* Channel blocks [cb_lo, cb_hi), every row. */
-static void dwb_blocks(CgCtx *c, const Dwb *d, LLVMValueRef y, LLVMValueRef cb_lo, LLVMValueRef cb_hi)
-{
-    const Conv *cv = &d->cv;
-    const int v = cv->xblk, n = dwb_cols(d);
-    const int64_t F = cv->a->size, full = d->out.w / n, rest = d->out.w % n;
-    CgLoop lcb, ly, lb;
-    LLVMValueRef cb = cg_loop_begin(c, &lcb, cb_lo, cb_hi, "cb");
-    /* w is PyTorch's [C][1][F][F]: a tap's vector takes every F*F-th float. */
-    LLVMValueRef w[9];
-    LLVMValueRef w0 = cg_mul(c, cb, cg_i64(c, v * F * F));
-    for (int64_t t = 0; t < F * F; t++)
-        w[t] = cg_strided_load(c, v, F * F, cv->w, cg_add(c, w0, cg_i64(c, t)));
-    LLVMValueRef bias = cv->bias ? cg_vload(c, v, cv->bias, cg_mul(c, cb, cg_i64(c, v))) : LLVMConstNull(cg_vec_t(c, v));
-    LLVMValueRef oy = cg_loop_begin(c, &ly, cg_i64(c, 0), cg_i64(c, d->out.h), "oy");
-    if (full > 0) {
-        LLVMValueRef b = cg_loop_begin(c, &lb, cg_i64(c, 0), cg_i64(c, full), "blk");
-        dwb_block(c, d, y, cb, w, bias, oy, cg_mul(c, b, cg_i64(c, n)), n);
-        cg_loop_end(c, &lb);
-    }
-    if (rest > 0)
-        dwb_block(c, d, y, cb, w, bias, oy, cg_i64(c, full * n), (int)rest);
-    cg_loop_end(c, &ly);
-    cg_loop_end(c, &lcb);
-}
-
-/* ptrs: input, output, weights, bias. */
-static void dwb_task(CgCtx *c, void *user, LLVMValueRef *ptrs, LLVMValueRef begin, LLVMValueRef end)
-{
-    Dwb d = *(const Dwb *)user;
-    d.cv.x = ptrs[0];
-    d.cv.w = ptrs[2];
-    d.cv.bias = ptrs[3];
-    dwb_blocks(c, &d, ptrs[1], begin, end);
-}
-
-static void lower_depthwise(CgCtx *c, size_t node, const Dwb *d, LLVMValueRef y, bool split)
-{
-    const int64_t blocks = d->out.d / d->cv.xblk;
-    IR_ASSERT(d->cv.xblk && d->y.blk == d->cv.xblk && d->cv.pad == 0 && d->cv.pad_h == 0 && d->cv.a->size <= 3);
-    if (split && blocks >= 2) {
-        char name[64];
-        snprintf(name, sizeof name, "layer%zu.conv.depthwise", node);
-        LLVMValueRef ptrs[4] = {d->cv.x, y, d->cv.w, d->cv.bias};
-        cg_parallel_for(c, name, ptrs, 4, cg_i64(c, blocks), dwb_task, (void *)d);
-    } else {
-        dwb_blocks(c, d, y, cg_i64(c, 0), cg_i64(c, blocks));
     }
 }
 
@@ -1582,11 +1554,11 @@ void cg_lower_conv(CgCtx *c, size_t node, const LLVMValueRef *xs, LLVMValueRef y
      * out_layout says. */
     IR_ASSERT(ir_conv_plain(&n->attr.conv) || (!pool && (n->kernel == IR_KERNEL_DEPTHWISE || (!direct.xblk && !f.y.blk))));
     switch (n->kernel) {
-    case IR_KERNEL_DEPTHWISE: {
-        Dwb d = {.cv = direct, .y = f.y, .out = n->out};
-        lower_depthwise(c, node, &d, y, split);
+    case IR_KERNEL_DEPTHWISE:
+        gr.blocks = true;
+        gr.out = n->out;
+        lower_grouped(c, node, &gr, y, split);
         break;
-    }
     case IR_KERNEL_GROUPED:
         ok = plan_grouped(c, n, &direct, &gr);
         IR_ASSERT(ok);
