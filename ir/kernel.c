@@ -285,10 +285,15 @@ void ir_kernels_choose(IrGraph *g, const int32_t *conv_reader, const int64_t *fr
         }
     }
     /* A depthwise conv whose writer could not store channel blocks (a
-     * column-vector conv, a pool, the input) runs on plain maps after all. */
+     * column-vector conv, a pool, the input) runs on plain maps after all.
+     * The writer is found through the dropouts that run in place on its
+     * buffer, whose layout the loop below gives them. */
     for (size_t i = 1; i < g->count; i++) {
         IrNode *n = &g->nodes[i];
-        if (n->kernel == IR_KERNEL_DEPTHWISE && g->nodes[n->inputs[0]].blk != g->machine.vec_width) {
+        size_t w = (size_t)n->inputs[0];
+        while (g->nodes[w].op == IR_OP_DROPOUT && conv_reader[w] >= 0)
+            w = (size_t)g->nodes[w].inputs[0];
+        if (n->kernel == IR_KERNEL_DEPTHWISE && g->nodes[w].blk != g->machine.vec_width) {
             n->kernel = grouped_of(g, i, frame);
             g->nodes[ir_group_tail(g, i)].blk = 0;
         }
