@@ -1,6 +1,7 @@
 /* Builder helpers: loops, index arithmetic, loads and stores of floats. */
 #include "ctx.h"
 
+#include <math.h>
 #include <string.h>
 
 LLVMValueRef cg_loop_begin(CgCtx *c, CgLoop *l, LLVMValueRef lo, LLVMValueRef hi, const char *name)
@@ -317,6 +318,18 @@ LLVMValueRef cg_max_nan(CgCtx *c, LLVMValueRef cur, LLVMValueRef v)
     LLVMValueRef max = LLVMBuildSelect(c->b, larger, v, cur, "");
     LLVMValueRef nan = LLVMBuildFCmp(c->b, LLVMRealUNO, v, v, "");
     return LLVMBuildSelect(c->b, nan, v, max, "");
+}
+
+LLVMValueRef cg_window_max(CgCtx *c, int v, int64_t S, int64_t F, LLVMValueRef base, LLVMValueRef index, int64_t lo,
+                           int64_t hi)
+{
+    LLVMValueRef m = NULL;
+    for (int64_t t = 0; t < F; t++) {
+        LLVMValueRef at = cg_add(c, index, cg_i64(c, t));
+        LLVMValueRef col = cg_strided_load_within(c, v, S, base, at, lo - t, hi - t, -INFINITY);
+        m = m ? cg_max_nan(c, m, col) : col;
+    }
+    return m;
 }
 
 LLVMValueRef cg_fconst(CgCtx *c, LLVMTypeRef t, double v)

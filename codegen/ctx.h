@@ -112,6 +112,13 @@ LLVMValueRef cg_relu(CgCtx *c, LLVMValueRef v);
 /* The running maximum of a max pool: v unless cur >= v or cur is NaN, so a
  * NaN anywhere in the window is the result, as in PyTorch. */
 LLVMValueRef cg_max_nan(CgCtx *c, LLVMValueRef cur, LLVMValueRef v);
+/* The maxima across of v max-pool windows F floats wide, S apart, the first
+ * starting at base[index]: each of the F columns one strided load, the
+ * floats at offsets from index outside [lo, hi) not read but -inf (a window
+ * past the map's edge or in its padding), NaN kept. A pooled row's maximum
+ * down then takes these rows' (codegen/ops/pool.c, conv.c). */
+LLVMValueRef cg_window_max(CgCtx *c, int v, int64_t S, int64_t F, LLVMValueRef base, LLVMValueRef index, int64_t lo,
+                           int64_t hi);
 /* e^x for a float or a vector of floats, inline (no libm call; see build.c
  * for the error). */
 LLVMValueRef cg_exp(CgCtx *c, LLVMValueRef x);

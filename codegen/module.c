@@ -69,28 +69,30 @@ static int64_t arena_stride(const IrGraph *g)
     return (g->workspace_bytes + 63) / 64 * 64;
 }
 
-/* Whether an executable may run a batch's images on threads of their own:
- * arenas small enough to have one per thread, and no fc past 8 MiB, whose
+/* When an executable runs a batch's images on threads of their own. Never
+ * for arenas too big to have one per thread, or an fc past 8 MiB, whose
  * weights would stream from memory for each thread's images (an fc of 411
  * MB at batch 8 took 83.7 ms on two threads that way, 17.6 ms in a group of
- * eight). *any_batch: for any batch, when the convs are all small
+ * eight). For any batch when the convs are all small
  * (CG_IMAGE_PARALLEL_MAX_MACS); else for a batch the threads share evenly,
  * where each thread's images whole beat every layer split, its threads
  * sharing each map and meeting at a barrier after it. */
-static bool image_parallel(const CgCtx *c, bool *any_batch)
+typedef enum { IMAGES_NEVER, IMAGES_EVEN_BATCH, IMAGES_ANY_BATCH } ImagesOnThreads;
+
+static ImagesOnThreads images_on_threads(const CgCtx *c)
 {
     const IrGraph *g = c->g;
-    *any_batch = true;
+    ImagesOnThreads when = IMAGES_ANY_BATCH;
     if (!c->executable || g->count < 2 || arena_stride(g) > (16 << 20))
-        return false;
+        return IMAGES_NEVER;
     for (size_t i = 1; i < g->count; i++) {
         const IrNode *n = &g->nodes[i];
         if (n->op == IR_OP_CONV && n->macs >= CG_IMAGE_PARALLEL_MAX_MACS)
-            *any_batch = false;
+            when = IMAGES_EVEN_BATCH;
         if (n->op == IR_OP_FC && n->params * 4 > (8 << 20))
-            return false;
+            return IMAGES_NEVER;
     }
-    return true;
+    return when;
 }
 
 /* min(batch, the runtime's threads), as the i64 batch's type. */
@@ -419,15 +421,15 @@ static LLVMValueRef run_function(CgCtx *c, int group)
 
     LLVMPositionBuilderAtEnd(c->b, work);
     RunArgs r = {in, out, ws, table, profile_names(c, layers)};
-    bool any_batch;
-    if (image_parallel(c, &any_batch)) {
+    const ImagesOnThreads when = images_on_threads(c);
+    if (when != IMAGES_NEVER) {
         /* Two or more threads and images (and as many images on each, for a
          * network not all small): each thread its own images, whole. */
         LLVMValueRef slots = image_threads(c, batch);
         LLVMBasicBlockRef par = LLVMAppendBasicBlockInContext(c->ctx, fn, "images_on_threads");
         LLVMBasicBlockRef seq = LLVMAppendBasicBlockInContext(c->ctx, fn, "images_in_turn");
         LLVMValueRef go = LLVMBuildICmp(c->b, LLVMIntUGE, slots, cg_i64(c, 2), "");
-        if (!any_batch) {
+        if (when == IMAGES_EVEN_BATCH) {
             LLVMValueRef one = cg_i64(c, 1); /* a divisor for a batch of 0 too */
             LLVMValueRef divisor = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntUGT, slots, one, ""), slots, one, "");
             LLVMValueRef left = LLVMBuildURem(c->b, batch, divisor, "");
@@ -554,8 +556,7 @@ static LLVMValueRef workspace_function(CgCtx *c, int group)
         LLVMValueRef all = LLVMConstInt(c->size, (unsigned long long)s * arena_stride(c->g), 0);
         size = LLVMBuildSelect(c->b, grouped, all, size, "");
     }
-    bool any_batch;
-    if (image_parallel(c, &any_batch)) {
+    if (images_on_threads(c) != IMAGES_NEVER) {
         /* or an arena per thread that runs images (run_function), if more */
         LLVMValueRef wide = LLVMBuildZExtOrBitCast(c->b, batch, c->i64, "");
         LLVMValueRef slots = image_threads(c, wide);

@@ -165,6 +165,11 @@ static bool columns_fit(int v, int64_t width)
     return v >= 4;
 }
 
+int64_t ir_pool_rows_bytes(const IrNode *pool, int64_t kb, int64_t conv_w)
+{
+    return kb * pool->attr.pool.size * (conv_w + pool->out.w) * 4;
+}
+
 /* The kernel of a plain conv that does not run as Winograd, given its
  * filter block pack (0: none). */
 static IrKernel direct_of(const IrGraph *g, size_t i, const int64_t *frame, int32_t pack)
@@ -183,13 +188,12 @@ static IrKernel direct_of(const IrGraph *g, size_t i, const int64_t *frame, int3
     }
     const int64_t width = interior(w, P, a->size, a->stride, n->out.w);
     /* A fused pool's rows for a block of filters (at most 8 on the column
-     * kernel, pack on the filter one), conv rows and their maxima across,
-     * live on the stack: at most 256 KiB. */
+     * kernel, pack on the filter one) live on the stack. */
     const IrNode *tail = &g->nodes[ir_group_tail(g, i)];
     int64_t kb = pack ? pack : 8;
     if (kb > n->out.d)
         kb = n->out.d;
-    if (tail->op == IR_OP_POOL && kb * tail->attr.pool.size * (n->out.w + tail->out.w) * 4 > 256 * 1024)
+    if (tail->op == IR_OP_POOL && ir_pool_rows_bytes(tail, kb, n->out.w) > IR_POOL_ROWS_MAX)
         return IR_KERNEL_NAIVE;
     if (pack)
         return width > 0 ? IR_KERNEL_FILTERS : IR_KERNEL_NAIVE;

@@ -20,6 +20,13 @@ const char *ir_kernel_word(IrKernel k);
  * conv's choice depends on its input's frame and its output's reader). */
 void ir_kernels_choose(IrGraph *g, const int32_t *conv_reader, const int64_t *frame);
 
+/* The bytes a fused max pool's rows take on the stack for a block of kb
+ * filters of a conv whose output rows are conv_w wide (codegen/ops/conv.c):
+ * F conv rows, and F rows of their maxima across. The fast kernels take a
+ * pool only up to IR_POOL_ROWS_MAX of them. */
+#define IR_POOL_ROWS_MAX (256 * 1024)
+int64_t ir_pool_rows_bytes(const IrNode *pool, int64_t kb, int64_t conv_w);
+
 /* Winograd F(m x m, F x F) (codegen/ops/winograd.c; Lavin and Gray) for a
  * plain conv of stride 1 with at most its map-keeping padding, on a machine
  * with vectors of 8 floats or more at -O1 and up (an input not planned with

@@ -676,6 +676,13 @@ static void pool_windows(CgCtx *c, const Fast *f, const IrPoolAttr *p, const Dst
     cg_loop_end(c, &lq);
 }
 
+/* Where the block of vp pooled columns from b0 starts: at b0, or for a
+ * last block past the row's end, shifted back to end it. */
+static int64_t block_at(int64_t b0, int vp, int64_t w)
+{
+    return b0 + vp > w ? w - vp : b0;
+}
+
 /* For plain output (pool_vector), a fused pool goes in two steps. First
  * across: each conv row, as it is made, to the maxima of its windows'
  * columns, vp windows of a filter at once, each of the F columns one
@@ -691,14 +698,9 @@ static void pool_across(CgCtx *c, const Fast *f, const IrPoolAttr *p, const Dst 
     LLVMValueRef ring = LLVMBuildURem(c->b, cy, cg_i64(c, p->size), "");
     LLVMValueRef row = cg_mul(c, cg_add(c, cg_mul(c, kk, cg_i64(c, p->size)), ring), cg_i64(c, pout.w));
     for (int64_t b0 = 0; b0 < pout.w; b0 += vp) {
-        const int64_t b = b0 + vp > pout.w ? pout.w - vp : b0;
-        LLVMValueRef m = NULL;
-        for (int64_t t = 0; t < p->size; t++) {
-            const int64_t col = b * p->stride - p->pad + t;
-            LLVMValueRef at = dst_index(c, d, kk, cy, cg_i64(c, col));
-            LLVMValueRef v = cg_strided_load_within(c, vp, p->stride, d->base, at, -col, f->out.w - col, -INFINITY);
-            m = m ? cg_max_nan(c, m, v) : v;
-        }
+        const int64_t b = block_at(b0, vp, pout.w), col = b * p->stride - p->pad;
+        LLVMValueRef at = dst_index(c, d, kk, cy, cg_i64(c, col));
+        LLVMValueRef m = cg_window_max(c, vp, p->stride, p->size, d->base, at, -col, f->out.w - col);
         cg_vstore(c, m, across, cg_add(c, row, cg_i64(c, b)));
     }
     cg_loop_end(c, &lkk);
@@ -723,7 +725,7 @@ static void pool_down(CgCtx *c, const Fast *f, const IrPoolAttr *p, LLVMValueRef
         const int64_t nb = blocks - g0 < POOL_GROUP ? blocks - g0 : POOL_GROUP;
         int64_t at_px[POOL_GROUP];
         for (int64_t i = 0; i < nb; i++) {
-            at_px[i] = (g0 + i + 1) * vp > pout.w ? pout.w - vp : (g0 + i) * vp;
+            at_px[i] = block_at((g0 + i) * vp, vp, pout.w);
             LLVMBuildStore(c->b, cg_splat(c, vp, cg_f32(c, -INFINITY)), best[i]);
         }
         LLVMValueRef cy = cg_loop_begin(c, &lwy, y0, y1, "cy");
@@ -872,7 +874,7 @@ static void conv_blocks(CgCtx *c, const Fast *f, int kb, int64_t k_lo, int64_t n
             LLVMValueRef first = LLVMBuildICmp(c->b, LLVMIntEQ, py, r_lo, "");
             LLVMValueRef start = cg_sub(c, cg_mul(c, py, cg_i64(c, p->stride)), cg_i64(c, p->pad));
             LLVMValueRef made = cg_smin(c, cg_add(c, start, cg_i64(c, p->size - p->stride)), y1);
-            from = LLVMBuildSelect(c->b, first, y0, cg_smax(c, made, y0), "");
+            from = LLVMBuildSelect(c->b, first, y0, made, ""); /* made >= y0: F >= S */
         }
         const int vp = f->y.blk ? 0 : pool_vector(c, p, pout);
         LLVMValueRef across = vp ? cg_at(c, rowbuf, cg_i64(c, (int64_t)f->kb * p->size * f->out.w)) : NULL;
@@ -1063,7 +1065,7 @@ static bool plan_fast(CgCtx *c, const IrNode *n, const IrNode *pool, Fast *f)
             f->kb = (int)n->out.d;
     }
     /* The fused pool's rows for kb filters live on the stack: keep it small. */
-    return !(pool && (int64_t)f->kb * pool->attr.pool.size * (f->out.w + pool->out.w) * 4 > 256 * 1024);
+    return !(pool && ir_pool_rows_bytes(pool, f->kb, f->out.w) > IR_POOL_ROWS_MAX);
 }
 
 /* The fused pool's rows for one block of filters, on the current function's
@@ -1073,7 +1075,7 @@ static LLVMValueRef pool_rows(CgCtx *c, const Fast *f, const IrNode *pool)
     if (!pool)
         return NULL;
     /* F conv rows, then F rows of their maxima across (pool_across) */
-    int64_t floats = (int64_t)f->kb * pool->attr.pool.size * (f->out.w + pool->out.w);
+    int64_t floats = ir_pool_rows_bytes(pool, f->kb, f->out.w) / 4;
     LLVMValueRef rowbuf = cg_entry_alloca(c, LLVMArrayType2(c->f32, (uint64_t)floats), "pool_rows");
     LLVMSetAlignment(rowbuf, 64);
     return rowbuf;
@@ -1439,9 +1441,9 @@ static void dwb_block(CgCtx *c, const Grouped *d, LLVMValueRef y, LLVMValueRef c
             for (int j = 0; j < n; j++)
                 acc[j] = cg_fma(c, xv[j * S + fx], w[fy * F + fx], acc[j]);
     }
+    LLVMValueRef k = cg_mul(c, cb, cg_i64(c, v));
     for (int j = 0; j < n; j++) {
         LLVMValueRef r = cv->act ? cg_activation(c, cv->act, acc[j]) : acc[j];
-        LLVMValueRef k = cg_mul(c, cb, cg_i64(c, v));
         cg_vstore(c, r, y, cg_conv_out_index(c, &d->y, k, oy, cg_add(c, ox0, cg_i64(c, j))));
     }
 }

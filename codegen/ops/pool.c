@@ -84,18 +84,18 @@ static void scalar_cells(CgCtx *c, const IrPoolAttr *a, IrShape in, IrShape out,
     cg_loop_end(c, &lx);
 }
 
-/* Column kx of vp windows side by side whose first cells are input row
- * `row` (an index into x, lane 0's column included): a strided load, with
- * the cells past the input's sides not read but the identity when edge is
- * the windows' first output column (vector_cells). */
-static LLVMValueRef window_column(CgCtx *c, const IrPoolAttr *a, IrShape in, int vp, LLVMValueRef x, LLVMValueRef row,
-                                  int64_t edge, int64_t kx)
+/* The cells of vp windows side by side from output column edge (as in
+ * vector_cells) that lie inside the input across, as offsets [*lo, *hi)
+ * from the first window's first cell: all of them for edge < 0. */
+static void across(const IrPoolAttr *a, IrShape in, int64_t edge, int64_t *lo, int64_t *hi)
 {
-    LLVMValueRef at = cg_add(c, row, cg_i64(c, kx));
-    if (edge < 0)
-        return cg_strided_load(c, vp, a->stride, x, at);
-    int64_t first = edge * a->stride - a->pad + kx; /* lane 0's input column */
-    return cg_strided_load_within(c, vp, a->stride, x, at, -first, in.w - first, identity(a));
+    *lo = INT64_MIN / 2;
+    *hi = INT64_MAX / 2;
+    if (edge >= 0) {
+        int64_t first = edge * a->stride - a->pad; /* lane 0's input column */
+        *lo = -first;
+        *hi = in.w - first;
+    }
 }
 
 /* vp windows side by side from column ox0, each window column one strided
@@ -113,23 +113,22 @@ static void vector_cells(CgCtx *c, const IrPoolAttr *a, IrShape in, IrShape out,
     CgLoop lwy;
     LLVMValueRef iy = cg_loop_begin(c, &lwy, wy.lo, wy.hi, "iy");
     LLVMValueRef row = cg_add(c, cg_mul(c, cg_add(c, cg_mul(c, ch, cg_i64(c, in.h)), iy), cg_i64(c, in.w)), col);
-    /* A max takes the row's maximum first, then folds it in: the rows'
-     * maxima do not wait for each other, where one running value through
-     * every cell made each load wait for the maximum before it. The
-     * order, and so which of equal cells is kept, is the same. */
-    LLVMValueRef m = NULL;
-    for (int64_t kx = 0; kx < a->size; kx++) {
-        LLVMValueRef v = window_column(c, a, in, vp, x, row, edge, kx);
-        if (is_max) {
-            m = m ? cg_max_nan(c, m, v) : v;
-            continue;
-        }
-        LLVMValueRef cur = LLVMBuildLoad2(c->b, cg_vec_t(c, vp), acc, "");
-        LLVMBuildStore(c->b, take(c, a, cur, v), acc);
-    }
+    int64_t lo, hi;
+    across(a, in, edge, &lo, &hi);
     if (is_max) {
+        /* The row's maximum first, then folded in: the rows' maxima do not
+         * wait for each other, where one running value through every cell
+         * made each load wait for the maximum before it. The order, and so
+         * which of equal cells is kept, is the same. */
+        LLVMValueRef m = cg_window_max(c, vp, a->stride, a->size, x, row, lo, hi);
         LLVMValueRef cur = LLVMBuildLoad2(c->b, cg_vec_t(c, vp), acc, "");
         LLVMBuildStore(c->b, cg_max_nan(c, cur, m), acc);
+    }
+    for (int64_t kx = 0; kx < a->size && !is_max; kx++) {
+        LLVMValueRef at = cg_add(c, row, cg_i64(c, kx));
+        LLVMValueRef v = cg_strided_load_within(c, vp, a->stride, x, at, lo - kx, hi - kx, 0.0);
+        LLVMValueRef cur = LLVMBuildLoad2(c->b, cg_vec_t(c, vp), acc, "");
+        LLVMBuildStore(c->b, take(c, a, cur, v), acc);
     }
     cg_loop_end(c, &lwy);
     LLVMValueRef result = LLVMBuildLoad2(c->b, cg_vec_t(c, vp), acc, "");
@@ -164,15 +163,11 @@ static void pair_cells(CgCtx *c, const IrPoolAttr *a, IrShape in, IrShape out, i
     LLVMValueRef plane = cg_mul(c, ch, cg_i64(c, in.h));
     LLVMValueRef iy = cg_add(c, plane, cg_sub(c, oy, cg_i64(c, a->pad_h)));
     LLVMValueRef top = cg_add(c, cg_mul(c, iy, cg_i64(c, in.w)), col);
+    int64_t lo, hi;
+    across(a, in, edge, &lo, &hi);
     LLVMValueRef h[POOL_PAIR_ROWS + 1] = {NULL};
-    for (int64_t r = 0; r <= Fh; r++) {
-        LLVMValueRef row = cg_add(c, top, cg_i64(c, r * in.w));
-        h[r] = window_column(c, a, in, vp, x, row, edge, 0);
-        for (int64_t kx = 1; kx < a->size; kx++) {
-            LLVMValueRef v = window_column(c, a, in, vp, x, row, edge, kx);
-            h[r] = cg_max_nan(c, h[r], v);
-        }
-    }
+    for (int64_t r = 0; r <= Fh; r++)
+        h[r] = cg_window_max(c, vp, a->stride, a->size, x, cg_add(c, top, cg_i64(c, r * in.w)), lo, hi);
     LLVMValueRef shared = h[1];
     for (int64_t r = 2; r < Fh; r++)
         shared = cg_max_nan(c, shared, h[r]);

@@ -36,7 +36,7 @@ done
 
 # A network with an fc past 8 MiB of weights splits its layers over the
 # threads instead of giving each thread its own images (codegen/module.c,
-# image_parallel): each image would stream the fc's weights from memory
+# images_on_threads): each image would stream the fc's weights from memory
 # again. big_fc is a small conv and an fc of 9.0 MB.
 big=$src/tests/diff/corners/big_fc.cnn
 if ! find_python; then
